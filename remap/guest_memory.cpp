@@ -1,0 +1,96 @@
+#include "remap/guest_memory.h"
+
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "remap/bits.h"
+
+namespace irqremap {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+}
+
+struct GuestMemory::Backing {
+  std::byte* ptr = nullptr;
+  ~Backing() { std::free(ptr); }
+};
+
+std::string MemFault::describe() const {
+  return fmt::format("{} of {} byte{} at {:#x} is outside guest RAM", write ? "write" : "read",
+                     size, size == 1 ? "" : "s", address);
+}
+
+GuestMemory::GuestMemory() = default;
+GuestMemory::~GuestMemory() = default;
+
+std::expected<GuestMemory::Region, std::string> GuestMemory::add_ram(uint64_t base, uint64_t size,
+                                                                      std::string name) {
+  if (size == 0 || base % kPage != 0 || size % kPage != 0)
+    return std::unexpected(fmt::format("RAM region '{}' at {:#x} size {:#x} is not 4 KiB aligned",
+                                       name, base, size));
+  if (base + size < base)
+    return std::unexpected(fmt::format("RAM region '{}' wraps the address space", name));
+  for (const Region& r : regions_)
+    if (base < r.base + r.size && r.base < base + size)
+      return std::unexpected(
+          fmt::format("RAM region '{}' at {:#x} overlaps '{}' at {:#x}", name, base, r.name, r.base));
+  auto b = std::make_unique<Backing>();
+  b->ptr = static_cast<std::byte*>(std::aligned_alloc(kPage, size));
+  if (b->ptr == nullptr)
+    return std::unexpected(fmt::format("cannot allocate {:#x} bytes for RAM region '{}'", size, name));
+  std::memset(b->ptr, 0, size);
+  Region r{base, size, b->ptr, std::move(name)};
+  backing_.push_back(std::move(b));
+  regions_.push_back(r);
+  return r;
+}
+
+std::byte* GuestMemory::host_ptr(uint64_t pa, uint64_t size) const {
+  for (const Region& r : regions_) {
+    if (pa >= r.base && pa - r.base <= r.size && size <= r.size - (pa - r.base))
+      return r.host + (pa - r.base);
+  }
+  return nullptr;
+}
+
+MemResult<void> GuestMemory::read(uint64_t pa, std::span<std::byte> out) const {
+  const std::byte* p = host_ptr(pa, out.size());
+  if (p == nullptr) return std::unexpected(MemFault{pa, out.size(), false});
+  std::memcpy(out.data(), p, out.size());
+  return {};
+}
+
+MemResult<void> GuestMemory::write(uint64_t pa, std::span<const std::byte> in) {
+  std::byte* p = host_ptr(pa, in.size());
+  if (p == nullptr) return std::unexpected(MemFault{pa, in.size(), true});
+  std::memcpy(p, in.data(), in.size());
+  return {};
+}
+
+namespace {
+template <typename T>
+MemResult<T> load(const GuestMemory& m, uint64_t pa) {
+  const std::byte* p = m.host_ptr(pa, sizeof(T));
+  if (p == nullptr) return std::unexpected(MemFault{pa, sizeof(T), false});
+  return bits::load_le<T>(p);
+}
+template <typename T>
+MemResult<void> store(GuestMemory& m, uint64_t pa, T v) {
+  std::byte* p = m.host_ptr(pa, sizeof(T));
+  if (p == nullptr) return std::unexpected(MemFault{pa, sizeof(T), true});
+  bits::store_le<T>(p, v);
+  return {};
+}
+}  // namespace
+
+MemResult<uint8_t> GuestMemory::read8(uint64_t pa) const { return load<uint8_t>(*this, pa); }
+MemResult<uint16_t> GuestMemory::read16(uint64_t pa) const { return load<uint16_t>(*this, pa); }
+MemResult<uint32_t> GuestMemory::read32(uint64_t pa) const { return load<uint32_t>(*this, pa); }
+MemResult<uint64_t> GuestMemory::read64(uint64_t pa) const { return load<uint64_t>(*this, pa); }
+MemResult<void> GuestMemory::write8(uint64_t pa, uint8_t v) { return store(*this, pa, v); }
+MemResult<void> GuestMemory::write16(uint64_t pa, uint16_t v) { return store(*this, pa, v); }
+MemResult<void> GuestMemory::write32(uint64_t pa, uint32_t v) { return store(*this, pa, v); }
+MemResult<void> GuestMemory::write64(uint64_t pa, uint64_t v) { return store(*this, pa, v); }
+
+}  // namespace irqremap

@@ -1,0 +1,106 @@
+// The irqremap command line: explain, encode, demo, and bad input (exit 2, one line).
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tools/cli.h"
+
+namespace {
+struct Result {
+  int status;
+  std::string out, err;
+};
+Result run(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int st = irqremap::cli::run(args, out, err);
+  return {st, out.str(), err.str()};
+}
+}  // namespace
+
+TEST_CASE("cli: explain irte prints every spec field with bit range, value and meaning") {
+  auto r = run({"explain", "irte", "0x0000030000410001", "0x0000000000040018"});
+  CHECK(r.status == 0);
+  for (const char* name : {" P ", " FPD ", " DM ", " RH ", " TM ", " DLM ", " AVL ", " IM ", " V ",
+                           " DST ", " SID ", " SQ ", " SVT "})
+    CHECK_MESSAGE(r.out.find(name) != std::string::npos, name);
+  CHECK(r.out.find("DLM    000                 Delivery Mode: Fixed") != std::string::npos);
+  CHECK(r.out.find("SVT    01                  Source Validation Type: SID+SQ verify") != std::string::npos);
+  CHECK(r.out.find("0x41") != std::string::npos);
+  CHECK(r.out.find("ok: no reserved bits set") != std::string::npos);
+}
+
+TEST_CASE("cli: explain --json uses the spec names as keys") {
+  auto r = run({"explain", "irte", "0x0000030000410001", "0x0000000000040018", "--json"});
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["fields"]["V"]["value"] == 0x41);
+  CHECK(j["fields"]["DST"]["value"] == 0x300);
+  CHECK(j["fields"]["SVT"]["label"] == "SID+SQ verify");
+  CHECK(j["ok"] == true);
+}
+
+TEST_CASE("cli: encode output explains back to the same fields") {
+  auto e = run({"encode", "irte-remapped", "P=1", "V=0x41", "DST=0x300", "SID=0x18", "SVT=1"});
+  REQUIRE(e.status == 0);
+  CHECK(e.out == "0x0000030000410001 0x0000000000040018\n");
+  std::istringstream words(e.out);
+  std::string w0, w1;
+  words >> w0 >> w1;
+  auto x = run({"explain", "irte", w0, w1, "--json"});
+  auto j = nlohmann::json::parse(x.out);
+  CHECK(j["fields"]["V"]["value"] == 0x41);
+  CHECK(j["fields"]["SID"]["value"] == 0x18);
+}
+
+TEST_CASE("cli: explain msi --arch x86 names the format and the IRTE index") {
+  auto r = run({"explain", "msi", "--arch", "x86", "--address", "0xfee000b8", "--data", "0x2"});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("remappable format: handle 0x5 + subhandle 0x2 (SHV=1) selects IRTE index 7") !=
+        std::string::npos);
+  auto c = run({"explain", "msi", "--arch", "x86", "--address", "0xfee03000", "--data", "0x4041"});
+  CHECK(c.out.find("compatibility format") != std::string::npos);
+  auto bad = run({"explain", "msi", "--arch", "x86", "--address", "0x1fee00010", "--data", "0"});
+  CHECK(bad.out.find("fault 20h") != std::string::npos);
+  auto rsvd = run({"explain", "msi", "--arch", "x86", "--address", "0xfee00018", "--data",
+                   "0x10000"});
+  CHECK(rsvd.out.find("reserved bits 31:16 set") != std::string::npos);
+}
+
+TEST_CASE("cli: explain msi --arch arm64 explains the DeviceID/EventID convention") {
+  auto r = run({"explain", "msi", "--arch", "arm64", "--address", "0x08090040", "--data", "3",
+                "--device-id", "2"});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("EventID 3 of DeviceID 2") != std::string::npos);
+}
+
+TEST_CASE("cli: bad input exits 2 with one clear line") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"explain", "nosuch", "1"}, "unknown format 'nosuch'"},
+      {{"explain", "irte", "1", "2", "3"}, "expected 2 values"},
+      {{"explain", "msi-data-compat", "0x100000000"}, "wider than msi-data-compat"},
+      {{"explain", "irte", "0xQQ", "0"}, "'0xQQ' is not a number"},
+      {{"encode", "irte-remapped", "Vector=1"}, "unknown field 'Vector'"},
+      {{"encode", "irte-remapped", "DLM=9"}, "does not fit DLM"},
+      {{"encode", "irte-remapped", "P"}, "'P' is not NAME=VALUE"},
+      {{"explain", "msi", "--arch", "x86", "--address", "1"}, "needs --address and --data"},
+      {{"frobnicate"}, "irqremap: error:"},
+  };
+  for (const Case& c : cases) {
+    auto r = run(c.args);
+    CHECK_MESSAGE(r.status == 2, c.args[0]);
+    CHECK_MESSAGE(r.err.find(c.message) != std::string::npos, r.err);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("cli: demo runs the guided tour through a real IRTE, MSI and MAPTI") {
+  auto r = run({"demo"});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("selects IRTE index 5") != std::string::npos);
+  CHECK(r.out.find("Interrupt Remapping Table Entry (remapped format, IM=0)") != std::string::npos);
+  CHECK(r.out.find("ITS command MAPTI") != std::string::npos);
+}

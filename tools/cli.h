@@ -1,0 +1,43 @@
+#pragma once
+// The irqremap command line. Each subcommand lives in its own cmd_*.cpp and registers
+// itself from commands.cpp. Subcommands write to the streams they are given, so tests
+// run them in-process. Exit statuses: 0 success, 1 the run itself failed (a guest fault,
+// a budget hit), 2 bad input (unknown format, malformed value or argument).
+#include <CLI/CLI.hpp>
+#include <ostream>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace irqremap::cli {
+
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Thrown inside the CLI layer for bad input; becomes "irqremap: error: ..." and status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Shared state of one invocation: the streams and the status a subcommand sets.
+struct Context {
+  Io io;
+  int status = 0;
+};
+
+void register_commands(CLI::App& app, Context& ctx);
+
+// Runs irqremap with args (without the program name); returns the exit status.
+int run(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+
+// Parses a number (hex 0x.., binary 0b.., decimal) or throws UsageError naming `what`.
+uint64_t parse_number_or_throw(const std::string& text, std::string_view what);
+
+// Every subcommand's add_* function, one per file.
+void add_explain(CLI::App& app, Context& ctx);
+void add_encode(CLI::App& app, Context& ctx);
+void add_demo(CLI::App& app, Context& ctx);
+
+}  // namespace irqremap::cli

@@ -1,0 +1,76 @@
+// irqremap demo: the main job. A guided tour of how each architecture remaps one device's
+// interrupt, explained field by field from the same tables the emulator uses.
+#include <fmt/format.h>
+#include <memory>
+
+#include "remap/formats.h"
+#include "remap/msi.h"
+#include "remap/its/command_format.h"
+#include "remap/vtd/irte_format.h"
+#include "remap/vtd/msi_format.h"
+#include "tools/cli.h"
+#include "tools/explain_msi.h"
+
+namespace irqremap::cli {
+
+namespace {
+
+std::vector<uint64_t> must_encode(const fields::Format& f,
+                                  std::vector<std::pair<std::string, uint64_t>> as) {
+  auto w = fields::encode(f, as);
+  if (!w) throw std::logic_error("demo value does not encode: " + w.error());
+  return *w;
+}
+
+int run_demo(Io io) {
+  io.out << "irqremap demo — one device, one interrupt, two remapping units\n"
+            "==============================================================\n\n"
+            "A device writes its MSI message (address/data) once, at startup. Moving the\n"
+            "interrupt to another CPU never touches the device again: the remapping unit's\n"
+            "tables hold the affinity.\n\n";
+
+  io.out << "Step 1 (x86, VT-d). The device at 00:03.0 was given a remappable MSI: handle 5,\n"
+            "SHV=1, subhandle 0. The address carries no CPU and no vector:\n\n";
+  const uint32_t addr = vtd::msi::remappable_address(5, true);
+  if (int rc = explain_msi_x86(MsiQuery{addr, 0, std::nullopt, false}, false, io); rc != 0)
+    return rc;
+
+  io.out << "\nStep 2 (x86, VT-d). IRTE 5 in the interrupt remapping table says where it goes:\n"
+            "vector 0x41, fixed delivery, physical destination APIC 3, and only requester\n"
+            "00:03.0 may use it (SVT=01, SQ=00):\n\n";
+  const auto irte = must_encode(vtd::irte::kRemapped, {{"P", 1},
+                                                       {"DLM", 0},
+                                                       {"V", 0x41},
+                                                       {"DST", 3u << 8},
+                                                       {"SID", make_rid(0, 3, 0)},
+                                                       {"SVT", 1}});
+  io.out << fields::explain(fields::decode(vtd::irte::kIrte, irte));
+  io.out << fmt::format(
+      "\n  To migrate to APIC 2 the OS rewrites DST (low qword {:#018x} -> {:#018x}) and\n"
+      "  flushes the interrupt entry cache with an IEC invalidate descriptor for index 5.\n",
+      irte[0], fields::set(irte[0], vtd::irte::DST, 2u << 8));
+
+  io.out << "\nStep 3 (arm64, GICv3 ITS). The same device, DeviceID 2, writes EventID 3 to\n"
+            "GITS_TRANSLATER:\n\n";
+  if (int rc = explain_msi_arm64(MsiQuery{0x08090040, 3, 2u, false}, false, io); rc != 0)
+    return rc;
+  io.out << "\nStep 4 (arm64, GICv3 ITS). The driver mapped that event with MAPTI: LPI 8195 in\n"
+            "collection 1 (one collection per CPU):\n\n";
+  const auto mapti = must_encode(
+      its::cmd::kMapti, {{"DeviceID", 2}, {"EventID", 3}, {"pINTID", 8195}, {"ICID", 1}});
+  io.out << fields::explain(fields::decode(its::cmd::kMapti, mapti));
+  io.out << "\n  To migrate, the OS queues MOVI (DeviceID 2, EventID 3, ICID 2) and SYNC; the\n"
+            "  device's message store is never written again.\n\n"
+            "Try it yourself:  irqremap explain --list   |   irqremap encode irte-remapped P=1 V=0x41\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_demo(CLI::App& app, Context& ctx) {
+  CLI::App* sub = app.add_subcommand(
+      "demo", "The guided tour: one device's interrupt remapped on x86 (VT-d) and arm64 (ITS)");
+  sub->callback([&ctx] { ctx.status = run_demo(ctx.io); });
+}
+
+}  // namespace irqremap::cli
