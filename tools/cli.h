@@ -39,5 +39,8 @@ uint64_t parse_number_or_throw(const std::string& text, std::string_view what);
 void add_explain(CLI::App& app, Context& ctx);
 void add_encode(CLI::App& app, Context& ctx);
 void add_demo(CLI::App& app, Context& ctx);
+void add_translate(CLI::App& app, Context& ctx);
+// The architectures under `translate`, registered from cmd_translate_subcommands.cpp.
+void add_translate_subcommands(CLI::App& translate, Context& ctx);
 
 }  // namespace irqremap::cli
