@@ -1,0 +1,118 @@
+#include "arch/arm64/gicv3_distributor.h"
+
+#include <fmt/format.h>
+
+namespace irqremap::arm64 {
+
+using namespace gicd;
+
+Gicv3Distributor::Gicv3Distributor(unsigned cpus, unsigned spi_lines, unsigned idbits)
+    : cpus_(cpus), spi_lines_(spi_lines), idbits_(idbits) {
+  ctlr_ = uint32_t(fields::set(0, CTLR_DS, 1));
+}
+
+uint32_t Gicv3Distributor::bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off,
+                                      uint64_t base) const {
+  const uint64_t idx = (off - base) / 4;
+  // Word 0 covers SGIs/PPIs, which live in the redistributors once ARE=1 (RAZ/WI here).
+  return idx == 0 || idx >= m.size() ? 0 : m[idx];
+}
+
+void Gicv3Distributor::note(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const {
+  trace_.emit_lazy([&] {
+    return Event{kind, "gicd",
+                 fmt::format("{} GICD+{:#06x} size {} = {:#x}",
+                             kind == EventKind::RegWrite ? "write" : "read", offset, size, value),
+                 {{"offset", offset}, {"value", value}}};
+  });
+}
+
+uint64_t Gicv3Distributor::mmio_read(uint64_t offset, unsigned size) {
+  uint64_t v = 0;
+  const uint64_t reg4 = offset & ~uint64_t{3};
+  if (offset == CTLR) {
+    v = ctlr_;
+  } else if (offset == TYPER) {
+    uint64_t t = fields::set(0, TYPER_ITLinesNumber, spi_lines_ / 32);
+    t = fields::set(t, TYPER_CPUNumber, (cpus_ > 8 ? 8 : cpus_) - 1);
+    t = fields::set(t, TYPER_LPIS, 1);
+    t = fields::set(t, TYPER_IDbits, idbits_ - 1);
+    v = t;
+  } else if (offset == IIDR) {
+    v = 0x0100'143B;  // ProductID 1, implementer 0x43B (Arm), as a GIC-600-like part
+  } else if (offset == TYPER2 || offset == STATUSR) {
+    v = 0;
+  } else if (reg4 >= IGROUPR && reg4 < IGROUPR + 0x80) {
+    v = bitmap_reg(group_, reg4, IGROUPR);
+  } else if (reg4 >= ISENABLER && reg4 < ICENABLER + 0x80) {
+    v = bitmap_reg(enabled_, reg4, reg4 < ICENABLER ? ISENABLER : ICENABLER);
+  } else if (reg4 >= ISPENDR && reg4 < ICPENDR + 0x80) {
+    v = bitmap_reg(pending_, reg4, reg4 < ICPENDR ? ISPENDR : ICPENDR);
+  } else if (reg4 >= ISACTIVER && reg4 < ICACTIVER + 0x80) {
+    v = bitmap_reg(active_, reg4, reg4 < ICACTIVER ? ISACTIVER : ICACTIVER);
+  } else if (offset >= IPRIORITYR + 32 && offset + size <= IPRIORITYR + 1024) {
+    for (unsigned i = 0; i < size; ++i) v |= uint64_t(priority_[offset - IPRIORITYR + i]) << (8 * i);
+  } else if (reg4 >= ICFGR + 8 && reg4 < ICFGR + 0x100) {
+    v = cfg_[(reg4 - ICFGR) / 4];
+  } else if (reg4 >= IGRPMODR && reg4 < IGRPMODR + 0x80) {
+    v = bitmap_reg(grpmod_, reg4, IGRPMODR);
+  } else if (offset >= IROUTER + 8 * 32 && offset < IROUTER + 8 * 1020) {
+    v = extract_read(router_[(offset - IROUTER) / 8], unsigned(offset % 8), size);
+  } else if (offset == PIDR2) {
+    v = 0x3B;  // ArchRev [7:4] = 3: GICv3
+  }
+  if (size < 8 && offset < IPRIORITYR) v &= bits::mask(8 * size - 1, 0);
+  note(EventKind::RegRead, offset, size, v);
+  return v;
+}
+
+void Gicv3Distributor::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
+  note(EventKind::RegWrite, offset, size, value);
+  const uint64_t reg4 = offset & ~uint64_t{3};
+  const uint32_t v32 = uint32_t(value);
+  auto set_bits = [&](std::array<uint32_t, 32>& m, uint64_t base, bool set) {
+    const uint64_t idx = (reg4 - base) / 4;
+    if (idx == 0 || idx >= m.size()) return;
+    m[idx] = set ? (m[idx] | v32) : (m[idx] & ~v32);
+  };
+  if (offset == CTLR) {
+    // DS is RAO/WI; RWP is read-only and always zero (writes take effect at once).
+    uint64_t c = v32 & (CTLR_EnableGrp0.word_mask() | CTLR_EnableGrp1.word_mask() |
+                        CTLR_ARE.word_mask() | CTLR_E1NWF.word_mask());
+    ctlr_ = uint32_t(fields::set(c, CTLR_DS, 1));
+  } else if (reg4 >= IGROUPR && reg4 < IGROUPR + 0x80) {
+    const uint64_t idx = (reg4 - IGROUPR) / 4;
+    if (idx != 0) group_[idx] = v32;
+  } else if (reg4 >= ISENABLER && reg4 < ISENABLER + 0x80) {
+    set_bits(enabled_, ISENABLER, true);
+  } else if (reg4 >= ICENABLER && reg4 < ICENABLER + 0x80) {
+    set_bits(enabled_, ICENABLER, false);
+  } else if (reg4 >= ISPENDR && reg4 < ISPENDR + 0x80) {
+    set_bits(pending_, ISPENDR, true);
+  } else if (reg4 >= ICPENDR && reg4 < ICPENDR + 0x80) {
+    set_bits(pending_, ICPENDR, false);
+  } else if (reg4 >= ISACTIVER && reg4 < ISACTIVER + 0x80) {
+    set_bits(active_, ISACTIVER, true);
+  } else if (reg4 >= ICACTIVER && reg4 < ICACTIVER + 0x80) {
+    set_bits(active_, ICACTIVER, false);
+  } else if (offset >= IPRIORITYR + 32 && offset + size <= IPRIORITYR + 1024) {
+    for (unsigned i = 0; i < size; ++i)
+      priority_[offset - IPRIORITYR + i] = uint8_t(value >> (8 * i));
+  } else if (reg4 >= ICFGR + 8 && reg4 < ICFGR + 0x100) {
+    cfg_[(reg4 - ICFGR) / 4] = v32;
+  } else if (reg4 >= IGRPMODR && reg4 < IGRPMODR + 0x80) {
+    const uint64_t idx = (reg4 - IGRPMODR) / 4;
+    if (idx != 0) grpmod_[idx] = v32;
+  } else if (offset >= IROUTER + 8 * 32 && offset < IROUTER + 8 * 1020) {
+    uint64_t& r = router_[(offset - IROUTER) / 8];
+    r = merge_write(r, unsigned(offset % 8), size, value);
+  } else {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, "gicd",
+                   fmt::format("write to GICD+{:#06x} ignored (RAZ/WI)", offset),
+                   {{"offset", offset}}};
+    });
+  }
+}
+
+}  // namespace irqremap::arm64

@@ -1,0 +1,86 @@
+#pragma once
+// GICv3 distributor (GICD), the part firmware probes and enables (Arm IHI0069 §12.9).
+// The machine has no SPI sources, so SPI configuration is kept (firmware can read back
+// what it wrote) but never raises an interrupt; LPIs bypass the distributor entirely
+// (ITS -> redistributor), which is why GICD_TYPER.LPIS=1 matters.
+//
+// Single security state, as QEMU virt without EL3: GICD_CTLR.DS reads as one.
+#include <array>
+#include <cstdint>
+
+#include "remap/fields.h"
+#include "remap/mmio.h"
+#include "remap/trace.h"
+
+namespace irqremap::arm64 {
+
+namespace gicd {
+using fields::Access;
+using fields::Field;
+inline constexpr uint64_t CTLR = 0x0000, TYPER = 0x0004, IIDR = 0x0008, TYPER2 = 0x000C,
+                          STATUSR = 0x0010, IGROUPR = 0x0080, ISENABLER = 0x0100,
+                          ICENABLER = 0x0180, ISPENDR = 0x0200, ICPENDR = 0x0280,
+                          ISACTIVER = 0x0300, ICACTIVER = 0x0380, IPRIORITYR = 0x0400,
+                          ICFGR = 0x0C00, IGRPMODR = 0x0D00, IROUTER = 0x6000, PIDR2 = 0xFFE8;
+
+// GICD_CTLR with DS=1 (§12.9.4).
+inline constexpr Field CTLR_EnableGrp0{"EnableGrp0", 0, 0, Access::RW, "Enable Group 0 interrupts"};
+inline constexpr Field CTLR_EnableGrp1{"EnableGrp1", 1, 1, Access::RW, "Enable Group 1 interrupts"};
+inline constexpr Field CTLR_ARE{"ARE", 4, 4, Access::RW, "Affinity Routing Enable"};
+inline constexpr Field CTLR_DS{"DS", 6, 6, Access::RO, "Disable Security: single security state"};
+inline constexpr Field CTLR_E1NWF{"E1NWF", 7, 7, Access::RW, "Enable 1 of N wakeup"};
+inline constexpr Field CTLR_RWP{"RWP", 31, 31, Access::RO, "Register Write Pending"};
+inline constexpr Field kCtlrFields[] = {
+    CTLR_EnableGrp0, CTLR_EnableGrp1,
+    {"Rsvd", 3, 2, Access::Rsvd, "reserved"},
+    CTLR_ARE,
+    {"Rsvd", 5, 5, Access::Rsvd, "reserved"},
+    CTLR_DS, CTLR_E1NWF,
+    {"Rsvd", 30, 8, Access::Rsvd, "reserved"},
+    CTLR_RWP,
+};
+static_assert(fields::well_formed(kCtlrFields, 32, true));
+inline constexpr fields::Format kCtlr{"gicd-ctlr", "GICD_CTLR (single security state, DS=1)",
+                                      "Arm IHI0069 §12.9.4", 32, kCtlrFields};
+
+// GICD_TYPER (§12.9.38).
+inline constexpr Field TYPER_ITLinesNumber{"ITLinesNumber", 4, 0, Access::RO,
+                                           "SPI INTIDs supported: 32 * (N + 1) - 1"};
+inline constexpr Field TYPER_CPUNumber{"CPUNumber", 7, 5, Access::RO,
+                                       "PEs for legacy operation - 1 (ARE=1 ignores it)"};
+inline constexpr Field TYPER_LPIS{"LPIS", 17, 17, Access::RO, "LPIs supported"};
+inline constexpr Field TYPER_IDbits{"IDbits", 23, 19, Access::RO, "INTID bits - 1"};
+inline constexpr Field TYPER_A3V{"A3V", 24, 24, Access::RO, "Affinity 3 valid"};
+}  // namespace gicd
+
+class Gicv3Distributor final : public MmioDevice {
+ public:
+  // spi_lines: SPIs advertised (a multiple of 32, up to 988). idbits: INTID bits (16 as QEMU).
+  explicit Gicv3Distributor(unsigned cpus, unsigned spi_lines = 256, unsigned idbits = 16);
+
+  std::string_view mmio_name() const override { return "GICD"; }
+  uint64_t mmio_size() const override { return 0x1'0000; }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override;
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  bool affinity_routing() const { return fields::get(ctlr_, gicd::CTLR_ARE) != 0; }
+  bool group1_enabled() const { return fields::get(ctlr_, gicd::CTLR_EnableGrp1) != 0; }
+  Trace& trace() { return trace_; }
+
+ private:
+  uint32_t bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off, uint64_t base) const;
+  void note(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const;
+
+  unsigned cpus_;
+  unsigned spi_lines_;
+  unsigned idbits_;
+  uint32_t ctlr_ = 0;
+  // One bit per INTID 0..1023, 32 per word (IGROUPR, ISENABLER, ...).
+  std::array<uint32_t, 32> group_{}, enabled_{}, pending_{}, active_{}, grpmod_{};
+  std::array<uint8_t, 1024> priority_{};
+  std::array<uint32_t, 64> cfg_{};
+  std::array<uint64_t, 1024> router_{};
+  Trace trace_;
+};
+
+}  // namespace irqremap::arm64
