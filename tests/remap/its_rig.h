@@ -124,6 +124,9 @@ inline bool delivered(const Translation& t, uint32_t rd, uint32_t lpi) {
   auto* d = std::get_if<LpiDelivery>(&t);
   return d != nullptr && d->rd == rd && d->intid == lpi;
 }
-inline const Blocked* blocked(const Translation& t) { return std::get_if<Blocked>(&t); }
+inline std::optional<Blocked> blocked(const Translation& t) {
+  if (auto* b = std::get_if<Blocked>(&t)) return *b;
+  return std::nullopt;
+}
 
 }  // namespace its_test
