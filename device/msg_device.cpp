@@ -278,8 +278,9 @@ void MsgDevice::note_message_write(unsigned n, const MsiWrite& before, bool was_
 void MsgDevice::note_ctrl_write(unsigned n, bool was_masked) {
   Slot& s = slots_[n];
   const bool now_masked = masked(n);
+  // A store to ctrl is the driver's own mask: enable no longer lifts it for the driver.
+  s.device_masked = false;
   if (now_masked == was_masked) return;
-  if (!now_masked) s.device_masked = false;
   trace_.emit_lazy([&] {
     return Event{EventKind::Device, cfg_.name,
                  fmt::format("slot {} {}", n, now_masked ? "masked" : "unmasked"),
