@@ -17,7 +17,9 @@ std::string irte_text(const Irte& e) { return fmt::format("{:#018x}:{:#018x}", e
 
 bool Unit::read_irte(uint32_t index, Irte& out) const {
   // One 16-byte read: hardware reads the whole IRTE atomically (§5.1.4).
-  const std::byte* p = mem_.host_ptr(ir_.irt_base + uint64_t{index} * 16, 16);
+  const uint64_t at = ir_.irt_base + uint64_t{index} * 16;
+  if (at < ir_.irt_base) return false;  // wrapped past 2^64: never read low memory instead
+  const std::byte* p = mem_.host_ptr(at, 16);
   if (p == nullptr) return false;
   out = {bits::load_le<uint64_t>(p), bits::load_le<uint64_t>(p + 8)};
   return true;
