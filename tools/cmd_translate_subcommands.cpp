@@ -3,9 +3,10 @@
 
 namespace irqremap::cli {
 
+void add_translate_arm64(CLI::App& translate, Context& ctx);  // cmd_translate_arm64.cpp
+
 void add_translate_subcommands(CLI::App& translate, Context& ctx) {
-  (void)translate;
-  (void)ctx;
+  add_translate_arm64(translate, ctx);
 }
 
 }  // namespace irqremap::cli
