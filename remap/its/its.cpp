@@ -321,13 +321,23 @@ Translation Its::translate(const MsiWrite& msi) {
                      {{"device", devid}, {"event", eventid}}};
       });
     }
-    auto w = walk(mem_, tables_, devid, eventid);
-    if (!w) return drop(w.error().fail, std::move(w.error().what));
-    if (w->rd >= target_.redistributor_count())
+    auto ite = walk_ite(mem_, tables_, devid, eventid);
+    if (!ite) return drop(ite.error().fail, std::move(ite.error().what));
+    auto cte = walk_cte(mem_, tables_, ite->ite.icid);
+    if (!cte) return drop(cte.error().fail, std::move(cte.error().what));
+    trace_.emit_lazy([&] {
+      return Event{EventKind::TableRead, "its",
+                   fmt::format("DTE[{}] Size={} ITT_addr={:#x}; ITE[{}]@{:#x} pINTID={} ICID={}; "
+                               "CTE[{}] RDbase={}",
+                               devid, ite->dte.size, ite->dte.itt_addr, eventid, ite->ite_addr,
+                               ite->ite.pintid, ite->ite.icid, ite->ite.icid, cte->rd),
+                   {{"device", devid}, {"event", eventid}, {"ite", ite->ite_addr}}};
+    });
+    if (cte->rd >= target_.redistributor_count())
       return drop(WalkFail::CollectionUnmapped,
                   fmt::format("collection {} names redistributor {} which does not exist",
-                              w->icid, w->rd));
-    r = *w;
+                              ite->ite.icid, cte->rd));
+    r = Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
     if (config_.cache) cache_.insert(key, r);
   }
   trace_.emit_lazy([&] {

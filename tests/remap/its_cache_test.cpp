@@ -158,3 +158,18 @@ TEST_CASE("its cache: randomized command streams give the same deliveries with t
     CHECK(b.its->stats().cache_hits == 0);
   }
 }
+
+TEST_CASE("its cache: a miss traces the DTE/ITE/CTE reads, a hit traces none") {
+  Rig r;
+  r.map_one(2, 3, 8195, 1, 1);
+  RecordingSink sink;
+  r.its->trace().attach(&sink);
+  r.msi(2, 3);
+  CHECK(sink.count(EventKind::CacheMiss) == 1);
+  CHECK(sink.contains(EventKind::TableRead, "DTE[2] Size=4 ITT_addr=0x40102000; ITE[3]@0x40102024 pINTID=8195 ICID=1; CTE[1] RDbase=1"));
+  sink.clear();
+  r.msi(2, 3);
+  CHECK(sink.count(EventKind::CacheHit) == 1);
+  CHECK(sink.count(EventKind::TableRead) == 0);
+  CHECK(sink.contains(EventKind::Translation, "DeviceID 2 EventID 3 -> ICID 1 -> RD 1 LPI 8195"));
+}
