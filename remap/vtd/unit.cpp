@@ -186,11 +186,11 @@ void Unit::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
   const uint64_t merged = merge_write(old, byte, size, value);
   const uint64_t written = merge_write(0, byte, size, value);
   trace_write(r->name, merged, r->format);
-  write_reg(r->off, merged, written, merge_write(0, byte, size, ~uint64_t{0}));
+  write_reg(r->off, merged, written);
 }
 
-void Unit::write_reg(uint64_t off, uint64_t merged, uint64_t written, uint64_t written_mask) {
-  (void)written_mask;
+// merged: the register after the write; written: only the bytes written (for W1C bits).
+void Unit::write_reg(uint64_t off, uint64_t merged, uint64_t written) {
   const auto m32 = uint32_t(merged);
   switch (off) {
     case reg::GCMD: write_gcmd(m32); return;

@@ -76,7 +76,7 @@ class Unit final : public MmioDevice, public Remapper {
 
   // registers
   uint64_t read_reg(uint64_t off) const;
-  void write_reg(uint64_t off, uint64_t merged, uint64_t written, uint64_t written_mask);
+  void write_reg(uint64_t off, uint64_t merged, uint64_t written);
   void write_gcmd(uint32_t value);
   void write_fsts(uint32_t w1c);
   void write_frcd(unsigned index, unsigned byte, unsigned size, uint64_t value);
