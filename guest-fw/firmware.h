@@ -13,7 +13,14 @@ struct Firmware {
   std::span<const std::byte> elf;
 };
 
+// Every stub built from guest-fw/<arch>/<name>/, sorted by arch then name.
 std::span<const Firmware> all();
+// The stub called "<arch>/<name>", or nullptr.
 const Firmware* find(std::string_view name);
+// Where the build left the ELF files ("<arch>-<name>.elf"), for qemu-system-* runs.
+std::string_view build_dir();
+
+// The generated table (guest-fw/cmake/embedded.cpp.in).
+std::span<const Firmware> embedded();
 
 }  // namespace irqremap::guestfw
