@@ -1,5 +1,7 @@
 #include "arch/x86/wakeup_mailbox.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace irqremap::x86 {
@@ -12,7 +14,8 @@ uint64_t WakeupMailbox::load(uint64_t offset, unsigned size) const {
 }
 
 uint64_t WakeupMailbox::mmio_read(uint64_t offset, unsigned size) {
-  if (offset >= ReservedForFirmware) return 0;
+  if (offset >= ReservedForFirmware)
+    return offset == CpuCount ? extract_read(cpus_, 0, std::min(size, 4u)) : 0;
   return load(offset, size);
 }
 

@@ -12,7 +12,9 @@
 //   offset 4     ApicId (32 bits)
 //   offset 8     WakeupVector (64 bits)
 //   offset 16    ReservedForOs (2032 bytes)   kept as ordinary memory
-//   offset 2048  ReservedForFirmware (2048 bytes) reads as zero, ignores OS writes
+//   offset 2048  ReservedForFirmware (2048 bytes) read-only to the OS; irqremap puts the
+//                number of CPUs in its first 32 bits (what ACPI firmware would describe
+//                in the MADT), the rest reads as zero
 //
 // A Wakeup command naming no APIC, or a CPU already running, is not acknowledged: Command
 // stays 1 and the trace says why (the OS would wait forever on real firmware too).
@@ -28,12 +30,13 @@ namespace irqremap::x86 {
 class WakeupMailbox final : public MmioDevice {
  public:
   static constexpr uint64_t Command = 0, ApicId = 4, WakeupVector = 8, ReservedForOs = 16,
-                            ReservedForFirmware = 2048;
+                            ReservedForFirmware = 2048, CpuCount = 2048;
   static constexpr uint16_t kNoop = 0, kWakeup = 1;
 
   // wake(apic_id, vector) starts that AP at vector in 64-bit mode; false: no such AP or
   // it is not off.
-  explicit WakeupMailbox(std::function<bool(uint32_t, uint64_t)> wake) : wake_(std::move(wake)) {}
+  WakeupMailbox(unsigned cpus, std::function<bool(uint32_t, uint64_t)> wake)
+      : cpus_(cpus), wake_(std::move(wake)) {}
 
   std::string_view mmio_name() const override { return "WAKEUP"; }
   uint64_t mmio_size() const override { return 0x1000; }
@@ -45,6 +48,7 @@ class WakeupMailbox final : public MmioDevice {
  private:
   uint64_t load(uint64_t offset, unsigned size) const;
   std::array<uint8_t, 0x1000> bytes_{};
+  unsigned cpus_;
   std::function<bool(uint32_t, uint64_t)> wake_;
   Trace trace_;
 };

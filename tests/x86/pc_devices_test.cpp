@@ -59,7 +59,7 @@ TEST_CASE("isa-debug-exit: a write of v requests exit status (v << 1) | 1, as QE
 
 TEST_CASE("wakeup mailbox: Wakeup command starts the named AP and is acknowledged by Command=Noop (ACPI 6.4 §5.2.12.19)") {
   std::vector<std::pair<uint32_t, uint64_t>> woken;
-  WakeupMailbox mb([&](uint32_t apic, uint64_t vec) {
+  WakeupMailbox mb(4, [&](uint32_t apic, uint64_t vec) {
     if (apic != 2) return false;
     woken.emplace_back(apic, vec);
     return true;
@@ -82,7 +82,8 @@ TEST_CASE("wakeup mailbox: Wakeup command starts the named AP and is acknowledge
   mb.mmio_write(WakeupMailbox::ReservedForOs, 8, 0x1122'3344'5566'7788ull);
   CHECK(mb.mmio_read(WakeupMailbox::ReservedForOs, 8) == 0x1122'3344'5566'7788ull);
   mb.mmio_write(WakeupMailbox::ReservedForFirmware, 4, 0xFFFF);
-  CHECK(mb.mmio_read(WakeupMailbox::ReservedForFirmware, 4) == 0u);
+  CHECK(mb.mmio_read(WakeupMailbox::CpuCount, 4) == 4u);  // irqremap's MADT stand-in
+  CHECK(mb.mmio_read(WakeupMailbox::ReservedForFirmware + 8, 4) == 0u);
 }
 
 TEST_CASE("compat MSI: address 0xFEE | dest << 12 | RH | DM and data vector/DLM/TM decode to an APIC request (VT-d §5.1.2.1)") {
