@@ -132,6 +132,7 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
 
 void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   auto* self = static_cast<X86Vcpu*>(p);
+  if (self->on_insn_) self->on_insn_(address, size);
   if (size > 2) return;
   const std::byte* b = self->mem_.host_ptr(address, size);
   if (b == nullptr) return;

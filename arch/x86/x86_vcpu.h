@@ -65,6 +65,8 @@ class X86Vcpu {
   // Interrupts vectored into the guest so far, by vector (tests and traces).
   uint64_t taken(uint8_t vector) const { return taken_[vector]; }
 
+  // Called before each guest instruction (instruction counting, --trace).
+  void set_on_insn(std::function<void(uint64_t address, uint32_t size)> f) { on_insn_ = std::move(f); }
   // Called after each OUT so the machine can stop the engine (debug exit).
   void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
   Trace& trace() { return trace_; }
@@ -88,6 +90,7 @@ class X86Vcpu {
   std::optional<std::string> error_;
   std::array<uint64_t, 256> taken_{};
   std::function<void()> after_out_;
+  std::function<void(uint64_t, uint32_t)> on_insn_;
   Trace trace_;
 };
 
