@@ -38,6 +38,7 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
   uc_reg_write(uc_, UC_X86_REG_RSP, &stack);
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
   halted_ = false;
+  sti_shadow_ = false;
 }
 
 uint64_t X86Vcpu::rip() const {
@@ -95,7 +96,7 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
 bool X86Vcpu::service_interrupts() {
   if (error_) return false;
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
-  if ((rflags() & kRflagsIF) == 0) return false;
+  if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   const auto v = apic_.acknowledge();
   if (!v) return false;
   return vector_into_guest(*v, "interrupt");
@@ -133,11 +134,14 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
 void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   auto* self = static_cast<X86Vcpu*>(p);
   if (self->on_insn_) self->on_insn_(address, size);
+  self->sti_shadow_ = false;
   if (size > 2) return;
   const std::byte* b = self->mem_.host_ptr(address, size);
   if (b == nullptr) return;
   const uint8_t b0 = std::to_integer<uint8_t>(b[0]);
-  if (size == 1 && b0 == 0xF4) {
+  if (size == 1 && b0 == 0xFB) {
+    self->sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
+  } else if (size == 1 && b0 == 0xF4) {
     self->halted_ = true;  // HLT itself then ends uc_emu_start
   } else if (size == 2 && b0 == 0x0F) {
     const uint8_t b1 = std::to_integer<uint8_t>(b[1]);

@@ -17,8 +17,10 @@
 //    vectored through IDT entry 2 regardless of IF; otherwise, with RFLAGS.IF=1, the
 //    APIC's highest deliverable vector (beating PPR) is acknowledged (IRR -> ISR) and
 //    vectored through the guest IDT (interrupt_entry.h). A halted CPU wakes for it, with
-//    the frame's RIP after the HLT, as on hardware. The STI/MOV-SS interrupt shadow is
-//    not modelled: interrupts are only taken between quanta.
+//    the frame's RIP after the HLT, as on hardware. Interrupts are taken between quanta;
+//    the STI interrupt shadow is honoured (a quantum that ends right after STI takes no
+//    maskable interrupt before the next instruction), so the `sti; hlt` idle idiom never
+//    sleeps through a wake-up. The MOV SS / POP SS shadow is not modelled.
 #include <unicorn/unicorn.h>
 
 #include <cstdint>
@@ -87,6 +89,7 @@ class X86Vcpu {
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0;
   bool halted_ = false;
+  bool sti_shadow_ = false;  // the last instruction executed was STI
   std::optional<std::string> error_;
   std::array<uint64_t, 256> taken_{};
   std::function<void()> after_out_;

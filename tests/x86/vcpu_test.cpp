@@ -191,3 +191,19 @@ TEST_CASE("vcpu: a refused x2APIC MSR access (#GP) and a guest exception stop th
   rig3.cpu->reset(kCode, kStack);
   CHECK(rig3.run() == UC_ERR_INSN_INVALID);
 }
+
+TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the next instruction, so STI; HLT wakes (SDM STI)") {
+  Rig rig;
+  put_code(rig.mem, kCode, {0xFB, 0xF4, 0xEB, 0xFE});  // sti; hlt; jmp $
+  put_code(rig.mem, kHandler, {0xF4});
+  put_gate(rig.mem, 0x41, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  rig.bus.route(ApicDelivery{0, false, false, 0x41, 0, false, true});
+  REQUIRE(rig.run(1) == UC_ERR_OK);  // sti only
+  CHECK(rig.cpu->rip() == kCode + 1);
+  CHECK_FALSE(rig.cpu->service_interrupts());  // in the STI shadow
+  REQUIRE(rig.run(1) == UC_ERR_OK);             // hlt
+  CHECK(rig.cpu->halted());
+  REQUIRE(rig.cpu->service_interrupts());
+  CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 2);  // returns after the HLT
+}
