@@ -1,0 +1,132 @@
+// The x86 machine without remapping unit or device: memory map agreement with the
+// firmware header, the compatibility MSI path, raw images and the clean stops.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "arch/x86/x86_machine.h"
+#include "tools/run_x86.h"
+
+using namespace irqremap;
+using namespace irqremap::x86;
+
+namespace {
+
+// The firmware's view of the map (guest-fw/x86/include/machine.h), parsed from source so
+// the two cannot drift.
+uint64_t fw_define(const std::string& name) {
+  std::ifstream f(std::string(IRQREMAP_SOURCE_DIR) + "/guest-fw/x86/include/machine.h");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string def, key, value;
+    in >> def >> key >> value;
+    if (def == "#define" && key == name) return std::stoull(value, nullptr, 0);
+  }
+  FAIL("missing define " << name);
+  return 0;
+}
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+Run run_raw(std::vector<uint8_t> code, unsigned smp = 1, uint64_t max = 10'000) {
+  const std::string path = "/tmp/irqremap-x86-test-" + std::to_string(code.size()) + "-" +
+                           std::to_string(code.empty() ? 0 : code.back()) + ".bin";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(code.data()), std::streamsize(code.size()));
+  }
+  cli::RunX86Options o;
+  o.kernel = path;
+  o.smp = smp;
+  o.max_insns = max;
+  std::ostringstream out, err;
+  const int st = cli::run_x86(o, cli::Io{out, err});
+  std::remove(path.c_str());
+  return {st, out.str(), err.str()};
+}
+
+}  // namespace
+
+TEST_CASE("x86 map: firmware header and machine agree on every address and port") {
+  CHECK(fw_define("MACHINE_DEVICE_BASE") == map::kDeviceBase);
+  CHECK(fw_define("MACHINE_DEVICE_RID") == map::kDeviceRid);
+  CHECK(fw_define("MACHINE_VTD_BASE") == map::kVtdBase);
+  CHECK(fw_define("MACHINE_WAKEUP_MAILBOX") == map::kWakeupMailbox);
+  CHECK(fw_define("MACHINE_LAPIC_BASE") == map::kLapicBase);
+  CHECK(fw_define("MACHINE_DEBUG_EXIT") == map::kDebugExitPort);
+  CHECK(fw_define("MACHINE_PM1A_CNT") == PmControl::kPort);
+  CHECK(fw_define("MACHINE_COM1") == map::kCom1Port);
+  CHECK(fw_define("MACHINE_MAX_CPUS") == map::kMaxCpus);
+}
+
+TEST_CASE("x86 machine: with no remapping unit a compatibility MSI reaches the addressed APIC; a bad one is dropped and traced") {
+  X86MachineConfig cfg;
+  cfg.cpus = 2;
+  auto m = X86Machine::create(cfg);
+  REQUIRE(m);
+  RecordingSink rec;
+  (*m)->attach(&rec);
+  (*m)->msi_write(MsiWrite{0xFEE0'1000u, 0x45, map::kDeviceRid});
+  CHECK((*m)->apics().apic(1).irr(0x45));
+  CHECK(rec.contains(EventKind::Translation, "remapping off"));
+  (*m)->msi_write(MsiWrite{0xFEE0'0010u, 0x0, map::kDeviceRid});  // remappable, no unit
+  CHECK(rec.contains(EventKind::Fault, "IF=1"));
+}
+
+TEST_CASE("x86 machine: ELF with the wrong machine or a segment outside RAM is refused with a clear message") {
+  auto m = X86Machine::create({});
+  REQUIRE(m);
+  std::vector<std::byte> elf(64 + 56);
+  const uint8_t hdr[] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+  for (size_t i = 0; i < sizeof hdr; ++i) elf[i] = std::byte(hdr[i]);
+  elf[18] = std::byte(183);  // EM_AARCH64
+  auto r = (*m)->load(elf);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("not x86-64") != std::string::npos);
+  elf[18] = std::byte(62);
+  elf[32] = std::byte(64);  // e_phoff
+  elf[54] = std::byte(56);  // e_phentsize
+  elf[56] = std::byte(1);   // e_phnum
+  elf[64] = std::byte(1);   // PT_LOAD
+  bits::store_le<uint64_t>(elf.data() + 64 + 24, 0xFFFF'0000ull);  // p_paddr outside RAM
+  bits::store_le<uint64_t>(elf.data() + 64 + 40, 0x1000);          // p_memsz
+  r = (*m)->load(elf);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("outside RAM") != std::string::npos);
+}
+
+TEST_CASE("run x86: a raw image loads at 1 MiB; CLI; HLT with nothing to wake it stops as a deadlock, status 1") {
+  auto r = run_raw({0xFA, 0xF4});  // cli; hlt
+  CHECK(r.status == 1);
+  CHECK(r.err.find("every running CPU is halted") != std::string::npos);
+  CHECK(r.err.find("PC 0x100002") != std::string::npos);
+}
+
+TEST_CASE("run x86: an undefined instruction stops with status 1 naming it (ud2)") {
+  auto r = run_raw({0x90, 0x0F, 0x0B});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("invalid or unsupported instruction") != std::string::npos);
+  CHECK(r.err.find("ud2") != std::string::npos);
+}
+
+TEST_CASE("run x86: a load from an unmapped address is a guest fault with status 1") {
+  // mov rax, [0x4000_0000]
+  auto r = run_raw({0x48, 0x8B, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("guest fault") != std::string::npos);
+}
+
+TEST_CASE("run x86: PM1a_CNT SLP_EN powers off with status 0; isa-debug-exit 0x10 gives 0x21") {
+  // mov ax, 0x2000; mov dx, 0x604; out dx, ax
+  auto off = run_raw({0x66, 0xB8, 0x00, 0x20, 0x66, 0xBA, 0x04, 0x06, 0x66, 0xEF});
+  CHECK(off.status == 0);
+  CHECK(off.err.empty());
+  auto ex = run_raw({0xB0, 0x10, 0xE6, 0xF4});  // mov al, 0x10; out 0xf4, al
+  CHECK(ex.status == 0x21);
+}
