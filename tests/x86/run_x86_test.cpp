@@ -59,6 +59,9 @@ TEST_CASE("run x86: --trace interleaves disassembled guest instructions with MMI
   CHECK(r.out.find("MMIO write LAPIC") != std::string::npos);
   CHECK(r.out.find("[wakeup] command: Wakeup APIC 0x1") != std::string::npos);
   CHECK(r.out.find("taken: vector 0x40 through the IDT") != std::string::npos);
+  // CPU 1 answered through the x2APIC MSR interface.
+  CHECK(r.out.find("[lapic1] reg-write: IA32_APIC_BASE <- 0xfee00c00: x2APIC mode") != std::string::npos);
+  CHECK(r.out.find("[lapic1] reg-write: WRMSR 0x830 <- 0x41") != std::string::npos);
 }
 
 TEST_CASE("run x86: bad arguments are usage errors") {

@@ -53,7 +53,12 @@ void *memcpy(void *d, const void *s, unsigned long n);
 #define LAPIC_SVR    0x0F0
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
+#define IA32_APIC_BASE 0x1B
+#define X2APIC_MSR(off) (0x800u + (off) / 16)
 u32 this_cpu(void);                 /* APIC ID = CPU index on this machine */
+int x2apic_mode(void);
+void x2apic_enable(void);           /* xAPIC -> x2APIC (IA32_APIC_BASE.EXTD) */
+u32 lapic_irr(u8 vector);           /* the IRR bit for vector */
 void lapic_enable(void);            /* SVR: software enable, spurious vector 0xFF */
 void lapic_eoi(void);
 void send_ipi(u32 cpu, u8 vector);  /* fixed, physical */

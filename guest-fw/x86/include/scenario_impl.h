@@ -97,8 +97,7 @@ static void on_offline(u32 vector, u32 cpu) {
     irte_write_low(idx, irte_low(to, vec));
     vtd_iec_index(idx, 0);
     // An MSI that landed here before the move sits in IRR: retrigger it on the new CPU.
-    const u32 irr = mmio_read32(MACHINE_LAPIC_BASE + 0x200 + (old / 32) * 0x10);
-    if (irr & (1u << (old % 32))) send_ipi(to, vec);
+    if (lapic_irr(old)) send_ipi(to, vec);
   }
   cpu_offline[cpu] = 1;
   lapic_eoi();

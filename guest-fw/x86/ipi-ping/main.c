@@ -13,7 +13,10 @@ static void on_ping(u32 vector, u32 cpu) {
 }
 
 void ap_main(u32 cpu) {
-  (void)cpu;
+  if (cpu % 2) {  // odd CPUs answer through the x2APIC MSRs, even ones through MMIO
+    x2apic_enable();
+    ASSERT(this_cpu() == cpu);
+  }
   for (;;) wait_for_interrupt();
 }
 

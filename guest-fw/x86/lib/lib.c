@@ -63,15 +63,40 @@ void park(void) {
   for (;;) __asm__ volatile("cli; hlt");
 }
 
-u32 this_cpu(void) { return mmio_read32(MACHINE_LAPIC_BASE + LAPIC_ID) >> 24; }
+// Each CPU's APIC is in xAPIC mode (MMIO) unless it switched itself to x2APIC (MSRs,
+// SDM §11.12); the helpers ask IA32_APIC_BASE.EXTD which view to use.
+int x2apic_mode(void) { return (rdmsr(IA32_APIC_BASE) >> 10) & 1; }
 
-void lapic_enable(void) { mmio_write32(MACHINE_LAPIC_BASE + LAPIC_SVR, 0x1FF); }
+void x2apic_enable(void) { wrmsr(IA32_APIC_BASE, rdmsr(IA32_APIC_BASE) | (1u << 10)); }
 
-void lapic_eoi(void) { mmio_write32(MACHINE_LAPIC_BASE + LAPIC_EOI, 0); }
+u32 this_cpu(void) {
+  if (x2apic_mode()) return (u32)rdmsr(X2APIC_MSR(LAPIC_ID));
+  return mmio_read32(MACHINE_LAPIC_BASE + LAPIC_ID) >> 24;
+}
 
-void send_ipi(u32 cpu, u8 vector) {
+void lapic_enable(void) {
+  if (x2apic_mode()) wrmsr(X2APIC_MSR(LAPIC_SVR), 0x1FF);
+  else mmio_write32(MACHINE_LAPIC_BASE + LAPIC_SVR, 0x1FF);
+}
+
+void lapic_eoi(void) {
+  if (x2apic_mode()) wrmsr(X2APIC_MSR(LAPIC_EOI), 0);
+  else mmio_write32(MACHINE_LAPIC_BASE + LAPIC_EOI, 0);
+}
+
+void send_ipi(u32 cpu, u8 vector) {  // fixed, physical, edge
+  if (x2apic_mode()) {
+    wrmsr(X2APIC_MSR(LAPIC_ICR_LO), ((u64)cpu << 32) | vector);
+    return;
+  }
   mmio_write32(MACHINE_LAPIC_BASE + LAPIC_ICR_HI, cpu << 24);
-  mmio_write32(MACHINE_LAPIC_BASE + LAPIC_ICR_LO, vector);  // fixed, physical, edge
+  mmio_write32(MACHINE_LAPIC_BASE + LAPIC_ICR_LO, vector);
+}
+
+u32 lapic_irr(u8 vector) {
+  const u32 reg = 0x200 + (vector / 32) * 0x10;
+  const u32 word = x2apic_mode() ? (u32)rdmsr(X2APIC_MSR(reg)) : mmio_read32(MACHINE_LAPIC_BASE + reg);
+  return (word >> (vector % 32)) & 1;
 }
 
 void irq_register(u8 vector, irq_handler_t h) { handlers[vector] = h; }
