@@ -9,6 +9,7 @@
 
 #include "arch/x86/compat_msi.h"
 #include "arch/x86/interrupt_entry.h"
+#include "arch/x86/irte_check.h"
 
 namespace irqremap::x86 {
 
@@ -134,15 +135,25 @@ std::expected<void, std::string> X86Machine::attach_mmio(uint64_t base, MmioDevi
   return {};
 }
 
-void X86Machine::attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire) {
+void X86Machine::attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire,
+                                 std::function<uint64_t()> irta) {
   remapper_ = &unit;
   ire_ = std::move(ire);
+  irta_ = std::move(irta);
   for (unsigned c = 0; c < cpus_.size(); ++c) (void)map_mmio(c, map::kVtdBase, regs);
 }
 
 void X86Machine::msi_write(const MsiWrite& msi) {
   if (remapper_ != nullptr && (!ire_ || ire_())) {
-    remapper_->translate(msi);  // the unit traces and delivers into bus_
+    const Translation t = remapper_->translate(msi);  // the unit traces and delivers into bus_
+    if (irta_) {
+      if (auto h = remap_hazard(mem_, irta_(), msi, t)) {
+        hazards_.push_back(*h);
+        trace_.emit_lazy([&] {
+          return Event{EventKind::Hazard, "x86", *h, {{"address", msi.address}, {"data", msi.data}}};
+        });
+      }
+    }
     return;
   }
   auto d = decode_compat_msi(msi);

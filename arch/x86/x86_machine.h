@@ -83,7 +83,12 @@ class X86Machine final : public MsiSink {
 
   // Attaches a remapping unit: its register window goes at map::kVtdBase, `ire` says
   // whether interrupt remapping is enabled (GSTS.IRES). The unit delivers into apics().
-  void attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire);
+  // `irta` reads the unit's current IRTA so the machine can check each delivery against
+  // memory and flag stale-cache and lost-in-flight hazards in the trace (irte_check.h).
+  void attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire,
+                       std::function<uint64_t()> irta = {});
+  // Hazards seen so far (also emitted as EventKind::Hazard on unit "x86").
+  const std::vector<std::string>& hazards() const { return hazards_; }
   // Attaches an MMIO device (the common device at map::kDeviceBase).
   std::expected<void, std::string> attach_mmio(uint64_t base, MmioDevice& dev);
 
@@ -136,6 +141,8 @@ class X86Machine final : public MsiSink {
   std::deque<MmioBinding> bindings_;
   Remapper* remapper_ = nullptr;
   std::function<bool()> ire_;
+  std::function<uint64_t()> irta_;
+  std::vector<std::string> hazards_;
   uint64_t insns_ = 0;
   bool started_ = false;
   bool trace_insns_ = false;
