@@ -2,15 +2,27 @@
 
 #include <array>
 
+#include "remap/vtd/cap_format.h"
+#include "remap/vtd/fault_format.h"
+#include "remap/vtd/gcmd_format.h"
+#include "remap/vtd/inv_desc_format.h"
+#include "remap/vtd/irta_format.h"
 #include "remap/vtd/irte_format.h"
 #include "remap/vtd/msi_format.h"
+#include "remap/vtd/pid_format.h"
+#include "remap/vtd/qi_format.h"
 
 namespace irqremap::vtd {
 
 std::span<const fields::Format* const> formats() {
-  static constexpr std::array<const fields::Format*, 7> all{
-      &irte::kIrte,           &irte::kRemapped,   &irte::kPosted,   &msi::kAddrRemappable,
-      &msi::kDataRemappable, &msi::kAddrCompat, &msi::kDataCompat};
+  static constexpr std::array all{
+      &irte::kIrte,        &irte::kRemapped,      &irte::kPosted,     &msi::kAddrRemappable,
+      &msi::kDataRemappable, &msi::kAddrCompat,   &msi::kDataCompat,  &irta::kIrta,
+      &gcmd::kGcmd,        &gcmd::kGsts,          &fault::kFsts,      &fault::kFectl,
+      &fault::kFedata,     &fault::kFeaddr,       &fault::kFeuaddr,   &fault::kFrcd,
+      &qi::kIqa,           &qi::kIqh,             &qi::kIqt,          &qi::kIcs,
+      &inv_desc::kIec,     &inv_desc::kWait,      &cap::kCap,         &cap::kEcap,
+      &pid::kPid};
   return all;
 }
 

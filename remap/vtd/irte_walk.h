@@ -1,0 +1,71 @@
+#pragma once
+// The interrupt-remapping decision as pure functions (style.md §7: pure walks, no state):
+// classify an inbound MSI (Intel VT-d spec rev 5.10 §5.1.2, §5.1.4), check an IRTE
+// against the request (§5.1.4.1, §9.9-9.10, source-ID verification §9.9 Table 26), and
+// post into a posted-interrupt descriptor (§5.2.3, §9.11). The unit (unit.h) owns the
+// registers, memory reads, the interrupt entry cache and fault recording around them.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "remap/remapper.h"
+
+namespace irqremap::vtd {
+
+// The latched state translation depends on (GSTS, the SIRTP-latched IRTA, CAP.PI).
+struct IrState {
+  bool ire = false;          // GSTS.IRES
+  bool cfis = false;         // GSTS.CFIS
+  bool eime = false;         // latched IRTA.EIME
+  uint64_t irt_base = 0;     // latched IRTA.IRTA
+  uint64_t irt_entries = 0;  // 2^(S+1)
+  bool posted = false;       // CAP.PI
+};
+
+struct RequestDecode {
+  enum class Kind : uint8_t { Pass, Remap, Fault } kind = Kind::Fault;
+  ApicDelivery pass;           // Kind::Pass: the compatibility-format interrupt as sent
+  uint32_t index = 0;          // Kind::Remap: the IRTE index
+  uint8_t reason = 0;          // Kind::Fault
+  std::string_view why;        // Kind::Fault / Pass: one line, spec names
+};
+// Step 1: address/data of one MSI -> pass through, IRTE index, or fault 20h/21h/25h.
+RequestDecode decode_request(uint64_t address, uint32_t data, const IrState& ir);
+
+// A compatibility-format message (§5.1.2.1) as the local APICs see it.
+ApicDelivery compat_delivery(uint64_t address, uint32_t data);
+
+using Irte = std::array<uint64_t, 2>;
+
+struct IrteOutcome {
+  enum class Kind : uint8_t { Remapped, Posted, Fault } kind = Kind::Fault;
+  ApicDelivery delivery;   // Kind::Remapped
+  uint64_t pda = 0;        // Kind::Posted: posted-interrupt descriptor address
+  uint8_t vv = 0;          //   virtual vector
+  bool urgent = false;     //   URG
+  uint8_t reason = 0;      // Kind::Fault: 22h, 24h or 26h
+  bool fpd = false;        // IRTE.FPD (evaluated even when P=0)
+  std::string_view why;
+};
+// Step 2: the IRTE against the request's source ID (§5.1.4.1 order: P, reserved/invalid
+// fields, source-ID verification).
+IrteOutcome check_irte(const Irte& irte, uint16_t sid, const IrState& ir);
+
+// Source-ID verification alone (§9.9 SVT/SQ): true when rid passes.
+bool source_id_ok(const Irte& irte, uint16_t rid);
+
+using Pid = std::array<uint64_t, 8>;
+struct PostOutcome {
+  bool reserved_set = false;  // fault 28h: nothing was changed
+  bool notify = false;        // ON went 0 -> 1: send NV to NDST
+  uint8_t nv = 0;
+  uint32_t ndst = 0;          // raw NDST field
+};
+// Step 3 for IM=1: set PIR[vv]; X = !ON && (URG || !SN); if X set ON and notify (§5.2.3).
+PostOutcome post(Pid& pid, uint8_t vv, bool urgent);
+
+// The APIC ID a DST/NDST field names: DST[15:8] in xAPIC mode (EIME=0), else all 32 bits.
+constexpr uint32_t apic_id(uint32_t dst, bool eime) { return eime ? dst : (dst >> 8) & 0xFF; }
+
+}  // namespace irqremap::vtd

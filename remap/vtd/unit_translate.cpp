@@ -1,0 +1,192 @@
+// VT-d unit: the MSI path (§5.1.4 remapping, §5.2.3 posting) around the pure walk in
+// irte_walk.cpp, with the interrupt entry cache and fault reporting.
+#include <fmt/format.h>
+
+#include "remap/vtd/fault_reason.h"
+#include "remap/vtd/irte_format.h"
+#include "remap/vtd/unit.h"
+
+namespace irqremap::vtd {
+
+namespace {
+std::string bdf(uint16_t sid) {
+  return fmt::format("{:02x}:{:02x}.{:x}", sid >> 8, (sid >> 3) & 0x1F, sid & 7);
+}
+std::string irte_text(const Irte& e) { return fmt::format("{:#018x}:{:#018x}", e[0], e[1]); }
+}  // namespace
+
+bool Unit::read_irte(uint32_t index, Irte& out) const {
+  // One 16-byte read: hardware reads the whole IRTE atomically (§5.1.4).
+  const std::byte* p = mem_.host_ptr(ir_.irt_base + uint64_t{index} * 16, 16);
+  if (p == nullptr) return false;
+  out = {bits::load_le<uint64_t>(p), bits::load_le<uint64_t>(p + 8)};
+  return true;
+}
+
+Translation Unit::translate(const MsiWrite& msi) {
+  ++stats_.translations;
+  const uint16_t sid = uint16_t(msi.source);
+  const RequestDecode rq = decode_request(msi.address, msi.data, ir_);
+  if (rq.kind == RequestDecode::Kind::Pass) {
+    trace_.emit_lazy([&] {
+      return ev(EventKind::Translation, "vtd",
+                   fmt::format("MSI {:#x}:{:#x} from {}: {} -> {}", msi.address, msi.data, bdf(sid),
+                               rq.why, describe(rq.pass)),
+                   {{"sid", sid}});
+    });
+    bus_.deliver(rq.pass);
+    return rq.pass;
+  }
+  if (rq.kind == RequestDecode::Kind::Fault)
+    return fault(rq.reason,
+                 rq.reason == fault_reason::kIndexOver ? std::optional<uint32_t>(rq.index) : std::nullopt,
+                 sid, false, rq.why);
+
+  const uint32_t index = rq.index;
+  Irte irte;
+  if (const Irte* cached = iec_.lookup(index)) {
+    ++stats_.cache_hits;
+    irte = *cached;
+    if (trace_.on()) {
+      trace_.emit(ev(EventKind::CacheHit, "vtd",
+                        fmt::format("IEC hit for IRTE {}: {}", index, irte_text(irte)),
+                        {{"index", index}}));
+      Irte in_memory;
+      if (read_irte(index, in_memory) && in_memory != irte)
+        trace_.emit(ev(EventKind::Hazard, "vtd",
+                          fmt::format("IEC serves a stale IRTE {}: cache {} but memory {}; the "
+                                      "guest changed it without an IEC invalidate descriptor "
+                                      "(§6.5.2.8)",
+                                      index, irte_text(irte), irte_text(in_memory)),
+                          {{"index", index}}));
+    }
+  } else {
+    if (iec_.enabled()) {
+      ++stats_.cache_misses;
+      trace_.emit_lazy([&] {
+        return ev(EventKind::CacheMiss, "vtd", fmt::format("IEC miss for IRTE {}", index),
+                     {{"index", index}});
+      });
+    }
+    if (!read_irte(index, irte))
+      return fault(fault_reason::kIrtAccess, index, sid, false,
+                   "IRTE read outside guest RAM (IRTA points at unmapped memory)");
+    trace_.emit_lazy([&] {
+      return ev(EventKind::TableRead, "vtd",
+                   fmt::format("read IRTE {} at {:#x}: {}", index,
+                               ir_.irt_base + uint64_t{index} * 16, irte_text(irte)),
+                   {{"index", index}});
+    });
+    iec_.insert(index, irte);
+  }
+
+  const IrteOutcome o = check_irte(irte, sid, ir_);
+  switch (o.kind) {
+    case IrteOutcome::Kind::Remapped:
+      trace_.emit_lazy([&] {
+        return ev(EventKind::Translation, "vtd",
+                     fmt::format("MSI {:#x}:{:#x} from {} -> IRTE {} -> {}", msi.address, msi.data,
+                                 bdf(sid), index, describe(o.delivery)),
+                     {{"index", index}, {"sid", sid}, {"vector", o.delivery.vector},
+                      {"dest", o.delivery.dest}});
+      });
+      bus_.deliver(o.delivery);
+      return o.delivery;
+    case IrteOutcome::Kind::Posted: return post_interrupt(o, index, sid);
+    case IrteOutcome::Kind::Fault: break;
+  }
+  return fault(o.reason, index, sid, o.fpd, o.why);
+}
+
+Translation Unit::post_interrupt(const IrteOutcome& o, uint32_t index, uint16_t sid) {
+  std::byte* p = mem_.host_ptr(o.pda, 64);
+  if (p == nullptr)
+    return fault(fault_reason::kPidAccess, index, sid, o.fpd,
+                 "posted-interrupt descriptor outside guest RAM");
+  Pid pid;
+  for (unsigned w = 0; w < pid.size(); ++w) pid[w] = bits::load_le<uint64_t>(p + 8 * w);
+  const PostOutcome r = post(pid, o.vv, o.urgent);
+  if (r.reserved_set)
+    return fault(fault_reason::kPidReserved, index, sid, o.fpd,
+                 "reserved bits set in the posted-interrupt descriptor");
+  // PIR and ON/SN/NV/NDST live in words 0..4; the emulator runs the update as one step,
+  // which is the atomic read-modify-write of §5.2.3.
+  for (unsigned w = 0; w < 5; ++w) bits::store_le<uint64_t>(p + 8 * w, pid[w]);
+  PostedDelivery pd{o.pda, o.vv, r.notify, apic_id(r.ndst, ir_.eime), r.nv};
+  trace_.emit_lazy([&] {
+    return ev(EventKind::Delivery, "vtd",
+                 fmt::format("IRTE {} (posted): PIR[{:#x}] set in descriptor {:#x}{}", index, o.vv,
+                             o.pda,
+                             r.notify ? fmt::format(", ON=1, notification vector {:#x} to APIC {:#x}",
+                                                    r.nv, pd.ndst)
+                                      : std::string(", no notification (ON=1 or SN=1 without URG)")),
+                 {{"index", index}, {"vector", o.vv}, {"notified", r.notify ? 1u : 0u}});
+  });
+  if (r.notify) {
+    ApicDelivery n;
+    n.dest = pd.ndst;
+    n.vector = r.nv;
+    n.remapped = true;
+    bus_.deliver(n);
+  }
+  return pd;
+}
+
+Translation Unit::fault(uint8_t reason, std::optional<uint32_t> index, uint16_t sid, bool fpd,
+                        std::string_view why) {
+  ++stats_.faults;
+  NotRecorded nr = NotRecorded::Fpd;
+  if (!(fpd && fault_reason::qualified(reason))) nr = record_fault(reason, index.value_or(0), sid);
+  Blocked b;
+  b.reason = reason;
+  b.recorded = nr == NotRecorded::No;
+  std::string_view note;
+  switch (nr) {
+    case NotRecorded::No: break;
+    case NotRecorded::Fpd: note = " (FPD)"; break;
+    case NotRecorded::Overflow: note = " (FSTS.PFO: fault records full)"; break;
+    case NotRecorded::Collapsed: note = " (collapsed into a pending record)"; break;
+  }
+  b.what = fmt::format("fault {:#x}{} sid={} recorded={}{}: {}", reason,
+                       index ? fmt::format(" index={}", *index) : std::string(), bdf(sid),
+                       b.recorded ? "yes" : "no", note, why);
+  trace_.emit_lazy([&] {
+    return ev(EventKind::Fault, "vtd", b.what,
+                 {{"reason", reason}, {"index", index.value_or(~0u)}, {"sid", sid},
+                  {"recorded", b.recorded ? 1u : 0u}});
+  });
+  return b;
+}
+
+void Unit::invalidate_all() {
+  const unsigned n = iec_.invalidate_all();
+  ++stats_.invalidations;
+  trace_.emit_lazy([&] {
+    return ev(EventKind::CacheInvalidate, "vtd",
+                 fmt::format("IEC global invalidation ({} entries dropped)", n), {{"dropped", n}});
+  });
+}
+
+std::vector<Mapping> Unit::mappings() const {
+  std::vector<Mapping> out;
+  if (!(gsts_ & (1u << 24))) return out;  // no table latched (GSTS.IRTPS=0)
+  for (uint32_t i = 0; i < ir_.irt_entries; ++i) {
+    Irte e;
+    if (!read_irte(i, e) || fields::get(e, irte::P) == 0) continue;
+    Mapping m;
+    const uint16_t sid = uint16_t(fields::get(e, irte::SID));
+    m.source = fmt::format("IRTE {} (SID {})", i, bdf(sid));
+    const IrteOutcome o = check_irte(e, sid, ir_);
+    if (o.kind == IrteOutcome::Kind::Remapped)
+      m.target = describe(o.delivery);
+    else if (o.kind == IrteOutcome::Kind::Posted)
+      m.target = fmt::format("posted: PIR[{:#x}] in descriptor {:#x}", o.vv, o.pda);
+    else
+      m.target = fmt::format("fault {:#x}: {}", o.reason, o.why);
+    m.cached = iec_.lookup(i) != nullptr;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace irqremap::vtd
