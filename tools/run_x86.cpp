@@ -50,7 +50,18 @@ int run_x86(const RunX86Options& o, Io io) {
   }
   x86::X86MachineConfig cfg;
   cfg.cpus = o.smp;
-  cfg.uart_out = [&io](char c) { io.out.put(c); };
+  // With --trace, UART output is line-buffered so a line is never split by trace events.
+  std::string uart_line;
+  if (o.trace)
+    cfg.uart_out = [&io, &uart_line](char c) {
+      uart_line += c;
+      if (c == '\n') {
+        io.out << uart_line;
+        uart_line.clear();
+      }
+    };
+  else
+    cfg.uart_out = [&io](char c) { io.out.put(c); };
   auto m = x86::X86Machine::create(cfg);
   if (!m) throw UsageError(m.error());
   x86::X86Machine& machine = **m;
@@ -63,6 +74,7 @@ int run_x86(const RunX86Options& o, Io io) {
   }
   const x86::X86RunResult r = machine.run(*entry, o.max_insns);
   if (o.trace) machine.detach(&sink);
+  io.out << uart_line;
   io.out.flush();
   if (r.stop != x86::X86Stop::PowerOff && r.stop != x86::X86Stop::DebugExit)
     io.err << "irqremap: run stopped: " << r.message << "\n";

@@ -7,26 +7,19 @@
 
 namespace irqremap::x86 {
 
-namespace {
-// IRTA (VT-d §11.4.10): table base 63:12, EIME bit 11, S 3:0 (2^(S+1) entries).
-constexpr uint64_t irta_base(uint64_t irta) { return irta & ~uint64_t{0xFFF}; }
-constexpr bool irta_eime(uint64_t irta) { return (irta >> 11) & 1; }
-constexpr uint64_t irta_entries(uint64_t irta) { return uint64_t{2} << (irta & 0xF); }
-}  // namespace
-
-std::optional<std::string> remap_hazard(const GuestMemory& mem, uint64_t irta, const MsiWrite& msi,
-                                        const Translation& outcome) {
-  if ((msi.address >> 32) != 0 || !vtd::msi::is_remappable(msi.address)) return std::nullopt;
+std::optional<std::string> remap_hazard(const GuestMemory& mem, const vtd::IrState& ir,
+                                        const MsiWrite& msi, const Translation& outcome) {
+  if (!ir.ire || (msi.address >> 32) != 0 || !vtd::msi::is_remappable(msi.address)) return std::nullopt;
   const auto ix = vtd::msi::remappable_index(msi.address, msi.data);
-  if (ix.index >= irta_entries(irta)) return std::nullopt;
-  auto lo = mem.read64(irta_base(irta) + 16ull * ix.index);
+  if (ix.index >= ir.irt_entries) return std::nullopt;
+  auto lo = mem.read64(ir.irt_base + 16ull * ix.index);
   if (!lo) return std::nullopt;
   const std::array<uint64_t, 2> w{*lo, 0};
   const bool present = fields::get(w, vtd::irte::P) != 0;
   if (const auto* d = std::get_if<ApicDelivery>(&outcome)) {
     if (fields::get(w, vtd::irte::IM_REMAPPED) != 0) return std::nullopt;  // posted
     const uint64_t dst = fields::get(w, vtd::irte::DST);
-    const uint32_t mem_dest = uint32_t(irta_eime(irta) ? dst : (dst >> 8) & 0xFF);
+    const uint32_t mem_dest = uint32_t(ir.eime ? dst : (dst >> 8) & 0xFF);
     const uint8_t mem_vec = uint8_t(fields::get(w, vtd::irte::V));
     if (present && mem_dest == d->dest && mem_vec == d->vector) return std::nullopt;
     return fmt::format(

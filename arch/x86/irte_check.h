@@ -13,12 +13,13 @@
 #include "remap/guest_memory.h"
 #include "remap/msi.h"
 #include "remap/remapper.h"
+#include "remap/vtd/irte_walk.h"
 
 namespace irqremap::x86 {
 
-// The hazard line for `outcome` of `msi` under IRTA value `irta`, or nullopt when the
-// outcome agrees with memory (or the MSI is not remappable format).
-std::optional<std::string> remap_hazard(const GuestMemory& mem, uint64_t irta,
+// The hazard line for `outcome` of `msi` under the unit's latched IRTA state, or nullopt
+// when the outcome agrees with memory (or the MSI is not remappable format, or IR is off).
+std::optional<std::string> remap_hazard(const GuestMemory& mem, const vtd::IrState& ir,
                                         const MsiWrite& msi, const Translation& outcome);
 
 }  // namespace irqremap::x86

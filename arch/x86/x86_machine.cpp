@@ -78,6 +78,10 @@ std::expected<void, std::string> X86Machine::init() {
     if (auto ok = map_mmio(c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = map_mmio(c, map::kWakeupMailbox, mailbox_); !ok) return ok;
   }
+  if (cfg_.vtd) {
+    vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);
+    if (auto ok = attach_mmio(map::kVtdBase, *vtd_); !ok) return ok;
+  }
   return {};
 }
 
@@ -135,24 +139,15 @@ std::expected<void, std::string> X86Machine::attach_mmio(uint64_t base, MmioDevi
   return {};
 }
 
-void X86Machine::attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire,
-                                 std::function<uint64_t()> irta) {
-  remapper_ = &unit;
-  ire_ = std::move(ire);
-  irta_ = std::move(irta);
-  for (unsigned c = 0; c < cpus_.size(); ++c) (void)map_mmio(c, map::kVtdBase, regs);
-}
 
 void X86Machine::msi_write(const MsiWrite& msi) {
-  if (remapper_ != nullptr && (!ire_ || ire_())) {
-    const Translation t = remapper_->translate(msi);  // the unit traces and delivers into bus_
-    if (irta_) {
-      if (auto h = remap_hazard(mem_, irta_(), msi, t)) {
-        hazards_.push_back(*h);
-        trace_.emit_lazy([&] {
-          return Event{EventKind::Hazard, "x86", *h, {{"address", msi.address}, {"data", msi.data}}};
-        });
-      }
+  if (vtd_) {
+    const Translation t = vtd_->translate(msi);  // the unit traces and delivers into bus_
+    if (auto h = remap_hazard(mem_, vtd_->ir_state(), msi, t)) {
+      hazards_.push_back(*h);
+      trace_.emit_lazy([&] {
+        return Event{EventKind::Hazard, "x86", *h, {{"address", msi.address}, {"data", msi.data}}};
+      });
     }
     return;
   }

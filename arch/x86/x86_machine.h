@@ -12,9 +12,10 @@
 // for an interrupt that cannot come; each non-power-off stop says what and where (CPU,
 // PC, disassembled instruction).
 //
-// MSIs (MsiSink): with a remapping unit attached and its `ire` predicate true, every MSI
-// goes through Remapper::translate, which delivers into the LapicBus; otherwise it takes
-// the compatibility-format path (compat_msi.h).
+// MSIs (MsiSink): with the VT-d unit present every MSI goes through vtd::Unit::translate,
+// which remaps (IRE=1), passes compatibility format through (IRE=0, or CFIS=1) or faults,
+// and delivers into the LapicBus; its fault and invalidation-completion events reach the
+// APICs the same way. Without a unit, MSIs take the compatibility path (compat_msi.h).
 #include <cstdint>
 #include <deque>
 #include <expected>
@@ -37,6 +38,7 @@
 #include "remap/msi.h"
 #include "remap/remapper.h"
 #include "remap/trace.h"
+#include "remap/vtd/unit.h"
 
 struct uc_struct;
 
@@ -47,6 +49,10 @@ struct X86MachineConfig {
   uint64_t ram_size = map::kRamSize;
   std::function<void(char)> uart_out;     // COM1 transmit (default: stdout)
   uint64_t quantum = 200;                 // instructions per CPU per scheduling round
+  // The VT-d unit at map::kVtdBase (on by default, as q35 with intel-iommu,intremap=on).
+  // The interrupt entry cache is on, as on hardware, so a missing IEC invalidation shows.
+  bool vtd = true;
+  vtd::Config vtd_config{.nfr = 4, .iec_entries = 64};
 };
 
 enum class X86Stop : uint8_t {
@@ -81,13 +87,10 @@ class X86Machine final : public MsiSink {
   // Runs until a stop (see above); CPU 0 starts at `entry` on the first call.
   X86RunResult run(uint64_t entry, uint64_t max_insns);
 
-  // Attaches a remapping unit: its register window goes at map::kVtdBase, `ire` says
-  // whether interrupt remapping is enabled (GSTS.IRES). The unit delivers into apics().
-  // `irta` reads the unit's current IRTA so the machine can check each delivery against
-  // memory and flag stale-cache and lost-in-flight hazards in the trace (irte_check.h).
-  void attach_remapper(MmioDevice& regs, Remapper& unit, std::function<bool()> ire,
-                       std::function<uint64_t()> irta = {});
-  // Hazards seen so far (also emitted as EventKind::Hazard on unit "x86").
+  // The VT-d unit, or nullptr when configured without one.
+  vtd::Unit* vtd() { return vtd_.get(); }
+  // Hazards the machine's watch saw on remapped deliveries (irte_check.h); each is also
+  // emitted as EventKind::Hazard on unit "x86".
   const std::vector<std::string>& hazards() const { return hazards_; }
   // Attaches an MMIO device (the common device at map::kDeviceBase).
   std::expected<void, std::string> attach_mmio(uint64_t base, MmioDevice& dev);
@@ -139,9 +142,7 @@ class X86Machine final : public MsiSink {
   std::vector<std::unique_ptr<X86Vcpu>> cpus_;
   std::vector<bool> running_;
   std::deque<MmioBinding> bindings_;
-  Remapper* remapper_ = nullptr;
-  std::function<bool()> ire_;
-  std::function<uint64_t()> irta_;
+  std::unique_ptr<vtd::Unit> vtd_;
   std::vector<std::string> hazards_;
   uint64_t insns_ = 0;
   bool started_ = false;

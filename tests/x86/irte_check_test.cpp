@@ -8,7 +8,8 @@
 using namespace irqremap;
 
 namespace {
-constexpr uint64_t kIrt = 0x1000, kIrta = kIrt | 7;  // 256 entries, xAPIC
+constexpr uint64_t kIrt = 0x1000;
+const vtd::IrState kIrta{.ire = true, .cfis = false, .eime = false, .irt_base = kIrt, .irt_entries = 256, .posted = false};
 void irte(GuestMemory& m, uint32_t index, uint32_t apic, uint8_t vector, bool present = true) {
   REQUIRE(m.write64(kIrt + 16 * index, (present ? 1u : 0u) | (uint64_t(vector) << 16) |
                                            (uint64_t(apic) << 40)));

@@ -68,6 +68,7 @@ TEST_CASE("x86 map: firmware header and machine agree on every address and port"
 TEST_CASE("x86 machine: with no remapping unit a compatibility MSI reaches the addressed APIC; a bad one is dropped and traced") {
   X86MachineConfig cfg;
   cfg.cpus = 2;
+  cfg.vtd = false;
   auto m = X86Machine::create(cfg);
   REQUIRE(m);
   RecordingSink rec;
@@ -129,4 +130,18 @@ TEST_CASE("run x86: PM1a_CNT SLP_EN powers off with status 0; isa-debug-exit 0x1
   CHECK(off.err.empty());
   auto ex = run_raw({0xB0, 0x10, 0xE6, 0xF4});  // mov al, 0x10; out 0xf4, al
   CHECK(ex.status == 0x21);
+}
+
+TEST_CASE("x86 machine: with VT-d present but IRE=0 a compatibility MSI passes through the unit to the APIC (VT-d §5.1.2.1)") {
+  X86MachineConfig cfg;
+  cfg.cpus = 2;
+  auto m = X86Machine::create(cfg);
+  REQUIRE(m);
+  REQUIRE((*m)->vtd() != nullptr);
+  RecordingSink rec;
+  (*m)->attach(&rec);
+  (*m)->msi_write(MsiWrite{0xFEE0'1000u, 0x46, map::kDeviceRid});
+  CHECK((*m)->apics().apic(1).irr(0x46));
+  CHECK(rec.count(EventKind::Translation) >= 1);
+  CHECK((*m)->hazards().empty());
 }

@@ -70,3 +70,11 @@ TEST_CASE("run x86: bad arguments are usage errors") {
   CHECK_THROWS_AS(run(RunX86Options{}), UsageError);
   CHECK_THROWS_AS(run([] { RunX86Options o; o.kernel = "/nonexistent.elf"; return o; }()), UsageError);
 }
+
+TEST_CASE("run x86: vtd-enable brings up interrupt remapping as Linux does and takes the invalidation completion event") {
+  auto r = run(opts("vtd-enable", 1, 100'000'000, true));
+  CHECK(r.status == 0);
+  CHECK(r.out.find("IRES=1 QIES=1 IRTPS=1 CFIS=0") != std::string::npos);
+  CHECK(r.out.find("invalidation completion event taken on cpu0") != std::string::npos);
+  CHECK(r.out.find("taken: vector 0xe1 through the IDT") != std::string::npos);
+}
