@@ -8,6 +8,7 @@
 #include <string>
 
 #include "arch/x86/x86_machine.h"
+#include "remap/vtd/msi_format.h"
 #include "tools/run_x86.h"
 
 using namespace irqremap;
@@ -144,4 +145,81 @@ TEST_CASE("x86 machine: with VT-d present but IRE=0 a compatibility MSI passes t
   CHECK((*m)->apics().apic(1).irr(0x46));
   CHECK(rec.count(EventKind::Translation) >= 1);
   CHECK((*m)->hazards().empty());
+}
+
+namespace {
+// Host-side VT-d bring-up through the register window, as firmware would do it.
+void vtd_cmd(vtd::Unit& u, uint32_t set, uint32_t clear = 0) {
+  const uint32_t sts = uint32_t(u.mmio_read(0x1C, 4)) & 0x96FF'FFFFu;
+  u.mmio_write(0x18, 4, (sts | set) & ~clear);
+}
+constexpr uint64_t kIrt = 0x10'0000, kQueue = 0x10'1000;
+void host_enable_ir(X86Machine& m) {
+  vtd::Unit& u = *m.vtd();
+  u.mmio_write(0x88, 4, 0);                 // IQT
+  u.mmio_write(0x90, 4, uint32_t(kQueue));  // IQA
+  u.mmio_write(0x94, 4, 0);
+  vtd_cmd(u, 1u << 26);                     // QIE
+  u.mmio_write(0xB8, 4, uint32_t(kIrt | 7));
+  u.mmio_write(0xBC, 4, 0);
+  vtd_cmd(u, 1u << 24);                     // SIRTP
+  vtd_cmd(u, 1u << 25, 1u << 23);           // IRE, CFI cleared
+  REQUIRE((u.gsts() & (1u << 25)) != 0);
+}
+void irte(X86Machine& m, uint32_t index, uint32_t apic, uint8_t vector, bool present = true) {
+  REQUIRE(m.memory().write64(kIrt + 16 * index, (present ? 1u : 0u) | (uint64_t(vector) << 16) |
+                                                    (uint64_t(apic) << 40)));
+  REQUIRE(m.memory().write64(kIrt + 16 * index + 8, map::kDeviceRid | (1u << 18)));
+}
+void iec_index(X86Machine& m, uint32_t index, uint32_t& tail) {
+  REQUIRE(m.memory().write64(kQueue + 16 * tail, (uint64_t(index) << 32) | (1u << 4) | 4));
+  REQUIRE(m.memory().write64(kQueue + 16 * tail + 8, 0));
+  ++tail;
+  m.vtd()->mmio_write(0x88, 4, tail << 4);
+}
+}  // namespace
+
+TEST_CASE("x86 machine: a remappable MSI goes through VT-d to the IRTE's APIC; a changed IRTE without IEC flush is caught as a stale hazard; after the flush it follows") {
+  X86MachineConfig cfg;
+  cfg.cpus = 3;
+  auto mm = X86Machine::create(cfg);
+  REQUIRE(mm);
+  X86Machine& m = **mm;
+  host_enable_ir(m);
+  RecordingSink rec;
+  m.attach(&rec);
+  irte(m, 0x20, 1, 0x50);
+  const MsiWrite msi{vtd::msi::remappable_address(0x20, true), 0, map::kDeviceRid};
+  m.msi_write(msi);
+  CHECK(m.apics().apic(1).irr(0x50));
+  CHECK(m.hazards().empty());
+  irte(m, 0x20, 2, 0x51);  // migrate without invalidating the IEC
+  m.msi_write(msi);
+  CHECK_FALSE(m.apics().apic(2).irr(0x51));
+  REQUIRE(m.hazards().size() == 1);
+  CHECK(m.hazards()[0].find("stale translation: IRTE 0x20 delivered to APIC 0x1") != std::string::npos);
+  CHECK(rec.contains(EventKind::Hazard, "stale"));
+  uint32_t tail = 0;
+  iec_index(m, 0x20, tail);
+  m.msi_write(msi);
+  CHECK(m.apics().apic(2).irr(0x51));
+  CHECK(m.hazards().size() == 1);
+}
+
+TEST_CASE("x86 machine: an MSI that meets IRTE.P=0 faults 22h, is lost, and the watch flags the in-flight loss (VT-d §5.1.4.1)") {
+  X86MachineConfig cfg;
+  cfg.cpus = 2;
+  auto mm = X86Machine::create(cfg);
+  REQUIRE(mm);
+  X86Machine& m = **mm;
+  host_enable_ir(m);
+  irte(m, 0x21, 1, 0x52, false);
+  m.msi_write(MsiWrite{vtd::msi::remappable_address(0x20, true), 1, map::kDeviceRid});
+  CHECK_FALSE(m.apics().apic(1).irr(0x52));
+  const auto fr = m.vtd()->fault_record(0);
+  CHECK((fr[1] >> 63) == 1);             // F
+  CHECK(((fr[1] >> 32) & 0xFF) == 0x22); // FR
+  CHECK((fr[0] >> 48) == 0x21);          // FI
+  REQUIRE(m.hazards().size() == 1);
+  CHECK(m.hazards()[0].find("in-flight MSI lost: IRTE 0x21 had P=0") != std::string::npos);
 }
