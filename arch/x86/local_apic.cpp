@@ -1,0 +1,364 @@
+#include "arch/x86/local_apic.h"
+
+#include <fmt/format.h>
+
+namespace irqremap::x86 {
+
+using namespace apic;
+
+namespace {
+
+// LVT entries by register offset, in the order of LocalApic::lvt_.
+constexpr uint64_t kLvtOffsets[] = {LVT_CMCI, LVT_TIMER, LVT_THERMAL, LVT_PMC,
+                                    LVT_LINT0, LVT_LINT1, LVT_ERROR};
+int lvt_index(uint64_t offset) {
+  for (int i = 0; i < 7; ++i)
+    if (kLvtOffsets[i] == offset) return i;
+  return -1;
+}
+
+std::string_view dlm_name(uint8_t dlm) { return kIcrDlm[dlm & 7].label; }
+
+}  // namespace
+
+LocalApic::LocalApic(uint32_t apic_id, bool bsp)
+    : id_(apic_id), bsp_(bsp),
+      base_(fields::set(fields::set(kDefaultBase, BASE_EN, 1), BASE_BSP, bsp ? 1 : 0)) {
+  reset_registers();
+}
+
+void LocalApic::reset_registers() {
+  // Power-up / disable reset state (§11.4.7.1): TPR, LDR, ISR/IRR/TMR zero, DFR all ones,
+  // SVR 0xFF (software disabled), every LVT entry masked.
+  xapic_id_reg_ = (id_ & 0xFF) << 24;
+  tpr_ = 0;
+  ldr_ = 0;
+  dfr_ = 0xFFFF'FFFF;
+  svr_ = 0xFF;
+  esr_ = esr_pending_ = 0;
+  icr_lo_ = icr_hi_ = 0;
+  lvt_.fill(kLvtMasked);
+  timer_icr_ = timer_dcr_ = 0;
+  irr_.fill(0);
+  isr_.fill(0);
+  tmr_.fill(0);
+  nmi_pending_ = init_pending_ = false;
+  sipi_.reset();
+}
+
+std::string LocalApic::unit() const { return fmt::format("lapic{}", id_); }
+
+void LocalApic::note(EventKind kind, std::string text,
+                     std::vector<std::pair<std::string, uint64_t>> v) const {
+  if (!trace_.on()) return;
+  v.emplace_back("apic", id_);
+  trace_.emit(Event{kind, unit(), std::move(text), std::move(v)});
+}
+
+int LocalApic::highest(const Bits256& b) {
+  for (int w = 7; w >= 0; --w)
+    if (b[w] != 0) return w * 32 + (31 - std::countl_zero(b[w]));
+  return -1;
+}
+
+bool LocalApic::software_enabled() const { return fields::get(svr_, SVR_ENABLE) != 0; }
+
+uint8_t LocalApic::ppr() const {
+  // §11.8.3.1: PPR = TPR when TPR[7:4] >= ISRV[7:4], else ISRV[7:4]:0.
+  const int isrv = highest(isr_);
+  const uint32_t isr_class = isrv < 0 ? 0 : uint32_t(isrv) & 0xF0;
+  return (tpr_ & 0xF0) >= isr_class ? uint8_t(tpr_) : uint8_t(isr_class);
+}
+
+uint32_t LocalApic::logical_id() const {
+  if (mode_ == ApicMode::X2Apic)  // §11.12.10.2: cluster ID 31:16, one bit in 15:0
+    return ((id_ >> 4) << 16) | (1u << (id_ & 0xF));
+  return ldr_;
+}
+
+bool LocalApic::matches_logical(uint32_t dest) const {
+  if (mode_ == ApicMode::Disabled) return false;
+  if (mode_ == ApicMode::X2Apic) {
+    if (dest == 0xFFFF'FFFF) return true;  // broadcast
+    const uint32_t ldr = logical_id();
+    return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xFFFF) != 0;
+  }
+  const uint32_t mda = dest & 0xFF, lid = ldr_ >> 24;
+  if (mda == 0xFF) return true;  // broadcast to all
+  if ((dfr_ >> 28) == 0xF) return (mda & lid) != 0;  // flat model (§11.6.2.2)
+  // Cluster model: cluster in 7:4 must match, then any common bit in 3:0.
+  return (mda >> 4) == (lid >> 4) && (mda & lid & 0xF) != 0;
+}
+
+// --- register file ----------------------------------------------------------------------
+
+std::optional<uint32_t> LocalApic::read_reg(uint64_t offset, bool x2) const {
+  if (offset >= ISR0 && offset < ISR0 + 0x80) return isr_[(offset - ISR0) / 16];
+  if (offset >= TMR0 && offset < TMR0 + 0x80) return tmr_[(offset - TMR0) / 16];
+  if (offset >= IRR0 && offset < IRR0 + 0x80) return irr_[(offset - IRR0) / 16];
+  if (const int l = lvt_index(offset); l >= 0) return lvt_[l];
+  switch (offset) {
+    case ID: return x2 ? id_ : xapic_id_reg_;
+    case VERSION: return kVersion | (kMaxLvt << 16);
+    case TPR: return tpr_;
+    case PPR: return ppr();
+    case APR: return x2 ? std::optional<uint32_t>{} : 0u;  // APR is absent in x2APIC
+    case RRD: return x2 ? std::optional<uint32_t>{} : 0u;  // remote read not supported
+    case EOI: return x2 ? std::optional<uint32_t>{} : 0u;  // write-only
+    case LDR: return logical_id();
+    case DFR: return x2 ? std::optional<uint32_t>{} : dfr_;
+    case SVR: return svr_;
+    case ESR: return esr_;
+    case ICR_LO: return icr_lo_;  // Delivery Status 0: an IPI is sent at once
+    case ICR_HI: return x2 ? std::optional<uint32_t>{} : icr_hi_;
+    case TIMER_ICR: return timer_icr_;
+    case TIMER_CCR: return 0u;  // the timer is not modelled: it never counts
+    case TIMER_DCR: return timer_dcr_;
+    case SELF_IPI: return x2 ? std::optional<uint32_t>{} : 0u;  // x2APIC: write-only
+    default: return x2 ? std::optional<uint32_t>{} : 0u;
+  }
+}
+
+bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
+  if (const int l = lvt_index(offset); l >= 0) {
+    // While software-disabled the mask bits stay set (§11.4.7.2).
+    lvt_[l] = software_enabled() ? value : (value | kLvtMasked);
+    return true;
+  }
+  switch (offset) {
+    case ID:
+      if (x2) return false;  // x2APIC ID is read-only (§11.12.5.1)
+      xapic_id_reg_ = value & 0xFF00'0000;
+      return true;
+    case TPR: tpr_ = value & 0xFF; return true;
+    case EOI:
+      if (x2 && value != 0) return false;  // §11.12.1.2: non-zero EOI write is #GP
+      eoi();
+      return true;
+    case LDR:
+      if (x2) return false;
+      ldr_ = value & 0xFF00'0000;
+      return true;
+    case DFR:
+      if (x2) return false;
+      dfr_ = value | 0x0FFF'FFFF;
+      return true;
+    case SVR: {
+      uint32_t v = value & 0x3FF;
+      svr_ = v;
+      if (!software_enabled())
+        for (auto& e : lvt_) e |= kLvtMasked;
+      note(EventKind::RegWrite,
+           fmt::format("SVR <- {:#x}: APIC Software Enable={} spurious vector {:#04x}", v,
+                       fields::get(v, SVR_ENABLE), fields::get(v, SVR_VECTOR)),
+           {{"svr", v}});
+      return true;
+    }
+    case ESR:
+      if (x2 && value != 0) return false;
+      // A write latches the errors found since the last write (§11.5.3).
+      esr_ = esr_pending_;
+      esr_pending_ = 0;
+      return true;
+    case ICR_LO:
+      if (x2) return false;  // x2APIC sends through MSR 830h (handled by msr_write)
+      icr_lo_ = value & ~uint32_t(fields::get(~uint64_t{0}, ICR_DS) << 12);
+      send_icr((uint64_t(icr_hi_) << 32) | icr_lo_, false);
+      return true;
+    case ICR_HI:
+      if (x2) return false;
+      icr_hi_ = value & 0xFF00'0000;
+      return true;
+    case TIMER_ICR: timer_icr_ = value; return true;
+    case TIMER_DCR: timer_dcr_ = value & 0xB; return true;
+    case SELF_IPI:
+      if (!x2) return true;  // reserved in xAPIC: WI
+      send_icr(fields::set(fields::set(0, ICR_VECTOR, value & 0xFF), ICR_SHORTHAND, 1), true);
+      return true;
+    default:
+      // Read-only registers (Version, PPR, ISR/TMR/IRR, APR, RRD, TMCCT) and holes.
+      return !x2;
+  }
+}
+
+uint64_t LocalApic::mmio_read(uint64_t offset, unsigned size) {
+  if (mode_ != ApicMode::XApic) return 0;  // §11.12.2: the MMIO page is gone in x2APIC
+  const uint64_t reg = offset & ~uint64_t{0xF}, byte = offset & 0xF;
+  if (byte >= 4) return 0;
+  const uint32_t v = read_reg(reg, false).value_or(0);
+  note(EventKind::RegRead, fmt::format("read {:#05x} -> {:#x}", reg, v), {{"offset", reg}});
+  return extract_read(v, unsigned(byte), std::min(size, 4u - unsigned(byte)));
+}
+
+void LocalApic::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
+  if (mode_ != ApicMode::XApic) return;
+  const uint64_t reg = offset & ~uint64_t{0xF};
+  if ((offset & 0xF) != 0 || size < 4) {
+    // §11.4.1: registers take aligned 32-bit stores only; anything else is ignored.
+    note(EventKind::Note, fmt::format("ignored {}-byte write at {:#05x}", size, offset));
+    return;
+  }
+  note(EventKind::RegWrite, fmt::format("write {:#05x} <- {:#x}", reg, uint32_t(value)),
+       {{"offset", reg}, {"value", uint32_t(value)}});
+  write_reg(reg, uint32_t(value), false);
+}
+
+std::optional<uint64_t> LocalApic::msr_read(uint32_t msr) const {
+  if (msr == IA32_APIC_BASE) return base_;
+  if (!handles_msr(msr) || mode_ != ApicMode::X2Apic) return std::nullopt;
+  if (msr == X2APIC_ICR) return (uint64_t(icr_hi_) << 32) | icr_lo_;
+  return read_reg(mmio_offset(msr), true);
+}
+
+bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
+  if (msr == IA32_APIC_BASE) {
+    const uint64_t rsvd = fields::reserved_mask(kApicBaseFields, 0);
+    if ((value & rsvd) != 0) return false;
+    const bool en = fields::get(value, BASE_EN) != 0, extd = fields::get(value, BASE_EXTD) != 0;
+    const ApicMode next = !en ? ApicMode::Disabled : extd ? ApicMode::X2Apic : ApicMode::XApic;
+    // §11.12.5, Figure 11-26: EXTD without EN, x2APIC -> xAPIC and disabled -> x2APIC are
+    // invalid transitions (#GP).
+    if (!en && extd) return false;
+    if (mode_ == ApicMode::X2Apic && next == ApicMode::XApic) return false;
+    if (mode_ == ApicMode::Disabled && next == ApicMode::X2Apic) return false;
+    base_ = fields::set(value, BASE_BSP, bsp_ ? 1 : 0);  // BSP is not software-writable
+    if (next != mode_) {
+      if (next == ApicMode::Disabled) reset_registers();
+      mode_ = next;
+      note(EventKind::RegWrite,
+           fmt::format("IA32_APIC_BASE <- {:#x}: {}", base_,
+                       next == ApicMode::Disabled ? "disabled"
+                       : next == ApicMode::XApic  ? "xAPIC mode"
+                                                  : "x2APIC mode"),
+           {{"mode", uint64_t(next)}});
+    }
+    return true;
+  }
+  if (!handles_msr(msr) || mode_ != ApicMode::X2Apic) return false;
+  note(EventKind::RegWrite, fmt::format("WRMSR {:#x} <- {:#x}", msr, value),
+       {{"msr", msr}, {"value", value}});
+  if (msr == X2APIC_ICR) {
+    if ((value & fields::reserved_mask(kIcrFields, 0)) != 0) return false;
+    icr_lo_ = uint32_t(value);
+    icr_hi_ = uint32_t(value >> 32);
+    send_icr(value, true);
+    return true;
+  }
+  if ((value >> 32) != 0) return false;  // §11.12.1.2: upper half reserved except ICR
+  return write_reg(mmio_offset(msr), uint32_t(value), true);
+}
+
+// --- interrupt acceptance, priority, acknowledge, EOI -----------------------------------
+
+bool LocalApic::accept(const ApicDelivery& r) {
+  if (mode_ == ApicMode::Disabled) {
+    note(EventKind::Note, fmt::format("dropped vector {:#04x}: APIC globally disabled", r.vector));
+    return false;
+  }
+  switch (DeliveryMode(r.delivery_mode)) {
+    case DeliveryMode::Fixed:
+    case DeliveryMode::LowestPriority: {
+      if (r.vector < 16) {  // §11.5.3 Receive Illegal Vector
+        esr_pending_ |= ESR_RECV_ILLEGAL_VECTOR;
+        note(EventKind::Fault, fmt::format("illegal vector {:#04x} dropped (ESR bit 6)", r.vector),
+             {{"vector", r.vector}});
+        return false;
+      }
+      const bool coalesced = test(irr_, r.vector);
+      put(irr_, r.vector, true);
+      put(tmr_, r.vector, r.level);
+      note(EventKind::Delivery,
+           fmt::format("IRR set vector {:#04x} {} {}{}", r.vector, dlm_name(r.delivery_mode),
+                       r.level ? "level" : "edge", coalesced ? " (coalesced: already pending)" : ""),
+           {{"vector", r.vector}, {"coalesced", coalesced ? 1u : 0u}});
+      return true;
+    }
+    case DeliveryMode::Nmi:
+      nmi_pending_ = true;
+      note(EventKind::Delivery, "NMI pending");
+      return true;
+    case DeliveryMode::Init:
+      init_pending_ = true;
+      note(EventKind::Delivery, "INIT pending");
+      return true;
+    case DeliveryMode::StartUp:
+      sipi_ = r.vector;
+      note(EventKind::Delivery, fmt::format("Start Up IPI vector {:#04x}", r.vector),
+           {{"vector", r.vector}});
+      return true;
+    default:
+      note(EventKind::Note, fmt::format("{} delivery not modelled: dropped",
+                                        dlm_name(r.delivery_mode)));
+      return false;
+  }
+}
+
+std::optional<uint8_t> LocalApic::deliverable() const {
+  if (mode_ == ApicMode::Disabled || !software_enabled()) return std::nullopt;
+  const int v = highest(irr_);
+  if (v < 0) return std::nullopt;
+  // §11.8.3.1: only a priority class above PPR's is delivered.
+  if ((uint32_t(v) & 0xF0) <= (ppr() & 0xF0u)) return std::nullopt;
+  return uint8_t(v);
+}
+
+std::optional<uint8_t> LocalApic::acknowledge() {
+  const auto v = deliverable();
+  if (!v) return std::nullopt;
+  put(irr_, *v, false);
+  put(isr_, *v, true);
+  note(EventKind::Delivery, fmt::format("acknowledge vector {:#04x}: IRR -> ISR", *v),
+       {{"vector", *v}, {"ack", 1}});
+  return v;
+}
+
+void LocalApic::eoi() {
+  const int v = highest(isr_);
+  if (v < 0) {
+    note(EventKind::Note, "EOI with no interrupt in service: ignored");
+    return;
+  }
+  put(isr_, uint8_t(v), false);
+  const bool level = test(tmr_, uint8_t(v));
+  put(tmr_, uint8_t(v), false);
+  // With no IOAPIC there is nobody to broadcast a level EOI to; the trace says so.
+  note(EventKind::Delivery,
+       fmt::format("EOI vector {:#04x}{}", v, level ? " (level: no IOAPIC to notify)" : ""),
+       {{"vector", uint64_t(v)}, {"eoi", 1}});
+}
+
+bool LocalApic::take_nmi() { return std::exchange(nmi_pending_, false); }
+bool LocalApic::take_init() { return std::exchange(init_pending_, false); }
+std::optional<uint8_t> LocalApic::take_startup() { return std::exchange(sipi_, std::nullopt); }
+
+void LocalApic::send_icr(uint64_t icr, bool x2) {
+  Ipi ipi;
+  ipi.source = id_;
+  ipi.shorthand = uint8_t(fields::get(icr, ICR_SHORTHAND));
+  ApicDelivery& d = ipi.request;
+  d.vector = uint8_t(fields::get(icr, ICR_VECTOR));
+  d.delivery_mode = uint8_t(fields::get(icr, ICR_DLM));
+  d.dest_logical = fields::get(icr, ICR_DM) != 0;
+  d.level = fields::get(icr, ICR_TM) != 0;
+  d.dest = uint32_t(x2 ? fields::get(icr, ICR_DEST_X2APIC) : fields::get(icr, ICR_DEST_XAPIC));
+  d.remapped = false;
+  const auto dlm = DeliveryMode(d.delivery_mode);
+  if (dlm == DeliveryMode::Init && fields::get(icr, ICR_LEVEL) == 0 && d.level) {
+    note(EventKind::Note, "INIT level de-assert IPI: no effect (§11.6.1)");
+    return;
+  }
+  if ((dlm == DeliveryMode::Fixed || dlm == DeliveryMode::LowestPriority) && d.vector < 16) {
+    esr_pending_ |= ESR_SEND_ILLEGAL_VECTOR;  // §11.5.3 Send Illegal Vector
+    note(EventKind::Fault, fmt::format("IPI with illegal vector {:#04x} not sent (ESR bit 5)",
+                                       d.vector));
+    return;
+  }
+  note(EventKind::Command,
+       fmt::format("IPI {} vector {:#04x} to {} {:#x} ({})", dlm_name(d.delivery_mode), d.vector,
+                   d.dest_logical ? "logical" : "APIC", d.dest,
+                   kIcrShorthand[ipi.shorthand].label),
+       {{"vector", d.vector}, {"dest", d.dest}, {"shorthand", ipi.shorthand}});
+  if (send_) send_(ipi);
+}
+
+}  // namespace irqremap::x86

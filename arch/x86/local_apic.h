@@ -1,0 +1,137 @@
+#pragma once
+// One CPU's local APIC (Intel SDM vol. 3A chapter 11): the interrupt-acceptance side VT-d
+// delivers into (IRR/ISR/TMR, TPR/PPR, EOI), the register file software sees as xAPIC
+// MMIO (§11.4.1) or x2APIC MSRs (§11.12), and the ICR that sends IPIs. Plain C++: the
+// vCPU glue asks `deliverable()` before each guest instruction block, vectors the
+// interrupt through the IDT after `acknowledge()`, and the guest's EOI write ends it.
+//
+// Modelled: ID, Version, TPR, PPR, EOI, LDR, DFR (flat and cluster), SVR, ISR, TMR, IRR,
+// ESR, ICR (fixed, lowest priority, NMI, INIT, Start Up; shorthands), SELF IPI (x2APIC),
+// IA32_APIC_BASE mode changes (disabled / xAPIC / x2APIC, §11.12.5).
+// Not modelled, said once here: the APIC timer, thermal, performance and CMCI sources
+// never fire (their LVT entries and TMICT/TDCR keep what software writes; TMCCT reads 0);
+// APR and RRD read 0; there is no IOAPIC, so a level-triggered EOI only clears TMR and
+// is traced. Focus-processor checking is not implemented.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "arch/x86/apic_regs.h"
+#include "remap/mmio.h"
+#include "remap/remapper.h"
+#include "remap/trace.h"
+
+namespace irqremap::x86 {
+
+// An IPI written to the ICR, as the bus routes it (§11.6.1).
+struct Ipi {
+  uint32_t source = 0;   // sending APIC ID
+  uint8_t shorthand = 0; // 0 none, 1 self, 2 all incl. self, 3 all excl. self
+  ApicDelivery request;  // dest, DM, vector, DLM, TM (remapped=false: not from VT-d)
+  bool operator==(const Ipi&) const = default;
+};
+
+enum class ApicMode : uint8_t { Disabled, XApic, X2Apic };
+
+class LocalApic final : public MmioDevice {
+ public:
+  // apic_id: the initial APIC ID (xAPIC 8 bits; x2APIC 32 bits). bsp sets IA32_APIC_BASE.BSP.
+  LocalApic(uint32_t apic_id, bool bsp);
+
+  // --- software view -----------------------------------------------------------------
+  // xAPIC MMIO (MmioDevice): the page at IA32_APIC_BASE, per-CPU. Registers are 32 bits at
+  // 16-byte strides; narrower or misaligned accesses read the containing register's bytes
+  // and are otherwise ignored (§11.4.1: "must be 128-bit aligned ... 32-bit loads and
+  // stores"). In x2APIC or disabled mode the page is RAZ/WI (§11.12.2).
+  std::string_view mmio_name() const override { return "LAPIC"; }
+  uint64_t mmio_size() const override { return apic::kPageSize; }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override;
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // RDMSR/WRMSR of IA32_APIC_BASE and 0x800-0x8FF. nullopt / false: the access raises
+  // #GP(0) (x2APIC MSR outside x2APIC mode, read-only or absent register, reserved bits,
+  // illegal mode transition), which the vCPU glue turns into a guest exception.
+  std::optional<uint64_t> msr_read(uint32_t msr) const;
+  bool msr_write(uint32_t msr, uint64_t value);
+  static bool handles_msr(uint32_t msr) {
+    return msr == apic::IA32_APIC_BASE ||
+           (msr >= apic::kX2apicMsrFirst && msr <= apic::kX2apicMsrLast);
+  }
+
+  // --- the interrupt path ------------------------------------------------------------
+  // Accept an interrupt request from the bus (VT-d, a compatibility MSI, an IPI). Fixed
+  // and lowest-priority set IRR (and TMR when level); NMI, INIT and Start Up latch for the
+  // vCPU glue. A vector below 16 is illegal (§11.5.3): dropped with ESR "Receive Illegal
+  // Vector". A globally disabled APIC accepts nothing. Returns whether it was accepted.
+  bool accept(const ApicDelivery& request);
+
+  // The highest IRR vector whose priority class beats PPR (§11.8.3.1), if the APIC is
+  // software-enabled. The glue vectors it only when RFLAGS.IF=1.
+  std::optional<uint8_t> deliverable() const;
+  // INTA: move the highest deliverable IRR vector to ISR and return it (§11.8.4).
+  std::optional<uint8_t> acknowledge();
+  // Whether an interrupt could wake the CPU from HLT (deliverable, or NMI/INIT pending).
+  bool wake_pending() const { return deliverable().has_value() || nmi_pending_ || init_pending_; }
+  bool take_nmi();   // an accepted NMI, consumed by the glue
+  bool take_init();  // an accepted INIT, consumed by the glue
+  std::optional<uint8_t> take_startup();  // an accepted SIPI's vector
+
+  // --- state for the bus, the glue and tests ------------------------------------------
+  uint32_t apic_id() const { return id_; }
+  ApicMode mode() const { return mode_; }
+  uint64_t apic_base() const { return base_; }
+  bool software_enabled() const;
+  uint8_t tpr() const { return uint8_t(tpr_); }
+  uint8_t ppr() const;
+  bool irr(uint8_t vector) const { return test(irr_, vector); }
+  bool isr(uint8_t vector) const { return test(isr_, vector); }
+  bool tmr(uint8_t vector) const { return test(tmr_, vector); }
+  uint32_t esr() const { return esr_; }
+  // Whether a logical destination `dest` (MDA) selects this APIC (§11.6.2.2; x2APIC
+  // §11.12.10.2). Physical destination matching is done by the bus (ID or broadcast).
+  bool matches_logical(uint32_t dest) const;
+  uint32_t logical_id() const;  // LDR as software sees it
+
+  // Where ICR writes go (the bus routes them).
+  void set_ipi_sender(std::function<void(const Ipi&)> send) { send_ = std::move(send); }
+  Trace& trace() { return trace_; }
+
+ private:
+  using Bits256 = std::array<uint32_t, 8>;
+  static bool test(const Bits256& b, uint8_t v) { return (b[v / 32] >> (v % 32)) & 1u; }
+  static void put(Bits256& b, uint8_t v, bool on) {
+    if (on) b[v / 32] |= 1u << (v % 32); else b[v / 32] &= ~(1u << (v % 32));
+  }
+  static int highest(const Bits256& b);
+
+  // Register file by 16-byte index, shared by the MMIO and MSR views. `x2` selects x2APIC
+  // semantics (full 32-bit ID, read-only LDR, no DFR).
+  std::optional<uint32_t> read_reg(uint64_t offset, bool x2) const;
+  // false: the register is read-only or absent in this mode (#GP under x2APIC).
+  bool write_reg(uint64_t offset, uint32_t value, bool x2);
+  void eoi();
+  void send_icr(uint64_t icr, bool x2);
+  void reset_registers();
+  std::string unit() const;
+  void note(EventKind kind, std::string text, std::vector<std::pair<std::string, uint64_t>> v = {}) const;
+
+  uint32_t id_;       // initial APIC ID
+  bool bsp_;
+  ApicMode mode_ = ApicMode::XApic;
+  uint64_t base_;     // IA32_APIC_BASE
+  uint32_t xapic_id_reg_ = 0;  // xAPIC ID register (writable, bits 31:24)
+  uint32_t tpr_ = 0, ldr_ = 0, dfr_ = 0xFFFF'FFFF, svr_ = 0xFF;
+  uint32_t esr_ = 0, esr_pending_ = 0;
+  uint32_t icr_lo_ = 0, icr_hi_ = 0;
+  std::array<uint32_t, 7> lvt_{};  // CMCI, Timer, Thermal, PMC, LINT0, LINT1, Error
+  uint32_t timer_icr_ = 0, timer_dcr_ = 0;
+  Bits256 irr_{}, isr_{}, tmr_{};
+  bool nmi_pending_ = false, init_pending_ = false;
+  std::optional<uint8_t> sipi_;
+  std::function<void(const Ipi&)> send_;
+  Trace trace_;
+};
+
+}  // namespace irqremap::x86

@@ -1,0 +1,154 @@
+#pragma once
+// The x86-64 machine (DESIGN.md "Machines"; issue 7): N Unicorn x86-64 vCPUs sharing one
+// GuestMemory, a local APIC per CPU behind LapicBus, COM1, isa-debug-exit, ACPI PM1a
+// power-off, the ACPI multiprocessor wakeup mailbox, and slots for the VT-d unit and the
+// common device. Memory and I/O map: x86_map.h.
+//
+// Running: CPU 0 starts at the image's entry in 64-bit mode; APs start through the
+// mailbox. A deterministic round-robin scheduler runs each running CPU for a quantum of
+// instructions, vectoring pending interrupts between quanta; halted CPUs wait for one.
+// The run stops at power-off (status 0), isa-debug-exit ((value << 1) | 1), the
+// instruction budget, a guest fault or unsupported instruction, or when every CPU waits
+// for an interrupt that cannot come; each non-power-off stop says what and where (CPU,
+// PC, disassembled instruction).
+//
+// MSIs (MsiSink): with the VT-d unit present every MSI goes through vtd::Unit::translate,
+// which remaps (IRE=1), passes compatibility format through (IRE=0, or CFIS=1) or faults,
+// and delivers into the LapicBus; its fault and invalidation-completion events reach the
+// APICs the same way. Without a unit, MSIs take the compatibility path (compat_msi.h).
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/io_port.h"
+#include "arch/x86/lapic_bus.h"
+#include "arch/x86/pm_control.h"
+#include "arch/x86/uart16550.h"
+#include "arch/x86/wakeup_mailbox.h"
+#include "arch/x86/x86_map.h"
+#include "arch/x86/x86_vcpu.h"
+#include "remap/guest_memory.h"
+#include "remap/mmio.h"
+#include "remap/msi.h"
+#include "remap/remapper.h"
+#include "remap/trace.h"
+#include "remap/vtd/unit.h"
+
+struct uc_struct;
+
+namespace irqremap::x86 {
+
+struct X86MachineConfig {
+  unsigned cpus = 1;                      // 1..map::kMaxCpus
+  uint64_t ram_size = map::kRamSize;
+  std::function<void(char)> uart_out;     // COM1 transmit (default: stdout)
+  uint64_t quantum = 200;                 // instructions per CPU per scheduling round
+  // The VT-d unit at map::kVtdBase (on by default, as q35 with intel-iommu,intremap=on).
+  // The interrupt entry cache is on, as on hardware, so a missing IEC invalidation shows.
+  bool vtd = true;
+  vtd::Config vtd_config{.nfr = 4, .iec_entries = 64};
+};
+
+enum class X86Stop : uint8_t {
+  PowerOff,     // PM1a_CNT SLP_EN: status 0
+  DebugExit,    // isa-debug-exit: status (value << 1) | 1
+  Budget,       // --max-insns reached
+  GuestFault,   // exception, #GP from an APIC MSR, bad IDT gate, unmapped access
+  Unsupported,  // an instruction Unicorn cannot execute
+  Deadlock,     // every running CPU halted with nothing that can wake it
+};
+
+struct X86RunResult {
+  X86Stop stop = X86Stop::PowerOff;
+  int exit_status = 0;     // what `irqremap run` returns
+  std::string message;     // one line: what and where
+  unsigned cpu = 0;        // the CPU the stop happened on
+  uint64_t pc = 0;
+  std::string insn;        // disassembled instruction at pc ("" if unreadable)
+  uint64_t instructions = 0;
+};
+
+class X86Machine final : public MsiSink {
+ public:
+  static std::expected<std::unique_ptr<X86Machine>, std::string> create(const X86MachineConfig& cfg);
+  ~X86Machine() override;
+  X86Machine(const X86Machine&) = delete;
+  X86Machine& operator=(const X86Machine&) = delete;
+
+  // Loads an ELF64 x86-64 executable (PT_LOAD segments at their physical addresses) or,
+  // when `image` is not an ELF, a raw image at map::kKernelLoad. Returns the entry point.
+  std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // Runs until a stop (see above); CPU 0 starts at `entry` on the first call.
+  X86RunResult run(uint64_t entry, uint64_t max_insns);
+
+  // The VT-d unit, or nullptr when configured without one.
+  vtd::Unit* vtd() { return vtd_.get(); }
+  // Hazards the machine's watch saw on remapped deliveries (irte_check.h); each is also
+  // emitted as EventKind::Hazard on unit "x86".
+  const std::vector<std::string>& hazards() const { return hazards_; }
+  // Attaches an MMIO device (the common device at map::kDeviceBase).
+  std::expected<void, std::string> attach_mmio(uint64_t base, MmioDevice& dev);
+
+  // MsiSink: an MSI from a device (see above).
+  void msi_write(const MsiWrite& msi) override;
+
+  GuestMemory& memory() { return mem_; }
+  LapicBus& apics() { return bus_; }
+  X86Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
+  unsigned cpu_count() const { return unsigned(cpus_.size()); }
+  bool cpu_running(unsigned i) const { return running_.at(i); }
+  uint64_t instructions() const { return insns_; }
+  // The machine's own events (guest instructions when tracing, MMIO, MSIs, stops) and
+  // those of the APICs, vCPUs and mailbox.
+  void attach(TraceSink* sink);
+  void detach(TraceSink* sink);
+  Trace& trace() { return trace_; }
+  // Emit one GuestInsn event per instruction (expensive; --trace).
+  void set_trace_instructions(bool on) { trace_insns_ = on; }
+
+  std::string disassemble(unsigned cpu, uint64_t pc) const;
+
+ private:
+  explicit X86Machine(const X86MachineConfig& cfg);
+  std::expected<void, std::string> init();
+  bool wake(uint32_t apic_id, uint64_t vector);
+  X86RunResult stop(X86Stop why, unsigned cpu, std::string what);
+  std::expected<void, std::string> map_mmio(unsigned cpu, uint64_t base, MmioDevice& dev);
+
+  struct MmioBinding {
+    X86Machine* machine;
+    MmioDevice* dev;
+    unsigned cpu;
+    uint64_t base;
+  };
+  static uint64_t mmio_read_cb(uc_struct* uc, uint64_t off, unsigned size, void* user);
+  static void mmio_write_cb(uc_struct* uc, uint64_t off, unsigned size, uint64_t value, void* user);
+
+  X86MachineConfig cfg_;
+  GuestMemory mem_;
+  LapicBus bus_;
+  IoPortBus io_;
+  Uart16550 uart_;
+  DebugExit debug_exit_;
+  PmControl pm_;
+  WakeupMailbox mailbox_;
+  std::vector<uc_struct*> engines_;
+  std::vector<std::unique_ptr<X86Vcpu>> cpus_;
+  std::vector<bool> running_;
+  std::deque<MmioBinding> bindings_;
+  std::unique_ptr<vtd::Unit> vtd_;
+  std::vector<std::string> hazards_;
+  uint64_t insns_ = 0;
+  bool started_ = false;
+  bool trace_insns_ = false;
+  size_t capstone_ = 0;
+  Trace trace_;
+};
+
+}  // namespace irqremap::x86

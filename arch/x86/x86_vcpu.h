@@ -1,0 +1,103 @@
+#pragma once
+// x86-64 vCPU glue: the x86-specific hooks on one CPU's Unicorn engine (the engine itself,
+// the shared RAM mapping, MMIO regions and the scheduler are arch/common's).
+//
+//  - IN/OUT go to the machine's IoPortBus (UC_HOOK_INSN); a write to isa-debug-exit stops
+//    the engine.
+//  - RDMSR/WRMSR of IA32_APIC_BASE and the x2APIC range 800h-8FFh go to this CPU's
+//    LocalApic. Unicorn 2.0.1 has no RDMSR/WRMSR instruction hook (and silently reads 0
+//    for MSRs it does not know), so a code hook recognises 0F 32 / 0F 30, performs the
+//    access and moves RIP past the instruction; other MSRs execute natively. An access the
+//    APIC refuses (#GP(0), SDM §11.12.1.2) stops the run with a clear message.
+//  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
+//    marks the CPU halted so the scheduler waits for an interrupt.
+//  - CPU exceptions and INT n reach UC_HOOK_INTR: the run stops with the vector's name
+//    (the stubs take no exceptions; a fault is a firmware bug to report, not to hide).
+//  - Interrupts: before each quantum the machine calls `service_interrupts()`. An NMI is
+//    vectored through IDT entry 2 regardless of IF; otherwise, with RFLAGS.IF=1, the
+//    APIC's highest deliverable vector (beating PPR) is acknowledged (IRR -> ISR) and
+//    vectored through the guest IDT (interrupt_entry.h). A halted CPU wakes for it, with
+//    the frame's RIP after the HLT, as on hardware. Interrupts are taken between quanta;
+//    the STI interrupt shadow is honoured (a quantum that ends right after STI takes no
+//    maskable interrupt before the next instruction), so the `sti; hlt` idle idiom never
+//    sleeps through a wake-up. The MOV SS / POP SS shadow is not modelled.
+#include <unicorn/unicorn.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "arch/x86/io_port.h"
+#include "arch/x86/local_apic.h"
+#include "remap/guest_memory.h"
+#include "remap/trace.h"
+
+namespace irqremap::x86 {
+
+class X86Vcpu {
+ public:
+  // Installs the hooks on `uc` (not owned; must outlive this object or be closed after it).
+  X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& apic, IoPortBus& io);
+  ~X86Vcpu();
+  X86Vcpu(const X86Vcpu&) = delete;
+  X86Vcpu& operator=(const X86Vcpu&) = delete;
+
+  // 64-bit reset state for an entry point: RIP = entry, RSP = stack, RFLAGS = 2 (IF=0),
+  // not halted. Segment and descriptor-table registers keep Unicorn's 64-bit reset values
+  // (flat, CS=0); firmware loads its own GDT/IDT.
+  void reset(uint64_t entry, uint64_t stack);
+
+  // Vector a pending NMI or a deliverable interrupt (see above). Returns true when an
+  // interrupt was taken. On a delivery error (bad IDT gate, frame outside RAM) the CPU
+  // records `error()` and the machine stops.
+  bool service_interrupts();
+
+  bool halted() const { return halted_; }
+  void set_halted(bool h) { halted_ = h; }
+  // Set when a hook stopped the engine because the run cannot go on (exception, #GP
+  // from an APIC MSR, delivery failure). Cleared by take_error().
+  const std::optional<std::string>& error() const { return error_; }
+  std::optional<std::string> take_error() { return std::exchange(error_, std::nullopt); }
+
+  unsigned index() const { return index_; }
+  uc_engine* engine() const { return uc_; }
+  uint64_t rip() const;
+  uint64_t rflags() const;
+  // Interrupts vectored into the guest so far, by vector (tests and traces).
+  uint64_t taken(uint8_t vector) const { return taken_[vector]; }
+
+  // Called before each guest instruction (instruction counting, --trace).
+  void set_on_insn(std::function<void(uint64_t address, uint32_t size)> f) { on_insn_ = std::move(f); }
+  // Called after each OUT so the machine can stop the engine (debug exit).
+  void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
+  Trace& trace() { return trace_; }
+
+ private:
+  static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
+  static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
+  static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  void fail(std::string what);
+  bool msr_access(uint64_t address, bool write);
+  bool vector_into_guest(uint8_t vector, std::string_view what);
+
+  unsigned index_;
+  uc_engine* uc_;
+  GuestMemory& mem_;
+  LocalApic& apic_;
+  IoPortBus& io_;
+  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0;
+  bool halted_ = false;
+  bool sti_shadow_ = false;  // the last instruction executed was STI
+  std::optional<std::string> error_;
+  std::array<uint64_t, 256> taken_{};
+  std::function<void()> after_out_;
+  std::function<void(uint64_t, uint32_t)> on_insn_;
+  Trace trace_;
+};
+
+// "#GP" for 13, "#UD" for 6, ... ("vector 0x41" for the others).
+std::string exception_name(uint32_t vector);
+
+}  // namespace irqremap::x86

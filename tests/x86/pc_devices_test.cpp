@@ -1,0 +1,119 @@
+// The x86 machine's small devices: COM1 UART, isa-debug-exit, the ACPI wakeup mailbox,
+// the I/O port bus and the compatibility-format MSI path.
+#include <doctest/doctest.h>
+#include <string>
+
+#include "arch/x86/compat_msi.h"
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/io_port.h"
+#include "arch/x86/lapic_bus.h"
+#include "arch/x86/uart16550.h"
+#include "arch/x86/wakeup_mailbox.h"
+#include "arch/x86/x86_map.h"
+
+using namespace irqremap;
+using namespace irqremap::x86;
+
+TEST_CASE("uart16550: THR bytes go out, LSR says THRE|TEMT, DLAB redirects offsets 0/1 to the divisor") {
+  std::string out;
+  Uart16550 u([&](char c) { out += c; });
+  IoPortBus io;
+  REQUIRE(io.add(Uart16550::kCom1, u));
+  for (char c : std::string("ok\n")) io.out(0x3F8, 1, uint8_t(c));
+  CHECK(out == "ok\n");
+  CHECK(io.in(0x3FD, 1) == 0x60u);
+  io.out(0x3FB, 1, 0x80);  // DLAB
+  io.out(0x3F8, 1, 0x01);  // DLL: not transmitted
+  CHECK(out == "ok\n");
+  CHECK(io.in(0x3F8, 1) == 0x01u);
+  io.out(0x3FB, 1, 0x03);
+  io.out(0x3FF, 1, 0x5A);
+  CHECK(io.in(0x3FF, 1) == 0x5Au);
+}
+
+TEST_CASE("io: unclaimed ports read all ones and ignore writes; overlapping devices are refused") {
+  IoPortBus io;
+  CHECK(io.in(0x80, 1) == 0xFFu);
+  CHECK(io.in(0x80, 2) == 0xFFFFu);
+  io.out(0x80, 1, 0x12);
+  DebugExit a, b;
+  REQUIRE(io.add(0xF4, a));
+  std::string err;
+  CHECK_FALSE(io.add(0xF4, b, &err));
+  CHECK(err.find("overlaps") != std::string::npos);
+}
+
+TEST_CASE("isa-debug-exit: a write of v requests exit status (v << 1) | 1, as QEMU's") {
+  DebugExit d;
+  IoPortBus io;
+  REQUIRE(io.add(map::kDebugExitPort, d));
+  CHECK_FALSE(d.exit_requested());
+  io.out(0xF4, 1, 0x10);
+  CHECK(d.exit_requested() == 0x21u);
+  io.out(0xF4, 1, 0x00);  // the first write wins
+  CHECK(d.exit_requested() == 0x21u);
+  DebugExit z;
+  z.io_out(0, 1, 0x100);  // a byte port sees the low 8 bits
+  CHECK(z.exit_requested() == 1u);
+}
+
+TEST_CASE("wakeup mailbox: Wakeup command starts the named AP and is acknowledged by Command=Noop (ACPI 6.4 §5.2.12.19)") {
+  std::vector<std::pair<uint32_t, uint64_t>> woken;
+  WakeupMailbox mb(4, [&](uint32_t apic, uint64_t vec) {
+    if (apic != 2) return false;
+    woken.emplace_back(apic, vec);
+    return true;
+  });
+  RecordingSink rec;
+  mb.trace().attach(&rec);
+  mb.mmio_write(WakeupMailbox::ApicId, 4, 2);
+  mb.mmio_write(WakeupMailbox::WakeupVector, 4, 0x0010'2000);
+  mb.mmio_write(WakeupMailbox::WakeupVector + 4, 4, 0);
+  mb.mmio_write(WakeupMailbox::Command, 2, WakeupMailbox::kWakeup);
+  REQUIRE(woken.size() == 1);
+  CHECK(woken[0].second == 0x0010'2000u);
+  CHECK(mb.mmio_read(WakeupMailbox::Command, 2) == 0u);
+  // Unknown APIC: not acknowledged, Command stays Wakeup, trace says so.
+  mb.mmio_write(WakeupMailbox::ApicId, 4, 7);
+  mb.mmio_write(WakeupMailbox::Command, 2, WakeupMailbox::kWakeup);
+  CHECK(mb.mmio_read(WakeupMailbox::Command, 2) == 1u);
+  CHECK(rec.contains(EventKind::CommandError, "not acknowledged"));
+  // The OS area is memory; the firmware area reads as zero.
+  mb.mmio_write(WakeupMailbox::ReservedForOs, 8, 0x1122'3344'5566'7788ull);
+  CHECK(mb.mmio_read(WakeupMailbox::ReservedForOs, 8) == 0x1122'3344'5566'7788ull);
+  mb.mmio_write(WakeupMailbox::ReservedForFirmware, 4, 0xFFFF);
+  CHECK(mb.mmio_read(WakeupMailbox::CpuCount, 4) == 4u);  // irqremap's MADT stand-in
+  CHECK(mb.mmio_read(WakeupMailbox::ReservedForFirmware + 8, 4) == 0u);
+}
+
+TEST_CASE("compat MSI: address 0xFEE | dest << 12 | RH | DM and data vector/DLM/TM decode to an APIC request (VT-d §5.1.2.1)") {
+  auto d = decode_compat_msi(MsiWrite{0xFEE0'300Cu, 0x0000'8141u, map::kDeviceRid});
+  REQUIRE(d.has_value());
+  CHECK(d->dest == 3);
+  CHECK(d->dest_logical);
+  CHECK(d->redirection_hint);
+  CHECK(d->vector == 0x41);
+  CHECK(d->delivery_mode == 1);
+  CHECK(d->level);
+  CHECK_FALSE(d->remapped);
+  const MsiWrite back = encode_compat_msi(*d);
+  CHECK(decode_compat_msi(back) == d);
+}
+
+TEST_CASE("compat MSI: outside 0xFEEx_xxxx, IF=1 with remapping off, or reserved data bits are errors") {
+  CHECK_FALSE(decode_compat_msi(MsiWrite{0xFED0'0000u, 0x41, 0}).has_value());
+  CHECK_FALSE(decode_compat_msi(MsiWrite{0x1'FEE0'0000ull, 0x41, 0}).has_value());
+  auto rem = decode_compat_msi(MsiWrite{0xFEE0'0010u, 0x41, 0});
+  REQUIRE_FALSE(rem.has_value());
+  CHECK(rem.error().find("IF=1") != std::string::npos);
+  CHECK_FALSE(decode_compat_msi(MsiWrite{0xFEE0'0000u, 0x0001'0041u, 0}).has_value());
+}
+
+TEST_CASE("compat MSI reaches the addressed APIC through the bus when remapping is off") {
+  LapicBus bus(4);
+  auto d = decode_compat_msi(MsiWrite{0xFEE0'2000u, 0x0000'0055u, 0});
+  REQUIRE(d.has_value());
+  bus.deliver(*d);
+  CHECK(bus.apic(2).irr(0x55));
+  CHECK_FALSE(bus.apic(0).irr(0x55));
+}

@@ -1,0 +1,209 @@
+// x86-64 vCPU glue on a bare Unicorn engine: IDT vectoring, HLT wake-up, x2APIC MSRs,
+// I/O ports and exceptions (Intel SDM vol. 3A §6.14, §11.12).
+#include <doctest/doctest.h>
+#include <unicorn/unicorn.h>
+
+#include <cstring>
+#include <vector>
+
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/idt_gate.h"
+#include "arch/x86/interrupt_entry.h"
+#include "arch/x86/lapic_bus.h"
+#include "arch/x86/x86_vcpu.h"
+
+using namespace irqremap;
+using namespace irqremap::x86;
+
+namespace {
+
+constexpr uint64_t kIdt = 0x3000, kHandler = 0x2000, kCode = 0x1000, kStack = 0x8000;
+
+void put_gate(GuestMemory& m, uint8_t vector, uint64_t handler, uint8_t type = idt::kInterruptGate,
+              uint16_t sel = 0, uint8_t ist = 0) {
+  const auto w = idt::encode({handler, sel, ist, type, 0, true});
+  REQUIRE(m.write64(kIdt + 16u * vector, w[0]));
+  REQUIRE(m.write64(kIdt + 16u * vector + 8, w[1]));
+}
+
+void put_code(GuestMemory& m, uint64_t at, std::vector<uint8_t> bytes) {
+  REQUIRE(m.write(at, std::as_bytes(std::span(bytes))));
+}
+
+struct Rig {
+  GuestMemory mem;
+  LapicBus bus{2};
+  IoPortBus io;
+  DebugExit exit;
+  uc_engine* uc = nullptr;
+  std::unique_ptr<X86Vcpu> cpu;
+  Rig() {
+    auto r = mem.add_ram(0, 0x10000, "ram");
+    REQUIRE(r.has_value());
+    REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
+    REQUIRE(uc_mem_map_ptr(uc, 0, 0x10000, UC_PROT_ALL, r->host) == UC_ERR_OK);
+    REQUIRE(io.add(0xF4, exit));
+    cpu = std::make_unique<X86Vcpu>(0, uc, mem, bus.apic(0), io);
+    cpu->set_after_out([this] { if (exit.exit_requested()) uc_emu_stop(uc); });
+    uc_x86_mmr idtr{0, kIdt, 256 * 16 - 1, 0};
+    uc_reg_write(uc, UC_X86_REG_IDTR, &idtr);
+    bus.apic(0).mmio_write(apic::SVR, 4, 0x1FF);
+  }
+  ~Rig() {
+    cpu.reset();
+    uc_close(uc);
+  }
+  uc_err run(size_t count = 100) { return uc_emu_start(uc, cpu->rip(), 0, 0, count); }
+  uint64_t reg(int id) {
+    uint64_t v = 0;
+    uc_reg_read(uc, id, &v);
+    return v;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("idt: gate table round-trips offset, selector, IST, type and P (SDM §6.14.1)") {
+  const idt::Gate g{0x1122'3344'5566'7788ull, 0x08, 3, idt::kTrapGate, 0, true};
+  const idt::Gate d = idt::decode(idt::encode(g));
+  CHECK(d.offset == g.offset);
+  CHECK(d.selector == 8);
+  CHECK(d.ist == 3);
+  CHECK(d.type == idt::kTrapGate);
+  CHECK(d.present);
+}
+
+TEST_CASE("interrupt entry: pushes SS, RSP, RFLAGS, CS, RIP on a 16-byte aligned stack and clears IF for an interrupt gate (SDM §6.14.2)") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
+  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x08);
+  CpuFrameRegs r{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0xFFF, 0};
+  REQUIRE(enter_interrupt(r, mem, 0x41));
+  CHECK(r.rip == kHandler);
+  CHECK(r.rsp == 0x7FF0 - 40);
+  CHECK((r.rflags & kRflagsIF) == 0);
+  CHECK(*mem.read64(r.rsp) == 0x1234);       // RIP
+  CHECK(*mem.read64(r.rsp + 8) == 0x08);     // CS
+  CHECK(*mem.read64(r.rsp + 16) == 0x202);   // RFLAGS
+  CHECK(*mem.read64(r.rsp + 24) == 0x7FF8);  // RSP
+  CHECK(*mem.read64(r.rsp + 32) == 0x10);    // SS
+}
+
+TEST_CASE("interrupt entry: trap gate keeps IF; error code pushed last; IST stack from the TSS") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
+  put_gate(mem, 13, kHandler, idt::kTrapGate, 0x08, 1);
+  REQUIRE(mem.write64(0x5000 + 0x24, 0x9000));  // TSS.IST1
+  CpuFrameRegs r{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0xFFF, 0x5000};
+  REQUIRE(enter_interrupt(r, mem, 13, 0));
+  CHECK(r.rsp == 0x9000 - 48);
+  CHECK((r.rflags & kRflagsIF) != 0);
+  CHECK(*mem.read64(r.rsp) == 0);  // error code
+  CHECK(*mem.read64(r.rsp + 8) == 0x1234);
+}
+
+TEST_CASE("interrupt entry: beyond IDTR.limit, P=0, wrong type, foreign selector, frame outside RAM are clear errors") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
+  CpuFrameRegs base{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0x40F, 0};
+  CpuFrameRegs r = base;
+  auto e = enter_interrupt(r, mem, 0x41);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().find("IDTR.limit") != std::string::npos);
+  r = base;
+  r.idtr_limit = 0xFFF;
+  e = enter_interrupt(r, mem, 0x41);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().find("P=0") != std::string::npos);
+  put_gate(mem, 0x41, kHandler, 0xC, 0x08);
+  e = enter_interrupt(r, mem, 0x41);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().find("type") != std::string::npos);
+  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x18);
+  e = enter_interrupt(r, mem, 0x41);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().find("selector") != std::string::npos);
+  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x08);
+  r.rsp = 0x20'0000;
+  e = enter_interrupt(r, mem, 0x41);
+  REQUIRE_FALSE(e);
+  CHECK(e.error().find("outside guest RAM") != std::string::npos);
+  CHECK(r.rip == 0x1234);  // nothing changed on failure
+}
+
+TEST_CASE("vcpu: STI; HLT waits; an APIC interrupt wakes it through the IDT with RIP after HLT; IF=0 keeps it pending") {
+  Rig rig;
+  put_code(rig.mem, kCode, {0xF4, 0xFB, 0xF4, 0xEB, 0xFE});  // hlt; sti; hlt; jmp $
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4, 0xF4});  // mov al,0x21; out 0xf4,al; hlt
+  put_gate(rig.mem, 0x41, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  REQUIRE(rig.run() == UC_ERR_OK);
+  CHECK(rig.cpu->halted());
+  rig.bus.route(ApicDelivery{0, false, false, 0x41, 0, false, true});
+  CHECK_FALSE(rig.cpu->service_interrupts());  // IF=0: stays pending in IRR
+  CHECK(rig.bus.apic(0).irr(0x41));
+  rig.cpu->set_halted(false);
+  REQUIRE(rig.run() == UC_ERR_OK);  // sti; hlt
+  CHECK(rig.cpu->halted());
+  CHECK(rig.cpu->rip() == kCode + 3);
+  REQUIRE(rig.cpu->service_interrupts());
+  CHECK_FALSE(rig.cpu->halted());
+  CHECK(rig.bus.apic(0).isr(0x41));
+  CHECK(rig.cpu->rip() == kHandler);
+  CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 3);
+  REQUIRE(rig.run() == UC_ERR_OK);
+  CHECK(rig.exit.exit_requested() == 0x43u);
+  CHECK(rig.cpu->taken(0x41) == 1);
+}
+
+TEST_CASE("vcpu: RDMSR/WRMSR of IA32_APIC_BASE and x2APIC MSRs reach the local APIC (SDM §11.12.1)") {
+  Rig rig;
+  // mov ecx,0x1b; rdmsr; or eax,0x400; wrmsr; mov ecx,0x802; rdmsr; hlt
+  put_code(rig.mem, kCode, {0xB9, 0x1B, 0, 0, 0, 0x0F, 0x32, 0x0D, 0x00, 0x04, 0, 0, 0x0F, 0x30,
+                            0xB9, 0x02, 0x08, 0, 0, 0x0F, 0x32, 0xF4});
+  rig.cpu->reset(kCode, kStack);
+  REQUIRE(rig.run() == UC_ERR_OK);
+  CHECK_FALSE(rig.cpu->error());
+  CHECK(rig.bus.apic(0).mode() == ApicMode::X2Apic);
+  CHECK(rig.reg(UC_X86_REG_RAX) == 0);  // APIC ID of CPU 0
+  CHECK(rig.cpu->halted());
+}
+
+TEST_CASE("vcpu: a refused x2APIC MSR access (#GP) and a guest exception stop the run with a clear message") {
+  Rig rig;
+  // mov eax,1; xor edx,edx; mov ecx,0x80b; wrmsr   -- x2APIC MSR in xAPIC mode
+  put_code(rig.mem, kCode, {0xB8, 1, 0, 0, 0, 0x31, 0xD2, 0xB9, 0x0B, 0x08, 0, 0, 0x0F, 0x30, 0xF4});
+  rig.cpu->reset(kCode, kStack);
+  rig.run();
+  REQUIRE(rig.cpu->error());
+  CHECK(rig.cpu->error()->find("WRMSR 0x80b") != std::string::npos);
+  CHECK(rig.cpu->error()->find("#GP") != std::string::npos);
+  Rig rig2;
+  put_code(rig2.mem, kCode, {0x90, 0xCC});  // nop; int3
+  rig2.cpu->reset(kCode, kStack);
+  rig2.run();
+  REQUIRE(rig2.cpu->error());
+  CHECK(rig2.cpu->error()->find("#BP") != std::string::npos);
+  // An undefined opcode ends uc_emu_start with UC_ERR_INSN_INVALID, which the machine
+  // reports with the disassembled instruction.
+  Rig rig3;
+  put_code(rig3.mem, kCode, {0x90, 0x0F, 0x0B});  // nop; ud2
+  rig3.cpu->reset(kCode, kStack);
+  CHECK(rig3.run() == UC_ERR_INSN_INVALID);
+}
+
+TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the next instruction, so STI; HLT wakes (SDM STI)") {
+  Rig rig;
+  put_code(rig.mem, kCode, {0xFB, 0xF4, 0xEB, 0xFE});  // sti; hlt; jmp $
+  put_code(rig.mem, kHandler, {0xF4});
+  put_gate(rig.mem, 0x41, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  rig.bus.route(ApicDelivery{0, false, false, 0x41, 0, false, true});
+  REQUIRE(rig.run(1) == UC_ERR_OK);  // sti only
+  CHECK(rig.cpu->rip() == kCode + 1);
+  CHECK_FALSE(rig.cpu->service_interrupts());  // in the STI shadow
+  REQUIRE(rig.run(1) == UC_ERR_OK);             // hlt
+  CHECK(rig.cpu->halted());
+  REQUIRE(rig.cpu->service_interrupts());
+  CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 2);  // returns after the HLT
+}
