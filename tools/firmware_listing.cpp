@@ -156,7 +156,8 @@ std::expected<std::string, std::string> firmware_listing(const guestfw::Firmware
       } else {
         for (uint16_t i = 0; i < insn->size; ++i) hex += fmt::format("{:02x}", insn->bytes[i]);
       }
-      out += fmt::format("  {:#010x}:  {:<20} {} {}\n", insn->address, hex, insn->mnemonic, insn->op_str);
+      out += fmt::format("  {:#010x}:  {:<20} {}{}{}\n", insn->address, hex, insn->mnemonic,
+                         insn->op_str[0] != '\0' ? " " : "", insn->op_str);
     }
   }
   cs_free(insn, 1);
