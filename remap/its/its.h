@@ -33,6 +33,16 @@
 //    invalidate_all, which the machine calls) EnableLPIs=0.
 //  - GITS_TRANSLATER accepts 16- and 32-bit writes only while Enabled=1; a CPU write
 //    carries DeviceID 0 (as on QEMU). Dropped MSIs are traced with the reason.
+//
+// Wiring in a machine (arch/arm64, see tools/cmd_translate_arm64.cpp for a complete one):
+//   arm64::Redistributors rds(mem, cpus);              // GICR window at virt::kGicrBase
+//   its::Its its(mem, rds, its::ItsConfig{});          // ITS window at virt::kItsBase
+//   rds.set_on_enable_change([&](uint32_t, bool on) { if (!on) its.invalidate_all(); });
+//   rds.set_on_change([&](uint32_t cpu) { /* re-evaluate cpu's IRQ line */ });
+//   bus: [kItsBase, +0x20000) -> its.mmio_*; [kGicrBase, +cpus*0x20000) -> rds.mmio_*;
+//   device MSIs: its.translate(MsiWrite{virt::kGitsTranslater, event, device_id});
+//   CPU interface: rds.highest_pending(cpu) (HPPIR / IRQ line), rds.acknowledge(cpu)
+//   (IAR: clears the pending bit), rds.eoi(cpu, intid) (EOIR).
 #include <array>
 #include <cstdint>
 #include <deque>
