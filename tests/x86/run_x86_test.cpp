@@ -36,11 +36,11 @@ TEST_CASE("run x86: uart-hello prints on COM1 and isa-debug-exit 0 gives status 
   CHECK(r.err.empty());
 }
 
-TEST_CASE("run x86: ipi-ping wakes APs through the mailbox, IPIs round-trip, power-off exits 0") {
-  auto r = run(opts("ipi-ping", 4));
+TEST_CASE("run x86: ipi-ping wakes 8 APs through the mailbox, IPIs round-trip, power-off exits 0") {
+  auto r = run(opts("ipi-ping", 8));
   CHECK(r.status == 0);
-  CHECK(r.out.find("ipi-ping: 4 CPUs") != std::string::npos);
-  CHECK(r.out.find("pong from cpu3") != std::string::npos);
+  CHECK(r.out.find("ipi-ping: 8 CPUs") != std::string::npos);
+  CHECK(r.out.find("pong from cpu7") != std::string::npos);
   CHECK(r.out.find("ipi-ping: ok") != std::string::npos);
 }
 
