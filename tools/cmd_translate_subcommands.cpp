@@ -3,9 +3,10 @@
 
 namespace irqremap::cli {
 
+void add_translate_x86(CLI::App& translate, Context& ctx);  // cmd_translate_x86.cpp
+
 void add_translate_subcommands(CLI::App& translate, Context& ctx) {
-  (void)translate;
-  (void)ctx;
+  add_translate_x86(translate, ctx);
 }
 
 }  // namespace irqremap::cli

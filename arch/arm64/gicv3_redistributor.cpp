@@ -1,0 +1,497 @@
+#include "arch/arm64/gicv3_redistributor.h"
+
+#include <bit>
+#include <fmt/format.h>
+
+#include "arch/arm64/virt_map.h"
+
+namespace irqremap::arm64 {
+
+using namespace gicr;
+namespace lpi = its::lpi;
+
+Gicv3Redistributor::Gicv3Redistributor(GuestMemory& mem, uint32_t processor_number,
+                                       uint64_t affinity, bool last, Trace& trace)
+    : mem_(mem),
+      processor_number_(processor_number),
+      affinity_(affinity),
+      last_(last),
+      trace_(trace),
+      unit_(fmt::format("gicr{}", processor_number)) {}
+
+uint64_t Gicv3Redistributor::typer() const {
+  uint64_t t = fields::set(0, TYPER_PLPIS, 1);
+  t = fields::set(t, TYPER_Last, last_ ? 1 : 0);
+  t = fields::set(t, TYPER_Processor_Number, processor_number_);
+  // Affinity_Value is Aff3.Aff2.Aff1.Aff0; MPIDR keeps Aff3 in bits 39:32.
+  const uint64_t aff = (affinity_ & 0xFF'FFFF) | (((affinity_ >> 32) & 0xFF) << 24);
+  return fields::set(t, TYPER_Affinity_Value, aff);
+}
+
+uint64_t Gicv3Redistributor::prop_pa() const {
+  return fields::get(propbaser_, lpi::PROPBASER_Physical_Address) << 12;
+}
+uint64_t Gicv3Redistributor::pend_pa() const {
+  return fields::get(pendbaser_, lpi::PENDBASER_Physical_Address) << 16;
+}
+
+uint32_t Gicv3Redistributor::compute_limit() const {
+  const uint64_t idbits = fields::get(propbaser_, lpi::PROPBASER_IDbits);
+  if (idbits < 13) return lpi::kFirstLpi;  // fewer than 14 INTID bits: no LPI in range
+  return uint32_t{1} << (std::min<uint64_t>(idbits, 15) + 1);
+}
+
+void Gicv3Redistributor::changed() {
+  hpp_valid_ = false;
+  if (on_change_) on_change_();
+}
+
+bool Gicv3Redistributor::write_propbaser(uint64_t value) {
+  if (enable_lpis_) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, unit_,
+                   fmt::format("GICR_PROPBASER write {:#x} ignored: EnableLPIs=1 (IHI0069 "
+                               "§12.11.30: UNPREDICTABLE)", value),
+                   {{"value", value}}};
+    });
+    return false;
+  }
+  // Reserved bits read as zero.
+  uint64_t keep = 0;
+  for (const fields::Field& f : lpi::kPropbaserFields)
+    if (f.access != fields::Access::Rsvd) keep |= f.word_mask();
+  propbaser_ = value & keep;
+  return true;
+}
+
+bool Gicv3Redistributor::write_pendbaser(uint64_t value) {
+  if (enable_lpis_) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, unit_,
+                   fmt::format("GICR_PENDBASER write {:#x} ignored: EnableLPIs=1 (IHI0069 "
+                               "§12.11.29: UNPREDICTABLE)", value),
+                   {{"value", value}}};
+    });
+    return false;
+  }
+  ptz_ = fields::get(value, lpi::PENDBASER_PTZ) != 0;
+  uint64_t keep = 0;
+  for (const fields::Field& f : lpi::kPendbaserFields)
+    if (f.access != fields::Access::Rsvd && f.access != fields::Access::WO) keep |= f.word_mask();
+  pendbaser_ = value & keep;  // PTZ is write-only: reads as zero
+  return true;
+}
+
+void Gicv3Redistributor::set_enable_lpis(bool enable) {
+  if (enable == enable_lpis_) return;
+  enable_lpis_ = enable;
+  if (enable) {
+    lpi_limit_ = compute_limit();
+    const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
+    config_.assign(n, 0);
+    pending_.assign((n + 63) / 64, 0);
+    reload_all_config();
+    if (!ptz_) load_pending_from_table();
+    trace_.emit_lazy([&] {
+      return Event{EventKind::RegWrite, unit_,
+                   fmt::format("EnableLPIs=1: {} LPIs (INTID {}..{}), config at {:#x}, pending "
+                               "table at {:#x}{}",
+                               n, lpi::kFirstLpi, lpi_limit_ - 1, prop_pa(), pend_pa(),
+                               ptz_ ? " (PTZ=1: not read)" : ""),
+                   {{"lpis", n}, {"ptz", ptz_ ? 1u : 0u}}};
+    });
+  } else {
+    config_.clear();
+    pending_.clear();
+    lpi_limit_ = lpi::kFirstLpi;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::RegWrite, unit_,
+                   "EnableLPIs=0: LPIs off; pending state stays in the guest's pending table",
+                   {}};
+    });
+  }
+  // The table may be re-read on the next enable; a later PTZ must be written again.
+  ptz_ = false;
+  changed();
+  if (on_enable_change_) on_enable_change_(enable);
+}
+
+void Gicv3Redistributor::load_pending_from_table() {
+  const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
+  const uint64_t base = pend_pa() + lpi::kFirstLpi / 8;
+  const std::byte* p = mem_.host_ptr(base, n / 8);
+  if (p == nullptr) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, unit_,
+                   fmt::format("pending table {:#x}+{:#x} is outside guest RAM: no pending LPI "
+                               "loaded", base, n / 8),
+                   {{"address", base}}};
+    });
+    return;
+  }
+  for (uint32_t i = 0; i < n / 64; ++i) pending_[i] = bits::load_le<uint64_t>(p + 8 * i);
+}
+
+void Gicv3Redistributor::write_pending_bit(uint32_t intid, bool pending) {
+  const uint64_t pa = pend_pa() + intid / 8;
+  std::byte* p = mem_.host_ptr(pa, 1);
+  if (p == nullptr) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, unit_,
+                   fmt::format("pending table byte {:#x} for LPI {} is outside guest RAM; the "
+                               "state is kept inside the redistributor", pa, intid),
+                   {{"address", pa}, {"intid", intid}}};
+    });
+    return;
+  }
+  const std::byte bit{uint8_t(1u << (intid % 8))};
+  *p = pending ? (*p | bit) : (*p & ~bit);
+}
+
+bool Gicv3Redistributor::set_pending(uint32_t intid) {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, unit_,
+                   fmt::format("LPI {} dropped: {}", intid,
+                               !enable_lpis_ ? "GICR_CTLR.EnableLPIs=0"
+                                             : "INTID outside GICR_PROPBASER.IDbits"),
+                   {{"intid", intid}}};
+    });
+    return false;
+  }
+  const uint32_t i = intid - lpi::kFirstLpi;
+  pending_[i / 64] |= uint64_t{1} << (i % 64);
+  write_pending_bit(intid, true);
+  // Keep the cached highest pending LPI current without a rescan when possible.
+  if (hpp_valid_) {
+    const uint8_t cfg = config_[i];
+    if (fields::get(cfg, lpi::CFG_Enable)) {
+      const uint8_t prio = uint8_t(cfg & 0xFC);
+      if (!hpp_ || prio < hpp_->priority || (prio == hpp_->priority && intid < hpp_->intid))
+        hpp_ = PendingLpi{intid, prio};
+    }
+    if (on_change_) on_change_();
+  } else {
+    changed();
+  }
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, unit_, fmt::format("LPI {} pending", intid),
+                 {{"intid", intid}, {"rd", processor_number_}}};
+  });
+  return true;
+}
+
+void Gicv3Redistributor::clear_pending(uint32_t intid) {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
+  const uint32_t i = intid - lpi::kFirstLpi;
+  const uint64_t bit = uint64_t{1} << (i % 64);
+  if ((pending_[i / 64] & bit) == 0) return;
+  pending_[i / 64] &= ~bit;
+  write_pending_bit(intid, false);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, unit_, fmt::format("LPI {} pending state cleared", intid),
+                 {{"intid", intid}}};
+  });
+  changed();
+}
+
+bool Gicv3Redistributor::is_pending(uint32_t intid) const {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return false;
+  const uint32_t i = intid - lpi::kFirstLpi;
+  return (pending_[i / 64] >> (i % 64)) & 1;
+}
+
+std::vector<uint32_t> Gicv3Redistributor::pending_lpis() const {
+  std::vector<uint32_t> out;
+  for (uint32_t w = 0; w < pending_.size(); ++w)
+    for (uint64_t m = pending_[w]; m != 0; m &= m - 1)
+      out.push_back(lpi::kFirstLpi + w * 64 + unsigned(std::countr_zero(m)));
+  return out;
+}
+
+void Gicv3Redistributor::reload_config(uint32_t intid) {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
+  const uint64_t pa = prop_pa() + (intid - lpi::kFirstLpi);
+  auto b = mem_.read8(pa);
+  config_[intid - lpi::kFirstLpi] = b ? *b : 0;
+  trace_.emit_lazy([&] {
+    return b ? Event{EventKind::TableRead, unit_,
+                     fmt::format("LPI {} config {:#04x}: Priority {:#x} Enable {}", intid, *b,
+                                 *b & 0xFC, *b & 1),
+                     {{"intid", intid}, {"config", *b}}}
+             : Event{EventKind::Fault, unit_,
+                     fmt::format("LPI {} config byte: {}; treated as disabled", intid,
+                                 b.error().describe()),
+                     {{"intid", intid}}};
+  });
+  changed();
+}
+
+void Gicv3Redistributor::reload_all_config() {
+  if (!enable_lpis_) return;
+  const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
+  if (n == 0) return;
+  const std::byte* p = mem_.host_ptr(prop_pa(), n);
+  if (p == nullptr) {
+    // Read byte by byte so the part inside RAM still counts.
+    for (uint32_t i = 0; i < n; ++i) {
+      auto b = mem_.read8(prop_pa() + i);
+      config_[i] = b ? *b : 0;
+    }
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, unit_,
+                   fmt::format("LPI configuration table {:#x}+{:#x} not wholly in guest RAM; "
+                               "bytes outside read as disabled", prop_pa(), n),
+                   {{"address", prop_pa()}}};
+    });
+  } else {
+    for (uint32_t i = 0; i < n; ++i) config_[i] = std::to_integer<uint8_t>(p[i]);
+    trace_.emit_lazy([&] {
+      return Event{EventKind::TableRead, unit_,
+                   fmt::format("LPI configuration table re-read: {} bytes at {:#x}", n, prop_pa()),
+                   {{"address", prop_pa()}, {"count", n}}};
+    });
+  }
+  changed();
+}
+
+uint8_t Gicv3Redistributor::config(uint32_t intid) const {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return 0;
+  return config_[intid - lpi::kFirstLpi];
+}
+
+std::optional<PendingLpi> Gicv3Redistributor::highest_pending() const {
+  if (hpp_valid_) return hpp_;
+  std::optional<PendingLpi> best;
+  for (uint32_t w = 0; w < pending_.size(); ++w)
+    for (uint64_t m = pending_[w]; m != 0; m &= m - 1) {
+      const uint32_t i = w * 64 + unsigned(std::countr_zero(m));
+      const uint8_t cfg = config_[i];
+      if (!fields::get(cfg, lpi::CFG_Enable)) continue;
+      const uint8_t prio = uint8_t(cfg & 0xFC);
+      if (!best || prio < best->priority) best = PendingLpi{lpi::kFirstLpi + i, prio};
+    }
+  hpp_ = best;
+  hpp_valid_ = true;
+  return best;
+}
+
+std::optional<PendingLpi> Gicv3Redistributor::acknowledge() {
+  const auto hp = highest_pending();
+  if (!hp) return std::nullopt;
+  ++acks_;
+  clear_pending(hp->intid);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, unit_,
+                 fmt::format("LPI {} acknowledged (priority {:#x})", hp->intid, hp->priority),
+                 {{"intid", hp->intid}, {"priority", hp->priority}}};
+  });
+  return hp;
+}
+
+void Gicv3Redistributor::eoi(uint32_t intid) {
+  ++eois_;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, unit_, fmt::format("LPI {} end of interrupt", intid),
+                 {{"intid", intid}}};
+  });
+}
+
+void Gicv3Redistributor::trace_reg(EventKind kind, uint64_t offset, unsigned size,
+                                   uint64_t value) const {
+  trace_.emit_lazy([&] {
+    return Event{kind, unit_,
+                 fmt::format("{} GICR+{:#07x} size {} = {:#x}",
+                             kind == EventKind::RegWrite ? "write" : "read", offset, size, value),
+                 {{"offset", offset}, {"value", value}}};
+  });
+}
+
+uint64_t Gicv3Redistributor::mmio_read(uint64_t offset, unsigned size) {
+  uint64_t v = 0;
+  const uint64_t reg8 = offset & ~uint64_t{7};
+  const uint64_t reg4 = offset & ~uint64_t{3};
+  if (reg8 == TYPER) {
+    v = extract_read(typer(), unsigned(offset - reg8), size);
+  } else if (reg8 == PROPBASER) {
+    v = extract_read(propbaser_, unsigned(offset - reg8), size);
+  } else if (reg8 == PENDBASER) {
+    v = extract_read(pendbaser_, unsigned(offset - reg8), size);
+  } else if (reg4 == CTLR) {
+    v = fields::set(0, CTLR_EnableLPIs, enable_lpis_ ? 1 : 0);
+  } else if (reg4 == IIDR) {
+    v = 0x0100'143B;  // matches GICD_IIDR: implementer Arm
+  } else if (reg4 == WAKER) {
+    v = fields::set(fields::set(0, WAKER_ProcessorSleep, processor_sleep_),
+                    WAKER_ChildrenAsleep, processor_sleep_);
+  } else if (reg4 == PIDR2) {
+    v = 0x3B;  // ArchRev 3: GICv3
+  } else if (reg4 == IGROUPR0) {
+    v = group0_;
+  } else if (reg4 == ISENABLER0 || reg4 == ICENABLER0) {
+    v = enabled0_;
+  } else if (reg4 == ISPENDR0 || reg4 == ICPENDR0) {
+    v = pending0_;
+  } else if (reg4 == ISACTIVER0 || reg4 == ICACTIVER0) {
+    v = active0_;
+  } else if (offset >= IPRIORITYR && offset + size <= IPRIORITYR + 32) {
+    for (unsigned i = 0; i < size; ++i) v |= uint64_t(priority0_[offset - IPRIORITYR + i]) << (8 * i);
+  } else if (reg4 == ICFGR0) {
+    v = 0xAAAA'AAAA;  // SGIs are edge-triggered, RO
+  } else if (reg4 == ICFGR1) {
+    v = icfgr1_;
+  } else if (reg4 == IGRPMODR0) {
+    v = grpmod0_;
+  } else if (reg4 == NSACR) {
+    v = nsacr_;
+  }
+  // Everything else (STATUSR, SETLPIR..SYNCR with DirectLPI=0, holes) reads as zero.
+  if (size < 8 && !(offset >= IPRIORITYR && offset < IPRIORITYR + 32))
+    v &= bits::mask(8 * size - 1, 0);
+  trace_reg(EventKind::RegRead, offset, size, v);
+  return v;
+}
+
+void Gicv3Redistributor::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
+  trace_reg(EventKind::RegWrite, offset, size, value);
+  const uint64_t reg8 = offset & ~uint64_t{7};
+  const uint64_t reg4 = offset & ~uint64_t{3};
+  const uint32_t v32 = uint32_t(value);
+  if (reg8 == PROPBASER) {
+    write_propbaser(merge_write(propbaser_, unsigned(offset - reg8), size, value));
+  } else if (reg8 == PENDBASER) {
+    // A 32-bit write of the high half carries PTZ; keep the PTZ of the low half otherwise.
+    const uint64_t old = pendbaser_ | (ptz_ ? lpi::PENDBASER_PTZ.word_mask() : 0);
+    write_pendbaser(merge_write(old, unsigned(offset - reg8), size, value));
+  } else if (reg4 == CTLR) {
+    set_enable_lpis(fields::get(v32, CTLR_EnableLPIs) != 0);
+  } else if (reg4 == WAKER) {
+    processor_sleep_ = fields::get(v32, WAKER_ProcessorSleep) != 0;
+  } else if (reg4 == IGROUPR0) {
+    group0_ = v32;
+  } else if (reg4 == ISENABLER0) {
+    enabled0_ |= v32;
+  } else if (reg4 == ICENABLER0) {
+    enabled0_ &= ~v32;
+  } else if (reg4 == ISPENDR0) {
+    pending0_ |= v32;
+  } else if (reg4 == ICPENDR0) {
+    pending0_ &= ~v32;
+  } else if (reg4 == ISACTIVER0) {
+    active0_ |= v32;
+  } else if (reg4 == ICACTIVER0) {
+    active0_ &= ~v32;
+  } else if (offset >= IPRIORITYR && offset + size <= IPRIORITYR + 32) {
+    for (unsigned i = 0; i < size; ++i) priority0_[offset - IPRIORITYR + i] = uint8_t(value >> (8 * i));
+  } else if (reg4 == ICFGR1) {
+    icfgr1_ = v32;
+  } else if (reg4 == IGRPMODR0) {
+    grpmod0_ = v32;
+  } else if (reg4 == NSACR) {
+    nsacr_ = v32;
+  } else {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, unit_,
+                   fmt::format("write to GICR+{:#07x} ignored (RAZ/WI)", offset),
+                   {{"offset", offset}}};
+    });
+  }
+}
+
+// --- Redistributors ---
+
+Redistributors::Redistributors(GuestMemory& mem, unsigned cpus, uint64_t base,
+                               std::function<uint64_t(unsigned)> affinity)
+    : base_(base) {
+  for (unsigned n = 0; n < cpus; ++n) {
+    const uint64_t aff = affinity ? affinity(n) : virt::mpidr_affinity(n);
+    rds_.push_back(std::make_unique<Gicv3Redistributor>(mem, n, aff, n + 1 == cpus, trace_));
+  }
+}
+
+uint64_t Redistributors::mmio_read(uint64_t offset, unsigned size) {
+  const uint64_t cpu = offset / kFrameSize;
+  if (cpu >= rds_.size()) return 0;
+  return rds_[cpu]->mmio_read(offset % kFrameSize, size);
+}
+
+void Redistributors::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
+  const uint64_t cpu = offset / kFrameSize;
+  if (cpu >= rds_.size()) return;
+  rds_[cpu]->mmio_write(offset % kFrameSize, size, value);
+}
+
+std::optional<uint32_t> Redistributors::rd_by_address(uint64_t rdbase) const {
+  if (rdbase < base_ || (rdbase - base_) % kFrameSize != 0) return std::nullopt;
+  const uint64_t n = (rdbase - base_) / kFrameSize;
+  if (n >= rds_.size()) return std::nullopt;
+  return uint32_t(n);
+}
+
+bool Redistributors::set_pending(uint32_t rd, uint32_t intid) {
+  return rd < rds_.size() && rds_[rd]->set_pending(intid);
+}
+
+void Redistributors::clear_pending(uint32_t rd, uint32_t intid) {
+  if (rd < rds_.size()) rds_[rd]->clear_pending(intid);
+}
+
+void Redistributors::move_pending(uint32_t from, uint32_t to, uint32_t intid) {
+  if (from >= rds_.size() || to >= rds_.size() || from == to) return;
+  Gicv3Redistributor& src = *rds_[from];
+  Gicv3Redistributor& dst = *rds_[to];
+  if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
+  if (!src.is_pending(intid)) return;
+  src.clear_pending(intid);
+  dst.set_pending(intid);
+}
+
+void Redistributors::move_all_pending(uint32_t from, uint32_t to) {
+  if (from >= rds_.size() || to >= rds_.size() || from == to) return;
+  Gicv3Redistributor& src = *rds_[from];
+  Gicv3Redistributor& dst = *rds_[to];
+  if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
+  for (uint32_t intid : src.pending_lpis()) {
+    src.clear_pending(intid);
+    dst.set_pending(intid);
+  }
+}
+
+void Redistributors::reload_config(uint32_t rd, uint32_t intid) {
+  if (rd < rds_.size()) rds_[rd]->reload_config(intid);
+}
+
+void Redistributors::reload_all_config(uint32_t rd) {
+  if (rd < rds_.size()) rds_[rd]->reload_all_config();
+}
+
+std::optional<PendingLpi> Redistributors::highest_pending(uint32_t cpu) const {
+  if (cpu >= rds_.size()) return std::nullopt;
+  return rds_[cpu]->highest_pending();
+}
+
+std::optional<PendingLpi> Redistributors::acknowledge(uint32_t cpu) {
+  if (cpu >= rds_.size()) return std::nullopt;
+  return rds_[cpu]->acknowledge();
+}
+
+void Redistributors::eoi(uint32_t cpu, uint32_t intid) {
+  if (cpu < rds_.size()) rds_[cpu]->eoi(intid);
+}
+
+void Redistributors::set_on_change(std::function<void(uint32_t)> fn) {
+  for (auto& rd : rds_) {
+    const uint32_t n = rd->processor_number();
+    rd->set_on_change(fn ? std::function<void()>([fn, n] { fn(n); }) : std::function<void()>());
+  }
+}
+
+void Redistributors::set_on_enable_change(std::function<void(uint32_t, bool)> fn) {
+  for (auto& rd : rds_) {
+    const uint32_t n = rd->processor_number();
+    rd->set_on_enable_change(fn ? std::function<void(bool)>([fn, n](bool e) { fn(n, e); })
+                                : std::function<void(bool)>());
+  }
+}
+
+}  // namespace irqremap::arm64

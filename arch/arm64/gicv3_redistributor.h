@@ -1,0 +1,231 @@
+#pragma once
+// GICv3 redistributors: the LPI side of the GIC (Arm IHI0069 §5.1 LPIs, §12.10/§12.11
+// GICR registers; facts in ../shared/spec/its.md §5). Plain C++: no Unicorn. One
+// Gicv3Redistributor per CPU; `Redistributors` holds them all, maps their frames
+// (RD_base + SGI_base, 0x2_0000 per CPU from GICR base) and is the ITS's LpiTarget.
+//
+// Model choices (IMPLEMENTATION DEFINED or CONSTRAINED UNPREDICTABLE in the spec, said once):
+//  - Single security state (GICD_CTLR.DS=1): the config byte's priority is used as-is.
+//  - LPI configuration is cached: it is read from the guest's configuration table when
+//    EnableLPIs goes 0->1 and re-read only on INV/INVALL (reload_config/reload_all_config),
+//    as the architecture allows (§5.1.1: "the Redistributor may cache configuration").
+//  - Pending state lives in the guest's pending table (one bit per INTID from INTID 0, as
+//    QEMU keeps it, so firmware can look); a host mirror of it answers queries fast. When
+//    EnableLPIs goes 0->1 the mirror is loaded from the table, unless PENDBASER.PTZ was 1.
+//    When EnableLPIs goes 1->0 the mirror is dropped (the table keeps the bits).
+//  - GICR_PROPBASER and GICR_PENDBASER ignore writes while EnableLPIs=1 (§12.11.29:
+//    changing them then is UNPREDICTABLE); EnableLPIs can be cleared again (as on QEMU).
+//  - Number of LPI INTIDs: 2^(min(PROPBASER.IDbits, 15) + 1), as QEMU; IDbits < 13 means
+//    no LPI is in range.
+//  - Highest priority: lowest priority value; ties go to the lowest INTID.
+//  - DirectLPI=0: GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR are RAZ/WI, GICR_SYNCR reads 0.
+//  - LPIs have no active state (§5.1): acknowledge() clears the pending bit; eoi() only
+//    records the end of the handler (the CPU interface drops the running priority).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "remap/fields.h"
+#include "remap/guest_memory.h"
+#include "remap/its/lpi_format.h"
+#include "remap/its/lpi_target.h"
+#include "remap/mmio.h"
+#include "remap/trace.h"
+
+namespace irqremap::arm64 {
+
+namespace gicr {
+using fields::Access;
+using fields::Field;
+// RD_base frame (§12.10).
+inline constexpr uint64_t CTLR = 0x0000, IIDR = 0x0004, TYPER = 0x0008, STATUSR = 0x0010,
+                          WAKER = 0x0014, SETLPIR = 0x0040, CLRLPIR = 0x0048,
+                          PROPBASER = 0x0070, PENDBASER = 0x0078, INVLPIR = 0x00A0,
+                          INVALLR = 0x00B0, SYNCR = 0x00C0, PIDR2 = 0xFFE8;
+// SGI_base frame, 64 KiB above RD_base (§12.10): SGI/PPI registers.
+inline constexpr uint64_t SGI_BASE = 0x1'0000;
+inline constexpr uint64_t IGROUPR0 = SGI_BASE + 0x0080, ISENABLER0 = SGI_BASE + 0x0100,
+                          ICENABLER0 = SGI_BASE + 0x0180, ISPENDR0 = SGI_BASE + 0x0200,
+                          ICPENDR0 = SGI_BASE + 0x0280, ISACTIVER0 = SGI_BASE + 0x0300,
+                          ICACTIVER0 = SGI_BASE + 0x0380, IPRIORITYR = SGI_BASE + 0x0400,
+                          ICFGR0 = SGI_BASE + 0x0C00, ICFGR1 = SGI_BASE + 0x0C04,
+                          IGRPMODR0 = SGI_BASE + 0x0D00, NSACR = SGI_BASE + 0x0E00;
+inline constexpr uint64_t kFrameSize = 0x2'0000;  // RD_base + SGI_base per CPU
+
+// GICR_CTLR (§12.11.2).
+inline constexpr Field CTLR_EnableLPIs{"EnableLPIs", 0, 0, Access::RW, "LPIs enabled"};
+inline constexpr Field CTLR_RWP{"RWP", 3, 3, Access::RO, "Register Write Pending"};
+inline constexpr Field CTLR_UWP{"UWP", 31, 31, Access::RO, "Upstream Write Pending"};
+// GICR_TYPER (§12.11.35).
+inline constexpr Field TYPER_PLPIS{"PLPIS", 0, 0, Access::RO, "Physical LPIs supported"};
+inline constexpr Field TYPER_VLPIS{"VLPIS", 1, 1, Access::RO, "Virtual LPIs supported"};
+inline constexpr Field TYPER_DirectLPI{"DirectLPI", 3, 3, Access::RO,
+                                       "Direct LPI registers (SETLPIR...) supported"};
+inline constexpr Field TYPER_Last{"Last", 4, 4, Access::RO, "Last redistributor in the series"};
+inline constexpr Field TYPER_Processor_Number{"Processor_Number", 23, 8, Access::RO,
+                                              "Processor number (ITS RDbase with PTA=0)"};
+inline constexpr Field TYPER_CommonLPIAff{"CommonLPIAff", 25, 24, Access::RO,
+                                          "LPI configuration sharing (0: all share)"};
+inline constexpr Field TYPER_Affinity_Value{"Affinity_Value", 63, 32, Access::RO,
+                                            "Aff3.Aff2.Aff1.Aff0 of the PE"};
+// GICR_WAKER (§12.11.43).
+inline constexpr Field WAKER_ProcessorSleep{"ProcessorSleep", 1, 1, Access::RW,
+                                            "PE is asleep: interrupts wake it, not signal it"};
+inline constexpr Field WAKER_ChildrenAsleep{"ChildrenAsleep", 2, 2, Access::RO,
+                                            "Interface to the PE is quiescent"};
+}  // namespace gicr
+
+// The highest-priority pending LPI a redistributor offers its CPU interface.
+struct PendingLpi {
+  uint32_t intid = 0;
+  uint8_t priority = 0;  // config byte bits 7:2, bits 1:0 zero
+  bool operator==(const PendingLpi&) const = default;
+};
+
+class Gicv3Redistributor final : public MmioDevice {
+ public:
+  // processor_number: GICR_TYPER.Processor_Number (the ITS RDbase with PTA=0).
+  // affinity: MPIDR_EL1 affinity (Aff3 in bits 39:32, Aff2..Aff0 in 23:0).
+  // last: GICR_TYPER.Last. trace: where events go (unit "gicr<N>"); may be shared.
+  Gicv3Redistributor(GuestMemory& mem, uint32_t processor_number, uint64_t affinity, bool last,
+                     Trace& trace);
+
+  // MmioDevice: RD_base + SGI_base frames, offsets 0..0x1FFFF.
+  std::string_view mmio_name() const override { return "GICR"; }
+  uint64_t mmio_size() const override { return gicr::kFrameSize; }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override;
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // --- LPI state (the ITS side) ---
+  uint32_t processor_number() const { return processor_number_; }
+  bool lpis_enabled() const { return enable_lpis_; }
+  // GICR_CTLR.EnableLPIs 0->1 loads configuration and (unless PTZ) pending state;
+  // 1->0 drops the pending mirror.
+  void set_enable_lpis(bool enable);
+  uint64_t propbaser() const { return propbaser_; }
+  uint64_t pendbaser() const { return pendbaser_; }
+  // Register writes (ignored while EnableLPIs=1); return whether the write took effect.
+  bool write_propbaser(uint64_t value);
+  bool write_pendbaser(uint64_t value);
+  // One past the highest LPI INTID in range (8192 when none is).
+  uint32_t lpi_limit() const { return lpi_limit_; }
+
+  // Sets the LPI pending (guest table and mirror). False when EnableLPIs=0 or the INTID
+  // is out of range: the LPI is dropped.
+  bool set_pending(uint32_t intid);
+  void clear_pending(uint32_t intid);
+  bool is_pending(uint32_t intid) const;
+  // Every pending LPI INTID, ascending.
+  std::vector<uint32_t> pending_lpis() const;
+  // INV / INVALL: re-read configuration bytes from the guest's configuration table.
+  void reload_config(uint32_t intid);
+  void reload_all_config();
+  // The cached configuration byte of an LPI (0 when out of range).
+  uint8_t config(uint32_t intid) const;
+
+  // --- CPU interface hooks ---
+  // Highest-priority pending and enabled LPI, if any.
+  std::optional<PendingLpi> highest_pending() const;
+  // ICC_IAR1_EL1: takes the highest-priority pending LPI (clears its pending bit).
+  std::optional<PendingLpi> acknowledge();
+  // ICC_EOIR1_EL1 for an LPI: recorded and traced (LPIs have no active state).
+  void eoi(uint32_t intid);
+  uint64_t acknowledged_count() const { return acks_; }
+  uint64_t eoi_count() const { return eois_; }
+
+  // --- SGI/PPI registers (SGI_base frame), kept so firmware reads back what it wrote ---
+  uint32_t sgi_ppi_enabled() const { return enabled0_; }
+  uint8_t sgi_ppi_priority(unsigned intid) const { return intid < 32 ? priority0_[intid] : 0; }
+  bool processor_asleep() const { return processor_sleep_; }
+
+  // Called after any change of pending state or configuration (the machine re-evaluates
+  // the CPU's IRQ line) and after EnableLPIs changes (the ITS drops its cache).
+  void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+  void set_on_enable_change(std::function<void(bool)> fn) { on_enable_change_ = std::move(fn); }
+
+ private:
+  uint64_t typer() const;
+  uint64_t prop_pa() const;
+  uint64_t pend_pa() const;
+  uint32_t compute_limit() const;
+  void write_pending_bit(uint32_t intid, bool pending);
+  void load_pending_from_table();
+  void changed();
+  void trace_reg(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const;
+
+  GuestMemory& mem_;
+  uint32_t processor_number_;
+  uint64_t affinity_;
+  bool last_;
+  Trace& trace_;
+  std::string unit_;
+
+  bool enable_lpis_ = false;
+  bool ptz_ = false;  // PTZ of the last PENDBASER write (PTZ is write-only)
+  uint64_t propbaser_ = 0;
+  uint64_t pendbaser_ = 0;
+  uint32_t lpi_limit_ = its::lpi::kFirstLpi;
+  std::vector<uint8_t> config_;     // index intid - 8192
+  std::vector<uint64_t> pending_;   // mirror, bit (intid - 8192)
+  mutable bool hpp_valid_ = false;
+  mutable std::optional<PendingLpi> hpp_;
+  uint64_t acks_ = 0, eois_ = 0;
+
+  bool processor_sleep_ = true;
+  uint32_t group0_ = 0, enabled0_ = 0, pending0_ = 0, active0_ = 0, grpmod0_ = 0, nsacr_ = 0;
+  uint32_t icfgr1_ = 0;
+  uint8_t priority0_[32] = {};
+
+  std::function<void()> on_change_;
+  std::function<void(bool)> on_enable_change_;
+};
+
+// All redistributors of a machine: the GICR MMIO window (frames of 0x2_0000 from `base`,
+// CPU n at base + n * 0x2_0000, GICR_TYPER.Last on the final one) and the ITS's LpiTarget.
+class Redistributors final : public MmioDevice, public its::LpiTarget {
+ public:
+  // affinity(n) defaults to QEMU virt's MPIDR layout (virt::mpidr_affinity).
+  Redistributors(GuestMemory& mem, unsigned cpus, uint64_t base = 0x080A'0000,
+                 std::function<uint64_t(unsigned)> affinity = {});
+
+  Gicv3Redistributor& operator[](uint32_t cpu) { return *rds_[cpu]; }
+  const Gicv3Redistributor& operator[](uint32_t cpu) const { return *rds_[cpu]; }
+  uint64_t base() const { return base_; }
+  Trace& trace() { return trace_; }
+
+  // MmioDevice over the whole window (cpus * 0x2_0000 bytes).
+  std::string_view mmio_name() const override { return "GICR"; }
+  uint64_t mmio_size() const override { return uint64_t(rds_.size()) * gicr::kFrameSize; }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override;
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // its::LpiTarget
+  uint32_t redistributor_count() const override { return uint32_t(rds_.size()); }
+  std::optional<uint32_t> rd_by_address(uint64_t rdbase) const override;
+  bool set_pending(uint32_t rd, uint32_t intid) override;
+  void clear_pending(uint32_t rd, uint32_t intid) override;
+  // MOVI: NOP when either redistributor has EnableLPIs=0 (CONSTRAINED UNPREDICTABLE;
+  // QEMU's choice).
+  void move_pending(uint32_t from, uint32_t to, uint32_t intid) override;
+  void move_all_pending(uint32_t from, uint32_t to) override;
+  void reload_config(uint32_t rd, uint32_t intid) override;
+  void reload_all_config(uint32_t rd) override;
+
+  // CPU interface queries, by CPU number.
+  std::optional<PendingLpi> highest_pending(uint32_t cpu) const;
+  std::optional<PendingLpi> acknowledge(uint32_t cpu);
+  void eoi(uint32_t cpu, uint32_t intid);
+
+  // Listeners for every redistributor: pending/config changed at `cpu`; EnableLPIs changed.
+  void set_on_change(std::function<void(uint32_t cpu)> fn);
+  void set_on_enable_change(std::function<void(uint32_t cpu, bool enabled)> fn);
+
+ private:
+  uint64_t base_;
+  Trace trace_;
+  std::vector<std::unique_ptr<Gicv3Redistributor>> rds_;
+};
+
+}  // namespace irqremap::arm64

@@ -1,0 +1,323 @@
+// ITS register file, GITS_TRANSLATER and the translation path (see its.h for the choices).
+#include "remap/its/its.h"
+
+#include <fmt/format.h>
+
+#include "remap/its/lpi_format.h"
+#include "remap/its/register_format.h"
+#include "remap/its/table_format.h"
+
+namespace irqremap::its {
+
+using namespace reg;
+
+namespace {
+// BASER bits software can write (Type and Entry_Size are RO).
+constexpr uint64_t kBaserWritable =
+    BASER_Size.word_mask() | BASER_Page_Size.word_mask() | BASER_Shareability.word_mask() |
+    BASER_Physical_Address.word_mask() | BASER_OuterCache.word_mask() |
+    BASER_InnerCache.word_mask() | BASER_Indirect.word_mask() | BASER_Valid.word_mask();
+constexpr uint64_t kCbaserWritable =
+    CBASER_Size.word_mask() | CBASER_Shareability.word_mask() |
+    CBASER_Physical_Address.word_mask() | CBASER_OuterCache.word_mask() |
+    CBASER_InnerCache.word_mask() | CBASER_Valid.word_mask();
+}  // namespace
+
+Its::Its(GuestMemory& mem, LpiTarget& target, ItsConfig config)
+    : mem_(mem), target_(target), config_(config) {
+  // Reset values (QEMU gicv3_its_reset_hold): BASER0 devices, BASER1 collections, 64 KiB
+  // pages, 8-byte entries.
+  uint64_t dev = fields::set(0, BASER_Type, 1);
+  dev = fields::set(dev, BASER_Entry_Size, table::kDteBytes - 1);
+  dev = fields::set(dev, BASER_Page_Size, 2);
+  uint64_t col = fields::set(0, BASER_Type, 4);
+  col = fields::set(col, BASER_Entry_Size, table::kCteBytes - 1);
+  col = fields::set(col, BASER_Page_Size, 2);
+  baser_[0] = dev;
+  baser_[1] = col;
+  tables_.idbits = config_.idbits;
+}
+
+uint64_t Its::typer() const {
+  uint64_t t = fields::set(0, TYPER_Physical, 1);
+  t = fields::set(t, TYPER_ITT_entry_size, table::kIteBytes - 1);
+  t = fields::set(t, TYPER_IDbits, config_.idbits - 1);
+  t = fields::set(t, TYPER_Devbits, config_.devbits - 1);
+  t = fields::set(t, TYPER_PTA, config_.pta);
+  t = fields::set(t, TYPER_CIL, config_.cil);
+  t = fields::set(t, TYPER_CIDbits, config_.cil ? config_.cidbits - 1 : 0);
+  return t;
+}
+
+uint64_t Its::collection_limit() const {
+  return uint64_t{1} << (config_.cil ? config_.cidbits : 16);
+}
+
+uint64_t Its::read_reg64(uint64_t reg) const {
+  if (reg == GITS_TYPER) return typer();
+  if (reg == GITS_CBASER) return cbaser_;
+  if (reg == GITS_CWRITER) return cwriter_;
+  if (reg == GITS_CREADR) return creadr_ | (stalled_ ? 1 : 0);
+  if (reg >= GITS_BASER && reg < GITS_BASER + 64) return baser_[(reg - GITS_BASER) / 8];
+  return 0;
+}
+
+uint64_t Its::mmio_read(uint64_t offset, unsigned size) {
+  uint64_t v = 0;
+  const uint64_t reg8 = offset & ~uint64_t{7};
+  const uint64_t reg4 = offset & ~uint64_t{3};
+  if (reg8 == GITS_TYPER || reg8 == GITS_CBASER || reg8 == GITS_CWRITER || reg8 == GITS_CREADR ||
+      (reg8 >= GITS_BASER && reg8 < GITS_BASER + 64)) {
+    v = extract_read(read_reg64(reg8), unsigned(offset - reg8), size);
+  } else if (reg4 == GITS_CTLR) {
+    v = fields::set(fields::set(0, CTLR_Enabled, enabled_), CTLR_Quiescent, 1);
+  } else if (reg4 == GITS_IIDR) {
+    v = 0x43B;  // implementer Arm, revision 0, as QEMU
+  } else if (reg4 == GITS_PIDR2) {
+    v = 0x3B;  // ArchRev 3: GICv3
+  } else if (reg4 == GITS_PIDR0) {
+    v = 0x94;
+  } else if (reg4 == GITS_PIDR1) {
+    v = 0xB4;
+  } else if (reg4 == GITS_PIDR4) {
+    v = 0x04;
+  } else if (reg4 >= GITS_CIDR0 && reg4 <= GITS_CIDR0 + 0xC) {
+    static constexpr uint8_t kCidr[] = {0x0D, 0xF0, 0x05, 0xB1};
+    v = kCidr[(reg4 - GITS_CIDR0) / 4];
+  }
+  if (size < 8) v &= bits::mask(8 * size - 1, 0);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::RegRead, "its",
+                 fmt::format("read ITS+{:#07x} size {} = {:#x}", offset, size, v),
+                 {{"offset", offset}, {"value", v}}};
+  });
+  return v;
+}
+
+void Its::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
+  trace_.emit_lazy([&] {
+    return Event{EventKind::RegWrite, "its",
+                 fmt::format("write ITS+{:#07x} size {} = {:#x}", offset, size, value),
+                 {{"offset", offset}, {"value", value}}};
+  });
+  const uint64_t reg8 = offset & ~uint64_t{7};
+  const unsigned byte = unsigned(offset - reg8);
+  if (offset == GITS_TRANSLATER) {
+    write_translater(size, value);
+  } else if (reg8 == GITS_CBASER) {
+    write_cbaser(merge_write(cbaser_, byte, size, value));
+  } else if (reg8 == GITS_CWRITER) {
+    write_cwriter(merge_write(cwriter_, byte, size, value));
+  } else if (reg8 >= GITS_BASER && reg8 < GITS_BASER + 64) {
+    const unsigned n = unsigned((reg8 - GITS_BASER) / 8);
+    write_baser(n, merge_write(baser_[n], byte, size, value));
+  } else if ((offset & ~uint64_t{3}) == GITS_CTLR) {
+    write_ctlr(uint32_t(value));
+  } else {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, "its",
+                   fmt::format("write to ITS+{:#07x} ignored (read-only or RAZ/WI)", offset),
+                   {{"offset", offset}}};
+    });
+  }
+}
+
+void Its::write_ctlr(uint32_t v) {
+  const bool en = fields::get(v, CTLR_Enabled) != 0;
+  if (en == enabled_) return;
+  enabled_ = en;
+  if (en) {
+    latch();
+    trace_.emit_lazy([&] {
+      return Event{EventKind::RegWrite, "its",
+                   fmt::format("GITS_CTLR.Enabled=1: device table {:#x} ({} IDs{}), collection "
+                               "table {:#x} ({} IDs{}), queue {:#x} ({} commands)",
+                               tables_.device.base, tables_.device.id_limit,
+                               tables_.device.indirect ? ", two-level" : "",
+                               tables_.collection.base, tables_.collection.id_limit,
+                               tables_.collection.indirect ? ", two-level" : "", queue_base_,
+                               queue_size_ / 32),
+                   {{"enabled", 1}}};
+    });
+    process_queue();
+  } else {
+    flush_cache("ITS disabled");
+    trace_.emit_lazy([] { return Event{EventKind::RegWrite, "its", "GITS_CTLR.Enabled=0", {}}; });
+  }
+}
+
+void Its::latch() {
+  tables_.device = TableParams::from_baser(baser_[0], config_.devbits);
+  tables_.collection =
+      TableParams::from_baser(baser_[1], config_.cil ? config_.cidbits : 16);
+  tables_.idbits = config_.idbits;
+  const bool qvalid = fields::get(cbaser_, CBASER_Valid) != 0;
+  queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
+  queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;
+  flush_cache("tables latched");
+}
+
+void Its::write_cbaser(uint64_t v) {
+  if (enabled_) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, "its", "GITS_CBASER write ignored: ITS enabled", {}};
+    });
+    return;
+  }
+  cbaser_ = v & kCbaserWritable;
+  creadr_ = 0;  // §12.19.2: writing CBASER resets CREADR
+  stalled_ = false;
+}
+
+void Its::write_baser(unsigned n, uint64_t v) {
+  if (fields::get(baser_[n], BASER_Type) == 0) return;  // unimplemented: RAZ/WI
+  if (enabled_) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, "its",
+                   fmt::format("GITS_BASER{} write ignored: ITS enabled", n), {}};
+    });
+    return;
+  }
+  uint64_t nv = (baser_[n] & ~kBaserWritable) | (v & kBaserWritable);
+  if (fields::get(nv, BASER_Page_Size) == 3) nv = fields::set(nv, BASER_Page_Size, 2);
+  baser_[n] = nv;
+  flush_cache("table reprogrammed");
+}
+
+void Its::write_cwriter(uint64_t v) {
+  const bool retry = fields::get(v, CWRITER_Retry) != 0;
+  cwriter_ = v & CWRITER_Offset.word_mask();
+  if (stalled_ && retry) {
+    stalled_ = false;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, "its",
+                   fmt::format("GITS_CWRITER.Retry: restarting at CREADR {:#x}", creadr_),
+                   {{"creadr", creadr_}}};
+    });
+  }
+  process_queue();
+}
+
+void Its::write_translater(unsigned size, uint64_t value) {
+  if (size != 2 && size != 4) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, "its",
+                   fmt::format("GITS_TRANSLATER write of {} bytes ignored (16/32-bit only)", size),
+                   {{"size", size}}};
+    });
+    return;
+  }
+  // A CPU write has no DeviceID on the bus: DeviceID 0, as QEMU.
+  translate(MsiWrite{config_.base + GITS_TRANSLATER, uint32_t(value), 0});
+}
+
+void Its::set_cache_enabled(bool on) {
+  config_.cache = on;
+  flush_cache(on ? "cache enabled" : "cache disabled");
+}
+
+void Its::flush_cache(std::string_view why) {
+  if (cache_.size() != 0) ++stats_.invalidations;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::CacheInvalidate, "its",
+                 fmt::format("translation cache flushed ({} entries): {}", cache_.size(), why),
+                 {{"entries", cache_.size()}}};
+  });
+  cache_.clear();
+}
+
+void Its::invalidate_all() { flush_cache("invalidate_all (EnableLPIs=0 or software request)"); }
+
+Blocked Its::drop(WalkFail reason, std::string what) {
+  ++stats_.faults;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Fault, "its", fmt::format("MSI dropped: {}", what),
+                 {{"reason", uint32_t(reason)}}};
+  });
+  return Blocked{uint32_t(reason), std::move(what), false};
+}
+
+std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid) const {
+  return walk(mem_, tables_, devid, eventid);
+}
+
+Translation Its::translate(const MsiWrite& msi) {
+  ++stats_.translations;
+  if (msi.address != config_.base + GITS_TRANSLATER)
+    return drop(WalkFail::NotTranslater,
+                fmt::format("address {:#x} is not GITS_TRANSLATER ({:#x})", msi.address,
+                            config_.base + GITS_TRANSLATER));
+  if (!enabled_) return drop(WalkFail::ItsDisabled, "ITS disabled (GITS_CTLR.Enabled=0)");
+  const uint32_t devid = msi.source, eventid = msi.data;
+  Resolved r;
+  const uint64_t key = TranslationCache::key(devid, eventid);
+  const Resolved* hit = config_.cache ? cache_.find(key) : nullptr;
+  if (hit != nullptr) {
+    ++stats_.cache_hits;
+    r = *hit;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::CacheHit, "its",
+                   fmt::format("cache hit DeviceID {} EventID {}", devid, eventid),
+                   {{"device", devid}, {"event", eventid}}};
+    });
+  } else {
+    if (config_.cache) {
+      ++stats_.cache_misses;
+      trace_.emit_lazy([&] {
+        return Event{EventKind::CacheMiss, "its",
+                     fmt::format("cache miss DeviceID {} EventID {}", devid, eventid),
+                     {{"device", devid}, {"event", eventid}}};
+      });
+    }
+    auto w = walk(mem_, tables_, devid, eventid);
+    if (!w) return drop(w.error().fail, std::move(w.error().what));
+    if (w->rd >= target_.redistributor_count())
+      return drop(WalkFail::CollectionUnmapped,
+                  fmt::format("collection {} names redistributor {} which does not exist",
+                              w->icid, w->rd));
+    r = *w;
+    if (config_.cache) cache_.insert(key, r);
+  }
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Translation, "its",
+                 fmt::format("DeviceID {} EventID {} -> ICID {} -> RD {} LPI {}", devid, eventid,
+                             r.icid, r.rd, r.intid),
+                 {{"device", devid}, {"event", eventid}, {"rd", r.rd}, {"intid", r.intid}}};
+  });
+  if (!target_.set_pending(r.rd, r.intid))
+    return drop(WalkFail::LpiRejected,
+                fmt::format("redistributor {} refused LPI {} (EnableLPIs=0 or INTID beyond "
+                            "GICR_PROPBASER.IDbits)",
+                            r.rd, r.intid));
+  return LpiDelivery{r.rd, r.intid};
+}
+
+std::vector<Mapping> Its::mappings() const {
+  std::vector<Mapping> out;
+  constexpr std::size_t kMax = 4096;
+  if (!tables_.device.valid) return out;
+  for (uint64_t dev = 0; dev < tables_.device.id_limit && out.size() < kMax; ++dev) {
+    auto slot = entry_address(mem_, tables_.device, dev);
+    if (!slot || !slot->found()) continue;
+    auto dte = read_dte(mem_, slot->address);
+    if (!dte || !dte->valid) continue;
+    const uint64_t events = std::min<uint64_t>(dte->event_count(), uint64_t{1} << tables_.idbits);
+    for (uint64_t ev = 0; ev < events && out.size() < kMax; ++ev) {
+      auto ite = read_ite(mem_, ite_address(*dte, uint32_t(ev)));
+      if (!ite) break;
+      if (!ite->valid) continue;
+      auto cte = walk_cte(mem_, tables_, ite->icid);
+      Mapping m;
+      m.source = fmt::format("DeviceID {} EventID {}", dev, ev);
+      m.target = cte ? fmt::format("collection {} -> RD {}, LPI {}", ite->icid, cte->rd,
+                                   ite->pintid)
+                     : fmt::format("collection {} (unmapped), LPI {}", ite->icid, ite->pintid);
+      m.cached = config_.cache &&
+                 cache_.find(TranslationCache::key(uint32_t(dev), uint32_t(ev))) != nullptr;
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+}  // namespace irqremap::its

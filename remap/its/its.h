@@ -1,0 +1,176 @@
+#pragma once
+// The GICv3 ITS (Arm IHI0069 §5.2-§5.3, §12.19; facts in ../shared/spec/its.md):
+// register file (MmioDevice over the 128 KiB window: control frame + translation frame),
+// command queue, the 12 physical commands with their E_ITS_* errors, GITS_TRANSLATER,
+// optional translation cache, and the hand-off to redistributors through LpiTarget.
+//
+// Choices where the spec leaves room (said once, here):
+//  - Commands run synchronously on a CWRITER write; CREADR equals CWRITER when the write
+//    returns unless the queue stalled. GITS_CTLR.Quiescent always reads 1.
+//  - A CWRITER offset at or beyond the queue end is kept but processes nothing, and is
+//    counted and traced as IRQREMAP_CWRITER_OOR (the spec makes it UNPREDICTABLE).
+//  - Error policy (ItsConfig::policy): Skip (QEMU/KVM: CREADR moves past the failed
+//    command) or Stall (GITS_CREADR.Stalled=1, CREADR stays on the failed command until
+//    software writes CWRITER with Retry=1 or rewrites GITS_CBASER). The policy applies to
+//    every error, memory errors included. Every error is counted, kept (code + the four
+//    command words + queue offset; the last kMaxKeptErrors) and traced.
+//  - GITS_CBASER and GITS_BASER<n> are read-only while Enabled=1 (QEMU's choice); table
+//    and queue parameters are latched when Enabled goes 0->1. Writing CBASER zeroes
+//    CREADR and clears Stalled. CREADR is read-only.
+//  - BASER0 = Device table, BASER1 = Collection table (Entry_Size 8, both may be
+//    Indirect); BASER2..7 are unimplemented (RAZ/WI). Page_Size resets to 64 KiB; the
+//    reserved encoding 3 is stored as 64 KiB.
+//  - An invalid level-1 entry makes MAPD/MAPC report *_OOR (as KVM) and a translation
+//    drop; MAPTI/MAPI report E_ITS_MAPTI_UNMAPPED_DEVICE for it.
+//  - MAPI reports the MAPTI error codes. INT/CLEAR/INV/DISCARD whose ITE names an
+//    unmapped collection report the command's *_UNMAPPED_INTERRUPT code.
+//  - MAPD on a mapped device replaces the DTE (old ITT contents are not touched);
+//    MAPC V=0 leaves pending LPIs where they are; MAPC re-mapping moves no pending state.
+//  - MOVI/MOVALL move pending state through LpiTarget (which may NOP when a redistributor
+//    has EnableLPIs=0); DISCARD and CLEAR clear it; INV/INVALL ask for a config re-read.
+//  - The translation cache is flushed (all entries) on MAPD, MAPC, MAPTI/MAPI over a
+//    valid ITE, MOVI, MOVALL, DISCARD, ITS disable, table reprogramming and (through
+//    invalidate_all, which the machine calls) EnableLPIs=0.
+//  - GITS_TRANSLATER accepts 16- and 32-bit writes only while Enabled=1; a CPU write
+//    carries DeviceID 0 (as on QEMU). Dropped MSIs are traced with the reason.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "remap/guest_memory.h"
+#include "remap/its/its_error.h"
+#include "remap/its/its_walk.h"
+#include "remap/its/lpi_target.h"
+#include "remap/its/translation_cache.h"
+#include "remap/mmio.h"
+#include "remap/remapper.h"
+#include "remap/trace.h"
+
+namespace irqremap::its {
+
+enum class ErrorPolicy : uint8_t { Skip, Stall };
+
+// GITS_TYPER and behaviour knobs. Defaults are QEMU's (its.md §2): 16 DeviceID and
+// EventID bits, CIL=1 with 16 ICID bits, PTA=0.
+struct ItsConfig {
+  unsigned devbits = 16;  // DeviceID bits (TYPER.Devbits + 1), 1..32
+  unsigned idbits = 16;   // EventID bits (TYPER.IDbits + 1), 1..32
+  bool cil = true;        // TYPER.CIL
+  unsigned cidbits = 16;  // ICID bits when CIL=1 (TYPER.CIDbits + 1), 1..16
+  bool pta = false;       // TYPER.PTA: RDbase is an RD_base address
+  unsigned lpi_bits = 16; // pINTID must be < 2^lpi_bits (GICD_TYPER.IDbits + 1)
+  bool cache = true;      // translation cache on/off
+  ErrorPolicy policy = ErrorPolicy::Skip;
+  uint64_t base = 0x0808'0000;  // window base: GITS_TRANSLATER = base + 0x10040
+};
+
+// One command error, kept for introspection.
+struct CommandErrorRecord {
+  ItsError code{};
+  std::array<uint64_t, 4> command{};
+  uint64_t offset = 0;  // byte offset in the queue
+  std::string what;     // "MAPD: DeviceID 70000 out of range ..."
+};
+
+class Its final : public MmioDevice, public Remapper {
+ public:
+  static constexpr std::size_t kMaxKeptErrors = 1024;
+
+  Its(GuestMemory& mem, LpiTarget& target, ItsConfig config = {});
+
+  // MmioDevice: the 128 KiB window.
+  std::string_view mmio_name() const override { return "ITS"; }
+  uint64_t mmio_size() const override { return 0x2'0000; }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override;
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // Remapper: msi.address must be GITS_TRANSLATER, msi.data is the EventID, msi.source
+  // the DeviceID. A translated MSI is handed to LpiTarget::set_pending.
+  std::string_view unit_name() const override { return "its"; }
+  Translation translate(const MsiWrite& msi) override;
+  void invalidate_all() override;
+  RemapStats stats() const override { return stats_; }
+  std::vector<Mapping> mappings() const override;
+
+  // The pure lookup, bypassing cache and delivery (for tools and tests).
+  std::expected<Resolved, WalkError> resolve(uint32_t devid, uint32_t eventid) const;
+
+  // Introspection.
+  const ItsConfig& config() const { return config_; }
+  const ItsTables& tables() const { return tables_; }
+  bool enabled() const { return enabled_; }
+  bool stalled() const { return stalled_; }
+  uint64_t creadr() const { return creadr_; }
+  uint64_t cwriter() const { return cwriter_; }
+  uint64_t error_count() const { return error_count_; }
+  const std::deque<CommandErrorRecord>& errors() const { return errors_; }
+  uint64_t commands_processed() const { return commands_; }
+  std::size_t cache_size() const { return cache_.size(); }
+  void set_cache_enabled(bool on);
+  void set_policy(ErrorPolicy p) { config_.policy = p; }
+  Trace& trace() { return trace_; }
+  uint64_t typer() const;
+
+ private:
+  struct CmdResult {
+    bool ok = true;
+    ItsError code{};
+    std::string what;
+  };
+  static CmdResult fail(ItsError code, std::string what) { return {false, code, std::move(what)}; }
+
+  // Registers.
+  uint64_t read_reg64(uint64_t reg) const;
+  void write_ctlr(uint32_t v);
+  void write_cbaser(uint64_t v);
+  void write_cwriter(uint64_t v);
+  void write_baser(unsigned n, uint64_t v);
+  void latch();
+  void write_translater(unsigned size, uint64_t value);
+
+  // Queue and commands (its_commands.cpp).
+  uint64_t queue_bytes() const;
+  void process_queue();
+  CmdResult execute(const std::array<uint64_t, 4>& cmd);
+  CmdResult cmd_mapd(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_mapc(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_mapti(const std::array<uint64_t, 4>& c, bool mapi);
+  CmdResult cmd_movi(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_movall(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_discard(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_inv(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_invall(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_int(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_clear(const std::array<uint64_t, 4>& c);
+  CmdResult cmd_sync(const std::array<uint64_t, 4>& c);
+  // RDbase of MAPC/SYNC/MOVALL -> redistributor number (PTA decides the encoding).
+  std::optional<uint32_t> rd_from_rdbase(uint64_t rdbase_field) const;
+  uint64_t collection_limit() const;
+  void record_error(ItsError code, const std::array<uint64_t, 4>& cmd, uint64_t offset,
+                    std::string what);
+  void flush_cache(std::string_view why);
+  Blocked drop(WalkFail reason, std::string what);
+
+  GuestMemory& mem_;
+  LpiTarget& target_;
+  ItsConfig config_;
+  Trace trace_;
+
+  bool enabled_ = false;
+  uint64_t cbaser_ = 0;
+  uint64_t cwriter_ = 0;  // Offset only (Retry is not stored)
+  uint64_t creadr_ = 0;   // Offset only
+  bool stalled_ = false;
+  std::array<uint64_t, 8> baser_{};
+  ItsTables tables_;
+  uint64_t queue_base_ = 0, queue_size_ = 0;  // latched at enable
+
+  TranslationCache cache_;
+  RemapStats stats_;
+  uint64_t error_count_ = 0, commands_ = 0;
+  std::deque<CommandErrorRecord> errors_;
+};
+
+}  // namespace irqremap::its

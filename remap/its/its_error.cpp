@@ -1,0 +1,33 @@
+#include "remap/its/its_error.h"
+
+namespace irqremap::its {
+
+std::string_view error_name(ItsError e) {
+  switch (e) {
+#define X(n) \
+  case ItsError::n: return #n;
+    X(E_ITS_MOVI_UNMAPPED_INTERRUPT)
+    X(E_ITS_MOVI_UNMAPPED_COLLECTION)
+    X(E_ITS_INT_UNMAPPED_INTERRUPT)
+    X(E_ITS_CLEAR_UNMAPPED_INTERRUPT)
+    X(E_ITS_MAPD_DEVICE_OOR)
+    X(E_ITS_MAPD_ITTSIZE_OOR)
+    X(E_ITS_MAPC_PROCNUM_OOR)
+    X(E_ITS_MAPC_COLLECTION_OOR)
+    X(E_ITS_MAPTI_COLLECTION_OOR)
+    X(E_ITS_MAPTI_UNMAPPED_DEVICE)
+    X(E_ITS_MAPTI_ID_OOR)
+    X(E_ITS_MAPTI_PHYSICALID_OOR)
+    X(E_ITS_INV_UNMAPPED_INTERRUPT)
+    X(E_ITS_INVALL_UNMAPPED_COLLECTION)
+    X(E_ITS_MOVALL_PROCNUM_OOR)
+    X(E_ITS_DISCARD_UNMAPPED_INTERRUPT)
+    X(IRQREMAP_UNKNOWN_COMMAND)
+    X(IRQREMAP_MEMORY_ERROR)
+    X(IRQREMAP_CWRITER_OOR)
+#undef X
+  }
+  return "E_ITS_?";
+}
+
+}  // namespace irqremap::its

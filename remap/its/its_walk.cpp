@@ -1,0 +1,160 @@
+#include "remap/its/its_walk.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "remap/its/register_format.h"
+#include "remap/its/table_format.h"
+
+namespace irqremap::its {
+
+using namespace table;
+
+uint64_t TableParams::capacity() const {
+  if (!valid || entry_bytes == 0) return 0;
+  const uint64_t per_page = page_bytes / entry_bytes;
+  if (!indirect) return pages * per_page;
+  return (pages * page_bytes / kL1Bytes) * per_page;
+}
+
+TableParams TableParams::from_baser(uint64_t baser, unsigned id_bits) {
+  TableParams t;
+  t.valid = fields::get(baser, reg::BASER_Valid) != 0;
+  t.indirect = fields::get(baser, reg::BASER_Indirect) != 0;
+  t.page_bytes = reg::page_bytes(fields::get(baser, reg::BASER_Page_Size));
+  t.pages = fields::get(baser, reg::BASER_Size) + 1;
+  t.entry_bytes = uint32_t(fields::get(baser, reg::BASER_Entry_Size) + 1);
+  const uint64_t pa = fields::get(baser, reg::BASER_Physical_Address) << 12;
+  if (t.page_bytes == 0x1'0000) {
+    // 64 KiB pages: BASER[15:12] hold PA[51:48] (IHI0069 §12.19.1).
+    t.base = (pa & bits::mask(47, 16)) | (bits::extract(baser, 15, 12) << 48);
+  } else {
+    t.base = pa & ~(t.page_bytes - 1);
+  }
+  const uint64_t id_space = id_bits >= 64 ? ~uint64_t{0} : uint64_t{1} << id_bits;
+  t.id_limit = std::min(t.capacity(), id_space);
+  return t;
+}
+
+MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t, uint64_t id) {
+  if (!t.valid || id >= t.id_limit) return EntrySlot{EntrySlot::Kind::OutOfRange, 0};
+  const uint64_t per_page = t.page_bytes / t.entry_bytes;
+  if (!t.indirect) return EntrySlot{EntrySlot::Kind::Found, t.base + id * t.entry_bytes};
+  // §5.2.1: level-1 index = ID / (page size / entry size).
+  const uint64_t l1_addr = t.base + (id / per_page) * kL1Bytes;
+  auto l1 = mem.read64(l1_addr);
+  if (!l1) return std::unexpected(l1.error());
+  if (!fields::get(*l1, L1_Valid)) return EntrySlot{EntrySlot::Kind::L1Invalid, l1_addr};
+  const uint64_t l2 = (fields::get(*l1, L1_Physical_Address) << 12) & ~(t.page_bytes - 1);
+  return EntrySlot{EntrySlot::Kind::Found, l2 + (id % per_page) * t.entry_bytes};
+}
+
+MemResult<Dte> read_dte(const GuestMemory& mem, uint64_t address) {
+  auto w = mem.read64(address);
+  if (!w) return std::unexpected(w.error());
+  return Dte{fields::get(*w, DTE_Valid) != 0, uint8_t(fields::get(*w, DTE_Size)),
+             fields::get(*w, DTE_ITT_addr) << 8};
+}
+
+MemResult<void> write_dte(GuestMemory& mem, uint64_t address, const Dte& e) {
+  uint64_t w = fields::set(0, DTE_Valid, e.valid);
+  w = fields::set(w, DTE_Size, e.size);
+  w = fields::set(w, DTE_ITT_addr, e.itt_addr >> 8);
+  return mem.write64(address, w);
+}
+
+MemResult<Ite> read_ite(const GuestMemory& mem, uint64_t address) {
+  auto lo = mem.read64(address);
+  if (!lo) return std::unexpected(lo.error());
+  auto hi = mem.read32(address + 8);
+  if (!hi) return std::unexpected(hi.error());
+  return Ite{fields::get(*lo, ITE_Valid) != 0, fields::get(*lo, ITE_IntType) != 0,
+             uint32_t(fields::get(*lo, ITE_pINTID)), uint16_t(fields::get(*lo, ITE_ICID))};
+}
+
+MemResult<void> write_ite(GuestMemory& mem, uint64_t address, const Ite& e) {
+  uint64_t w = fields::set(0, ITE_Valid, e.valid);
+  w = fields::set(w, ITE_IntType, e.physical);
+  w = fields::set(w, ITE_pINTID, e.pintid);
+  w = fields::set(w, ITE_ICID, e.icid);
+  if (!mem.contains(address, kIteBytes)) return std::unexpected(MemFault{address, kIteBytes, true});
+  if (auto r = mem.write64(address, w); !r) return r;
+  return mem.write32(address + 8, 0);
+}
+
+MemResult<Cte> read_cte(const GuestMemory& mem, uint64_t address) {
+  auto w = mem.read64(address);
+  if (!w) return std::unexpected(w.error());
+  return Cte{fields::get(*w, CTE_Valid) != 0, uint32_t(fields::get(*w, CTE_RDbase))};
+}
+
+MemResult<void> write_cte(GuestMemory& mem, uint64_t address, const Cte& e) {
+  return mem.write64(address, fields::set(fields::set(0, CTE_Valid, e.valid), CTE_RDbase, e.rd));
+}
+
+uint64_t ite_address(const Dte& dte, uint32_t eventid) {
+  return dte.itt_addr + uint64_t(eventid) * kIteBytes;
+}
+
+namespace {
+WalkError mem_error(const char* what, const MemFault& f) {
+  return {WalkFail::MemoryError, fmt::format("{} read failed: {}", what, f.describe())};
+}
+}  // namespace
+
+std::expected<IteRef, WalkError> walk_ite(const GuestMemory& mem, const ItsTables& t,
+                                          uint32_t devid, uint32_t eventid) {
+  auto slot = entry_address(mem, t.device, devid);
+  if (!slot) return std::unexpected(mem_error("device table level-1 entry", slot.error()));
+  if (!slot->found())
+    return std::unexpected(WalkError{
+        WalkFail::DeviceOutOfRange,
+        slot->kind == EntrySlot::Kind::L1Invalid
+            ? fmt::format("device {} has no device table page (level-1 entry invalid)", devid)
+            : fmt::format("device {} out of range (device table holds {} DeviceIDs)", devid,
+                          t.device.id_limit)});
+  auto dte = read_dte(mem, slot->address);
+  if (!dte) return std::unexpected(mem_error("DTE", dte.error()));
+  if (!dte->valid)
+    return std::unexpected(WalkError{WalkFail::DeviceUnmapped,
+                                     fmt::format("device {} not mapped (DTE Valid=0)", devid)});
+  if (eventid >= dte->event_count())
+    return std::unexpected(WalkError{
+        WalkFail::EventOutOfRange, fmt::format("event {} out of range for device {} (Size={})",
+                                               eventid, devid, dte->size)});
+  const uint64_t addr = ite_address(*dte, eventid);
+  auto ite = read_ite(mem, addr);
+  if (!ite) return std::unexpected(mem_error("ITE", ite.error()));
+  if (!ite->valid)
+    return std::unexpected(WalkError{
+        WalkFail::EventUnmapped,
+        fmt::format("event {} of device {} not mapped (ITE Valid=0)", eventid, devid)});
+  return IteRef{*dte, addr, *ite};
+}
+
+std::expected<Cte, WalkError> walk_cte(const GuestMemory& mem, const ItsTables& t, uint32_t icid) {
+  auto slot = entry_address(mem, t.collection, icid);
+  if (!slot) return std::unexpected(mem_error("collection table level-1 entry", slot.error()));
+  if (!slot->found())
+    return std::unexpected(WalkError{
+        WalkFail::CollectionOutOfRange,
+        fmt::format("collection {} out of range (collection table holds {} ICIDs)", icid,
+                    t.collection.id_limit)});
+  auto cte = read_cte(mem, slot->address);
+  if (!cte) return std::unexpected(mem_error("CTE", cte.error()));
+  if (!cte->valid)
+    return std::unexpected(WalkError{WalkFail::CollectionUnmapped,
+                                     fmt::format("collection {} not mapped (CTE Valid=0)", icid)});
+  return *cte;
+}
+
+std::expected<Resolved, WalkError> walk(const GuestMemory& mem, const ItsTables& t,
+                                        uint32_t devid, uint32_t eventid) {
+  auto ite = walk_ite(mem, t, devid, eventid);
+  if (!ite) return std::unexpected(ite.error());
+  auto cte = walk_cte(mem, t, ite->ite.icid);
+  if (!cte) return std::unexpected(cte.error());
+  return Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
+}
+
+}  // namespace irqremap::its

@@ -1,0 +1,116 @@
+#pragma once
+// Pure ITS table walks (style.md §7.5): device table -> DTE -> ITT -> ITE -> collection
+// table -> CTE, over GuestMemory and a snapshot of the latched GITS_BASER<n> parameters.
+// No register state here, so walks run in tests without an ITS.
+//
+// Two-level tables (Arm IHI0069 §5.2.1): level-1 index = ID / (page size / entry size);
+// the L1 entry (table_format.h kL1) holds the level-2 page address and Valid. An invalid
+// L1 entry means the ID has no memory: commands report it as out of range (as KVM does),
+// translations drop.
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+
+#include "remap/guest_memory.h"
+
+namespace irqremap::its {
+
+// A table as latched from GITS_BASER<n> when the ITS is enabled.
+struct TableParams {
+  bool valid = false;
+  bool indirect = false;
+  uint64_t base = 0;          // byte address of the (level-1) table
+  uint64_t page_bytes = 0x1'0000;
+  uint64_t pages = 1;         // Size + 1
+  uint32_t entry_bytes = 8;   // Entry_Size + 1
+  uint64_t id_limit = 0;      // IDs 0..id_limit-1 fit both the table and TYPER's ID bits
+
+  // IDs the allocated memory can hold (before the TYPER limit).
+  uint64_t capacity() const;
+  // Latch from a BASER value; id_bits caps the ID range (Devbits+1, or the ICID bits).
+  static TableParams from_baser(uint64_t baser, unsigned id_bits);
+};
+
+struct ItsTables {
+  TableParams device;
+  TableParams collection;
+  unsigned idbits = 16;  // GITS_TYPER.IDbits + 1: EventID bits the ITS supports
+};
+
+// Where the entry for `id` lives. Not found: id beyond the table, or an invalid L1 entry.
+struct EntrySlot {
+  enum class Kind : uint8_t { Found, OutOfRange, L1Invalid } kind = Kind::OutOfRange;
+  uint64_t address = 0;
+  bool found() const { return kind == Kind::Found; }
+};
+MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t, uint64_t id);
+
+// Decoded entries (style.md §7.3); addresses already shifted to bytes.
+struct Dte {
+  bool valid = false;
+  uint8_t size = 0;       // EventID bits - 1
+  uint64_t itt_addr = 0;  // DTE holds bits 51:8
+  uint64_t event_count() const { return uint64_t{1} << (size + 1); }
+  bool operator==(const Dte&) const = default;
+};
+struct Ite {
+  bool valid = false;
+  bool physical = true;
+  uint32_t pintid = 0;
+  uint16_t icid = 0;
+  bool operator==(const Ite&) const = default;
+};
+struct Cte {
+  bool valid = false;
+  uint32_t rd = 0;  // processor number
+  bool operator==(const Cte&) const = default;
+};
+
+MemResult<Dte> read_dte(const GuestMemory& mem, uint64_t address);
+MemResult<void> write_dte(GuestMemory& mem, uint64_t address, const Dte& e);
+MemResult<Ite> read_ite(const GuestMemory& mem, uint64_t address);
+MemResult<void> write_ite(GuestMemory& mem, uint64_t address, const Ite& e);
+MemResult<Cte> read_cte(const GuestMemory& mem, uint64_t address);
+MemResult<void> write_cte(GuestMemory& mem, uint64_t address, const Cte& e);
+uint64_t ite_address(const Dte& dte, uint32_t eventid);
+
+// Why a walk stopped; the numbers are the Blocked::reason of a dropped MSI.
+enum class WalkFail : uint32_t {
+  ItsDisabled = 1,
+  DeviceOutOfRange = 2,  // DeviceID beyond Devbits or the device table / L1 invalid
+  DeviceUnmapped = 3,    // DTE.Valid = 0
+  EventOutOfRange = 4,   // EventID >= 2^(DTE.Size + 1)
+  EventUnmapped = 5,     // ITE.Valid = 0
+  CollectionOutOfRange = 6,
+  CollectionUnmapped = 7,  // CTE.Valid = 0
+  MemoryError = 8,
+  LpiRejected = 9,  // the redistributor refused it (EnableLPIs = 0, INTID beyond IDbits)
+  NotTranslater = 10,
+};
+struct WalkError {
+  WalkFail fail;
+  std::string what;  // "event 40 out of range for device 2 (Size=4)"
+};
+
+// Device + event: the DTE and ITE (and where the ITE is).
+struct IteRef {
+  Dte dte;
+  uint64_t ite_addr = 0;
+  Ite ite;
+};
+std::expected<IteRef, WalkError> walk_ite(const GuestMemory& mem, const ItsTables& t,
+                                          uint32_t devid, uint32_t eventid);
+std::expected<Cte, WalkError> walk_cte(const GuestMemory& mem, const ItsTables& t, uint32_t icid);
+
+// The full translation: (DeviceID, EventID) -> (redistributor, pINTID, ICID).
+struct Resolved {
+  uint32_t rd = 0;
+  uint32_t intid = 0;
+  uint16_t icid = 0;
+  bool operator==(const Resolved&) const = default;
+};
+std::expected<Resolved, WalkError> walk(const GuestMemory& mem, const ItsTables& t,
+                                        uint32_t devid, uint32_t eventid);
+
+}  // namespace irqremap::its

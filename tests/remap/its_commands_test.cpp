@@ -1,0 +1,261 @@
+// The 12 physical ITS commands and their effects (Arm IHI0069 §5.3; its.md §1, §5).
+#include "tests/remap/its_rig.h"
+
+using namespace its_test;
+using namespace irqremap::its;
+
+TEST_CASE("its cmd: MAPD+MAPC+MAPTI map (DeviceID, EventID) to RD and LPI; the MSI makes it pending") {
+  Rig r;
+  r.map_one(2, 3, 8195, 1, 1);
+  CHECK(r.its->error_count() == 0);
+  const Translation t = r.msi(2, 3);
+  CHECK(delivered(t, 1, 8195));
+  CHECK(r.pending(1, 8195));
+  CHECK((*r.rds).highest_pending(1) == arm64::PendingLpi{8195, 0x80});
+  // The tables hold the irqremap layouts.
+  auto dte = read_dte(r.mem, kDevTable + 2 * 8);
+  REQUIRE(dte);
+  CHECK(*dte == Dte{true, 4, kItt + 2 * 0x1000});
+  auto ite = read_ite(r.mem, kItt + 2 * 0x1000 + 3 * 12);
+  REQUIRE(ite);
+  CHECK(*ite == Ite{true, true, 8195, 1});
+  auto cte = read_cte(r.mem, kColTable + 1 * 8);
+  REQUIRE(cte);
+  CHECK(*cte == Cte{true, 1});
+}
+
+TEST_CASE("its cmd: MAPI maps the EventID as the pINTID (§5.3.9)") {
+  Rig r;
+  r.lpi_config(8500, 0x80, true);
+  r.run({mapd(4, 15, kItt), mapc(0, 0), mapi(4, 8500, 0)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(delivered(r.msi(4, 8500), 0, 8500));
+}
+
+TEST_CASE("its cmd: MAPD V=0 unmaps the device; MAPC V=0 unmaps the collection") {
+  Rig r;
+  r.map_one(2, 3, 8195);
+  r.run({mapc(0, 0, false)});
+  std::optional<Blocked> b = blocked(r.msi(2, 3));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::CollectionUnmapped));
+  r.run({mapc(0, 0), mapd(2, 0, 0, false)});
+  b = blocked(r.msi(2, 3));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::DeviceUnmapped));
+}
+
+TEST_CASE("its cmd: INT makes the LPI pending and CLEAR removes it (§5.3.4, §5.3.2)") {
+  Rig r;
+  r.map_one(1, 0, 8192, 0, 1);
+  r.run({dev_event(cmd::kInt, 1, 0)});
+  CHECK(r.pending(1, 8192));
+  r.run({dev_event(cmd::kClear, 1, 0)});
+  CHECK(!r.pending(1, 8192));
+  CHECK(r.its->error_count() == 0);
+}
+
+TEST_CASE("its cmd: MOVI moves the pending state and retargets the event (§5.3.12)") {
+  Rig r({}, 3);
+  r.map_one(1, 2, 8300, 0, 0);
+  r.run({mapc(1, 2)});
+  REQUIRE(delivered(r.msi(1, 2), 0, 8300));
+  r.run({movi(1, 2, 1)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(!r.pending(0, 8300));
+  CHECK(r.pending(2, 8300));
+  CHECK(delivered(r.msi(1, 2), 2, 8300));
+  auto ite = read_ite(r.mem, kItt + 0x1000 + 2 * 12);
+  REQUIRE(ite);
+  CHECK(ite->icid == 1);
+}
+
+TEST_CASE("its cmd: MOVALL moves every pending LPI of RDbase1 to RDbase2 (§5.3.11)") {
+  Rig r({}, 2);
+  r.map_one(1, 0, 8192, 0, 0);
+  r.map_one(1, 1, 8193, 0, 0);
+  r.msi(1, 0);
+  r.msi(1, 1);
+  r.run({movall(0, 1)});
+  CHECK(r.its->error_count() == 0);
+  CHECK((*r.rds)[0].pending_lpis().empty());
+  CHECK((*r.rds)[1].pending_lpis() == std::vector<uint32_t>{8192, 8193});
+}
+
+TEST_CASE("its cmd: MAPC re-mapping a collection moves no pending state (its.md §5)") {
+  Rig r({}, 2);
+  r.map_one(1, 0, 8192, 0, 0);
+  r.msi(1, 0);
+  r.run({mapc(0, 1)});
+  CHECK(r.pending(0, 8192));
+  CHECK(!r.pending(1, 8192));
+  CHECK(delivered(r.msi(1, 0), 1, 8192));
+}
+
+TEST_CASE("its cmd: DISCARD clears pending state and unmaps the event (§5.3.3)") {
+  Rig r;
+  r.map_one(1, 0, 8192);
+  r.msi(1, 0);
+  REQUIRE(r.pending(0, 8192));
+  r.run({dev_event(cmd::kDiscard, 1, 0)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(!r.pending(0, 8192));
+  std::optional<Blocked> b = blocked(r.msi(1, 0));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::EventUnmapped));
+}
+
+TEST_CASE("its cmd: INV after a configuration change makes the redistributor see it (§5.3.5)") {
+  Rig r;
+  r.map_one(1, 0, 8192);
+  r.lpi_config(8192, 0x80, false);  // disabled in memory, still cached as enabled
+  r.msi(1, 0);
+  CHECK(r.rds->highest_pending(0).has_value());
+  r.run({dev_event(cmd::kInv, 1, 0)});
+  CHECK(!r.rds->highest_pending(0).has_value());
+  r.lpi_config(8192, 0x40, true);
+  r.run({dev_event(cmd::kInv, 1, 0)});
+  CHECK(r.rds->highest_pending(0) == arm64::PendingLpi{8192, 0x40});
+}
+
+TEST_CASE("its cmd: INVALL re-reads every LPI configuration of the collection's RD (§5.3.6)") {
+  Rig r;
+  r.map_one(1, 0, 8192);
+  r.map_one(1, 1, 8193);
+  r.msi(1, 0);
+  r.msi(1, 1);
+  r.lpi_config(8193, 0x10, true);
+  CHECK(r.rds->highest_pending(0)->intid == 8192);
+  r.run({invall(0)});
+  CHECK(r.rds->highest_pending(0) == arm64::PendingLpi{8193, 0x10});
+}
+
+TEST_CASE("its cmd: SYNC succeeds (processing is synchronous) (§5.3.13)") {
+  Rig r;
+  r.run({sync(0), sync(1), sync(77)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(r.its->creadr() == 96);
+}
+
+TEST_CASE("its cmd: PTA=1 takes RD_base addresses in MAPC and MOVALL (its.md §5 RDbase)") {
+  ItsConfig c;
+  c.pta = true;
+  Rig r(c, 2);
+  const uint64_t rd1 = (0x080A'0000 + 0x2'0000) >> 16;
+  r.lpi_config(8192, 0x80, true);
+  r.run({mapd(1, 4, kItt), mapc(0, rd1), mapti(1, 0, 8192, 0)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(delivered(r.msi(1, 0), 1, 8192));
+  r.run({mapc(1, 1)});  // a PE number is no RD_base address
+  CHECK(r.last_error() == ItsError::E_ITS_MAPC_PROCNUM_OOR);
+  r.run({movall(rd1, 0x080A'0000 >> 16)});
+  CHECK(r.pending(0, 8192));
+}
+
+TEST_CASE("its cmd: two-level device table: the last DeviceID an L1 entry covers, then the next page (§5.2.1)") {
+  Rig r({}, 1, false);
+  // 4 KiB pages, 8-byte DTEs: 512 DeviceIDs per level-2 page; level 1 = one page.
+  const uint64_t l1 = 0x4003'0000, l2a = 0x4004'0000, l2b = 0x4005'0000;
+  REQUIRE(r.mem.write64(l1, l2a | (1ull << 63)));
+  r.baser(0, l1 | (0ull << 8) | (1ull << 62) | (1ull << 63));
+  r.baser(1, kColTable | (2ull << 8) | (1ull << 63));
+  r.its->mmio_write(reg::GITS_CBASER, 8, kQueue | (1ull << 63));
+  r.enable();
+  CHECK(r.its->tables().device.id_limit == 65536);  // 512 x 512 capped by Devbits
+  r.lpi_config(8192, 0x80, true);
+  r.lpi_config(8193, 0x80, true);
+  r.run({mapc(0, 0), mapd(511, 1, kItt), mapti(511, 0, 8192, 0)});
+  CHECK(r.its->error_count() == 0);
+  CHECK(delivered(r.msi(511, 0), 0, 8192));
+  auto dte = read_dte(r.mem, l2a + 511 * 8);
+  REQUIRE(dte);
+  CHECK(dte->valid);
+  // 512 lives in the second L1 entry, which is invalid.
+  r.run({mapd(512, 1, kItt + 0x1000)});
+  CHECK(r.last_error() == ItsError::E_ITS_MAPD_DEVICE_OOR);
+  std::optional<Blocked> b = blocked(r.msi(512, 0));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::DeviceOutOfRange));
+  // Software allocates the page (tables are not cached, only translations).
+  REQUIRE(r.mem.write64(l1 + 8, l2b | (1ull << 63)));
+  r.run({mapd(512, 1, kItt + 0x1000), mapti(512, 1, 8193, 0)});
+  CHECK(r.its->error_count() == 1);
+  CHECK(delivered(r.msi(512, 1), 0, 8193));
+  auto dte2 = read_dte(r.mem, l2b);
+  REQUIRE(dte2);
+  CHECK(dte2->valid);
+}
+
+TEST_CASE("its cmd: two-level collection table honours its L1 entries (§5.2.1)") {
+  Rig r({}, 1, false);
+  const uint64_t l1 = 0x4003'0000, l2 = 0x4004'0000;
+  REQUIRE(r.mem.write64(l1 + 8, l2 | (1ull << 63)));  // ICIDs 8192..16383 (64 KiB / 8)
+  r.baser(0, kDevTable | (2ull << 8) | (1ull << 63));
+  r.baser(1, l1 | (2ull << 8) | (1ull << 62) | (1ull << 63));
+  r.its->mmio_write(reg::GITS_CBASER, 8, kQueue | (1ull << 63));
+  r.enable();
+  r.run({mapc(5, 0)});
+  CHECK(r.last_error() == ItsError::E_ITS_MAPC_COLLECTION_OOR);
+  r.run({mapc(8192, 0)});
+  CHECK(r.its->error_count() == 1);
+  auto cte = read_cte(r.mem, l2);
+  REQUIRE(cte);
+  CHECK(*cte == Cte{true, 0});
+}
+
+TEST_CASE("its cmd: table capacity limits DeviceIDs (flat 4 KiB device table holds 512)") {
+  Rig r({}, 1, false);
+  r.baser(0, kDevTable | (0ull << 8) | (1ull << 63));
+  r.baser(1, kColTable | (2ull << 8) | (1ull << 63));
+  r.its->mmio_write(reg::GITS_CBASER, 8, kQueue | (1ull << 63));
+  r.enable();
+  r.run({mapd(511, 1, kItt)});
+  CHECK(r.its->error_count() == 0);
+  r.run({mapd(512, 1, kItt)});
+  CHECK(r.last_error() == ItsError::E_ITS_MAPD_DEVICE_OOR);
+}
+
+TEST_CASE("its cmd: translation drops say why: disabled, unmapped, out of range (its.md §4)") {
+  Rig r;
+  r.map_one(2, 3, 8195, 0, 0, 4);
+  std::optional<Blocked> b = blocked(r.msi(2, 40));
+  REQUIRE(b);
+  CHECK(b->what == "event 40 out of range for device 2 (Size=4)");
+  b = blocked(r.msi(9, 0));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::DeviceUnmapped));
+  b = blocked(r.msi(70000, 0));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::DeviceOutOfRange));
+  b = blocked(r.its->translate(MsiWrite{0x1234, 3, 2}));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::NotTranslater));
+  RecordingSink sink;
+  r.its->trace().attach(&sink);
+  r.its->mmio_write(reg::GITS_CTLR, 4, 0);
+  b = blocked(r.msi(2, 3));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::ItsDisabled));
+  CHECK(sink.contains(EventKind::Fault, "MSI dropped: ITS disabled"));
+  CHECK(r.its->stats().faults == 5);
+}
+
+TEST_CASE("its cmd: an LPI the redistributor refuses (EnableLPIs=0) is dropped and traced") {
+  Rig r;
+  r.map_one(2, 3, 8195, 0, 1);
+  r.rds->mmio_write(arm64::gicr::kFrameSize + arm64::gicr::CTLR, 4, 0);
+  std::optional<Blocked> b = blocked(r.msi(2, 3));
+  REQUIRE(b);
+  CHECK(b->reason == uint32_t(WalkFail::LpiRejected));
+}
+
+TEST_CASE("its cmd: mappings() lists live translations for dumps") {
+  Rig r;
+  r.map_one(2, 3, 8195, 1, 1);
+  r.msi(2, 3);
+  auto m = r.its->mappings();
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].source == "DeviceID 2 EventID 3");
+  CHECK(m[0].target == "collection 1 -> RD 1, LPI 8195");
+  CHECK(m[0].cached);
+}
