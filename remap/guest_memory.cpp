@@ -1,6 +1,9 @@
 #include "remap/guest_memory.h"
 
-#include <cstdlib>
+#include <sys/mman.h>
+
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "remap/bits.h"
@@ -11,9 +14,15 @@ namespace {
 constexpr uint64_t kPage = 4096;
 }
 
+// Anonymous private mappings: the kernel hands out zeroed pages on first touch, so a
+// large guest RAM that a test or a firmware barely uses costs almost nothing (no memset
+// of the whole region), and the pages are page-aligned as uc_mem_map_ptr requires.
 struct GuestMemory::Backing {
   std::byte* ptr = nullptr;
-  ~Backing() { std::free(ptr); }
+  uint64_t size = 0;
+  ~Backing() {
+    if (ptr != nullptr) munmap(ptr, size);
+  }
 };
 
 std::string MemFault::describe() const {
@@ -36,10 +45,12 @@ std::expected<GuestMemory::Region, std::string> GuestMemory::add_ram(uint64_t ba
       return std::unexpected(
           fmt::format("RAM region '{}' at {:#x} overlaps '{}' at {:#x}", name, base, r.name, r.base));
   auto b = std::make_unique<Backing>();
-  b->ptr = static_cast<std::byte*>(std::aligned_alloc(kPage, size));
-  if (b->ptr == nullptr)
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED)
     return std::unexpected(fmt::format("cannot allocate {:#x} bytes for RAM region '{}'", size, name));
-  std::memset(b->ptr, 0, size);
+  b->ptr = static_cast<std::byte*>(p);
+  b->size = size;
   Region r{base, size, b->ptr, std::move(name)};
   backing_.push_back(std::move(b));
   regions_.push_back(r);
