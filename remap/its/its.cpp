@@ -1,6 +1,7 @@
 // ITS register file, GITS_TRANSLATER and the translation path (see its.h for the choices).
 #include "remap/its/its.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "remap/its/lpi_format.h"
@@ -23,8 +24,57 @@ constexpr uint64_t kCbaserWritable =
     CBASER_InnerCache.word_mask() | CBASER_Valid.word_mask();
 }  // namespace
 
+namespace {
+// Out-of-range knobs are clamped to what GITS_TYPER can express, so no shift overflows.
+ItsConfig clamp(ItsConfig c) {
+  c.devbits = std::clamp(c.devbits, 1u, 32u);
+  c.idbits = std::clamp(c.idbits, 1u, 32u);
+  c.cidbits = std::clamp(c.cidbits, 1u, 16u);
+  c.lpi_bits = std::clamp(c.lpi_bits, 14u, 32u);
+  return c;
+}
+
+// Register name for traces.
+std::string reg_name(uint64_t offset) {
+  const uint64_t r8 = offset & ~uint64_t{7};
+  const char* half = offset % 8 == 4 ? " (high half)" : "";
+  if ((offset & ~uint64_t{3}) == GITS_CTLR) return "GITS_CTLR";
+  if ((offset & ~uint64_t{3}) == GITS_IIDR) return "GITS_IIDR";
+  if (r8 == GITS_TYPER) return fmt::format("GITS_TYPER{}", half);
+  if (r8 == GITS_CBASER) return fmt::format("GITS_CBASER{}", half);
+  if (r8 == GITS_CWRITER) return fmt::format("GITS_CWRITER{}", half);
+  if (r8 == GITS_CREADR) return fmt::format("GITS_CREADR{}", half);
+  if (r8 >= GITS_BASER && r8 < GITS_BASER + 64)
+    return fmt::format("GITS_BASER{}{}", (r8 - GITS_BASER) / 8, half);
+  if (offset == GITS_TRANSLATER) return "GITS_TRANSLATER";
+  return fmt::format("ITS+{:#07x}", offset);
+}
+
+// "Size=0x0 Physical_Address=0x40000000 Valid=0x1": the non-zero fields of a value.
+std::string decoded(const fields::Format& f, uint64_t v) {
+  std::string out;
+  for (const fields::Field& fl : f.fields) {
+    if (fl.access == fields::Access::Rsvd) continue;
+    const uint64_t x = fields::get(v, fl);
+    if (x == 0) continue;
+    out += fmt::format(" {}={:#x}", fl.name, x << fl.addr_shift);
+  }
+  return out;
+}
+
+const fields::Format* format_of(uint64_t offset) {
+  const uint64_t r8 = offset & ~uint64_t{7};
+  if (offset % 8 != 0) return nullptr;  // a half: the whole value is traced when complete
+  if (offset == GITS_CTLR) return &kCtlr;
+  if (r8 == GITS_CBASER) return &kCbaser;
+  if (r8 == GITS_CWRITER) return &kCwriter;
+  if (r8 >= GITS_BASER && r8 < GITS_BASER + 64) return &kBaser;
+  return nullptr;
+}
+}  // namespace
+
 Its::Its(GuestMemory& mem, LpiTarget& target, ItsConfig config)
-    : mem_(mem), target_(target), config_(config) {
+    : mem_(mem), target_(target), config_(clamp(config)) {
   // Reset values (QEMU gicv3_its_reset_hold): BASER0 devices, BASER1 collections, 64 KiB
   // pages, 8-byte entries.
   uint64_t dev = fields::set(0, BASER_Type, 1);
@@ -88,7 +138,7 @@ uint64_t Its::mmio_read(uint64_t offset, unsigned size) {
   if (size < 8) v &= bits::mask(8 * size - 1, 0);
   trace_.emit_lazy([&] {
     return Event{EventKind::RegRead, "its",
-                 fmt::format("read ITS+{:#07x} size {} = {:#x}", offset, size, v),
+                 fmt::format("read {} size {} = {:#x}", reg_name(offset), size, v),
                  {{"offset", offset}, {"value", v}}};
   });
   return v;
@@ -96,8 +146,10 @@ uint64_t Its::mmio_read(uint64_t offset, unsigned size) {
 
 void Its::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
   trace_.emit_lazy([&] {
+    const fields::Format* f = format_of(offset);
     return Event{EventKind::RegWrite, "its",
-                 fmt::format("write ITS+{:#07x} size {} = {:#x}", offset, size, value),
+                 fmt::format("write {} size {} = {:#x}{}", reg_name(offset), size, value,
+                             f != nullptr ? decoded(*f, value) : std::string()),
                  {{"offset", offset}, {"value", value}}};
   });
   const uint64_t reg8 = offset & ~uint64_t{7};
@@ -269,13 +321,23 @@ Translation Its::translate(const MsiWrite& msi) {
                      {{"device", devid}, {"event", eventid}}};
       });
     }
-    auto w = walk(mem_, tables_, devid, eventid);
-    if (!w) return drop(w.error().fail, std::move(w.error().what));
-    if (w->rd >= target_.redistributor_count())
+    auto ite = walk_ite(mem_, tables_, devid, eventid);
+    if (!ite) return drop(ite.error().fail, std::move(ite.error().what));
+    auto cte = walk_cte(mem_, tables_, ite->ite.icid);
+    if (!cte) return drop(cte.error().fail, std::move(cte.error().what));
+    trace_.emit_lazy([&] {
+      return Event{EventKind::TableRead, "its",
+                   fmt::format("DTE[{}] Size={} ITT_addr={:#x}; ITE[{}]@{:#x} pINTID={} ICID={}; "
+                               "CTE[{}] RDbase={}",
+                               devid, ite->dte.size, ite->dte.itt_addr, eventid, ite->ite_addr,
+                               ite->ite.pintid, ite->ite.icid, ite->ite.icid, cte->rd),
+                   {{"device", devid}, {"event", eventid}, {"ite", ite->ite_addr}}};
+    });
+    if (cte->rd >= target_.redistributor_count())
       return drop(WalkFail::CollectionUnmapped,
                   fmt::format("collection {} names redistributor {} which does not exist",
-                              w->icid, w->rd));
-    r = *w;
+                              ite->ite.icid, cte->rd));
+    r = Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
     if (config_.cache) cache_.insert(key, r);
   }
   trace_.emit_lazy([&] {

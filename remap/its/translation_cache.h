@@ -50,11 +50,11 @@ class TranslationCache {
     uint32_t gen = 0;
     Resolved value;
   };
+  // Devices are scattered, events of one device stay adjacent: a device's interrupts
+  // share cache lines, as its ITEs do in guest memory.
   static uint64_t hash(uint64_t k) {
-    k ^= k >> 29;
-    k *= 0xBF58476D1CE4E5B9ull;
-    k ^= k >> 32;
-    return k;
+    const uint64_t dev = k >> 32, ev = k & 0xFFFF'FFFF;
+    return ((dev * 0x9E3779B97F4A7C15ull) >> 24) + ev;
   }
   void place(uint64_t k, const Resolved& v) {
     const uint64_t m = slots_.size() - 1;

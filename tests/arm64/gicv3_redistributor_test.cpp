@@ -219,3 +219,18 @@ TEST_CASE("gicr: SGI frame keeps enables and priorities firmware writes") {
   CHECK(r.rds->mmio_read(gicr::IPRIORITYR + 24, 4) == 0xA000'0000);
   CHECK(r.rds->mmio_read(gicr::ICFGR0, 4) == 0xAAAA'AAAA);
 }
+
+TEST_CASE("gicr: accesses past the last frame and unknown redistributor numbers are harmless") {
+  Rig r(2);
+  CHECK(r.rds->mmio_read(2 * gicr::kFrameSize + gicr::TYPER, 8) == 0);
+  r.rds->mmio_write(2 * gicr::kFrameSize + gicr::CTLR, 4, 1);
+  CHECK(!r.rds->set_pending(5, 8192));
+  r.rds->clear_pending(5, 8192);
+  r.rds->move_pending(0, 5, 8192);
+  r.rds->move_all_pending(5, 0);
+  r.rds->reload_config(5, 8192);
+  r.rds->reload_all_config(5);
+  CHECK(!r.rds->highest_pending(5));
+  CHECK(!r.rds->acknowledge(5));
+  CHECK(r.rds->redistributor_count() == 2);
+}

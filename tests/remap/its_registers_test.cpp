@@ -149,3 +149,26 @@ TEST_CASE("its regs: GITS_TRANSLATER takes 16/32-bit writes with DeviceID 0 (QEM
   r.its->mmio_write(reg::GITS_TRANSLATER, 2, 5);
   CHECK(r.pending(0, 8300));
 }
+
+TEST_CASE("its regs: register writes are traced with the register name and decoded fields") {
+  Rig r({}, 1, false);
+  RecordingSink sink;
+  r.its->trace().attach(&sink);
+  r.its->mmio_write(reg::GITS_CBASER, 8, kQueue | (1ull << 63));
+  r.its->mmio_write(reg::GITS_BASER + 8, 4, 0x1234);
+  CHECK(sink.contains(EventKind::RegWrite,
+                      "write GITS_CBASER size 8 = 0x8000000040000000 Physical_Address=0x40000000 Valid=0x1"));
+  CHECK(sink.contains(EventKind::RegWrite, "write GITS_BASER1 size 4 = 0x1234"));
+}
+
+TEST_CASE("its regs: out-of-range ItsConfig knobs are clamped to what GITS_TYPER can hold") {
+  ItsConfig c;
+  c.devbits = 0;
+  c.idbits = 99;
+  c.cidbits = 40;
+  Rig r(c, 1, false);
+  CHECK(r.its->config().devbits == 1);
+  CHECK(r.its->config().idbits == 32);
+  CHECK(r.its->config().cidbits == 16);
+  CHECK(fields::get(r.its->typer(), reg::TYPER_IDbits) == 31);
+}

@@ -25,8 +25,8 @@ inline constexpr uint64_t kQueue = 0x4000'0000;   // 4 KiB: 128 commands
 inline constexpr uint64_t kDevTable = 0x4001'0000;
 inline constexpr uint64_t kColTable = 0x4002'0000;
 inline constexpr uint64_t kItt = 0x4010'0000;     // ITTs, 0x1000 per device
-inline constexpr uint64_t kProp = 0x4100'0000;
-inline constexpr uint64_t kPend = 0x4200'0000;    // + 64 KiB per CPU
+inline constexpr uint64_t kProp = 0x4060'0000;
+inline constexpr uint64_t kPend = 0x4070'0000;    // + 64 KiB per CPU
 inline constexpr uint64_t kTranslater = 0x0808'0000 + 0x1'0040;
 
 inline Cmd make(const fields::Format& f, const Assign& a) {
@@ -65,7 +65,7 @@ struct Rig {
   uint64_t wr = 0;  // next queue offset software writes
 
   explicit Rig(its::ItsConfig cfg = {}, unsigned cpus = 2, bool setup = true) {
-    REQUIRE(mem.add_ram(kRam, 0x400'0000, "ram"));
+    REQUIRE(mem.add_ram(kRam, 0x100'0000, "ram"));
     rds = std::make_unique<arm64::Redistributors>(mem, cpus);
     its = std::make_unique<its::Its>(mem, *rds, cfg);
     rds->set_on_enable_change([this](uint32_t, bool on) {
