@@ -82,6 +82,14 @@ std::expected<void, std::string> X86Machine::init() {
     vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);
     if (auto ok = attach_mmio(map::kVtdBase, *vtd_); !ok) return ok;
   }
+  if (cfg_.device) {
+    device::DeviceConfig dc;
+    dc.name = "dev0";
+    dc.slots = cfg_.device_slots;
+    dc.source = map::kDeviceRid;
+    device_ = std::make_unique<device::MsgDevice>(mem_, *this, dc);
+    if (auto ok = attach_mmio(map::kDeviceBase, *device_); !ok) return ok;
+  }
   return {};
 }
 
@@ -89,6 +97,7 @@ void X86Machine::attach(TraceSink* sink) {
   trace_.attach(sink);
   bus_.attach(sink);
   mailbox_.trace().attach(sink);
+  if (device_) device_->trace().attach(sink);
   for (auto& c : cpus_) c->trace().attach(sink);
 }
 
@@ -96,6 +105,7 @@ void X86Machine::detach(TraceSink* sink) {
   trace_.detach(sink);
   bus_.detach(sink);
   mailbox_.trace().detach(sink);
+  if (device_) device_->trace().detach(sink);
   for (auto& c : cpus_) c->trace().detach(sink);
 }
 

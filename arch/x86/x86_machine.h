@@ -33,6 +33,7 @@
 #include "arch/x86/wakeup_mailbox.h"
 #include "arch/x86/x86_map.h"
 #include "arch/x86/x86_vcpu.h"
+#include "device/msg_device.h"
 #include "remap/guest_memory.h"
 #include "remap/mmio.h"
 #include "remap/msi.h"
@@ -53,6 +54,9 @@ struct X86MachineConfig {
   // The interrupt entry cache is on, as on hardware, so a missing IEC invalidation shows.
   bool vtd = true;
   vtd::Config vtd_config{.nfr = 4, .iec_entries = 64};
+  // The common device at map::kDeviceBase with requester ID map::kDeviceRid (00:03.0).
+  bool device = true;
+  unsigned device_slots = 8;
 };
 
 enum class X86Stop : uint8_t {
@@ -89,6 +93,8 @@ class X86Machine final : public MsiSink {
 
   // The VT-d unit, or nullptr when configured without one.
   vtd::Unit* vtd() { return vtd_.get(); }
+  // The common device, or nullptr when configured without one.
+  device::MsgDevice* device() { return device_.get(); }
   // Hazards the machine's watch saw on remapped deliveries (irte_check.h); each is also
   // emitted as EventKind::Hazard on unit "x86".
   const std::vector<std::string>& hazards() const { return hazards_; }
@@ -143,6 +149,7 @@ class X86Machine final : public MsiSink {
   std::vector<bool> running_;
   std::deque<MmioBinding> bindings_;
   std::unique_ptr<vtd::Unit> vtd_;
+  std::unique_ptr<device::MsgDevice> device_;
   std::vector<std::string> hazards_;
   uint64_t insns_ = 0;
   bool started_ = false;
