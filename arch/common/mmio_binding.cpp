@@ -1,0 +1,51 @@
+#include "arch/common/mmio_binding.h"
+
+#include <fmt/format.h>
+
+namespace irqremap::arch {
+
+uint64_t MmioBindings::read_cb(uc_engine*, uint64_t off, unsigned size, void* user) {
+  auto* b = static_cast<Binding*>(user);
+  MmioBindings& o = *b->owner;
+  if (o.before_) o.before_(b->cpu, b->base + off, false);
+  const uint64_t v = b->dev->mmio_read(off, size);
+  ++o.reads_;
+  o.trace_.emit_lazy([&] {
+    return Event{EventKind::RegRead, fmt::format("cpu{}", b->cpu),
+                 fmt::format("MMIO read {} {:#x} ({}+{:#x}, {} bytes) -> {:#x}", b->dev->mmio_name(),
+                             b->base + off, b->dev->mmio_name(), off, size, v),
+                 {{"address", b->base + off}, {"value", v}, {"size", size}}};
+  });
+  return v;
+}
+
+void MmioBindings::write_cb(uc_engine*, uint64_t off, unsigned size, uint64_t value, void* user) {
+  auto* b = static_cast<Binding*>(user);
+  MmioBindings& o = *b->owner;
+  if (o.before_) o.before_(b->cpu, b->base + off, true);
+  ++o.writes_;
+  o.trace_.emit_lazy([&] {
+    return Event{EventKind::RegWrite, fmt::format("cpu{}", b->cpu),
+                 fmt::format("MMIO write {} {:#x} ({}+{:#x}, {} bytes) <- {:#x}", b->dev->mmio_name(),
+                             b->base + off, b->dev->mmio_name(), off, size, value),
+                 {{"address", b->base + off}, {"value", value}, {"size", size}}};
+  });
+  b->dev->mmio_write(off, size, value);
+}
+
+std::expected<void, std::string> MmioBindings::bind(uc_engine* uc, unsigned cpu, uint64_t base,
+                                                    MmioDevice& dev) {
+  const uint64_t size = (dev.mmio_size() + 0xFFF) & ~uint64_t{0xFFF};
+  if (size == 0) return std::unexpected(fmt::format("{}: empty MMIO window", dev.mmio_name()));
+  bindings_.push_back(Binding{this, &dev, cpu, base});
+  Binding* b = &bindings_.back();
+  if (uc_err e = uc_mmio_map(uc, base, size, &MmioBindings::read_cb, b, &MmioBindings::write_cb, b);
+      e != UC_ERR_OK) {
+    bindings_.pop_back();
+    return std::unexpected(fmt::format("mapping {} at {:#x} ({:#x} bytes): {}", dev.mmio_name(), base,
+                                       size, uc_strerror(e)));
+  }
+  return {};
+}
+
+}  // namespace irqremap::arch

@@ -1,0 +1,74 @@
+#include "arch/common/scheduler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace irqremap::arch {
+
+std::string_view to_string(StopKind k) {
+  switch (k) {
+    case StopKind::SystemOff: return "system-off";
+    case StopKind::Exit: return "exit";
+    case StopKind::Budget: return "budget";
+    case StopKind::GuestFault: return "guest-fault";
+    case StopKind::Unsupported: return "unsupported";
+    case StopKind::Deadlock: return "deadlock";
+  }
+  return "?";
+}
+
+RunResult Scheduler::make_result(const StopRequest& s, unsigned cpu, uint64_t pc, std::string insn,
+                                 uint64_t instructions) {
+  RunResult r;
+  r.stop = s.kind;
+  r.cpu = cpu;
+  r.pc = pc;
+  r.insn = std::move(insn);
+  r.instructions = instructions;
+  const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
+  r.exit_status = clean ? s.exit_status : 1;
+  r.message = clean ? s.what
+                    : fmt::format("{} (cpu{}, PC {:#x}: {})", s.what, cpu, pc, r.insn.empty() ? "?" : r.insn);
+  return r;
+}
+
+RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
+                         const std::function<std::optional<StopRequest>()>& machine_stop,
+                         const std::function<std::string(unsigned, uint64_t)>& disassemble) {
+  auto result = [&](const StopRequest& s, unsigned c) {
+    const uint64_t pc = c < cpus.size() ? cpus[c]->pc() : 0;
+    const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
+    return make_result(s, c, pc, clean ? std::string() : disassemble(c, pc), insns_);
+  };
+  for (;;) {
+    bool progressed = false;
+    for (unsigned c = 0; c < cpus.size(); ++c) {
+      if (machine_stop)
+        if (auto s = machine_stop()) return result(*s, c);
+      Vcpu& v = *cpus[c];
+      if (v.state() == VcpuState::Off) continue;
+      v.service_interrupts();
+      if (v.state() != VcpuState::Running) continue;
+      if (insns_ >= max_insns)
+        return result({StopKind::Budget, fmt::format("instruction budget of {} exhausted", max_insns), 1}, c);
+      const StepResult r = v.step(std::min(quantum_, max_insns - insns_));
+      insns_ += r.executed;
+      if (r.stop) return result(*r.stop, c);
+      // A quantum that retired nothing but changed state (entered WFI) still counts: the
+      // next round sees the new state.
+      progressed = true;
+    }
+    if (machine_stop)
+      if (auto s = machine_stop()) return result(*s, 0);
+    if (!progressed) {
+      unsigned first = 0;
+      while (first + 1 < cpus.size() && cpus[first]->state() == VcpuState::Off) ++first;
+      return result({StopKind::Deadlock,
+                     "every CPU is off or waits for an interrupt and nothing can wake one", 1},
+                    first);
+    }
+  }
+}
+
+}  // namespace irqremap::arch

@@ -1,0 +1,96 @@
+#pragma once
+// The deterministic round-robin scheduler both machines use (DESIGN.md "Machines"; issues
+// 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
+// offered its pending interrupts (a waiting CPU may wake), then, if running, executes up
+// to one quantum of instructions. There is no host time and no host threading, so a run
+// is a pure function of the image, the configuration and the budget.
+//
+// A run stops when
+//  - the machine says so between quanta (PSCI SYSTEM_OFF, ACPI power-off, isa-debug-exit);
+//  - a vCPU reports a stop from its quantum (guest fault, unsupported instruction, exit);
+//  - the instruction budget is used up (counted over all CPUs);
+//  - a whole round passes in which no CPU could run: every CPU is off or waits for an
+//    interrupt that nothing can send any more (a deadlock).
+// Every stop but a clean power-off carries one line: what, which CPU, PC and the
+// disassembled instruction there.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace irqremap::arch {
+
+enum class VcpuState : uint8_t { Off, Running, WaitingForInterrupt };
+
+enum class StopKind : uint8_t {
+  SystemOff,    // PSCI SYSTEM_OFF / ACPI power-off: status 0
+  Exit,         // an exit device (isa-debug-exit) with its own status
+  Budget,       // the instruction budget is exhausted
+  GuestFault,   // an exception the machine does not model, an unmapped access, ...
+  Unsupported,  // an instruction the emulator cannot execute
+  Deadlock,     // every CPU off or waiting, nothing can wake one
+};
+std::string_view to_string(StopKind k);
+
+// A stop raised by a vCPU or by the machine.
+struct StopRequest {
+  StopKind kind = StopKind::GuestFault;
+  std::string what;     // "guest exception: data abort", "PSCI SYSTEM_OFF", ...
+  int exit_status = 0;  // for SystemOff / Exit; the others exit 1
+};
+
+struct StepResult {
+  uint64_t executed = 0;             // instructions retired in this quantum
+  std::optional<StopRequest> stop;   // the quantum ended the run
+};
+
+// The per-architecture vCPU the scheduler drives.
+class Vcpu {
+ public:
+  virtual ~Vcpu() = default;
+  virtual unsigned index() const = 0;
+  virtual VcpuState state() const = 0;
+  // Before each quantum: take an interrupt if the architecture allows it now; a CPU that
+  // waits for an interrupt wakes when one is pending (it returns Running afterwards).
+  virtual void service_interrupts() = 0;
+  // Runs at most `max_insns` instructions (>= 1).
+  virtual StepResult step(uint64_t max_insns) = 0;
+  virtual uint64_t pc() const = 0;
+};
+
+struct RunResult {
+  StopKind stop = StopKind::SystemOff;
+  int exit_status = 0;   // what `irqremap run` returns
+  std::string message;   // one line: what and where
+  unsigned cpu = 0;      // the CPU the stop happened on
+  uint64_t pc = 0;
+  std::string insn;      // disassembled instruction at pc ("" if unreadable)
+  uint64_t instructions = 0;
+};
+
+class Scheduler {
+ public:
+  // quantum: instructions per CPU per round (>= 1).
+  explicit Scheduler(uint64_t quantum) : quantum_(quantum == 0 ? 1 : quantum) {}
+
+  // Runs until a stop. `machine_stop` is asked before every quantum; `disassemble`
+  // renders the instruction at a CPU's PC for the stop line. The budget and the
+  // instruction count carry over between calls.
+  RunResult run(std::span<Vcpu* const> cpus, uint64_t max_insns,
+                const std::function<std::optional<StopRequest>()>& machine_stop,
+                const std::function<std::string(unsigned cpu, uint64_t pc)>& disassemble);
+
+  uint64_t instructions() const { return insns_; }
+  uint64_t quantum() const { return quantum_; }
+
+  // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0)".
+  static RunResult make_result(const StopRequest& s, unsigned cpu, uint64_t pc, std::string insn,
+                               uint64_t instructions);
+
+ private:
+  uint64_t quantum_;
+  uint64_t insns_ = 0;
+};
+
+}  // namespace irqremap::arch

@@ -1,0 +1,270 @@
+// arch/common: the loader, the MMIO binding and the scheduler both machines share.
+#include <doctest/doctest.h>
+#include <unicorn/unicorn.h>
+
+#include <cstring>
+#include <vector>
+
+#include "arch/common/disassembler.h"
+#include "arch/common/engine_memory.h"
+#include "arch/common/image_loader.h"
+#include "arch/common/mmio_binding.h"
+#include "arch/common/scheduler.h"
+#include "remap/bits.h"
+#include <fmt/format.h>
+
+using namespace irqremap;
+using namespace irqremap::arch;
+
+namespace {
+
+void put(std::vector<std::byte>& b, size_t off, uint64_t v, unsigned n) {
+  for (unsigned i = 0; i < n; ++i) b[off + i] = std::byte(uint8_t(v >> (8 * i)));
+}
+
+// A minimal ELF64 with one PT_LOAD of `payload` at `paddr` (memsz = filesz + bss).
+std::vector<std::byte> make_elf(uint16_t machine, uint64_t paddr, std::vector<uint8_t> payload,
+                                uint64_t bss = 0) {
+  std::vector<std::byte> b(64 + 56 + payload.size());
+  std::memcpy(b.data(), "\x7f" "ELF", 4);
+  put(b, 4, 2, 1);  // ELFCLASS64
+  put(b, 5, 1, 1);  // ELFDATA2LSB
+  put(b, 18, machine, 2);
+  put(b, 24, paddr, 8);  // e_entry
+  put(b, 32, 64, 8);     // e_phoff
+  put(b, 54, 56, 2);     // e_phentsize
+  put(b, 56, 1, 2);      // e_phnum
+  put(b, 64, 1, 4);      // PT_LOAD
+  put(b, 64 + 8, 120, 8);
+  put(b, 64 + 24, paddr, 8);
+  put(b, 64 + 32, payload.size(), 8);
+  put(b, 64 + 40, payload.size() + bss, 8);
+  for (size_t i = 0; i < payload.size(); ++i) b[120 + i] = std::byte(payload[i]);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("loader: ELF64 PT_LOAD lands at p_paddr, bss is zeroed, entry is e_entry (gABI)") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  REQUIRE(mem.write32(0x4008'0004, 0xFFFF'FFFF));
+  auto elf = make_elf(kEmAarch64, 0x4008'0000, {1, 2, 3, 4}, 4);
+  auto r = load_image(mem, elf, kEmAarch64, 0x4008'0000);
+  REQUIRE(r);
+  CHECK(r->elf);
+  CHECK(r->entry == 0x4008'0000);
+  CHECK(r->segments == 1);
+  CHECK(*mem.read32(0x4008'0000) == 0x04030201);
+  CHECK(*mem.read32(0x4008'0004) == 0);
+}
+
+TEST_CASE("loader: malformed ELF is a clear error, never a crash") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  auto good = make_elf(kEmAarch64, 0x4008'0000, {1, 2, 3, 4});
+  SUBCASE("truncated header") {
+    auto r = load_image(mem, std::span(good).first(40), kEmAarch64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("shorter") != std::string::npos);
+  }
+  SUBCASE("wrong machine") {
+    auto r = load_image(mem, good, kEmX86_64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("machine 183") != std::string::npos);
+  }
+  SUBCASE("32-bit class") {
+    put(good, 4, 1, 1);
+    CHECK(!load_image(mem, good, kEmAarch64, 0x4008'0000));
+  }
+  SUBCASE("program headers past the end") {
+    put(good, 56, 1000, 2);
+    auto r = load_image(mem, good, kEmAarch64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("program headers") != std::string::npos);
+  }
+  SUBCASE("segment file range past the end") {
+    put(good, 64 + 32, 0x1000, 8);
+    put(good, 64 + 40, 0x1000, 8);
+    auto r = load_image(mem, good, kEmAarch64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("outside the file") != std::string::npos);
+  }
+  SUBCASE("segment outside RAM") {
+    put(good, 64 + 24, 0x1000, 8);
+    auto r = load_image(mem, good, kEmAarch64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("outside RAM") != std::string::npos);
+  }
+  SUBCASE("no PT_LOAD") {
+    put(good, 64, 4, 4);  // PT_NOTE
+    auto r = load_image(mem, good, kEmAarch64, 0x4008'0000);
+    REQUIRE(!r);
+    CHECK(r.error().find("no PT_LOAD") != std::string::npos);
+  }
+}
+
+TEST_CASE("loader: a non-ELF file is a raw image at the load address (QEMU -kernel flat binary)") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  std::vector<std::byte> raw{std::byte{0x1f}, std::byte{0x20}, std::byte{0x03}, std::byte{0xd5}};
+  auto r = load_image(mem, raw, kEmAarch64, 0x4008'0000);
+  REQUIRE(r);
+  CHECK(!r->elf);
+  CHECK(r->entry == 0x4008'0000);
+  CHECK(*mem.read32(0x4008'0000) == 0xd503201f);
+  CHECK(!load_image(mem, {}, kEmAarch64, 0x4008'0000));
+  CHECK(!load_image(mem, raw, kEmAarch64, 0x1000));  // not RAM
+}
+
+namespace {
+
+class Recorder final : public MmioDevice {
+ public:
+  std::string_view mmio_name() const override { return "REC"; }
+  uint64_t mmio_size() const override { return 0x100; }
+  uint64_t mmio_read(uint64_t off, unsigned size) override {
+    log.push_back({false, off, size, 0});
+    return off == 0x10 ? 0x1111'2222 : 0x3333'4444;
+  }
+  void mmio_write(uint64_t off, unsigned size, uint64_t v) override { log.push_back({true, off, size, v}); }
+  struct Access {
+    bool write;
+    uint64_t off;
+    unsigned size;
+    uint64_t value;
+  };
+  std::vector<Access> log;
+};
+
+}  // namespace
+
+TEST_CASE("mmio: a 64-bit guest store reaches the device as two 32-bit halves (remap/mmio.h contract)") {
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0x4000'0000, 0x1'0000, "ram"));
+  // str x1, [x0]; ldr x2, [x0, #0x10]
+  REQUIRE(mem.write32(0x4000'0000, 0xF9000001));
+  REQUIRE(mem.write32(0x4000'0004, 0xF9400802));
+  uc_engine* uc = nullptr;
+  REQUIRE(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) == UC_ERR_OK);
+  REQUIRE(map_guest_memory(uc, mem));
+  Trace trace;
+  MmioBindings b(trace);
+  Recorder rec;
+  REQUIRE(b.bind(uc, 0, 0x0900'0000, rec));
+  CHECK(!b.bind(uc, 0, 0x0900'0000, rec));  // overlap is an error
+  uint64_t x0 = 0x0900'0000, x1 = 0xAAAA'BBBB'CCCC'DDDD;
+  uc_reg_write(uc, UC_ARM64_REG_X0, &x0);
+  uc_reg_write(uc, UC_ARM64_REG_X1, &x1);
+  REQUIRE(uc_emu_start(uc, 0x4000'0000, 0, 0, 2) == UC_ERR_OK);
+  uint64_t x2 = 0;
+  uc_reg_read(uc, UC_ARM64_REG_X2, &x2);
+  uc_close(uc);
+  REQUIRE(rec.log.size() == 4);
+  CHECK((rec.log[0].write && rec.log[0].off == 0 && rec.log[0].size == 4 && rec.log[0].value == 0xCCCC'DDDD));
+  CHECK((rec.log[1].write && rec.log[1].off == 4 && rec.log[1].size == 4 && rec.log[1].value == 0xAAAA'BBBB));
+  CHECK((!rec.log[2].write && rec.log[2].off == 0x10 && rec.log[3].off == 0x14));
+  CHECK(x2 == 0x3333'4444'1111'2222);
+  CHECK(b.writes() == 2);
+  CHECK(b.reads() == 2);
+}
+
+TEST_CASE("disassembler: AArch64 and x86-64 decode through Capstone") {
+  Disassembler a(IsaKind::Arm64), x(IsaKind::X86_64);
+  const uint8_t hvc[] = {0x02, 0x00, 0x00, 0xd4};
+  const uint8_t hlt[] = {0xf4};
+  CHECK(a.decode(hvc, 4, 0) == "hvc #0");
+  CHECK(x.decode(hlt, 1, 0) == "hlt");
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0x1000, 0x1000, "ram"));
+  CHECK(a.at(mem, 0x9000).empty());
+}
+
+namespace {
+
+// A fake vCPU: runs `work` instructions, then waits for a wake from `wakes` (shared),
+// or stops with a fault at `fault_at`.
+class FakeCpu final : public Vcpu {
+ public:
+  FakeCpu(unsigned i, uint64_t work, std::vector<std::string>& log) : i_(i), left_(work), log_(log) {}
+  unsigned index() const override { return i_; }
+  VcpuState state() const override { return st_; }
+  void service_interrupts() override {
+    if (st_ == VcpuState::WaitingForInterrupt && wake) {
+      wake = false;
+      st_ = VcpuState::Running;
+      log_.push_back(fmt::format("wake{}", i_));
+    }
+  }
+  StepResult step(uint64_t max) override {
+    const uint64_t n = std::min(max, left_);
+    left_ -= n;
+    pc_ += 4 * n;
+    log_.push_back(fmt::format("cpu{}:{}", i_, n));
+    if (left_ == 0) st_ = VcpuState::WaitingForInterrupt;
+    return {n, std::nullopt};
+  }
+  uint64_t pc() const override { return pc_; }
+  bool wake = false;
+
+ private:
+  unsigned i_;
+  uint64_t left_;
+  std::vector<std::string>& log_;
+  VcpuState st_ = VcpuState::Running;
+  uint64_t pc_ = 0x4008'0000;
+};
+
+}  // namespace
+
+TEST_CASE("scheduler: round-robin by CPU index with a fixed quantum is deterministic") {
+  auto once = [] {
+    std::vector<std::string> log;
+    FakeCpu a(0, 25, log), b(1, 7, log);
+    Vcpu* cpus[] = {&a, &b};
+    Scheduler s(10);
+    auto r = s.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string("wfi"); });
+    CHECK(r.stop == StopKind::Deadlock);
+    CHECK(r.exit_status == 1);
+    CHECK(r.instructions == 32);
+    CHECK(r.message.find("wfi") != std::string::npos);
+    return log;
+  };
+  const auto first = once();
+  CHECK(first == std::vector<std::string>{"cpu0:10", "cpu1:7", "cpu0:10", "cpu0:5"});
+  CHECK(once() == first);
+}
+
+TEST_CASE("scheduler: the instruction budget stops the run with PC and instruction") {
+  std::vector<std::string> log;
+  FakeCpu a(0, 1'000'000, log);
+  Vcpu* cpus[] = {&a};
+  Scheduler s(100);
+  auto r = s.run(cpus, 250, nullptr, [](unsigned, uint64_t pc) { return fmt::format("b {:#x}", pc); });
+  CHECK(r.stop == StopKind::Budget);
+  CHECK(r.instructions == 250);
+  CHECK(r.exit_status == 1);
+  CHECK(r.pc == 0x4008'0000 + 4 * 250);
+  CHECK(r.message == "instruction budget of 250 exhausted (cpu0, PC 0x400803e8: b 0x400803e8)");
+}
+
+TEST_CASE("scheduler: a machine stop (system off) ends the run with its status; a waiting CPU wakes") {
+  std::vector<std::string> log;
+  FakeCpu a(0, 5, log), b(1, 5, log);
+  Vcpu* cpus[] = {&a, &b};
+  Scheduler s(10);
+  int calls = 0;
+  auto r = s.run(
+      cpus, 1000,
+      [&]() -> std::optional<StopRequest> {
+        ++calls;
+        if (calls == 4) a.wake = true;  // something sends CPU 0 an interrupt
+        if (log.size() >= 4) return StopRequest{StopKind::SystemOff, "PSCI SYSTEM_OFF", 0};
+        return std::nullopt;
+      },
+      [](unsigned, uint64_t) { return std::string(); });
+  CHECK(r.stop == StopKind::SystemOff);
+  CHECK(r.exit_status == 0);
+  CHECK(r.message == "PSCI SYSTEM_OFF");
+  CHECK(log == std::vector<std::string>{"cpu0:5", "cpu1:5", "wake0", "cpu0:0"});
+}
