@@ -17,7 +17,7 @@ struct Scenario {
   std::string uart;
   std::unique_ptr<X86Machine> m;
   RecordingSink rec;
-  X86RunResult result;
+  arch::RunResult result;
   explicit Scenario(const char* fw, unsigned cpus = 3) {
     X86MachineConfig cfg;
     cfg.cpus = cpus;
@@ -54,7 +54,7 @@ struct Scenario {
 TEST_CASE("x86 scenario: handler on CPU 1, worker migration (cmpxchg16b IRTE + IEC flush + wait), next fire on CPU 2; message written once") {
   Scenario s("x86/irq-migrate");
   INFO(s.uart);
-  CHECK(s.result.stop == X86Stop::PowerOff);
+  CHECK(s.result.stop == arch::StopKind::SystemOff);
   CHECK(s.uart.find("before: slot 0 handled on cpu1") != std::string::npos);
   CHECK(s.uart.find("after migration (cmpxchg16b): slot 0 handled on cpu2") != std::string::npos);
   CHECK(s.uart.find("after migration (low half): slot 1 handled on cpu0") != std::string::npos);
@@ -68,7 +68,7 @@ TEST_CASE("x86 scenario: handler on CPU 1, worker migration (cmpxchg16b IRTE + I
 TEST_CASE("x86 scenario: hot-unplug with an MSI in flight moves every IRTE off CPU 2, loses nothing, delivers nothing to the parked CPU") {
   Scenario s("x86/irq-unplug");
   INFO(s.uart);
-  CHECK(s.result.stop == X86Stop::PowerOff);
+  CHECK(s.result.stop == arch::StopKind::SystemOff);
   CHECK(s.uart.find("in-flight slot 0 handled on cpu1: 1") != std::string::npos);
   for (int k = 0; k < 4; ++k)
     CHECK(s.uart.find("after unplug: slot " + std::to_string(k) + " handled on cpu1") != std::string::npos);
@@ -88,7 +88,7 @@ TEST_CASE("x86 scenario: hot-unplug with an MSI in flight moves every IRTE off C
 TEST_CASE("x86 scenario (teaching): migration without IEC invalidation keeps delivering to the old CPU; trace and watch flag the stale entry") {
   Scenario s("x86/irq-stale-iec");
   INFO(s.uart);
-  CHECK(s.result.stop == X86Stop::PowerOff);
+  CHECK(s.result.stop == arch::StopKind::SystemOff);
   CHECK(s.uart.find("IRTE says cpu2, no IEC flush: slot 0 handled on cpu1") != std::string::npos);
   CHECK(s.uart.find("STALE") != std::string::npos);
   CHECK(s.uart.find("after the IEC flush: slot 0 handled on cpu2") != std::string::npos);
@@ -101,7 +101,7 @@ TEST_CASE("x86 scenario (teaching): migration without IEC invalidation keeps del
 TEST_CASE("x86 scenario (teaching): clearing P before the rewrite loses the in-flight MSI with fault 22h in the FRCD and a fault event on CPU 0") {
   Scenario s("x86/irq-clear-p");
   INFO(s.uart);
-  CHECK(s.result.stop == X86Stop::PowerOff);
+  CHECK(s.result.stop == arch::StopKind::SystemOff);
   CHECK(s.uart.find("fault record: F=1 FR=0x22 FI=0x20 SID=0x18") != std::string::npos);
   CHECK(s.uart.find("fault events on cpu0: 1") != std::string::npos);
   CHECK(s.uart.find("slot 0 interrupts handled: 0") != std::string::npos);
