@@ -25,6 +25,7 @@ struct TranslateX86Options {
   unsigned irta_size = 15;
   bool eime = false, cfi = false, json = false, trace = false;
   std::vector<std::string> irtes;
+  std::vector<std::string> mems;  // ADDRESS=QWORD, e.g. a posted-interrupt descriptor
   std::string msi, sid;
 };
 
@@ -38,7 +39,9 @@ std::pair<std::string, std::string> split(const std::string& text, char sep, std
   const auto at = text.find(sep);
   if (at == std::string::npos || at == 0 || at + 1 == text.size())
     throw UsageError(fmt::format("{} '{}' must look like {}", what, text,
-                                 what == "--irte" ? "INDEX=LOW:HIGH" : "ADDRESS:DATA"));
+                                 what == "--irte"  ? "INDEX=LOW:HIGH"
+                                 : what == "--mem" ? "ADDRESS=QWORD"
+                                                   : "ADDRESS:DATA"));
   return {text.substr(0, at), text.substr(at + 1)};
 }
 
@@ -106,6 +109,15 @@ int translate_x86(const TranslateX86Options& o, Io io) {
   GuestMemory mem;
   const uint64_t bytes = (entries * 16 + 0xFFF) & ~uint64_t{0xFFF};
   if (auto r = mem.add_ram(kIrtBase, bytes, "irt"); !r) throw UsageError(r.error());
+  for (const std::string& spec : o.mems) {
+    const auto [addr_text, value_text] = split(spec, '=', "--mem");
+    const uint64_t at = parse_number_or_throw(addr_text, "--mem ADDRESS");
+    const uint64_t value = parse_number_or_throw(value_text, "--mem QWORD");
+    if (at % 8 != 0) throw UsageError(fmt::format("--mem address {:#x} is not 8-byte aligned", at));
+    if (!mem.contains(at, 8))
+      if (auto r = mem.add_ram(at & ~uint64_t{0xFFF}, 0x1000, "mem"); !r) throw UsageError(r.error());
+    (void)mem.write64(at, value);
+  }
   for (const auto& [index, w] : table) {
     (void)mem.write64(kIrtBase + index * 16, w.first);
     (void)mem.write64(kIrtBase + index * 16 + 8, w.second);
@@ -154,6 +166,9 @@ void add_translate_x86(CLI::App& translate, Context& ctx) {
   sub->add_flag("--cfi", o->cfi, "GCMD.CFI=1: pass compatibility-format MSIs (when EIME=0)");
   sub->add_option("--irte", o->irtes, "INDEX=LOW:HIGH, the IRTE's two 64-bit words (repeatable)");
   sub->add_option("--msi", o->msi, "ADDRESS:DATA of the MSI")->required();
+  sub->add_option("--mem", o->mems,
+                  "ADDRESS=QWORD: guest RAM contents, e.g. a posted-interrupt descriptor "
+                  "(repeatable; each touched 4 KiB page becomes RAM)");
   sub->add_option("--sid", o->sid, "Requester ID BB:DD.F (default 00:00.0)");
   sub->add_flag("--json", o->json, "Print JSON");
   sub->add_flag("--trace", o->trace, "Print the unit's trace of the translation");

@@ -3,14 +3,23 @@
 // holds IRTEs as read from memory, keyed by interrupt index. Direct-mapped (slot =
 // index mod N) so a lookup is one compare. Entries stay until an IEC invalidation drops
 // them, even if the guest rewrites the IRTE in memory: that is the architected behaviour
-// the unit's trace makes visible.
+// the unit's trace makes visible. Besides the raw IRTE a slot keeps the entry's decoded
+// outcome (everything but the per-request source-ID check), tagged with the epoch of the
+// IrState it was decoded under, so a warm hit skips the field checks.
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "remap/vtd/irte_walk.h"
 
 namespace irqremap::vtd {
+
+struct CachedIrte {
+  Irte irte{};
+  IrteOutcome entry;    // check_irte_entry(irte, state at decode time)
+  uint32_t epoch = 0;   // the unit's IrState epoch at decode time
+};
 
 class InterruptEntryCache {
  public:
@@ -18,15 +27,15 @@ class InterruptEntryCache {
   bool enabled() const { return !slots_.empty(); }
   unsigned capacity() const { return unsigned(slots_.size()); }
 
-  const Irte* lookup(uint32_t index) const {
+  const CachedIrte* lookup(uint32_t index) const {
     if (slots_.empty()) return nullptr;
     const Slot& s = slots_[index % slots_.size()];
-    return s.valid && s.index == index ? &s.irte : nullptr;
+    return s.valid && s.index == index ? &s.data : nullptr;
   }
-  void insert(uint32_t index, const Irte& irte) {
+  void insert(uint32_t index, const CachedIrte& data) {
     if (slots_.empty()) return;
     Slot& s = slots_[index % slots_.size()];
-    s = Slot{index, true, irte};
+    s = Slot{index, true, data};
   }
   // Global invalidation; returns how many entries were dropped.
   unsigned invalidate_all() {
@@ -49,7 +58,7 @@ class InterruptEntryCache {
   struct Slot {
     uint32_t index = 0;
     bool valid = false;
-    Irte irte{};
+    CachedIrte data;
   };
   std::vector<Slot> slots_;
 };

@@ -19,7 +19,7 @@ inline constexpr uint64_t kTypeWait = 5;
 inline constexpr EnumLabel kG[] = {{0, "global"}, {1, "index-selective"}};
 inline constexpr Field IEC_TYPE{"Type", 3, 0, Access::Fixed, "4: IEC invalidate", {}, kTypeIec};
 inline constexpr Field IEC_G{"G", 4, 4, Access::RW, "Granularity", kG};
-inline constexpr Field IEC_TYPE_HI{"Type[6:4]", 11, 9, Access::Fixed, "0", {}, 0};
+inline constexpr Field IEC_TYPE_HI{"Type[6:4]", 11, 9, Access::Fixed, "Type bits 6:4: 0 for IEC invalidate", {}, 0};
 inline constexpr Field IEC_IM{"IM", 31, 27, Access::RW,
                               "Index Mask: 2^IM entries from IIDX (at most ECAP.MHMV)"};
 inline constexpr Field IEC_IIDX{"IIDX", 47, 32, Access::RW, "Interrupt Index"};
@@ -43,7 +43,7 @@ inline constexpr Field WAIT_FN{"FN", 6, 6, Access::RW,
                                "Fence: later descriptors wait for this one"};
 inline constexpr Field WAIT_PD{"PD", 7, 7, Access::RW,
                                "Page-request Drain (reserved unless ECAP.PDS)"};
-inline constexpr Field WAIT_TYPE_HI{"Type[6:4]", 11, 9, Access::Fixed, "0", {}, 0};
+inline constexpr Field WAIT_TYPE_HI{"Type[6:4]", 11, 9, Access::Fixed, "Type bits 6:4: 0 for invalidation wait", {}, 0};
 inline constexpr Field WAIT_SDATA{"Status Data", 63, 32, Access::RW, "written when SW=1"};
 inline constexpr Field WAIT_SADDR{"Status Address", 127, 66, Access::RW,
                                   "dword-aligned address of the status write", {}, 0, 2};

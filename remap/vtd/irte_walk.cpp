@@ -102,7 +102,16 @@ bool source_id_ok(const Irte& e, uint16_t rid) {
   }
 }
 
+IrteOutcome check_source(const IrteOutcome& entry, const Irte& e, uint16_t sid) {
+  if (entry.kind == IrteOutcome::Kind::Fault || source_id_ok(e, sid)) return entry;
+  return irte_fault(fault_reason::kSourceId, entry.fpd, "source-ID verification failed (SVT/SQ/SID)");
+}
+
 IrteOutcome check_irte(const Irte& e, uint16_t sid, const IrState& ir) {
+  return check_source(check_irte_entry(e, ir), e, sid);
+}
+
+IrteOutcome check_irte_entry(const Irte& e, const IrState& ir) {
   const bool fpd = fields::get(e, irte::FPD) != 0;
   if (fields::get(e, irte::P) == 0)
     return irte_fault(fault_reason::kNotPresent, fpd, "IRTE not present (P=0)");
@@ -125,8 +134,6 @@ IrteOutcome check_irte(const Irte& e, uint16_t sid, const IrState& ir) {
   }
   if (fields::get(e, irte::SVT) == 3)
     return irte_fault(fault_reason::kIrteReserved, fpd, "reserved SVT=11b in IRTE");
-  if (!source_id_ok(e, sid))
-    return irte_fault(fault_reason::kSourceId, fpd, "source-ID verification failed (SVT/SQ/SID)");
   IrteOutcome o;
   o.fpd = fpd;
   if (posted) {

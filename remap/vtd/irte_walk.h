@@ -48,6 +48,11 @@ struct IrteOutcome {
   bool fpd = false;        // IRTE.FPD (evaluated even when P=0)
   std::string_view why;
 };
+// Step 2a: the IRTE alone (P, reserved/invalid fields, SVT=11b): what the interrupt entry
+// cache can keep. Remapped/Posted outcomes still need the source-ID check.
+IrteOutcome check_irte_entry(const Irte& irte, const IrState& ir);
+// Step 2b: with a Remapped/Posted entry outcome, the request's source ID (fault 26h).
+IrteOutcome check_source(const IrteOutcome& entry, const Irte& irte, uint16_t sid);
 // Step 2: the IRTE against the request's source ID (§5.1.4.1 order: P, reserved/invalid
 // fields, source-ID verification).
 IrteOutcome check_irte(const Irte& irte, uint16_t sid, const IrState& ir);

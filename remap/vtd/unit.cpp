@@ -261,6 +261,7 @@ void Unit::write_gcmd(uint32_t v) {
     ir_.irt_base = irta_ & bits::mask(63, 12);
     ir_.irt_entries = irta::entries(irta_);
     ir_.eime = eime && config_.eim;
+    ++epoch_;
     gsts_ |= bit32(gcmd::IRTPS);
     note(EventKind::Note, fmt::format("SIRTP: IRT at {:#x}, {} entries, EIME={} latched (GSTS.IRTPS=1)",
                                       ir_.irt_base, ir_.irt_entries, ir_.eime ? 1 : 0));

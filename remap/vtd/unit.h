@@ -107,6 +107,7 @@ class Unit final : public MmioDevice, public Remapper {
   InterruptEntryCache iec_;
   RemapStats stats_;
   IrState ir_;
+  uint32_t epoch_ = 0;  // bumped when ir_ changes what an IRTE decodes to (SIRTP)
 
   uint64_t cap_ = 0, ecap_ = 0;
   uint32_t gsts_ = 0, fsts_ = 0;

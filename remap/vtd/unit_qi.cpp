@@ -37,7 +37,7 @@ void Unit::process_queue() {
   uint64_t head = iqh_ >> shift;
   while (head != tail) {
     const uint64_t addr = iq_base_ + head * words * 8;
-    const std::byte* p = mem_.host_ptr(addr, words * 8);
+    const std::byte* p = addr < iq_base_ ? nullptr : mem_.host_ptr(addr, words * 8);
     if (p == nullptr) {
       queue_error(fmt::format("descriptor at {:#x} is outside guest RAM", addr));
       return;

@@ -17,7 +17,9 @@ std::string irte_text(const Irte& e) { return fmt::format("{:#018x}:{:#018x}", e
 
 bool Unit::read_irte(uint32_t index, Irte& out) const {
   // One 16-byte read: hardware reads the whole IRTE atomically (§5.1.4).
-  const std::byte* p = mem_.host_ptr(ir_.irt_base + uint64_t{index} * 16, 16);
+  const uint64_t at = ir_.irt_base + uint64_t{index} * 16;
+  if (at < ir_.irt_base) return false;  // wrapped past 2^64: never read low memory instead
+  const std::byte* p = mem_.host_ptr(at, 16);
   if (p == nullptr) return false;
   out = {bits::load_le<uint64_t>(p), bits::load_le<uint64_t>(p + 8)};
   return true;
@@ -44,28 +46,31 @@ Translation Unit::translate(const MsiWrite& msi) {
 
   const uint32_t index = rq.index;
   Irte irte;
-  if (const Irte* cached = iec_.lookup(index)) {
+  IrteOutcome entry;
+  if (const CachedIrte* cached = iec_.lookup(index)) {
     ++stats_.cache_hits;
-    irte = *cached;
+    irte = cached->irte;
+    // Decoded under the current IrState (same SIRTP epoch): reuse; else decode again.
+    entry = cached->epoch == epoch_ ? cached->entry : check_irte_entry(irte, ir_);
     if (trace_.on()) {
       trace_.emit(ev(EventKind::CacheHit, "vtd",
-                        fmt::format("IEC hit for IRTE {}: {}", index, irte_text(irte)),
-                        {{"index", index}}));
+                     fmt::format("IEC hit for IRTE {}: {}", index, irte_text(irte)),
+                     {{"index", index}}));
       Irte in_memory;
       if (read_irte(index, in_memory) && in_memory != irte)
         trace_.emit(ev(EventKind::Hazard, "vtd",
-                          fmt::format("IEC serves a stale IRTE {}: cache {} but memory {}; the "
-                                      "guest changed it without an IEC invalidate descriptor "
-                                      "(§6.5.2.8)",
-                                      index, irte_text(irte), irte_text(in_memory)),
-                          {{"index", index}}));
+                       fmt::format("IEC serves a stale IRTE {}: cache {} but memory {}; the "
+                                   "guest changed it without an IEC invalidate descriptor "
+                                   "(§6.5.2.8)",
+                                   index, irte_text(irte), irte_text(in_memory)),
+                       {{"index", index}}));
     }
   } else {
     if (iec_.enabled()) {
       ++stats_.cache_misses;
       trace_.emit_lazy([&] {
         return ev(EventKind::CacheMiss, "vtd", fmt::format("IEC miss for IRTE {}", index),
-                     {{"index", index}});
+                  {{"index", index}});
       });
     }
     if (!read_irte(index, irte))
@@ -73,14 +78,15 @@ Translation Unit::translate(const MsiWrite& msi) {
                    "IRTE read outside guest RAM (IRTA points at unmapped memory)");
     trace_.emit_lazy([&] {
       return ev(EventKind::TableRead, "vtd",
-                   fmt::format("read IRTE {} at {:#x}: {}", index,
-                               ir_.irt_base + uint64_t{index} * 16, irte_text(irte)),
-                   {{"index", index}});
+                fmt::format("read IRTE {} at {:#x}: {}", index,
+                            ir_.irt_base + uint64_t{index} * 16, irte_text(irte)),
+                {{"index", index}});
     });
-    iec_.insert(index, irte);
+    entry = check_irte_entry(irte, ir_);
+    iec_.insert(index, CachedIrte{irte, entry, epoch_});
   }
 
-  const IrteOutcome o = check_irte(irte, sid, ir_);
+  const IrteOutcome o = check_source(entry, irte, sid);
   switch (o.kind) {
     case IrteOutcome::Kind::Remapped:
       trace_.emit_lazy([&] {

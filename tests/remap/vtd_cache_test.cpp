@@ -165,3 +165,14 @@ TEST_CASE("vtd: randomized IRTE edits, invalidations and MSIs: a cached unit equ
   CHECK(stale_seen > 0);  // the randomized run really exercised stale entries
   CHECK(cached.unit.stats().cache_hits > 100);
 }
+
+TEST_CASE("vtd: a cached IRTE is decoded again under a new IRTA.EIME after SIRTP (VT-d §9.9 DST)") {
+  Rig r(vtd::Config{.iec_entries = 4});
+  r.enable();
+  r.put(0, irte({.dst = 0x0300}));
+  CHECK(std::get<ApicDelivery>(r.unit.translate(msi(0))).dest == 3);
+  r.set_table(kIrt, 7, true);  // same table, x2APIC mode; no IEC invalidation
+  const Translation t = r.unit.translate(msi(0));
+  CHECK(r.unit.stats().cache_hits == 1);
+  CHECK(std::get<ApicDelivery>(t).dest == 0x300);
+}

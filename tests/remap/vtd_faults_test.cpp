@@ -398,3 +398,32 @@ TEST_CASE("vtd: clearing all fault status clears a pending FECTL.IP (VT-d §11.4
   r.w32(vtd::reg::FRCD + 12, 0x80000000);
   CHECK(r.r32(vtd::reg::FECTL) == 0x80000000);
 }
+
+TEST_CASE("vtd: handle + subhandle past 65535 faults 21h even with the largest table (VT-d §5.1.2.2)") {
+  Rig r;
+  r.enable(kIrt, 15);  // 65536 entries: 1 MiB at 0x100000, inside RAM
+  const Translation t = r.unit.translate(msi(0xFFFF, kSid, true, 1));
+  REQUIRE(r.blocked(t));
+  CHECK(r.blocked(t)->reason == 0x21);
+  CHECK(r.blocked(t)->what.find("index=65536") != std::string::npos);
+  const auto faults = r.sink.of_kind(EventKind::Fault);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0].value("reason") == 0x21);
+  CHECK(faults[0].value("index") == 65536);
+  CHECK(faults[0].value("sid") == kSid);
+  CHECK(faults[0].value("recorded") == 1);
+}
+
+TEST_CASE("vtd: the fault event carries FEUADDR as x2APIC destination bits 31:8 (VT-d §11.4.6.5)") {
+  Rig r;
+  r.w32(vtd::reg::FEDATA, 0xE1);
+  r.w32(vtd::reg::FEADDR, 0xFEE05000);
+  r.w32(vtd::reg::FEUADDR, 0x00000100);
+  r.w32(vtd::reg::FECTL, 0);
+  r.enable();
+  r.put(0, irte({.present = false}));
+  r.unit.translate(msi(0));
+  REQUIRE(r.bus.got.size() == 1);
+  CHECK(r.bus.got[0].dest == 0x105);
+  CHECK(r.bus.got[0].vector == 0xE1);
+}

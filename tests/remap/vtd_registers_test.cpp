@@ -152,3 +152,22 @@ TEST_CASE("vtd: register writes are traced decoded with spec field names") {
   r.w64(vtd::reg::IRTA, kIrt | 0x80F);
   CHECK(r.sink.contains(EventKind::RegWrite, "write IRTA = 0x10080f (S=0xf EIME=1 IRTA=0x100)"));
 }
+
+TEST_CASE("vtd: writing GSTS back without the 0x96FFFFFF mask re-fires SIRTP (why §11.4.4.1 masks)") {
+  Rig r;
+  r.set_table();
+  r.sink.clear();
+  r.w32(vtd::reg::GCMD, r.r32(vtd::reg::GSTS) | (1u << 23));  // IRTPS (bit 24) read back as SIRTP
+  CHECK(r.sink.contains(EventKind::Note, "SIRTP: IRT at"));
+}
+
+TEST_CASE("vtd: IRTA and IQA at the top of the address space fault cleanly (23h, IQE), never wrap") {
+  Rig r;
+  r.enable(0xFFFFFFFFFFFFF000ull, 15);
+  CHECK(r.blocked(r.unit.translate(msi(0xFFFF)))->reason == 0x23);
+  r.w64(vtd::reg::IQA, 0xFFFFFFFFFFFFF000ull | 7);
+  r.w64(vtd::reg::IQT, 0);
+  r.gcmd(1u << 26);
+  r.w64(vtd::reg::IQT, 0x10);
+  CHECK((r.r32(vtd::reg::FSTS) & 0x10) != 0);
+}

@@ -1,6 +1,7 @@
 // irqremap translate x86: a table on the command line, one MSI in, delivery or fault out
 // (issue 3). Bad input exits 2 with one line.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -93,4 +94,18 @@ TEST_CASE("translate x86: bad input exits 2 with one line naming the problem") {
     CHECK(r.out.empty());
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("translate x86: a posted IRTE posts into a descriptor given with --mem (VT-d §5.2.3)") {
+  // IRTE 0: P=1, IM=1, VV=0x30, PDA=0x200040 (PDA_L = 0x200040 >> 6 in bits 63:38), SVT=0.
+  const uint64_t low = 1 | (1ull << 15) | (0x30ull << 16) | ((0x200040ull >> 6) << 38);
+  const std::string irte = fmt::format("0={:#x}:0", low);
+  // PID word 4: NV=0xF2, NDST=0x300 (APIC 3, xAPIC), ON=SN=0.
+  auto r = run({"--irte", irte, "--mem", "0x200060=0x00000300" "00F20000", "--msi", "0xFEE00010:0"});
+  CHECK(r.status == 0);
+  CHECK(r.out == "posted pd=0x200040 vector=0x30 notified=yes nv=0xf2 ndst=0x3\n");
+  auto bad = run({"--irte", irte, "--mem", "0x200061=1", "--msi", "0xFEE00010:0"});
+  CHECK(bad.status == 2);
+  auto nopid = run({"--irte", irte, "--msi", "0xFEE00010:0"});
+  CHECK(nopid.out.starts_with("fault 0x27 index=0"));
 }

@@ -82,11 +82,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (!r.error_occurred && r.run_type == Run::RT_Iteration)
-        ns[r.benchmark_name()] = r.GetAdjustedRealTime();
+    for (const Run& r : runs) {
+      if (r.error_occurred) continue;
+      // With --benchmark_repetitions the mean stands for the run.
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "mean") continue;
+      ns[r.run_name.str()] = {r.GetAdjustedRealTime(), r.GetAdjustedCPUTime()};
+    }
   }
-  std::map<std::string, double> ns;
+  std::map<std::string, std::pair<double, double>> ns;  // real, CPU ns per translation
 };
 }  // namespace
 
@@ -100,9 +103,12 @@ int main(int argc, char** argv) {
     const auto off = reporter.ns.find(fmt::format("BM_Translate/cache:0/irtes:{}", n));
     const auto warm = reporter.ns.find(fmt::format("BM_Translate/cache:1/irtes:{}", n));
     if (off == reporter.ns.end() || warm == reporter.ns.end()) continue;
-    fmt::print("{:>5} IRTEs: cache off {:.1f} ns, warm cache {:.1f} ns per translation; "
-               "warm/off time ratio {:.2f} ({:.2f}x the cache-off throughput)\n",
-               n, off->second, warm->second, warm->second / off->second, off->second / warm->second);
+    const auto [off_real, off_cpu] = off->second;
+    const auto [warm_real, warm_cpu] = warm->second;
+    fmt::print("{:>5} IRTEs: cache off {:.1f} ns ({:.1f} ns CPU), warm cache {:.1f} ns ({:.1f} ns "
+               "CPU) per translation; warm cache = {:.2f}x the cache-off throughput ({:.2f}x by "
+               "CPU time)\n",
+               n, off_real, off_cpu, warm_real, warm_cpu, off_real / warm_real, off_cpu / warm_cpu);
   }
   return 0;
 }
