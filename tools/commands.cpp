@@ -12,6 +12,7 @@ void register_commands(CLI::App& app, Context& ctx) {
   add_demo(app, ctx);
   add_translate(app, ctx);
   add_firmware(app, ctx);
+  add_run(app, ctx);
 }
 
 uint64_t parse_number_or_throw(const std::string& text, std::string_view what) {

@@ -72,11 +72,11 @@ int run_x86(const RunX86Options& o, Io io) {
     machine.attach(&sink);
     machine.set_trace_instructions(true);
   }
-  const x86::X86RunResult r = machine.run(*entry, o.max_insns);
+  const arch::RunResult r = machine.run(*entry, o.max_insns);
   if (o.trace) machine.detach(&sink);
   io.out << uart_line;
   io.out.flush();
-  if (r.stop != x86::X86Stop::PowerOff && r.stop != x86::X86Stop::DebugExit)
+  if (r.stop != arch::StopKind::SystemOff && r.stop != arch::StopKind::Exit)
     io.err << "irqremap: run stopped: " << r.message << "\n";
   return r.exit_status;
 }

@@ -17,7 +17,7 @@
 // and delivers into the LapicBus; its fault and invalidation-completion events reach the
 // APICs the same way. Without a unit, MSIs take the compatibility path (compat_msi.h).
 #include <cstdint>
-#include <deque>
+#include <optional>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -25,6 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "arch/common/disassembler.h"
+#include "arch/common/mmio_binding.h"
+#include "arch/common/scheduler.h"
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/lapic_bus.h"
@@ -33,6 +36,7 @@
 #include "arch/x86/wakeup_mailbox.h"
 #include "arch/x86/x86_map.h"
 #include "arch/x86/x86_vcpu.h"
+#include "device/msg_device.h"
 #include "remap/guest_memory.h"
 #include "remap/mmio.h"
 #include "remap/msi.h"
@@ -53,26 +57,15 @@ struct X86MachineConfig {
   // The interrupt entry cache is on, as on hardware, so a missing IEC invalidation shows.
   bool vtd = true;
   vtd::Config vtd_config{.nfr = 4, .iec_entries = 64};
+  // The common device at map::kDeviceBase with requester ID map::kDeviceRid (00:03.0).
+  bool device = true;
+  unsigned device_slots = 8;
 };
 
-enum class X86Stop : uint8_t {
-  PowerOff,     // PM1a_CNT SLP_EN: status 0
-  DebugExit,    // isa-debug-exit: status (value << 1) | 1
-  Budget,       // --max-insns reached
-  GuestFault,   // exception, #GP from an APIC MSR, bad IDT gate, unmapped access
-  Unsupported,  // an instruction Unicorn cannot execute
-  Deadlock,     // every running CPU halted with nothing that can wake it
-};
-
-struct X86RunResult {
-  X86Stop stop = X86Stop::PowerOff;
-  int exit_status = 0;     // what `irqremap run` returns
-  std::string message;     // one line: what and where
-  unsigned cpu = 0;        // the CPU the stop happened on
-  uint64_t pc = 0;
-  std::string insn;        // disassembled instruction at pc ("" if unreadable)
-  uint64_t instructions = 0;
-};
+// Stops (arch::RunResult): SystemOff = PM1a_CNT SLP_EN (status 0); Exit = isa-debug-exit
+// (status (value << 1) | 1, low 8 bits); Budget; GuestFault (exception, #GP from an APIC
+// MSR, bad IDT gate, unmapped access); Unsupported (an instruction Unicorn cannot
+// execute); Deadlock (every running CPU halted with nothing that can wake it).
 
 class X86Machine final : public MsiSink {
  public:
@@ -82,13 +75,17 @@ class X86Machine final : public MsiSink {
   X86Machine& operator=(const X86Machine&) = delete;
 
   // Loads an ELF64 x86-64 executable (PT_LOAD segments at their physical addresses) or,
-  // when `image` is not an ELF, a raw image at map::kKernelLoad. Returns the entry point.
+  // when `image` is not an ELF, a raw image at map::kKernelLoad (arch::load_image).
+  // Returns the entry point.
   std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
-  // Runs until a stop (see above); CPU 0 starts at `entry` on the first call.
-  X86RunResult run(uint64_t entry, uint64_t max_insns);
+  // Runs until a stop (see above) with the common scheduler; CPU 0 starts at `entry` on
+  // the first call. The budget counts over all CPUs and across calls.
+  arch::RunResult run(uint64_t entry, uint64_t max_insns);
 
   // The VT-d unit, or nullptr when configured without one.
   vtd::Unit* vtd() { return vtd_.get(); }
+  // The common device, or nullptr when configured without one.
+  device::MsgDevice* device() { return device_.get(); }
   // Hazards the machine's watch saw on remapped deliveries (irte_check.h); each is also
   // emitted as EventKind::Hazard on unit "x86".
   const std::vector<std::string>& hazards() const { return hazards_; }
@@ -102,8 +99,8 @@ class X86Machine final : public MsiSink {
   LapicBus& apics() { return bus_; }
   X86Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
-  bool cpu_running(unsigned i) const { return running_.at(i); }
-  uint64_t instructions() const { return insns_; }
+  bool cpu_running(unsigned i) const { return cpus_.at(i)->state() != arch::VcpuState::Off; }
+  uint64_t instructions() const { return scheduler_.instructions(); }
   // The machine's own events (guest instructions when tracing, MMIO, MSIs, stops) and
   // those of the APICs, vCPUs and mailbox.
   void attach(TraceSink* sink);
@@ -118,17 +115,7 @@ class X86Machine final : public MsiSink {
   explicit X86Machine(const X86MachineConfig& cfg);
   std::expected<void, std::string> init();
   bool wake(uint32_t apic_id, uint64_t vector);
-  X86RunResult stop(X86Stop why, unsigned cpu, std::string what);
-  std::expected<void, std::string> map_mmio(unsigned cpu, uint64_t base, MmioDevice& dev);
-
-  struct MmioBinding {
-    X86Machine* machine;
-    MmioDevice* dev;
-    unsigned cpu;
-    uint64_t base;
-  };
-  static uint64_t mmio_read_cb(uc_struct* uc, uint64_t off, unsigned size, void* user);
-  static void mmio_write_cb(uc_struct* uc, uint64_t off, unsigned size, uint64_t value, void* user);
+  std::optional<arch::StopRequest> machine_stop() const;
 
   X86MachineConfig cfg_;
   GuestMemory mem_;
@@ -138,17 +125,17 @@ class X86Machine final : public MsiSink {
   DebugExit debug_exit_;
   PmControl pm_;
   WakeupMailbox mailbox_;
+  Trace trace_;
+  arch::MmioBindings bindings_{trace_};
+  arch::Disassembler disassembler_{arch::IsaKind::X86_64};
+  arch::Scheduler scheduler_;
   std::vector<uc_struct*> engines_;
   std::vector<std::unique_ptr<X86Vcpu>> cpus_;
-  std::vector<bool> running_;
-  std::deque<MmioBinding> bindings_;
   std::unique_ptr<vtd::Unit> vtd_;
+  std::unique_ptr<device::MsgDevice> device_;
   std::vector<std::string> hazards_;
-  uint64_t insns_ = 0;
   bool started_ = false;
   bool trace_insns_ = false;
-  size_t capstone_ = 0;
-  Trace trace_;
 };
 
 }  // namespace irqremap::x86

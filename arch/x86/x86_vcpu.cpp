@@ -37,8 +37,32 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
   uc_reg_write(uc_, UC_X86_REG_RIP, &entry);
   uc_reg_write(uc_, UC_X86_REG_RSP, &stack);
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
+  running_ = true;
   halted_ = false;
   sti_shadow_ = false;
+}
+
+arch::VcpuState X86Vcpu::state() const {
+  if (!running_) return arch::VcpuState::Off;
+  return halted_ ? arch::VcpuState::WaitingForInterrupt : arch::VcpuState::Running;
+}
+
+arch::StepResult X86Vcpu::step(uint64_t max_insns) {
+  arch::StepResult r;
+  if (error_) {
+    r.stop = arch::StopRequest{arch::StopKind::GuestFault, *take_error(), 1};
+    return r;
+  }
+  executed_ = 0;
+  const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
+  r.executed = executed_;
+  if (auto err = take_error())
+    r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
+  else if (e == UC_ERR_INSN_INVALID)
+    r.stop = arch::StopRequest{arch::StopKind::Unsupported, "invalid or unsupported instruction", 1};
+  else if (e != UC_ERR_OK)
+    r.stop = arch::StopRequest{arch::StopKind::GuestFault, fmt::format("guest fault: {}", uc_strerror(e)), 1};
+  return r;
 }
 
 uint64_t X86Vcpu::rip() const {
@@ -76,7 +100,8 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   r.tr_base = tr.base;
   const uint64_t from = r.rip;
   if (auto ok = enter_interrupt(r, mem_, vector); !ok) {
-    error_ = fmt::format("cpu{}: cannot deliver {}: {}", index_, what, ok.error());
+    error_ = fmt::format("cannot deliver {}: {}", what, ok.error());
+    halted_ = false;  // the next step reports it
     return false;
   }
   uc_reg_write(uc_, UC_X86_REG_RIP, &r.rip);
@@ -93,8 +118,8 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   return true;
 }
 
-bool X86Vcpu::service_interrupts() {
-  if (error_) return false;
+bool X86Vcpu::take_interrupt() {
+  if (!running_ || error_) return false;
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   const auto v = apic_.acknowledge();
@@ -112,13 +137,13 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
     if (!apic_.msr_write(msr, value)) {
-      fail(fmt::format("cpu{}: WRMSR {:#x} <- {:#x} raised #GP(0) (SDM §11.12)", index_, msr, value));
+      fail(fmt::format("WRMSR {:#x} <- {:#x} raised #GP(0) (SDM §11.12)", msr, value));
       return true;
     }
   } else {
     const auto v = apic_.msr_read(msr);
     if (!v) {
-      fail(fmt::format("cpu{}: RDMSR {:#x} raised #GP(0) (SDM §11.12)", index_, msr));
+      fail(fmt::format("RDMSR {:#x} raised #GP(0) (SDM §11.12)", msr));
       return true;
     }
     rax = uint32_t(*v);
@@ -133,6 +158,7 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
 
 void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   auto* self = static_cast<X86Vcpu*>(p);
+  ++self->executed_;
   if (self->on_insn_) self->on_insn_(address, size);
   self->sti_shadow_ = false;
   if (size > 2) return;
@@ -162,8 +188,7 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   auto* self = static_cast<X86Vcpu*>(p);
-  self->fail(fmt::format("cpu{}: guest exception {} (vector {}) at RIP {:#x}", self->index_,
-                         exception_name(intno), intno, self->rip()));
+  self->fail(fmt::format("guest exception {} (vector {})", exception_name(intno), intno));
 }
 
 }  // namespace irqremap::x86

@@ -1,6 +1,7 @@
 #pragma once
-// x86-64 vCPU glue: the x86-specific hooks on one CPU's Unicorn engine (the engine itself,
-// the shared RAM mapping, MMIO regions and the scheduler are arch/common's).
+// x86-64 vCPU glue: the x86-specific hooks on one CPU's Unicorn engine, driven by the
+// common scheduler as an arch::Vcpu (the shared RAM mapping, MMIO bindings, loader and
+// scheduler are arch/common's).
 //
 //  - IN/OUT go to the machine's IoPortBus (UC_HOOK_INSN); a write to isa-debug-exit stops
 //    the engine.
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "arch/common/scheduler.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
 #include "remap/guest_memory.h"
@@ -35,23 +37,30 @@
 
 namespace irqremap::x86 {
 
-class X86Vcpu {
+class X86Vcpu final : public arch::Vcpu {
  public:
   // Installs the hooks on `uc` (not owned; must outlive this object or be closed after it).
   X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& apic, IoPortBus& io);
-  ~X86Vcpu();
+  ~X86Vcpu() override;
   X86Vcpu(const X86Vcpu&) = delete;
   X86Vcpu& operator=(const X86Vcpu&) = delete;
 
   // 64-bit reset state for an entry point: RIP = entry, RSP = stack, RFLAGS = 2 (IF=0),
-  // not halted. Segment and descriptor-table registers keep Unicorn's 64-bit reset values
-  // (flat, CS=0); firmware loads its own GDT/IDT.
+  // running, not halted. Segment and descriptor-table registers keep Unicorn's 64-bit
+  // reset values (flat, CS=0); firmware loads its own GDT/IDT.
   void reset(uint64_t entry, uint64_t stack);
 
-  // Vector a pending NMI or a deliverable interrupt (see above). Returns true when an
-  // interrupt was taken. On a delivery error (bad IDT gate, frame outside RAM) the CPU
-  // records `error()` and the machine stops.
-  bool service_interrupts();
+  // arch::Vcpu. Off until reset(); WaitingForInterrupt while halted.
+  unsigned index() const override { return index_; }
+  arch::VcpuState state() const override;
+  // Vector a pending NMI or a deliverable interrupt (see above). On a delivery error (bad
+  // IDT gate, frame outside RAM) the CPU records `error()` and its next step stops the run.
+  void service_interrupts() override { take_interrupt(); }
+  arch::StepResult step(uint64_t max_insns) override;
+  uint64_t pc() const override { return rip(); }
+
+  // service_interrupts() that says whether an interrupt was taken.
+  bool take_interrupt();
 
   bool halted() const { return halted_; }
   void set_halted(bool h) { halted_ = h; }
@@ -60,7 +69,6 @@ class X86Vcpu {
   const std::optional<std::string>& error() const { return error_; }
   std::optional<std::string> take_error() { return std::exchange(error_, std::nullopt); }
 
-  unsigned index() const { return index_; }
   uc_engine* engine() const { return uc_; }
   uint64_t rip() const;
   uint64_t rflags() const;
@@ -88,7 +96,9 @@ class X86Vcpu {
   LocalApic& apic_;
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0;
+  bool running_ = false;
   bool halted_ = false;
+  uint64_t executed_ = 0;  // instructions entered in the current step
   bool sti_shadow_ = false;  // the last instruction executed was STI
   std::optional<std::string> error_;
   std::array<uint64_t, 256> taken_{};

@@ -36,11 +36,11 @@ TEST_CASE("run x86: uart-hello prints on COM1 and isa-debug-exit 0 gives status 
   CHECK(r.err.empty());
 }
 
-TEST_CASE("run x86: ipi-ping wakes APs through the mailbox, IPIs round-trip, power-off exits 0") {
-  auto r = run(opts("ipi-ping", 4));
+TEST_CASE("run x86: ipi-ping wakes 8 APs through the mailbox, IPIs round-trip, power-off exits 0") {
+  auto r = run(opts("ipi-ping", 8));
   CHECK(r.status == 0);
-  CHECK(r.out.find("ipi-ping: 4 CPUs") != std::string::npos);
-  CHECK(r.out.find("pong from cpu3") != std::string::npos);
+  CHECK(r.out.find("ipi-ping: 8 CPUs") != std::string::npos);
+  CHECK(r.out.find("pong from cpu7") != std::string::npos);
   CHECK(r.out.find("ipi-ping: ok") != std::string::npos);
 }
 
@@ -77,4 +77,26 @@ TEST_CASE("run x86: vtd-enable brings up interrupt remapping as Linux does and t
   CHECK(r.out.find("IRES=1 QIES=1 IRTPS=1 CFIS=0") != std::string::npos);
   CHECK(r.out.find("invalidation completion event taken on cpu0") != std::string::npos);
   CHECK(r.out.find("taken: vector 0xe1 through the IDT") != std::string::npos);
+}
+
+TEST_CASE("run x86: irq-migrate through the CLI path: VT-d, the device and the worker migration, status 0") {
+  auto r = run(opts("irq-migrate", 3));
+  CHECK(r.status == 0);
+  CHECK(r.out.find("before: slot 0 handled on cpu1") != std::string::npos);
+  CHECK(r.out.find("after migration (cmpxchg16b): slot 0 handled on cpu2") != std::string::npos);
+  CHECK(r.out.find("irq-migrate: ok") != std::string::npos);
+}
+
+TEST_CASE("run x86: a scenario stub on too few CPUs fails cleanly through isa-debug-exit ((0x20 << 1) | 1)") {
+  auto r = run(opts("irq-migrate", 1));
+  CHECK(r.status == 0x41);
+  CHECK(r.out.find("needs --smp 3") != std::string::npos);
+}
+
+TEST_CASE("run x86: --trace of irq-clear-p shows the IEC invalidation, the fault 22h and the hazard") {
+  auto r = run(opts("irq-clear-p", 3, 100'000'000, true));
+  CHECK(r.status == 0);
+  CHECK(r.out.find("[x86] HAZARD: in-flight MSI lost: IRTE 0x20 had P=0") != std::string::npos);
+  CHECK(r.out.find("[vtd] fault:") != std::string::npos);
+  CHECK(r.out.find("[dev0]") != std::string::npos);
 }

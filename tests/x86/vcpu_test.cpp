@@ -140,13 +140,13 @@ TEST_CASE("vcpu: STI; HLT waits; an APIC interrupt wakes it through the IDT with
   REQUIRE(rig.run() == UC_ERR_OK);
   CHECK(rig.cpu->halted());
   rig.bus.route(ApicDelivery{0, false, false, 0x41, 0, false, true});
-  CHECK_FALSE(rig.cpu->service_interrupts());  // IF=0: stays pending in IRR
+  CHECK_FALSE(rig.cpu->take_interrupt());  // IF=0: stays pending in IRR
   CHECK(rig.bus.apic(0).irr(0x41));
   rig.cpu->set_halted(false);
   REQUIRE(rig.run() == UC_ERR_OK);  // sti; hlt
   CHECK(rig.cpu->halted());
   CHECK(rig.cpu->rip() == kCode + 3);
-  REQUIRE(rig.cpu->service_interrupts());
+  REQUIRE(rig.cpu->take_interrupt());
   CHECK_FALSE(rig.cpu->halted());
   CHECK(rig.bus.apic(0).isr(0x41));
   CHECK(rig.cpu->rip() == kHandler);
@@ -201,9 +201,9 @@ TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the
   rig.bus.route(ApicDelivery{0, false, false, 0x41, 0, false, true});
   REQUIRE(rig.run(1) == UC_ERR_OK);  // sti only
   CHECK(rig.cpu->rip() == kCode + 1);
-  CHECK_FALSE(rig.cpu->service_interrupts());  // in the STI shadow
+  CHECK_FALSE(rig.cpu->take_interrupt());  // in the STI shadow
   REQUIRE(rig.run(1) == UC_ERR_OK);             // hlt
   CHECK(rig.cpu->halted());
-  REQUIRE(rig.cpu->service_interrupts());
+  REQUIRE(rig.cpu->take_interrupt());
   CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 2);  // returns after the HLT
 }

@@ -1,0 +1,193 @@
+#include "arch/arm64/arm64_machine.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "arch/common/engine_memory.h"
+#include "arch/common/image_loader.h"
+
+namespace irqremap::arm64 {
+
+Arm64Machine::Arm64Machine(const Arm64MachineConfig& cfg)
+    : cfg_(cfg),
+      gicd_(cfg.cpus),
+      uart_(cfg.uart_out ? cfg.uart_out : [](char c) { std::fputc(c, stdout); std::fflush(stdout); }),
+      psci_(cfg.cpus),
+      mmio_(trace_),
+      disasm_(arch::IsaKind::Arm64),
+      sched_(cfg.quantum) {}
+
+Arm64Machine::~Arm64Machine() {
+  cpus_.clear();  // hooks go before their engines
+  for (uc_engine* uc : engines_) uc_close(uc);
+}
+
+std::expected<std::unique_ptr<Arm64Machine>, std::string> Arm64Machine::create(const Arm64MachineConfig& cfg) {
+  if (cfg.cpus < 1 || cfg.cpus > virt::kMaxCpus)
+    return std::unexpected(fmt::format("--smp {}: the arm64 machine has 1 to {} CPUs", cfg.cpus, virt::kMaxCpus));
+  if (cfg.quantum == 0) return std::unexpected("scheduler quantum must be at least one instruction");
+  if (cfg.ram_size < 0x10'0000 || cfg.ram_size % 0x1000 != 0)
+    return std::unexpected("RAM size must be a multiple of 4 KiB and at least 1 MiB");
+  std::unique_ptr<Arm64Machine> m(new Arm64Machine(cfg));
+  if (auto ok = m->init(); !ok) return std::unexpected(ok.error());
+  return m;
+}
+
+std::expected<void, std::string> Arm64Machine::init() {
+  if (auto ram = mem_.add_ram(virt::kRamBase, cfg_.ram_size, "ram"); !ram) return std::unexpected(ram.error());
+  rds_ = std::make_unique<Redistributors>(mem_, cfg_.cpus, virt::kGicrBase);
+  its::ItsConfig ic = cfg_.its;
+  ic.base = virt::kItsBase;
+  its_ = std::make_unique<its::Its>(mem_, *rds_, ic);
+  // EnableLPIs=0 at a redistributor drops the ITS's cached translations (its.h).
+  rds_->set_on_enable_change([this](uint32_t, bool enabled) {
+    if (!enabled) its_->invalidate_all();
+  });
+  // A change of pending state or configuration at the running CPU's redistributor ends
+  // its quantum so a newly signalled LPI is taken promptly.
+  rds_->set_on_change([this](uint32_t cpu) {
+    if (running_cpu_ >= 0 && cpu == uint32_t(running_cpu_)) cpus_[cpu]->kick();
+  });
+  for (unsigned c = 0; c < cfg_.cpus; ++c) {
+    uc_engine* uc = nullptr;
+    if (uc_err e = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc); e != UC_ERR_OK)
+      return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
+    engines_.push_back(uc);
+    uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A57);
+    if (auto ok = arch::map_guest_memory(uc, mem_); !ok) return ok;
+    gics_.push_back(std::make_unique<GicCpuInterface>(c, *rds_, gicd_, trace_));
+    gics_.back()->set_on_ack([this, c](uint32_t intid) { acks_.push_back(Ack{c, intid}); });
+    cpus_.push_back(std::make_unique<Arm64Vcpu>(c, uc, mem_, *gics_.back(), virt::mpidr_affinity(c), trace_));
+    Arm64Vcpu& v = *cpus_.back();
+    v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
+    v.set_on_insn([this, c](uint64_t pc) {
+      if (trace_insns_ && trace_.on())
+        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
+                          fmt::format("{:#x}: {}", pc, disassemble(pc)), {{"pc", pc}}});
+    });
+    for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
+                             {virt::kItsBase, its_.get()},
+                             {virt::kGicrBase, rds_.get()},
+                             {virt::kUartBase, &uart_}})
+      if (auto ok = mmio_.bind(uc, c, base, *dev); !ok) return ok;
+  }
+  return {};
+}
+
+std::expected<void, std::string> Arm64Machine::attach_mmio(uint64_t base, MmioDevice& dev) {
+  for (unsigned c = 0; c < engines_.size(); ++c)
+    if (auto ok = mmio_.bind(engines_[c], c, base, dev); !ok) return ok;
+  return {};
+}
+
+void Arm64Machine::attach(TraceSink* sink) {
+  trace_.attach(sink);
+  gicd_.trace().attach(sink);
+  rds_->trace().attach(sink);
+  its_->trace().attach(sink);
+}
+
+void Arm64Machine::detach(TraceSink* sink) {
+  trace_.detach(sink);
+  gicd_.trace().detach(sink);
+  rds_->trace().detach(sink);
+  its_->trace().detach(sink);
+}
+
+void Arm64Machine::msi_write(const MsiWrite& msi) {
+  if (msi.address == virt::kGitsTranslater) {
+    its_->translate(msi);  // the ITS traces the translation or the drop
+    return;
+  }
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Fault, "arm64",
+                 fmt::format("MSI to {:#x} dropped: only GITS_TRANSLATER ({:#x}) takes MSIs on this machine",
+                             msi.address, virt::kGitsTranslater),
+                 {{"address", msi.address}, {"data", msi.data}}};
+  });
+}
+
+std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byte> image) {
+  auto r = arch::load_image(mem_, image, arch::kEmAarch64, virt::kKernelLoad);
+  if (!r) return std::unexpected(r.error());
+  return r->entry;
+}
+
+void Arm64Machine::hvc(Arm64Vcpu& cpu, uint16_t imm) {
+  const uint64_t x0 = cpu.reg(UC_ARM64_REG_X0), x1 = cpu.reg(UC_ARM64_REG_X1),
+                 x2 = cpu.reg(UC_ARM64_REG_X2), x3 = cpu.reg(UC_ARM64_REG_X3);
+  if (imm != 0) {
+    // SMCCC: HVC #0 only; other immediates are not PSCI calls.
+    cpu.set_reg(UC_ARM64_REG_X0, uint64_t(psci::NOT_SUPPORTED));
+    return;
+  }
+  const PsciResult r = psci_.call(cpu.index(), x0, x1, x2, x3);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, fmt::format("cpu{}", cpu.index()),
+                 fmt::format("PSCI call {:#x}({:#x}, {:#x}, {:#x}) -> {:#x}", x0, x1, x2, x3, r.x0),
+                 {{"function", x0}, {"result", r.x0}}};
+  });
+  switch (r.effect.kind) {
+    case PsciEffect::Kind::None:
+      cpu.set_reg(UC_ARM64_REG_X0, r.x0);
+      break;
+    case PsciEffect::Kind::CpuOn: {
+      cpu.set_reg(UC_ARM64_REG_X0, r.x0);
+      Arm64Vcpu& t = *cpus_.at(r.effect.target);
+      t.power_on(r.effect.entry, r.effect.context_id);
+      psci_.started(r.effect.target);
+      break;
+    }
+    case PsciEffect::Kind::CpuOff:
+      cpu.power_off();
+      break;
+    case PsciEffect::Kind::SystemOff:
+      power_ = arch::StopRequest{arch::StopKind::SystemOff, "PSCI SYSTEM_OFF", 0};
+      cpu.request_stop(*power_);
+      break;
+    case PsciEffect::Kind::SystemReset:
+      power_ = arch::StopRequest{arch::StopKind::SystemOff, "PSCI SYSTEM_RESET (the run ends)", 0};
+      cpu.request_stop(*power_);
+      break;
+  }
+}
+
+Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
+  if (!started_) {
+    started_ = true;
+    cpus_[0]->power_on(entry, 0);
+  }
+  // Wrap each CPU so the machine knows which one is running (for kicks from devices).
+  struct Tracked final : arch::Vcpu {
+    Arm64Machine* m;
+    Arm64Vcpu* v;
+    unsigned index() const override { return v->index(); }
+    arch::VcpuState state() const override { return v->state(); }
+    void service_interrupts() override { v->service_interrupts(); }
+    arch::StepResult step(uint64_t n) override {
+      m->running_cpu_ = int(v->index());
+      auto r = v->step(n);
+      m->running_cpu_ = -1;
+      return r;
+    }
+    uint64_t pc() const override { return v->pc(); }
+  };
+  std::vector<Tracked> tracked;
+  tracked.reserve(cpus_.size());
+  for (auto& c : cpus_) {
+    Tracked t;
+    t.m = this;
+    t.v = c.get();
+    tracked.push_back(t);
+  }
+  std::vector<arch::Vcpu*> order;
+  for (auto& t : tracked) order.push_back(&t);
+  arch::RunResult r = sched_.run(
+      order, max_insns, [this]() { return power_; },
+      [this](unsigned, uint64_t pc) { return disassemble(pc); });
+  trace_.emit_lazy([&] { return Event{EventKind::Note, "arm64", "stop: " + r.message, {{"pc", r.pc}}}; });
+  return r;
+}
+
+}  // namespace irqremap::arm64

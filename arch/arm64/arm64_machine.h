@@ -1,0 +1,129 @@
+#pragma once
+// The AArch64 machine (DESIGN.md "Machines"; issue 6): QEMU `virt` with gic-version=3,
+// its=on, as far as firmware uses it (virt_map.h): N Unicorn AArch64 vCPUs sharing one
+// GuestMemory, the GICv3 distributor, the ITS, one redistributor per CPU, a GICv3 CPU
+// interface per CPU (ICC_* system registers), the PL011 UART, PSCI over HVC #0, and a
+// slot for the common device. It reads like the x86 machine (arch/x86/x86_machine.h):
+// both run on arch/common (engines, MMIO bindings, loader, disassembler, scheduler).
+//
+// Running: CPU 0 starts at the image's entry (EL1h, DAIF masked, as QEMU -kernel without
+// EL2); the others start through PSCI CPU_ON. The deterministic round-robin scheduler
+// (arch/common/scheduler.h) runs each CPU for a quantum, taking IRQs between quanta. The
+// run stops at PSCI SYSTEM_OFF (status 0) or SYSTEM_RESET (status 0, said in the
+// message), the instruction budget, a guest fault or unsupported instruction, or when
+// every CPU is off or waits in WFI with nothing pending (deadlock); every stop but a
+// power-off says what and where (CPU, PC, disassembled instruction).
+//
+// MSIs: the machine is the device's MsiSink. A message to GITS_TRANSLATER goes to the
+// ITS with the writer's DeviceID (the common device: virt::kDeviceId); a CPU store to
+// GITS_TRANSLATER carries DeviceID 0, as on QEMU (the ITS's own MMIO path does that).
+// Any other MSI address is dropped and traced (the virt GICv3 has no GICv2m frame here).
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "arch/arm64/arm64_vcpu.h"
+#include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/gicv3_distributor.h"
+#include "arch/arm64/gicv3_redistributor.h"
+#include "arch/arm64/pl011.h"
+#include "arch/arm64/psci.h"
+#include "arch/arm64/virt_map.h"
+#include "arch/common/disassembler.h"
+#include "arch/common/mmio_binding.h"
+#include "arch/common/scheduler.h"
+#include "remap/guest_memory.h"
+#include "remap/its/its.h"
+#include "remap/mmio.h"
+#include "remap/msi.h"
+#include "remap/trace.h"
+
+namespace irqremap::arm64 {
+
+struct Arm64MachineConfig {
+  unsigned cpus = 1;                  // 1..virt::kMaxCpus
+  uint64_t ram_size = 64ull << 20;    // from virt::kRamBase
+  std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
+  uint64_t quantum = 200;             // instructions per CPU per scheduling round
+  its::ItsConfig its{};               // QEMU's GITS_TYPER by default
+};
+
+using Arm64RunResult = arch::RunResult;
+
+class Arm64Machine final : public MsiSink {
+ public:
+  static std::expected<std::unique_ptr<Arm64Machine>, std::string> create(const Arm64MachineConfig& cfg);
+  ~Arm64Machine() override;
+  Arm64Machine(const Arm64Machine&) = delete;
+  Arm64Machine& operator=(const Arm64Machine&) = delete;
+
+  // Loads an ELF64 AArch64 executable (PT_LOAD at p_paddr) or, when `image` is not an
+  // ELF, a raw image at virt::kKernelLoad. Returns the entry point.
+  std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // Runs until a stop (see above); CPU 0 starts at `entry` on the first call. The budget
+  // counts every CPU's instructions since the machine was created.
+  Arm64RunResult run(uint64_t entry, uint64_t max_insns);
+
+  // Attaches an MMIO device to every CPU (the common device at virt::kDeviceBase).
+  std::expected<void, std::string> attach_mmio(uint64_t base, MmioDevice& dev);
+
+  // MsiSink: an MSI from a device (see above).
+  void msi_write(const MsiWrite& msi) override;
+
+  GuestMemory& memory() { return mem_; }
+  its::Its& its() { return *its_; }
+  Redistributors& redistributors() { return *rds_; }
+  Gicv3Distributor& distributor() { return gicd_; }
+  Psci& psci() { return psci_; }
+  Arm64Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
+  unsigned cpu_count() const { return unsigned(cpus_.size()); }
+  uint64_t instructions() const { return sched_.instructions(); }
+  // The CPU each LPI was acknowledged on, in order (ICC_IAR1_EL1 reads that returned an
+  // LPI): tests check where interrupts went.
+  struct Ack {
+    unsigned cpu;
+    uint32_t intid;
+  };
+  const std::vector<Ack>& acks() const { return acks_; }
+
+  // The machine's own events (guest instructions when tracing, MMIO, PSCI, IRQs, stops)
+  // and those of the GIC, ITS and UART.
+  void attach(TraceSink* sink);
+  void detach(TraceSink* sink);
+  Trace& trace() { return trace_; }
+  // Emit one GuestInsn event per instruction (expensive; --trace).
+  void set_trace_instructions(bool on) { trace_insns_ = on; }
+
+  std::string disassemble(uint64_t pc) const { return disasm_.at(mem_, pc); }
+
+ private:
+  explicit Arm64Machine(const Arm64MachineConfig& cfg);
+  std::expected<void, std::string> init();
+  void hvc(Arm64Vcpu& cpu, uint16_t imm);
+
+  Arm64MachineConfig cfg_;
+  GuestMemory mem_;
+  Trace trace_;
+  Gicv3Distributor gicd_;
+  std::unique_ptr<Redistributors> rds_;
+  std::unique_ptr<its::Its> its_;
+  Pl011 uart_;
+  Psci psci_;
+  arch::MmioBindings mmio_;
+  arch::Disassembler disasm_;
+  arch::Scheduler sched_;
+  std::vector<std::unique_ptr<GicCpuInterface>> gics_;
+  std::vector<uc_engine*> engines_;
+  std::vector<std::unique_ptr<Arm64Vcpu>> cpus_;
+  std::vector<Ack> acks_;
+  std::optional<arch::StopRequest> power_;  // SYSTEM_OFF / SYSTEM_RESET
+  int running_cpu_ = -1;
+  bool started_ = false;
+  bool trace_insns_ = false;
+};
+
+}  // namespace irqremap::arm64

@@ -1,0 +1,122 @@
+#include "arch/arm64/gic_cpu_interface.h"
+
+#include <fmt/format.h>
+
+namespace irqremap::arm64 {
+
+GicCpuInterface::GicCpuInterface(unsigned cpu, Redistributors& rds, const Gicv3Distributor& gicd,
+                                 Trace& trace)
+    : cpu_(cpu), rds_(rds), gicd_(gicd), trace_(trace), unit_(fmt::format("cpu{}", cpu)) {}
+
+bool GicCpuInterface::handles(uint32_t e) {
+  // ICC_PMR_EL1, and op0=3 op1=0 CRn=12 CRm=8..15 (every other ICC_*_EL1 register).
+  return e == icc::PMR_EL1 || ((e >> 7) == (sysreg(3, 0, 12, 0, 0) >> 7) && ((e >> 3) & 0xF) >= 8);
+}
+
+std::string GicCpuInterface::name(uint32_t e) {
+  switch (e) {
+    case icc::PMR_EL1: return "ICC_PMR_EL1";
+    case icc::IAR0_EL1: return "ICC_IAR0_EL1";
+    case icc::EOIR0_EL1: return "ICC_EOIR0_EL1";
+    case icc::HPPIR0_EL1: return "ICC_HPPIR0_EL1";
+    case icc::BPR0_EL1: return "ICC_BPR0_EL1";
+    case icc::DIR_EL1: return "ICC_DIR_EL1";
+    case icc::RPR_EL1: return "ICC_RPR_EL1";
+    case icc::SGI1R_EL1: return "ICC_SGI1R_EL1";
+    case icc::IAR1_EL1: return "ICC_IAR1_EL1";
+    case icc::EOIR1_EL1: return "ICC_EOIR1_EL1";
+    case icc::HPPIR1_EL1: return "ICC_HPPIR1_EL1";
+    case icc::BPR1_EL1: return "ICC_BPR1_EL1";
+    case icc::CTLR_EL1: return "ICC_CTLR_EL1";
+    case icc::SRE_EL1: return "ICC_SRE_EL1";
+    case icc::IGRPEN0_EL1: return "ICC_IGRPEN0_EL1";
+    case icc::IGRPEN1_EL1: return "ICC_IGRPEN1_EL1";
+  }
+  return fmt::format("S3_{}_C{}_C{}_{}", (e >> 11) & 7, (e >> 7) & 0xF, (e >> 3) & 0xF, e & 7);
+}
+
+std::optional<PendingLpi> GicCpuInterface::signalled() const {
+  if (!igrpen1_ || !gicd_.group1_enabled()) return std::nullopt;
+  auto p = rds_.highest_pending(cpu_);
+  if (!p || p->priority >= pmr_ || p->priority >= running_priority()) return std::nullopt;
+  return p;
+}
+
+std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
+  switch (e) {
+    case icc::PMR_EL1: return pmr_;
+    case icc::BPR0_EL1: return bpr0_;
+    case icc::BPR1_EL1: return bpr1_;
+    case icc::IGRPEN0_EL1: return igrpen0_;
+    case icc::IGRPEN1_EL1: return igrpen1_;
+    // SRE=1 (system register interface, the only one modelled); DFB/DIB read as one.
+    case icc::SRE_EL1: return 0x7;
+    // CTLR_EL1: PRIbits=4 (bits 10:8 = 4: five priority bits, as QEMU), IDbits=0 (16
+    // bits), EOImode as written (bit 1), CBPR (bit 0) as written.
+    case icc::CTLR_EL1: return (uint64_t{4} << 8) | (ctlr_ & 0x3);
+    case icc::RPR_EL1: return running_priority();
+    case icc::HPPIR0_EL1:
+    case icc::IAR0_EL1: return icc::kSpurious;
+    case icc::HPPIR1_EL1: {
+      auto p = rds_.highest_pending(cpu_);
+      return p ? p->intid : icc::kSpurious;
+    }
+    case icc::IAR1_EL1: {
+      auto s = signalled();
+      if (!s) {
+        trace_.emit_lazy([&] {
+          return Event{EventKind::RegRead, unit_, "ICC_IAR1_EL1 -> 1023 (spurious: nothing signalled)",
+                       {{"intid", icc::kSpurious}}};
+        });
+        return icc::kSpurious;
+      }
+      auto a = rds_.acknowledge(cpu_);  // traced by the redistributor
+      if (!a) return icc::kSpurious;
+      active_.push_back(*a);
+      ++acks_;
+      if (on_ack_) on_ack_(a->intid);
+      trace_.emit_lazy([&] {
+        return Event{EventKind::Delivery, unit_,
+                     fmt::format("ICC_IAR1_EL1 -> LPI {} acknowledged (priority {:#x})", a->intid, a->priority),
+                     {{"intid", a->intid}, {"cpu", cpu_}, {"ack", 1}}};
+      });
+      return a->intid;
+    }
+    default: return std::nullopt;  // EOIR*, DIR, SGI1R are write-only
+  }
+}
+
+bool GicCpuInterface::write(uint32_t e, uint64_t v) {
+  switch (e) {
+    case icc::PMR_EL1: pmr_ = uint8_t(v & 0xF8); return true;  // five priority bits
+    case icc::BPR0_EL1: bpr0_ = uint8_t(v & 7); return true;
+    case icc::BPR1_EL1: bpr1_ = uint8_t(v & 7); return true;
+    case icc::IGRPEN0_EL1: igrpen0_ = (v & 1) != 0; return true;
+    case icc::IGRPEN1_EL1: igrpen1_ = (v & 1) != 0; return true;
+    case icc::SRE_EL1: return true;  // SRE is RAO/WI here
+    case icc::CTLR_EL1: ctlr_ = v & 0x3; return true;
+    case icc::EOIR0_EL1:
+    case icc::DIR_EL1:
+    case icc::SGI1R_EL1: return true;  // no Group 0 / SGI sources in this machine
+    case icc::EOIR1_EL1: {
+      const uint32_t intid = uint32_t(v & 0xFF'FFFF);
+      // Priority drop: the most recent active interrupt (IHI0069 §4.8.4 expects EOIs in
+      // reverse order of acknowledgement; an EOI of another INTID drops it where it is).
+      for (auto it = active_.rbegin(); it != active_.rend(); ++it) {
+        if (it->intid == intid) {
+          active_.erase(std::next(it).base());
+          break;
+        }
+      }
+      if (intid >= its::lpi::kFirstLpi) rds_.eoi(cpu_, intid);
+      trace_.emit_lazy([&] {
+        return Event{EventKind::Delivery, unit_, fmt::format("ICC_EOIR1_EL1 <- {} (end of interrupt)", intid),
+                     {{"intid", intid}, {"cpu", cpu_}, {"eoi", 1}}};
+      });
+      return true;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace irqremap::arm64

@@ -1,0 +1,190 @@
+// The AArch64 machine: QEMU virt behaviour for firmware (issue 6), through the library
+// API and through `irqremap run --arch arm64` in-process.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "arch/arm64/arm64_machine.h"
+#include "guest-fw/firmware.h"
+#include "tools/cli.h"
+
+using namespace irqremap;
+using namespace irqremap::arm64;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result run_cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int st = cli::run(args, out, err);
+  return {st, out.str(), err.str()};
+}
+
+// A raw image of A64 instruction words in a temporary file.
+std::string raw_image(const char* name, std::initializer_list<uint32_t> words) {
+  const std::string path = std::string("/tmp/irqremap-arm64-") + name + ".bin";
+  std::ofstream f(path, std::ios::binary);
+  for (uint32_t w : words)
+    for (int i = 0; i < 4; ++i) f.put(char((w >> (8 * i)) & 0xFF));
+  return path;
+}
+
+struct Booted {
+  std::unique_ptr<Arm64Machine> m;
+  std::string uart;
+  arch::RunResult r;
+};
+
+Booted boot(const char* firmware, unsigned cpus, uint64_t budget = 20'000'000) {
+  Booted b;
+  Arm64MachineConfig cfg;
+  cfg.cpus = cpus;
+  cfg.uart_out = [&b](char c) { b.uart += c; };
+  auto m = Arm64Machine::create(cfg);
+  REQUIRE(m);
+  b.m = std::move(*m);
+  const guestfw::Firmware* fw = guestfw::find(firmware);
+  REQUIRE(fw != nullptr);
+  auto entry = b.m->load(fw->elf);
+  REQUIRE(entry);
+  b.r = b.m->run(*entry, budget);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("arm64 run: uart-hello prints on the PL011 and PSCI SYSTEM_OFF exits 0 (QEMU virt)") {
+  auto r = run_cli({"run", "--arch", "arm64", "--firmware", "uart-hello"});
+  CHECK(r.status == 0);
+  CHECK(r.out == "irqremap: hello from arm64\n");
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("arm64 run: --trace interleaves disassembled instructions, MMIO and PSCI") {
+  auto r = run_cli({"run", "--arch", "arm64", "--firmware", "arm64/uart-hello", "--trace"});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("0x40080000: mrs x0, mpidr_el1") != std::string::npos);
+  CHECK(r.out.find("MMIO write PL011 0x9000000") != std::string::npos);
+  CHECK(r.out.find("PSCI call 0x84000008") != std::string::npos);
+  CHECK(r.out.find("irqremap: hello from arm64\n") != std::string::npos);
+}
+
+TEST_CASE("arm64 run: the instruction budget stops with status 1, PC and the instruction") {
+  auto r = run_cli({"run", "--arch", "arm64", "--smp", "4", "--firmware", "its-migrate", "--max-insns", "500"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("instruction budget of 500 exhausted (cpu0, PC 0x4008") != std::string::npos);
+  CHECK(r.err.find("PC 0x") != std::string::npos);
+}
+
+TEST_CASE("arm64 run: a load from an unmapped address is a guest fault with PC and instruction") {
+  // movz x1, #0x1000; ldr x0, [x1]
+  auto path = raw_image("fault", {0xd2820001, 0xf9400020});
+  auto r = run_cli({"run", "--arch", "arm64", "--kernel", path});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("guest fault") != std::string::npos);
+  CHECK(r.err.find("PC 0x40080004: ldr x0, [x1]") != std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("arm64 run: an UNDEFINED instruction stops as unsupported with the disassembly") {
+  auto path = raw_image("udf", {0xd503201f, 0x00000000});  // nop; udf #0
+  auto r = run_cli({"run", "--arch", "arm64", "--kernel", path});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("undefined instruction") != std::string::npos);
+  INFO(r.err);
+  CHECK(r.err.find("(cpu0, PC 0x40080004:") != std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("arm64 run: WFI with nothing that can wake the CPU is a deadlock, not a hang") {
+  auto path = raw_image("wfi", {0xd503207f, 0x17ffffff});  // wfi; b .-4
+  auto r = run_cli({"run", "--arch", "arm64", "--kernel", path});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("nothing can wake") != std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("arm64 run: a malformed ELF or a bad --smp is a usage error (status 2)") {
+  const std::string path = "/tmp/irqremap-arm64-bad.elf";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "\x7f" "ELF" << std::string(20, '\0');
+  }
+  auto r = run_cli({"run", "--arch", "arm64", "--kernel", path});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("ELF") != std::string::npos);
+  std::remove(path.c_str());
+  CHECK(run_cli({"run", "--arch", "arm64", "--smp", "9", "--firmware", "uart-hello"}).status == 2);
+  CHECK(run_cli({"run", "--arch", "arm64", "--firmware", "no-such-stub"}).status == 2);
+}
+
+TEST_CASE("arm64: HVC #0 is PSCI; CPU 1 reports its own MPIDR affinity (QEMU virt)") {
+  // CPU 0: x0 = CPU_ON, x1 = 1, x2 = entry (0x40080020), hvc; then wfi loop.
+  // CPU 1 at 0x40080020: mrs x3, mpidr_el1; then SYSTEM_OFF.
+  Arm64MachineConfig cfg;
+  cfg.cpus = 2;
+  auto m = Arm64Machine::create(cfg);
+  REQUIRE(m);
+  const uint32_t words[] = {
+      0xd2800060,  // movz x0, #3
+      0xf2b88000,  // movk x0, #0xc400, lsl #16  -> 0xC4000003 CPU_ON
+      0xd2800021,  // movz x1, #1
+      0xd2800402,  // movz x2, #0x20
+      0xf2a80102,  // movk x2, #0x4008, lsl #16
+      0xd4000002,  // hvc #0
+      0xd503207f,  // wfi
+      0x17ffffff,  // b .-4
+      0xd53800a3,  // mrs x3, mpidr_el1
+      0xd2800100,  // movz x0, #8
+      0xf2b08000,  // movk x0, #0x8400, lsl #16 -> SYSTEM_OFF
+      0xd4000002,  // hvc #0
+  };
+  std::vector<std::byte> img;
+  for (uint32_t w : words)
+    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
+  auto entry = (*m)->load(img);
+  REQUIRE(entry);
+  auto r = (*m)->run(*entry, 10'000);
+  INFO(r.message);
+  CHECK(r.stop == arch::StopKind::SystemOff);
+  CHECK(r.exit_status == 0);
+  CHECK((*m)->cpu(0).reg(UC_ARM64_REG_X0) == 0);  // CPU_ON returned SUCCESS
+  CHECK((*m)->cpu(1).reg(UC_ARM64_REG_X3) == 0x8000'0001);
+  CHECK((*m)->psci().state(1) == PowerState::On);
+}
+
+TEST_CASE("arm64 its-migrate: LPIs handled on CPU 1, MOVI moves them to CPU 2, hot-unplug loses none") {
+  auto b = boot("arm64/its-migrate", 4);
+  INFO(b.uart);
+  INFO(b.r.message);
+  REQUIRE(b.r.stop == arch::StopKind::SystemOff);
+  CHECK(b.uart.find("phase 1: handled on CPU 1: 3/3") != std::string::npos);
+  CHECK(b.uart.find("phase 2: worker CPU 3 did MOVI + SYNC; handled on CPU 2: 3/3") != std::string::npos);
+  CHECK(b.uart.find("pending LPI kept: yes; handled on CPU 1: 4/4; on CPU 2 after CPU_OFF: 0") !=
+        std::string::npos);
+  CHECK(b.uart.find("total: 10 triggered, 10 handled") != std::string::npos);
+  // Where each LPI was acknowledged (ICC_IAR1_EL1), in order.
+  const auto& acks = b.m->acks();
+  REQUIRE(acks.size() == 10);
+  for (size_t i = 0; i < 10; ++i) {
+    CHECK(acks[i].intid == 8192);
+    CHECK(acks[i].cpu == (i >= 3 && i < 6 ? 2u : 1u));
+  }
+  CHECK(b.m->psci().state(2) == PowerState::Off);
+  CHECK(b.m->its().error_count() == 0);
+  CHECK(b.m->redistributors().highest_pending(2) == std::nullopt);
+}
+
+TEST_CASE("arm64: the same firmware and inputs give the same run (deterministic scheduler)") {
+  auto a = boot("arm64/its-migrate", 4), b = boot("arm64/its-migrate", 4);
+  CHECK(a.uart == b.uart);
+  CHECK(a.r.instructions == b.r.instructions);
+  REQUIRE(a.m->acks().size() == b.m->acks().size());
+  for (size_t i = 0; i < a.m->acks().size(); ++i) CHECK(a.m->acks()[i].cpu == b.m->acks()[i].cpu);
+}
