@@ -72,6 +72,12 @@ std::expected<void, std::string> Arm64Machine::init() {
                              {virt::kUartBase, &uart_}})
       if (auto ok = mmio_.bind(uc, c, base, *dev); !ok) return ok;
   }
+  if (cfg_.device) {
+    device::DeviceConfig dc = cfg_.device_config;
+    dc.source = virt::kDeviceId;
+    device_ = std::make_unique<device::MsgDevice>(mem_, *this, dc);
+    if (auto ok = attach_mmio(virt::kDeviceBase, *device_); !ok) return ok;
+  }
   return {};
 }
 
@@ -86,6 +92,7 @@ void Arm64Machine::attach(TraceSink* sink) {
   gicd_.trace().attach(sink);
   rds_->trace().attach(sink);
   its_->trace().attach(sink);
+  if (device_) device_->trace().attach(sink);
 }
 
 void Arm64Machine::detach(TraceSink* sink) {
@@ -93,6 +100,7 @@ void Arm64Machine::detach(TraceSink* sink) {
   gicd_.trace().detach(sink);
   rds_->trace().detach(sink);
   its_->trace().detach(sink);
+  if (device_) device_->trace().detach(sink);
 }
 
 void Arm64Machine::msi_write(const MsiWrite& msi) {

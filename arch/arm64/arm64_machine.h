@@ -18,6 +18,8 @@
 // ITS with the writer's DeviceID (the common device: virt::kDeviceId); a CPU store to
 // GITS_TRANSLATER carries DeviceID 0, as on QEMU (the ITS's own MMIO path does that).
 // Any other MSI address is dropped and traced (the virt GICv3 has no GICv2m frame here).
+// The common device sits at virt::kDeviceBase (a hole in the virt map) with DeviceID
+// virt::kDeviceId.
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -36,6 +38,7 @@
 #include "arch/common/disassembler.h"
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
+#include "device/msg_device.h"
 #include "remap/guest_memory.h"
 #include "remap/its/its.h"
 #include "remap/mmio.h"
@@ -50,6 +53,10 @@ struct Arm64MachineConfig {
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
   its::ItsConfig its{};               // QEMU's GITS_TYPER by default
+  // The common device (device/README.md) at virt::kDeviceBase, its MSIs carrying
+  // DeviceID virt::kDeviceId (device_config.source is set to it).
+  bool device = true;
+  device::DeviceConfig device_config{};
 };
 
 using Arm64RunResult = arch::RunResult;
@@ -76,6 +83,8 @@ class Arm64Machine final : public MsiSink {
 
   GuestMemory& memory() { return mem_; }
   its::Its& its() { return *its_; }
+  // The common device, or nullptr when configured without one.
+  device::MsgDevice* device() { return device_.get(); }
   Redistributors& redistributors() { return *rds_; }
   Gicv3Distributor& distributor() { return gicd_; }
   Psci& psci() { return psci_; }
@@ -111,6 +120,7 @@ class Arm64Machine final : public MsiSink {
   Gicv3Distributor gicd_;
   std::unique_ptr<Redistributors> rds_;
   std::unique_ptr<its::Its> its_;
+  std::unique_ptr<device::MsgDevice> device_;
   Pl011 uart_;
   Psci psci_;
   arch::MmioBindings mmio_;

@@ -188,3 +188,45 @@ TEST_CASE("arm64: the same firmware and inputs give the same run (deterministic 
   REQUIRE(a.m->acks().size() == b.m->acks().size());
   for (size_t i = 0; i < a.m->acks().size(); ++i) CHECK(a.m->acks()[i].cpu == b.m->acks()[i].cpu);
 }
+
+TEST_CASE("arm64 device-migrate: the device's message is written once; MOVI moves its interrupt; unplug loses none") {
+  auto b = boot("arm64/device-migrate", 4);
+  INFO(b.uart);
+  INFO(b.r.message);
+  REQUIRE(b.r.stop == arch::StopKind::SystemOff);
+  device::MsgDevice* dev = b.m->device();
+  REQUIRE(dev != nullptr);
+  // The driver wrote slot 0 once (one commit, no rewrite of a live message) and the
+  // device sent every one of its 10 events through GITS_TRANSLATER with DeviceID 0x10.
+  CHECK(dev->counters(0).commits == 1);
+  CHECK(dev->counters(0).rewrites_enabled == 0);
+  CHECK(dev->counters(0).torn == 0);
+  CHECK(dev->counters(0).events == 10);
+  CHECK(dev->counters(0).messages == 10);
+  CHECK(dev->message(0) == MsiWrite{virt::kGitsTranslater, 0, virt::kDeviceId});
+  CHECK(b.uart.find("phase 1: handled on CPU 1: 3/3") != std::string::npos);
+  CHECK(b.uart.find("handled on CPU 2: 3/3") != std::string::npos);
+  CHECK(b.uart.find("pending LPI kept: yes; handled on CPU 1: 4/4; on CPU 2 after CPU_OFF: 0") !=
+        std::string::npos);
+  const auto& acks = b.m->acks();
+  REQUIRE(acks.size() == 10);
+  for (size_t i = 0; i < 10; ++i) CHECK(acks[i].cpu == (i >= 3 && i < 6 ? 2u : 1u));
+  CHECK(b.m->its().resolve(virt::kDeviceId, 0).has_value());
+  CHECK(b.m->its().error_count() == 0);
+}
+
+TEST_CASE("arm64: a pending LPI follows MOVI to the new redistributor (GICv3 §6.3 MOVI)") {
+  // Drive the machine's ITS from the host after its-migrate set the tables up: CPU 2 is
+  // off, so make the LPI pending at CPU 1, MOVI to CPU 3's collection, and look.
+  auto b = boot("arm64/its-migrate", 4);
+  REQUIRE(b.r.stop == arch::StopKind::SystemOff);
+  Redistributors& rds = b.m->redistributors();
+  REQUIRE(rds[1].lpis_enabled());
+  REQUIRE(rds[3].lpis_enabled());
+  rds.set_pending(1, 8192);
+  CHECK(rds[1].is_pending(8192));
+  rds.move_pending(1, 3, 8192);
+  CHECK(!rds[1].is_pending(8192));
+  CHECK(rds[3].is_pending(8192));
+  CHECK(rds.highest_pending(3) == PendingLpi{8192, 0xa0});
+}
