@@ -1,5 +1,6 @@
-// irqremap demo: the main job. A guided tour of how each architecture remaps one device's
-// interrupt, explained field by field from the same tables the emulator uses.
+// irqremap demo: the main job (the live scenario is in cmd_demo_live.cpp). --tour is the
+// explain-only guided tour of how each architecture remaps one device's interrupt, field
+// by field from the same tables the emulator uses.
 #include <fmt/format.h>
 #include <memory>
 
@@ -67,10 +68,22 @@ int run_demo(Io io) {
 
 }  // namespace
 
+int run_live_demo(Io io, bool x86, bool arm64);  // cmd_demo_live.cpp
+
 void add_demo(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
-      "demo", "The guided tour: one device's interrupt remapped on x86 (VT-d) and arm64 (ITS)");
-  sub->callback([&ctx] { ctx.status = run_demo(ctx.io); });
+      "demo",
+      "The main job: one device, its message written once, the interrupt migrated and a CPU\n"
+      "hot-unplugged on both machines (ITS MOVI+SYNC, VT-d IRTE+IEC flush), step by step");
+  auto arch = std::make_shared<std::string>("both");
+  auto tour = std::make_shared<bool>(false);
+  sub->add_option("--arch", *arch, "Which machine: arm64, x86 or both")
+      ->check(CLI::IsMember({"arm64", "x86", "both"}));
+  sub->add_flag("--tour", *tour, "The explain-only guided tour (no CPUs): MSI, IRTE, MAPTI field by field");
+  sub->callback([&ctx, arch, tour] {
+    ctx.status = *tour ? run_demo(ctx.io)
+                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86");
+  });
 }
 
 }  // namespace irqremap::cli

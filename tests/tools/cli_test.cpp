@@ -97,8 +97,8 @@ TEST_CASE("cli: bad input exits 2 with one clear line") {
   }
 }
 
-TEST_CASE("cli: demo runs the guided tour through a real IRTE, MSI and MAPTI") {
-  auto r = run({"demo"});
+TEST_CASE("cli: demo --tour runs the guided tour through a real IRTE, MSI and MAPTI") {
+  auto r = run({"demo", "--tour"});
   CHECK(r.status == 0);
   CHECK(r.out.find("selects IRTE index 5") != std::string::npos);
   CHECK(r.out.find("Interrupt Remapping Table Entry (remapped format, IM=0)") != std::string::npos);
