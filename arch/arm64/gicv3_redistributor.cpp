@@ -227,6 +227,12 @@ void Gicv3Redistributor::reload_config(uint32_t intid) {
   changed();
 }
 
+void Gicv3Redistributor::adopt_config(uint32_t intid, uint8_t config) {
+  if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
+  config_[intid - lpi::kFirstLpi] = config;
+  changed();
+}
+
 void Gicv3Redistributor::reload_all_config() {
   if (!enable_lpis_) return;
   const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
@@ -441,6 +447,7 @@ void Redistributors::move_pending(uint32_t from, uint32_t to, uint32_t intid) {
   Gicv3Redistributor& src = *rds_[from];
   Gicv3Redistributor& dst = *rds_[to];
   if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
+  dst.adopt_config(intid, src.config(intid));
   if (!src.is_pending(intid)) return;
   src.clear_pending(intid);
   dst.set_pending(intid);
@@ -452,6 +459,7 @@ void Redistributors::move_all_pending(uint32_t from, uint32_t to) {
   Gicv3Redistributor& dst = *rds_[to];
   if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
   for (uint32_t intid : src.pending_lpis()) {
+    dst.adopt_config(intid, src.config(intid));
     src.clear_pending(intid);
     dst.set_pending(intid);
   }

@@ -124,6 +124,10 @@ class Gicv3Redistributor final : public MmioDevice {
   void reload_all_config();
   // The cached configuration byte of an LPI (0 when out of range).
   uint8_t config(uint32_t intid) const;
+  // MOVI/MOVALL: the LPI arrives with the configuration its old redistributor held, so a
+  // configuration made visible by INV before the move still applies (as KVM keeps
+  // priority/enable per LPI, not per redistributor).
+  void adopt_config(uint32_t intid, uint8_t config);
 
   // --- CPU interface hooks ---
   // Highest-priority pending and enabled LPI, if any.

@@ -259,3 +259,15 @@ TEST_CASE("its cmd: mappings() lists live translations for dumps") {
   CHECK(m[0].target == "collection 1 -> RD 1, LPI 8195");
   CHECK(m[0].cached);
 }
+
+TEST_CASE("its cmd: after MOVI the new redistributor uses the configuration INV made visible on the old one (Linux: INV on unmask, no INV after MOVI)") {
+  Rig r;  // both redistributors read LPI 8192's config (still 0: disabled) at EnableLPIs
+  r.map_one(1, 0, 8192, 0, 0);  // config byte enabled, then INV reaches RD 0 only
+  r.run({mapc(1, 1), movi(1, 0, 1)});
+  REQUIRE(r.its->error_count() == 0);
+  CHECK(delivered(r.msi(1, 0), 1, 8192));
+  auto hp = (*r.rds)[1].highest_pending();
+  REQUIRE(hp.has_value());  // enabled on RD 1 too: the LPI is offered to the CPU
+  CHECK(hp->intid == 8192);
+  CHECK((*r.rds)[1].config(8192) == (*r.rds)[0].config(8192));
+}
