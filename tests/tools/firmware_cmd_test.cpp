@@ -4,18 +4,12 @@
 #include <sstream>
 
 #include "guest-fw/firmware.h"
+#include "tests/tools/cli_run.h"
 #include "tools/cli.h"
 
 namespace {
-struct Result {
-  int status;
-  std::string out, err;
-};
-Result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int st = irqremap::cli::run(args, out, err);
-  return {st, out.str(), err.str()};
-}
+using clitest::Result;
+Result run(const std::vector<std::string>& args) { return clitest::run_cli(args); }
 }  // namespace
 
 TEST_CASE("firmware list: one line per embedded stub with its description") {

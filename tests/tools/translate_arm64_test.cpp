@@ -3,18 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/tools/cli_run.h"
 #include "tools/cli.h"
 
 namespace {
-struct Result {
-  int status;
-  std::string out, err;
-};
-Result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int st = irqremap::cli::run(args, out, err);
-  return {st, out.str(), err.str()};
-}
+using clitest::Result;
+Result run(const std::vector<std::string>& args) { return clitest::run_cli(args); }
 const std::vector<std::string> kMap{
     "translate", "arm64", "--cpus", "2",
     "--cmd", "MAPD DeviceID=2 Size=4",

@@ -5,18 +5,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/tools/cli_run.h"
 #include "tools/cli.h"
 
 namespace {
-struct Result {
-  int status;
-  std::string out, err;
-};
+using clitest::Result;
 Result run(std::vector<std::string> args) {
   args.insert(args.begin(), {"translate", "x86"});
-  std::ostringstream out, err;
-  const int st = irqremap::cli::run(args, out, err);
-  return {st, out.str(), err.str()};
+  return clitest::run_cli(args);
 }
 // IRTE: P=1, V=0x41, DST=0x300 (APIC 3, xAPIC); SVT=01 SID=00:03.0.
 const std::string kIrte5 = "5=0x0000030000410001:0x0000000000040018";

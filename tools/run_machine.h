@@ -1,0 +1,105 @@
+#pragma once
+// `irqremap run --arch arm64|x86`, shared by both machines (run_arm64.cpp, run_x86.cpp
+// instantiate it). Exit statuses: 0 after PSCI SYSTEM_OFF / ACPI power-off; (value << 1) | 1
+// after an isa-debug-exit write (x86, as QEMU); 1 when the run stops at its budget, a guest
+// fault, an unsupported instruction or a deadlock (one line on err: what, CPU, PC,
+// disassembled instruction); 2 for bad arguments (UsageError).
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arch/common/scheduler.h"
+#include "remap/trace.h"
+#include "guest-fw/firmware.h"
+#include "tools/cli.h"
+
+namespace irqremap::cli {
+
+struct RunOptions {
+  unsigned smp = 1;
+  std::string kernel;    // ELF or raw image file
+  std::string firmware;  // or an embedded stub, "<arch>/<name>" (the "<arch>/" may be omitted)
+  bool trace = false;    // guest instructions, MMIO, interrupt controller, remapping and device events
+  uint64_t max_insns = 100'000'000;
+};
+
+namespace run_detail {
+
+class StreamSink final : public TraceSink {
+ public:
+  explicit StreamSink(std::ostream& out) : out_(out) {}
+  void on_event(const Event& e) override { out_ << e.format() << "\n"; }
+
+ private:
+  std::ostream& out_;
+};
+
+inline std::vector<std::byte> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw UsageError(fmt::format("--kernel {}: cannot open", path));
+  std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) out[i] = std::byte(uint8_t(raw[i]));
+  return out;
+}
+
+}  // namespace run_detail
+
+// Boots `o` on a Machine built from Config: both machines share this shape (create, load,
+// run, attach a trace sink), so the two `run --arch` halves are this one routine.
+template <typename Machine, typename Config>
+int run_machine(std::string_view arch, const RunOptions& o, Io io) {
+  if (o.kernel.empty() == o.firmware.empty())
+    throw UsageError(fmt::format("run --arch {}: give exactly one of --kernel FILE or --firmware NAME", arch));
+  std::vector<std::byte> file;
+  std::span<const std::byte> image;
+  if (!o.kernel.empty()) {
+    file = run_detail::read_file(o.kernel);
+    image = file;
+  } else {
+    const std::string prefix = std::string(arch) + "/";
+    const std::string name = o.firmware.starts_with(prefix) ? o.firmware : prefix + o.firmware;
+    const guestfw::Firmware* fw = guestfw::find(name);
+    if (fw == nullptr || fw->arch != arch)
+      throw UsageError(fmt::format("--firmware {}: no such {} stub (irqremap firmware list)", o.firmware, arch));
+    image = fw->elf;
+  }
+  Config cfg;
+  cfg.cpus = o.smp;
+  // With --trace, UART output is line-buffered so a line is never split by trace events.
+  std::string uart_line;
+  if (o.trace)
+    cfg.uart_out = [&io, &uart_line](char c) {
+      uart_line += c;
+      if (c == '\n') {
+        io.out << uart_line;
+        uart_line.clear();
+      }
+    };
+  else
+    cfg.uart_out = [&io](char c) { io.out.put(c); };
+  auto m = Machine::create(cfg);
+  if (!m) throw UsageError(m.error());
+  Machine& machine = **m;
+  auto entry = machine.load(image);
+  if (!entry) throw UsageError(entry.error());
+  run_detail::StreamSink sink(io.out);
+  if (o.trace) {
+    machine.attach(&sink);
+    machine.set_trace_instructions(true);
+  }
+  const arch::RunResult r = machine.run(*entry, o.max_insns);
+  if (o.trace) machine.detach(&sink);
+  io.out << uart_line;
+  io.out.flush();
+  if (r.stop != arch::StopKind::SystemOff && r.stop != arch::StopKind::Exit)
+    io.err << "irqremap: run stopped: " << r.message << "\n";
+  return r.exit_status;
+}
+
+}  // namespace irqremap::cli
+
