@@ -9,6 +9,8 @@
 #include "remap/its/command_format.h"
 #include "remap/vtd/irte_format.h"
 #include "remap/vtd/msi_format.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 #include "tools/explain_msi.h"
 

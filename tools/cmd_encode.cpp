@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "remap/formats.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 namespace irqremap::cli {

@@ -5,6 +5,8 @@
 
 #include "remap/formats.h"
 #include "remap/vtd/msi_format.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 #include "tools/explain_msi.h"
 

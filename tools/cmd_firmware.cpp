@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "guest-fw/firmware.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 #include "tools/firmware_listing.h"
 

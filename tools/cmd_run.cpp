@@ -2,6 +2,8 @@
 // run_arm64.cpp and run_x86.cpp; this file only parses and dispatches.
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 #include "tools/run_arm64.h"
 #include "tools/run_x86.h"

@@ -1,5 +1,7 @@
 // irqremap translate x86|arm64: what-if translation with no CPU. Each architecture's
 // subcommand lives in its own file (cmd_translate_x86.cpp, cmd_translate_arm64.cpp).
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 namespace irqremap::cli {

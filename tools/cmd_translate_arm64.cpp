@@ -22,6 +22,8 @@
 #include "remap/its/its.h"
 #include "remap/its/register_format.h"
 #include "remap/its/table_format.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 namespace irqremap::cli {

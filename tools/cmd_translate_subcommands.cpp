@@ -1,4 +1,6 @@
 // The architectures `irqremap translate` knows. Each adds its own subcommand here.
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 namespace irqremap::cli {

@@ -16,6 +16,8 @@
 #include "remap/vtd/msi_format.h"
 #include "remap/vtd/registers.h"
 #include "remap/vtd/unit.h"
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 namespace irqremap::cli {

@@ -1,3 +1,5 @@
+#include <CLI/CLI.hpp>
+
 #include "tools/cli.h"
 
 #include <fmt/format.h>
