@@ -74,7 +74,13 @@ void Arm64Vcpu::power_off() {
 }
 
 void Arm64Vcpu::kick() {
-  if (in_step_) uc_emu_stop(uc_);
+  // Never stop Unicorn here: a kick comes from inside an instruction (an MMIO store to
+  // GITS_TRANSLATER, an MSR to an ICC_* register). Stopped there, Unicorn reports that
+  // instruction's own PC, and resuming at it would perform the access again (issue 11:
+  // a self-targeted LPI re-raised forever). The code hook of the next instruction ends
+  // the quantum before that instruction runs, so the interrupt is taken at the boundary
+  // after the one that raised it (DESIGN.md "Precision").
+  if (in_step_) kick_next_ = true;
 }
 
 void Arm64Vcpu::request_stop(arch::StopRequest s) {
@@ -164,11 +170,11 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
 void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
   auto* self = static_cast<Arm64Vcpu*>(p);
   if (self->kick_next_) {
-    // The previous instruction was MSR DAIFClr: stop before this one so a signalled IRQ
-    // is taken right after the unmask. (Stopping in the hook ends the quantum before
-    // the hooked instruction executes.)
+    // The previous instruction asked for a boundary (kick(), MSR DAIFClr): stop before
+    // this one so a signalled IRQ is taken with ELR_EL1 = this PC. Stopping in the code
+    // hook ends the quantum before the hooked instruction executes.
     self->kick_next_ = false;
-    self->kick();
+    uc_emu_stop(self->uc_);
     return;
   }
   ++self->executed_;

@@ -22,8 +22,9 @@
 // (Arm ARM D1.10): ELR_EL1 = PC, SPSR_EL1 = PSTATE, PSTATE.{D,A,I,F} = 1, PSTATE.SP = 1,
 // PC = VBAR_EL1 + 0x280 (from EL1h) or + 0x080 (from EL1t). ERET executes natively.
 // A change at this CPU's redistributor or CPU interface (a new pending LPI, EOI, PMR)
-// and MSR DAIFClr end the quantum early, so the interrupt is taken within a few
-// instructions, as on hardware, and deterministically.
+// and MSR DAIFClr end the quantum at the next instruction boundary (the code hook of the
+// following instruction stops the engine before it runs), so the interrupt is taken with
+// ELR_EL1 after the instruction that raised it, and no access is ever performed twice.
 #include <unicorn/unicorn.h>
 
 #include <cstdint>
@@ -75,7 +76,8 @@ class Arm64Vcpu final : public arch::Vcpu {
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
   // Called before each instruction (--trace).
   void set_on_insn(std::function<void(uint64_t pc)> f) { on_insn_ = std::move(f); }
-  // Ends the current quantum after the running instruction (an interrupt may be due).
+  // Ends the current quantum after the running instruction retires (an interrupt may be
+  // due); safe from MMIO and system-register callbacks inside an instruction.
   void kick();
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
