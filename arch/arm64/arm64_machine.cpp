@@ -61,11 +61,6 @@ std::expected<void, std::string> Arm64Machine::init() {
     cpus_.push_back(std::make_unique<Arm64Vcpu>(c, uc, mem_, *gics_.back(), virt::mpidr_affinity(c), trace_));
     Arm64Vcpu& v = *cpus_.back();
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
-    v.set_on_insn([this, c](uint64_t pc) {
-      if (trace_insns_ && trace_.on())
-        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
-                          fmt::format("{:#x}: {}", pc, disassemble(pc)), {{"pc", pc}}});
-    });
     for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
                              {virt::kItsBase, its_.get()},
                              {virt::kGicrBase, rds_.get()},
@@ -87,6 +82,20 @@ std::expected<void, std::string> Arm64Machine::attach_mmio(uint64_t base, MmioDe
   return {};
 }
 
+void Arm64Machine::set_trace_instructions(bool on) {
+  trace_insns_ = on;
+  // Only a traced run pays for a per-instruction callback into the machine.
+  for (auto& cpu : cpus_) {
+    const unsigned c = cpu->index();
+    cpu->set_on_insn(on ? std::function<void(uint64_t)>([this, c](uint64_t pc) {
+      if (trace_.on())
+        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
+                          fmt::format("{:#x}: {}", pc, disassemble(pc)), {{"pc", pc}}});
+    })
+                        : std::function<void(uint64_t)>());
+  }
+}
+
 void Arm64Machine::attach(TraceSink* sink) {
   trace_.attach(sink);
   gicd_.trace().attach(sink);
@@ -105,7 +114,7 @@ void Arm64Machine::detach(TraceSink* sink) {
 
 void Arm64Machine::msi_write(const MsiWrite& msi) {
   if (msi.address == virt::kGitsTranslater) {
-    its_->translate(msi);  // the ITS traces the translation or the drop
+    its_->deliver(msi);  // the ITS traces the translation or the drop
     return;
   }
   trace_.emit_lazy([&] {

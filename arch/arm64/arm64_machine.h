@@ -105,7 +105,7 @@ class Arm64Machine final : public MsiSink {
   void detach(TraceSink* sink);
   Trace& trace() { return trace_; }
   // Emit one GuestInsn event per instruction (expensive; --trace).
-  void set_trace_instructions(bool on) { trace_insns_ = on; }
+  void set_trace_instructions(bool on);
 
   std::string disassemble(uint64_t pc) const { return disasm_.at(mem_, pc); }
 
