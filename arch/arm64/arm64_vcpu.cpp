@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "remap/bits.h"
+
 namespace irqremap::arm64 {
 
 namespace {
@@ -15,6 +17,7 @@ constexpr uint32_t kEret = 0xD69F'03E0;
 // D17.2.117, D17.2.48), as on a machine without EL2 and EL3. See the header's facts.
 constexpr uint64_t kScrEl3 = (uint64_t{1} << 10) | 0x30 | 1;
 constexpr uint64_t kHcrEl2Rw = uint64_t{1} << 31;
+constexpr uint32_t kDaif = sysreg(3, 3, 4, 2, 1);  // DAIF (MRS/MSR register form)
 constexpr uint64_t kMpidrRes1 = uint64_t{1} << 31;  // MPIDR_EL1 bit 31 is RES1
 
 // SPSR_EL1 through the generic coprocessor access (Unicorn 2.0.1 has no register enum).
@@ -74,8 +77,19 @@ void Arm64Vcpu::set_reg(uc_arm64_reg r, uint64_t v) { uc_reg_write(uc_, r, &v); 
 uint64_t Arm64Vcpu::pc() const { return reg(UC_ARM64_REG_PC); }
 
 uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
-  auto w = mem_.read32(pc);
-  return w ? *w : 0;
+  // The code hook reads every instruction word: remember the region the last one came
+  // from, so the common case is a bounds check and a load, not a region search.
+  if (pc - code_base_ < code_size_ && code_size_ - (pc - code_base_) >= 4)
+    return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
+  for (const GuestMemory::Region& r : mem_.regions()) {
+    if (pc >= r.base && pc - r.base <= r.size - 4) {
+      code_base_ = r.base;
+      code_size_ = r.size;
+      code_host_ = r.host;
+      return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
+    }
+  }
+  return 0;
 }
 
 void Arm64Vcpu::power_on(uint64_t entry, uint64_t context_id) {
@@ -98,7 +112,9 @@ void Arm64Vcpu::kick() {
   // a self-targeted LPI re-raised forever). The code hook of the next instruction ends
   // the quantum before that instruction runs, so the interrupt is taken at the boundary
   // after the one that raised it (DESIGN.md "Precision").
-  if (in_step_) kick_next_ = true;
+  // With PSTATE.I set nothing can be taken now, so the quantum goes on; the unmask
+  // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys).
+  if (in_step_ && (pstate() & kPstateI) == 0) kick_next_ = true;
 }
 
 void Arm64Vcpu::request_stop(arch::StopRequest s) {
@@ -167,14 +183,18 @@ bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<u
     return false;
   };
   if (!plan) return stop_at_culprit(fmt::format("guest {}: {}", what, plan.error()));
-  // An exception raised by the first fetch of the vector just entered: the guest has no
-  // vectors there (Arm ARM would take it again to the same vector, forever).
-  if (last_entry_ && from == last_entry_->vector && culprit == last_entry_->vector && kind == ExceptionKind::Synchronous) {
+  // An exception raised by the first instruction of the vector just entered: the guest
+  // has no vectors there (nothing to fetch, or zeros that are UNDEFINED), and the
+  // architecture would take it again to the same vector forever.
+  if (last_entry_ && culprit == last_entry_->vector && kind == ExceptionKind::Synchronous) {
     const LastEntry first = *last_entry_;
     last_entry_.reset();
+    const bool fetch = syndrome::exception_class(esr) == ExceptionClass::InsnAbortSame ||
+                       syndrome::exception_class(esr) == ExceptionClass::InsnAbortLower;
     culprit = first.culprit;
-    return stop_at_culprit(fmt::format("guest fault: {} with no exception vector: VBAR_EL1 {:#x} + {:#x} = {:#x} cannot be fetched",
-                                       first.what, vbar, first.vector_offset, first.vector));
+    return stop_at_culprit(fmt::format("guest fault: {} with no exception vector: VBAR_EL1 {:#x} + {:#x} = {:#x} {}",
+                                       first.what, vbar, first.vector_offset, first.vector,
+                                       fetch ? "cannot be fetched" : fmt::format("raises {} itself", what)));
   }
   const uint64_t sp = reg(UC_ARM64_REG_SP);
   const uint64_t sp_el1 = plan->from_sp_el0 ? reg(UC_ARM64_REG_SP_EL1) : sp;
@@ -236,7 +256,11 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   kick_next_ = false;
   unmapped_.reset();
   in_step_ = true;
-  const uc_err e = uc_emu_start(uc_, pc(), 0, 0, max_insns);
+  // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
+  // Unicorn would add a second per-instruction hook for it. `until` is an address no
+  // instruction has, so no PC (flash at 0 included) ends the run.
+  limit_ = max_insns;
+  const uc_err e = uc_emu_start(uc_, pc(), ~uint64_t{0}, 0, 0);
   in_step_ = false;
   if (resume_pc_) {
     set_reg(UC_ARM64_REG_PC, *resume_pc_);
@@ -286,18 +310,24 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     uc_emu_stop(self->uc_);
     return;
   }
+  if (self->executed_ == self->limit_) {
+    uc_emu_stop(self->uc_);  // the quantum is used up: end it before this instruction
+    return;
+  }
   ++self->executed_;
-  if (self->last_entry_) self->last_entry_.reset();  // the vector was fetched
-  if (self->on_insn_) self->on_insn_(address);
+  // The vector's first instruction is running; after it the entry is done.
+  if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
+  if (self->on_insn_) [[unlikely]] self->on_insn_(address);
   const uint32_t w = self->word_at(address);
-  if (w == kEret) {
+  if (w == kEret && self->el1_context_ && pstate::el(self->pstate()) == 1) {
     // Keep the EL1 engine state (its hflags) for the next exception from EL0.
-    if (pstate::el(self->pstate()) == 1 && self->el1_context_)
-      self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
-  } else if (w == kWfi) {
+    self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+  }
+  if (w == kWfi) {
     self->saw_wfi_ = true;
-  } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF) {
-    // MSR DAIFClr, #imm: an unmasked IRQ must be taken right after it.
+  } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF || w == kEret) {
+    // MSR DAIFClr, #imm or ERET (which may restore PSTATE.I = 0): an IRQ signalled while
+    // masked must be taken right after the unmask.
     self->kick_next_ = true;
   }
 }
@@ -329,6 +359,9 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->kick();  // EOI, PMR, IGRPEN1 may let an interrupt through
     }
   } else {
+    // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
+    // old, masked PSTATE.I).
+    if (enc == kDaif && !is_read) self->kick_next_ = true;
     return 0;  // a register Unicorn implements: execute natively
   }
   self->set_reg(UC_ARM64_REG_PC, pc + 4);  // performed: skip the instruction
