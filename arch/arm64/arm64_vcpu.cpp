@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstdlib>
+#include <cstring>
 
 #include "remap/bits.h"
 
@@ -139,9 +141,36 @@ bool Arm64Vcpu::physically_backed(uint64_t pa) const {
   uint32_t n = 0;
   if (uc_mem_regions(uc_, &regions, &n) != UC_ERR_OK) return false;
   bool found = false;
-  for (uint32_t i = 0; i < n && !found; ++i) found = pa >= regions[i].begin && pa <= regions[i].end;
+  // Alias pages are Unicorn regions too, but nothing of the machine's sits there.
+  for (uint32_t i = 0; i < n && !found; ++i)
+    found = pa >= regions[i].begin && pa <= regions[i].end && !alias_pages_.contains(pa & ~uint64_t{0xFFF});
   uc_free(regions);
   return found;
+}
+
+bool Arm64Vcpu::map_alias(uint64_t va, uint64_t pa) {
+  constexpr uint64_t kPage = 0x1000;  // Unicorn's mapping granule
+  const uint64_t va_page = va & ~(kPage - 1), pa_page = pa & ~(kPage - 1);
+  if (alias_pages_.contains(va_page)) return false;  // mapped already: something else is wrong
+  std::byte* host = mem_.host_ptr(pa_page, kPage);
+  if (host == nullptr) {
+    // MMIO (or a ROM window Unicorn maps itself): the alias only has to exist for
+    // Unicorn's check; the access goes to the PA through the TLB.
+    if (!scratch_page_) {
+      scratch_page_.reset(static_cast<std::byte*>(std::aligned_alloc(kPage, kPage)));
+      std::memset(scratch_page_.get(), 0, kPage);
+    }
+    host = scratch_page_.get();
+  }
+  if (uc_mem_map_ptr(uc_, va_page, kPage, UC_PROT_ALL, host) != UC_ERR_OK) return false;
+  alias_pages_.insert(va_page);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                 fmt::format("alias page mapped at VA {:#x} for PA {:#x} (Unicorn 2.0.1 checks the VA first)",
+                             va_page, pa_page),
+                 {{"va", va_page}, {"pa", pa_page}}};
+  });
+  return true;
 }
 
 bool Arm64Vcpu::restore_el1_regime() {
@@ -440,10 +469,13 @@ void Arm64Vcpu::take_unmapped_abort(uc_err e) {
     return;
   }
   if (t && physically_backed(t->pa)) {
-    // The architecture performs this access; Unicorn 2.0.1 cannot (see the header).
+    // The architecture performs this access; Unicorn 2.0.1 needs the VA in its own map
+    // first (see the header). PC is still at the instruction (or the fetch target): it
+    // runs again in the next quantum.
+    if (map_alias(va, t->pa)) return;
     request_stop({arch::StopKind::Unsupported,
-                  fmt::format("guest access to VA {:#x} mapped to PA {:#x}: Unicorn 2.0.1 only reaches a virtual address "
-                              "that is also in its own memory map (not modelled)", va, t->pa), 1});
+                  fmt::format("guest access to VA {:#x} mapped to PA {:#x}: Unicorn refused it again after "
+                              "an alias page was mapped at the VA", va, t->pa), 1});
     return;
   }
   // A translation fault, or a valid mapping (or the MMU off) onto a physical address with

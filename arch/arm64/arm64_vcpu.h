@@ -26,8 +26,11 @@
 //    ends uc_emu_start with UC_ERR_{READ,WRITE,FETCH}_UNMAPPED (PC = the faulting
 //    instruction, or the target for a fetch) and the UC_HOOK_MEM_UNMAPPED hook sees the
 //    VA, even with the MMU on: Unicorn 2.0.1 looks the VA up before translating
-//    (unicorn issue #1718). So a mapping VA != PA only works where the VA is itself
-//    mapped in Unicorn; identity mappings work.
+//    (unicorn issue #1718). The vCPU therefore answers a refused access whose VA the
+//    guest's tables map onto something backed with an alias page at that VA in this
+//    engine (the PA's own RAM page, or a scratch page for MMIO) and runs the
+//    instruction again; Unicorn's translation then reaches the PA. Nothing was
+//    performed the first time (Unicorn refuses before the access).
 //  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
 //    system-register access checks and for the MMU regime stays the old one until the
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
@@ -57,7 +60,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <cstdlib>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "arch/arm64/exception_entry.h"
@@ -148,6 +154,13 @@ class Arm64Vcpu final : public arch::Vcpu {
     bool write;
   };
   std::optional<Unmapped> unmapped_;  // the access Unicorn refused in this quantum
+  // Alias pages mapped at virtual addresses (see the Unicorn facts above), by VA page.
+  std::set<uint64_t> alias_pages_;
+  struct FreeDeleter {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte, FreeDeleter> scratch_page_;  // behind aliases of MMIO pages
+  bool map_alias(uint64_t va, uint64_t pa);
   // The last exception entry, to tell a vector that cannot be fetched.
   struct LastEntry {
     uint64_t vector;
