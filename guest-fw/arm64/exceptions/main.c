@@ -87,6 +87,8 @@ static void report(const char *name) {
 #define VA_UNBACKED 0x4000000000ul  // L1 index 256 -> PA 0x1_0000_0000 (nothing there)
 #define VA_UNMAPPED 0x4040000000ul  // L1 index 257: invalid descriptor
 #define PA_UNBACKED 0x100000000ul
+#define VA_RAM_ALIAS 0x4080000000ul   // L1 index 258 -> RAM at 0x4000_0000
+#define VA_DEV_ALIAS 0x40C0000000ul   // L1 index 259 -> devices at 0 (the PL011 at +0x0900_0000)
 
 static void mmu_on(void) {
   // Block descriptors (Arm ARM D8.3): AF, SH = inner, AttrIndx 1 = normal; 0 = device.
@@ -94,6 +96,8 @@ static void mmu_on(void) {
   l1_table[0] = 0x00000000ul | af | block;              // devices (UART) identity
   l1_table[1] = 0x40000000ul | af | sh | normal | block;  // RAM identity
   l1_table[256] = PA_UNBACKED | af | sh | normal | block;
+  l1_table[258] = 0x40000000ul | af | sh | normal | block;  // RAM again, at another VA
+  l1_table[259] = 0x00000000ul | af | block;                // devices again, at another VA
   asm volatile("msr mair_el1, %0" ::"r"(0xff00ul));
   asm volatile("msr tcr_el1, %0" ::"r"(25ul | (1ul << 23) | (2ul << 32)));  // T0SZ 25, EPD1, IPS 40 bits
   asm volatile("msr ttbr0_el1, %0; isb" ::"r"((u64)l1_table));
@@ -127,6 +131,15 @@ int main(void) {
   report("dabt mmu-on");
   do_ldr(VA_UNMAPPED + 0x10);
   report("dabt unmapped");
+  // The same RAM and the same UART through virtual addresses that differ from their
+  // physical ones: a store through one name is seen through the other.
+  static volatile u64 cell;
+  volatile u64 *alias = (volatile u64 *)((u64)&cell - 0x40000000ul + VA_RAM_ALIAS);
+  cell = 0x1111;
+  *alias = *alias + 0x2222;
+  puts(cell == 0x3333 ? "alias ram: ok\n" : "alias ram: wrong\n");
+  *(volatile u32 *)(VA_DEV_ALIAS + UART_BASE) = 'A';
+  puts("lias uart: ok\n");
   mmu_off();
   puts("done\n");
   return 0;
