@@ -101,7 +101,7 @@ void add_cpus(Writer& w, unsigned cpus) {
   w.end();
   w.end();
   for (unsigned c = 0; c < cpus; ++c) {
-    w.begin(unit("cpu", c));
+    w.begin(fmt::format("cpu@{}", c));  // QEMU numbers CPU nodes in decimal
     w.cells("phandle", {phandle_cpu(cpus, c)});
     w.cells("reg", {uint32_t(virt::mpidr_affinity(c))});
     w.str("enable-method", "psci");

@@ -6,13 +6,14 @@
 //
 // Unicorn 2.0.1 cannot drop a store: ROM is mapped without write permission
 // (engine_memory.h), and UC_HOOK_MEM_WRITE_PROT either stops the engine (hook returns
-// false: UC_ERR_WRITE_PROT) or lets the store through to the host bytes (returns true;
-// checked by tests/arm64/virt_flash_test.cpp). So the hook saves the bytes the store will
-// overwrite and lets it through, and the saved bytes go back before anything can see the
+// false: UC_ERR_WRITE_PROT) or lets the store through to the host bytes (returns true).
+// So the hook saves the bytes the store will overwrite and lets it through, and the
+// saved bytes go back before anything can see the
 // change: before the next load from ROM (UC_HOOK_MEM_READ on the ROM ranges), before the
 // next dropped store, and when the CPU's quantum ends (restore(), called by the machine
 // before another CPU or a device model runs). Not covered: fetching an instruction from
-// the very bytes just stored to, within the same quantum.
+// the very bytes just stored to, within the same quantum. Tests: tests/arm64/boot_test.cpp
+// ("flash: ...").
 #include <unicorn/unicorn.h>
 
 #include <cstddef>
