@@ -228,7 +228,7 @@ TEST_CASE("arm64: a pending LPI follows MOVI to the new redistributor (GICv3 §6
   rds.move_pending(1, 3, 8192);
   CHECK(!rds[1].is_pending(8192));
   CHECK(rds[3].is_pending(8192));
-  CHECK(rds.highest_pending(3) == PendingLpi{8192, 0xa0});
+  CHECK(rds.highest_pending(3) == PendingIrq{8192, 0xa0});
 }
 
 namespace {
