@@ -26,6 +26,8 @@ struct GuestMemory::Backing {
 };
 
 std::string MemFault::describe() const {
+  if (read_only)
+    return fmt::format("write of {} byte{} at {:#x} is to read-only memory", size, size == 1 ? "" : "s", address);
   return fmt::format("{} of {} byte{} at {:#x} is outside guest RAM", write ? "write" : "read",
                      size, size == 1 ? "" : "s", address);
 }
@@ -35,6 +37,16 @@ GuestMemory::~GuestMemory() = default;
 
 std::expected<GuestMemory::Region, std::string> GuestMemory::add_ram(uint64_t base, uint64_t size,
                                                                       std::string name) {
+  return add_region(base, size, std::move(name), false);
+}
+
+std::expected<GuestMemory::Region, std::string> GuestMemory::add_rom(uint64_t base, uint64_t size,
+                                                                      std::string name) {
+  return add_region(base, size, std::move(name), true);
+}
+
+std::expected<GuestMemory::Region, std::string> GuestMemory::add_region(uint64_t base, uint64_t size,
+                                                                         std::string name, bool read_only) {
   if (size == 0 || base % kPage != 0 || size % kPage != 0)
     return std::unexpected(fmt::format("RAM region '{}' at {:#x} size {:#x} is not 4 KiB aligned",
                                        name, base, size));
@@ -51,7 +63,7 @@ std::expected<GuestMemory::Region, std::string> GuestMemory::add_ram(uint64_t ba
     return std::unexpected(fmt::format("cannot allocate {:#x} bytes for RAM region '{}'", size, name));
   b->ptr = static_cast<std::byte*>(p);
   b->size = size;
-  Region r{base, size, b->ptr, std::move(name)};
+  Region r{base, size, b->ptr, std::move(name), read_only};
   backing_.push_back(std::move(b));
   regions_.push_back(r);
   return r;
@@ -65,6 +77,24 @@ std::byte* GuestMemory::host_ptr(uint64_t pa, uint64_t size) const {
   return nullptr;
 }
 
+const GuestMemory::Region* GuestMemory::region_at(uint64_t pa) const {
+  for (const Region& r : regions_)
+    if (pa >= r.base && pa - r.base < r.size) return &r;
+  return nullptr;
+}
+
+// host_ptr for a store: nullptr with `fault` filled when outside every region or in a
+// read-only one.
+std::byte* GuestMemory::writable_ptr(uint64_t pa, uint64_t size, MemFault& fault) const {
+  fault = MemFault{pa, size, true};
+  std::byte* p = host_ptr(pa, size);
+  if (p != nullptr && region_at(pa)->read_only) {
+    fault.read_only = true;
+    return nullptr;
+  }
+  return p;
+}
+
 MemResult<void> GuestMemory::read(uint64_t pa, std::span<std::byte> out) const {
   const std::byte* p = host_ptr(pa, out.size());
   if (p == nullptr) return std::unexpected(MemFault{pa, out.size(), false});
@@ -73,8 +103,9 @@ MemResult<void> GuestMemory::read(uint64_t pa, std::span<std::byte> out) const {
 }
 
 MemResult<void> GuestMemory::write(uint64_t pa, std::span<const std::byte> in) {
-  std::byte* p = host_ptr(pa, in.size());
-  if (p == nullptr) return std::unexpected(MemFault{pa, in.size(), true});
+  MemFault fault;
+  std::byte* p = writable_ptr(pa, in.size(), fault);
+  if (p == nullptr) return std::unexpected(fault);
   std::memcpy(p, in.data(), in.size());
   return {};
 }
@@ -86,22 +117,24 @@ MemResult<T> load(const GuestMemory& m, uint64_t pa) {
   if (p == nullptr) return std::unexpected(MemFault{pa, sizeof(T), false});
   return bits::load_le<T>(p);
 }
+}  // namespace
+
 template <typename T>
-MemResult<void> store(GuestMemory& m, uint64_t pa, T v) {
-  std::byte* p = m.host_ptr(pa, sizeof(T));
-  if (p == nullptr) return std::unexpected(MemFault{pa, sizeof(T), true});
+MemResult<void> GuestMemory::store(uint64_t pa, T v) {
+  MemFault fault;
+  std::byte* p = writable_ptr(pa, sizeof(T), fault);
+  if (p == nullptr) return std::unexpected(fault);
   bits::store_le<T>(p, v);
   return {};
 }
-}  // namespace
 
 MemResult<uint8_t> GuestMemory::read8(uint64_t pa) const { return load<uint8_t>(*this, pa); }
 MemResult<uint16_t> GuestMemory::read16(uint64_t pa) const { return load<uint16_t>(*this, pa); }
 MemResult<uint32_t> GuestMemory::read32(uint64_t pa) const { return load<uint32_t>(*this, pa); }
 MemResult<uint64_t> GuestMemory::read64(uint64_t pa) const { return load<uint64_t>(*this, pa); }
-MemResult<void> GuestMemory::write8(uint64_t pa, uint8_t v) { return store(*this, pa, v); }
-MemResult<void> GuestMemory::write16(uint64_t pa, uint16_t v) { return store(*this, pa, v); }
-MemResult<void> GuestMemory::write32(uint64_t pa, uint32_t v) { return store(*this, pa, v); }
-MemResult<void> GuestMemory::write64(uint64_t pa, uint64_t v) { return store(*this, pa, v); }
+MemResult<void> GuestMemory::write8(uint64_t pa, uint8_t v) { return store<uint8_t>(pa, v); }
+MemResult<void> GuestMemory::write16(uint64_t pa, uint16_t v) { return store<uint16_t>(pa, v); }
+MemResult<void> GuestMemory::write32(uint64_t pa, uint32_t v) { return store<uint32_t>(pa, v); }
+MemResult<void> GuestMemory::write64(uint64_t pa, uint64_t v) { return store<uint64_t>(pa, v); }
 
 }  // namespace irqremap

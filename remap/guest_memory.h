@@ -4,8 +4,9 @@
 // device models see the same bytes with no copies.
 //
 // Contract:
-//  - every access is checked; one that is not wholly inside a single RAM region returns
-//    a MemFault (never undefined behaviour). Callers turn it into the architected fault
+//  - every access is checked; one that is not wholly inside a single region returns
+//    a MemFault (never undefined behaviour). A write to a read-only region (ROM: the
+//    AArch64 virt flash banks) is a MemFault too and leaves the bytes unchanged. Callers turn it into the architected fault
 //    (VT-d fault reason 23h for an IRTE read, an ITS command error, ...) or a clear error;
 //  - multi-byte values are little-endian, as on both modelled architectures;
 //  - accesses need no alignment (the backends check architected alignment themselves).
@@ -23,6 +24,7 @@ struct MemFault {
   uint64_t address = 0;  // first byte of the failed access
   uint64_t size = 0;     // its length in bytes
   bool write = false;
+  bool read_only = false;  // a write that hit a read-only region
   std::string describe() const;  // "read of 8 bytes at 0x1000 is outside guest RAM"
 };
 
@@ -36,6 +38,7 @@ class GuestMemory {
     uint64_t size = 0;
     std::byte* host = nullptr;  // page-aligned, zero-filled, owned by GuestMemory
     std::string name;
+    bool read_only = false;     // ROM: loaders fill it through host, guests only read it
   };
 
   GuestMemory();
@@ -46,11 +49,17 @@ class GuestMemory {
   // Adds a zero-filled RAM region. base and size must be 4 KiB multiples and the region
   // must not overlap another; otherwise an error message is returned.
   std::expected<Region, std::string> add_ram(uint64_t base, uint64_t size, std::string name);
+  // The same for a read-only region (ROM): write() and the writeN() calls refuse it; an
+  // image loader fills it through host_ptr().
+  std::expected<Region, std::string> add_rom(uint64_t base, uint64_t size, std::string name);
 
   std::span<const Region> regions() const { return regions_; }
 
   // The host pointer for [pa, pa+size) when it lies inside one region, else nullptr.
+  // It reaches read-only regions too: callers that store through it are loaders.
   std::byte* host_ptr(uint64_t pa, uint64_t size) const;
+  // The region holding byte `pa`, or nullptr.
+  const Region* region_at(uint64_t pa) const;
   bool contains(uint64_t pa, uint64_t size) const { return host_ptr(pa, size) != nullptr; }
 
   MemResult<void> read(uint64_t pa, std::span<std::byte> out) const;
@@ -67,6 +76,10 @@ class GuestMemory {
 
  private:
   struct Backing;
+  std::expected<Region, std::string> add_region(uint64_t base, uint64_t size, std::string name, bool read_only);
+  std::byte* writable_ptr(uint64_t pa, uint64_t size, MemFault& fault) const;
+  template <typename T>
+  MemResult<void> store(uint64_t pa, T v);
   std::vector<Region> regions_;
   std::vector<std::unique_ptr<Backing>> backing_;
 };

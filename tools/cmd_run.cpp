@@ -19,6 +19,8 @@ struct RunArgs {
   std::string firmware;
   bool trace = false;
   uint64_t max_insns = 100'000'000;
+  std::string mem;
+  std::string append;
 };
 
 }  // namespace
@@ -33,14 +35,17 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--firmware", args->firmware, "Embedded stub (irqremap firmware list), e.g. arm64/uart-hello");
   sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
   sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
+  sub->add_option("--mem", args->mem,
+                  "RAM in MiB (arm64 only; default 128 as QEMU virt; at most 261120, the 255 GiB the virt map holds)");
+  sub->add_option("--append", args->append,
+                  "Kernel command line: the device tree's /chosen/bootargs (arm64 only, as QEMU -append)");
+  sub->footer(
+      "arm64 boots as QEMU virt -kernel does: a raw image at 0x40080000 entered with x0 = the device\n"
+      "tree (at RAM base + min(RAM/2, 128 MiB)); an ELF at its physical addresses (RAM or flash).");
   sub->callback([&ctx, args] {
-    if (args->arch == "arm64") {
-      ctx.status = run_arm64(RunArm64Options{args->smp, args->kernel, args->firmware, args->trace, args->max_insns},
-                             ctx.io);
-    } else {
-      ctx.status = run_x86(RunX86Options{args->smp, args->kernel, args->firmware, args->trace, args->max_insns},
-                           ctx.io);
-    }
+    RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append};
+    if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
+    ctx.status = args->arch == "arm64" ? run_arm64(o, ctx.io) : run_x86(o, ctx.io);
   });
 }
 

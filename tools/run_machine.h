@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,19 @@ struct RunOptions {
   std::string firmware;  // or an embedded stub, "<arch>/<name>" (the "<arch>/" may be omitted)
   bool trace = false;    // guest instructions, MMIO, interrupt controller, remapping and device events
   uint64_t max_insns = 100'000'000;
+  std::optional<uint64_t> mem_mib;  // --mem: RAM in MiB (machine default when absent)
+  std::string append;               // --append: the kernel command line
 };
+
+// --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
+// bound is the machine's, checked when it is created.
+inline uint64_t parse_mem_mib(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 12 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  const uint64_t mib = digits ? std::stoull(text) : 0;
+  if (mib == 0) throw UsageError(fmt::format("--mem {}: give the RAM size as a whole number of MiB, at least 1", text));
+  return mib;
+}
 
 namespace run_detail {
 
@@ -70,6 +83,9 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   }
   Config cfg;
   cfg.cpus = o.smp;
+  // The per-arch halves refuse the options their machine does not take (run_x86.cpp).
+  if (o.mem_mib) cfg.ram_size = *o.mem_mib << 20;
+  if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
   // With --trace, UART output is line-buffered so a line is never split by trace events.
   std::string uart_line;
   if (o.trace)

@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   clang lld llvm                      # guest firmware: clang/lld assemble and link it
   libunicorn-dev libcapstone-dev      # vCPUs and disassembly
+  libfdt-dev device-tree-compiler     # the AArch64 device tree (libfdt); dtc to read it in tests
   doctest-dev                         # tests
   libcli11-dev nlohmann-json3-dev libfmt-dev libbenchmark-dev
   qemu-system-arm                     # differential check of the AArch64 stubs against QEMU

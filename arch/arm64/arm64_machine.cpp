@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstring>
 
+#include "arch/arm64/fdt_virt.h"
+#include "arch/arm64/virt_boot.h"
 #include "arch/common/engine_memory.h"
 #include "arch/common/image_loader.h"
 
@@ -21,6 +24,7 @@ Arm64Machine::Arm64Machine(const Arm64MachineConfig& cfg)
 
 Arm64Machine::~Arm64Machine() {
   cpus_.clear();  // hooks go before their engines
+  rom_writes_.clear();
   for (uc_engine* uc : engines_) uc_close(uc);
 }
 
@@ -31,6 +35,9 @@ std::expected<std::unique_ptr<Arm64Machine>, std::string> Arm64Machine::create(c
   if (cfg.ticks_per_insn == 0) return std::unexpected("virtual time needs at least one tick per instruction");
   if (cfg.ram_size < 0x10'0000 || cfg.ram_size % 0x1000 != 0)
     return std::unexpected("RAM size must be a multiple of 4 KiB and at least 1 MiB");
+  if (cfg.ram_size > virt::kRamWindowSize)
+    return std::unexpected(fmt::format("RAM size {} MiB is more than the virt memory map holds ({} MiB from {:#x})",
+                                       cfg.ram_size >> 20, virt::kRamWindowSize >> 20, virt::kRamBase));
   std::unique_ptr<Arm64Machine> m(new Arm64Machine(cfg));
   if (auto ok = m->init(); !ok) return std::unexpected(ok.error());
   return m;
@@ -38,6 +45,13 @@ std::expected<std::unique_ptr<Arm64Machine>, std::string> Arm64Machine::create(c
 
 std::expected<void, std::string> Arm64Machine::init() {
   if (auto ram = mem_.add_ram(virt::kRamBase, cfg_.ram_size, "ram"); !ram) return std::unexpected(ram.error());
+  // The virt flash banks: ROM here (no CFI command set), which is all a -kernel boot
+  // needs of them (QEMU loads ELF segments below RAM into them).
+  for (unsigned b = 0; b < virt::kFlashBanks; ++b)
+    if (auto rom = mem_.add_rom(virt::kFlashBase + b * virt::kFlashBankSize, virt::kFlashBankSize,
+                                fmt::format("flash{}", b));
+        !rom)
+      return std::unexpected(rom.error());
   rds_ = std::make_unique<Redistributors>(mem_, cfg_.cpus, virt::kGicrBase);
   its::ItsConfig ic = cfg_.its;
   ic.base = virt::kItsBase;
@@ -58,6 +72,7 @@ std::expected<void, std::string> Arm64Machine::init() {
     engines_.push_back(uc);
     uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A57);
     if (auto ok = arch::map_guest_memory(uc, mem_); !ok) return ok;
+    rom_writes_.push_back(std::make_unique<arch::RomWrites>(uc, mem_, trace_, fmt::format("cpu{}", c)));
     gics_.push_back(std::make_unique<GicCpuInterface>(c, *rds_, gicd_, trace_));
     gics_.back()->set_on_ack([this, c](uint32_t intid) { acks_.push_back(Ack{c, intid}); });
     cpus_.push_back(std::make_unique<Arm64Vcpu>(c, uc, mem_, *gics_.back(), virt::mpidr_affinity(c), trace_));
@@ -66,11 +81,6 @@ std::expected<void, std::string> Arm64Machine::init() {
         c, time_, [this, c](uint32_t intid, bool level) { (*rds_)[c].set_ppi_level(intid, level); }, trace_));
     v.set_timer(*timers_.back());
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
-    v.set_on_insn([this, c](uint64_t pc) {
-      if (trace_insns_ && trace_.on())
-        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
-                          fmt::format("{:#x}: {}", pc, disassemble(pc)), {{"pc", pc}}});
-    });
     for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
                              {virt::kItsBase, its_.get()},
                              {virt::kGicrBase, rds_.get()},
@@ -96,6 +106,20 @@ std::expected<void, std::string> Arm64Machine::attach_mmio(uint64_t base, MmioDe
   return {};
 }
 
+void Arm64Machine::set_trace_instructions(bool on) {
+  trace_insns_ = on;
+  // Only a traced run pays for a per-instruction callback into the machine.
+  for (auto& cpu : cpus_) {
+    const unsigned c = cpu->index();
+    cpu->set_on_insn(on ? std::function<void(uint64_t)>([this, c](uint64_t pc) {
+      if (trace_.on())
+        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
+                          fmt::format("{:#x}: {}", pc, disassemble(pc)), {{"pc", pc}}});
+    })
+                        : std::function<void(uint64_t)>());
+  }
+}
+
 void Arm64Machine::attach(TraceSink* sink) {
   trace_.attach(sink);
   gicd_.trace().attach(sink);
@@ -114,7 +138,7 @@ void Arm64Machine::detach(TraceSink* sink) {
 
 void Arm64Machine::msi_write(const MsiWrite& msi) {
   if (msi.address == virt::kGitsTranslater) {
-    its_->translate(msi);  // the ITS traces the translation or the drop
+    its_->deliver(msi);  // the ITS traces the translation or the drop
     return;
   }
   trace_.emit_lazy([&] {
@@ -128,6 +152,19 @@ void Arm64Machine::msi_write(const MsiWrite& msi) {
 std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byte> image) {
   auto r = arch::load_image(mem_, image, arch::kEmAarch64, virt::kKernelLoad);
   if (!r) return std::unexpected(r.error());
+  auto fdt = build_virt_fdt(VirtFdtConfig{cfg_.cpus, cfg_.ram_size, cfg_.bootargs, cfg_.device});
+  if (!fdt) return std::unexpected(fdt.error());
+  auto place = place_boot_fdt(ImageSpan{r->elf, r->low, r->high}, cfg_.ram_size, fdt->size());
+  if (!place) return std::unexpected(place.error());
+  if (place->fdt) {
+    // Through the host pointer: the tree may go into flash, which guest writes cannot change.
+    std::byte* host = mem_.host_ptr(*place->fdt, fdt->size());
+    if (host == nullptr)
+      return std::unexpected(fmt::format("the device tree at {:#x} is outside guest memory", *place->fdt));
+    std::memcpy(host, fdt->data(), fdt->size());
+  }
+  fdt_address_ = place->fdt;
+  boot_x0_ = place->x0;
   return r->entry;
 }
 
@@ -201,7 +238,9 @@ bool Arm64Machine::advance_idle_time() {
 Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
   if (!started_) {
     started_ = true;
-    cpus_[0]->power_on(entry, 0);
+    // The boot protocol's registers (virt_boot.h): x0 = tree (raw image) or 0, x1..x3 = 0.
+    cpus_[0]->power_on(entry, boot_x0_);
+    for (uc_arm64_reg r : {UC_ARM64_REG_X1, UC_ARM64_REG_X2, UC_ARM64_REG_X3}) cpus_[0]->set_reg(r, 0);
   }
   // Wrap each CPU so the machine knows which one is running (for kicks from devices).
   struct Tracked final : arch::Vcpu {
@@ -217,6 +256,7 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
     arch::StepResult step(uint64_t n) override {
       m->running_cpu_ = int(v->index());
       auto r = v->step(m->quantum_limit(n));
+      m->rom_writes_[v->index()]->restore();  // before another CPU or a device sees flash
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
       return r;

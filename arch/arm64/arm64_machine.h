@@ -6,8 +6,14 @@
 // slot for the common device. It reads like the x86 machine (arch/x86/x86_machine.h):
 // both run on arch/common (engines, MMIO bindings, loader, disassembler, scheduler).
 //
-// Running: CPU 0 starts at the image's entry (EL1h, DAIF masked, as QEMU -kernel without
-// EL2); the others start through PSCI CPU_ON. The deterministic round-robin scheduler
+// Booting: QEMU's -kernel protocol (virt_boot.h). `load` puts the image in RAM (or, for
+// ELF segments below RAM, in the read-only flash banks) and the device tree
+// of this configuration (fdt_virt.h) where QEMU puts it; guest stores to flash change
+// nothing (arch/common/rom_writes.h); CPU 0 starts at the entry (EL1h,
+// MMU off, DAIF masked, as QEMU -kernel without EL2) with x0 = the tree for a raw image,
+// 0 for an ELF, and x1..x3 = 0. The others start through PSCI CPU_ON.
+//
+// Running: The deterministic round-robin scheduler
 // (arch/common/scheduler.h) runs each CPU for a quantum, taking IRQs between quanta. The
 // run stops at PSCI SYSTEM_OFF (status 0) or SYSTEM_RESET (status 0, said in the
 // message), the instruction budget, a guest fault or unsupported instruction, or when
@@ -32,6 +38,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +53,7 @@
 #include "arch/arm64/virt_map.h"
 #include "arch/common/disassembler.h"
 #include "arch/common/mmio_binding.h"
+#include "arch/common/rom_writes.h"
 #include "arch/common/scheduler.h"
 #include "arch/common/virtual_time.h"
 #include "device/msg_device.h"
@@ -59,7 +67,8 @@ namespace irqremap::arm64 {
 
 struct Arm64MachineConfig {
   unsigned cpus = 1;                  // 1..virt::kMaxCpus
-  uint64_t ram_size = 64ull << 20;    // from virt::kRamBase
+  uint64_t ram_size = virt::kDefaultRamSize;  // from virt::kRamBase; 1 MiB..virt::kRamWindowSize
+  std::string bootargs;               // /chosen/bootargs (QEMU -append)
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
   // Counter ticks per retired instruction: 16 ticks of 62.5 MHz = 256 ns, so the machine
@@ -82,9 +91,14 @@ class Arm64Machine final : public MsiSink {
   Arm64Machine(const Arm64Machine&) = delete;
   Arm64Machine& operator=(const Arm64Machine&) = delete;
 
-  // Loads an ELF64 AArch64 executable (PT_LOAD at p_paddr) or, when `image` is not an
-  // ELF, a raw image at virt::kKernelLoad. Returns the entry point.
+  // Loads an ELF64 AArch64 executable (PT_LOAD at p_paddr, in RAM or flash) or, when
+  // `image` is not an ELF, a raw image at virt::kKernelLoad, and the device tree where
+  // QEMU puts it (virt_boot.h). Returns the entry point.
   std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // After load: where the device tree went (none when it did not fit, as on QEMU) and the
+  // x0 CPU 0 starts with.
+  std::optional<uint64_t> fdt_address() const { return fdt_address_; }
+  uint64_t boot_x0() const { return boot_x0_; }
   // Runs until a stop (see above); CPU 0 starts at `entry` on the first call. The budget
   // counts every CPU's instructions since the machine was created.
   Arm64RunResult run(uint64_t entry, uint64_t max_insns);
@@ -122,7 +136,7 @@ class Arm64Machine final : public MsiSink {
   void detach(TraceSink* sink);
   Trace& trace() { return trace_; }
   // Emit one GuestInsn event per instruction (expensive; --trace).
-  void set_trace_instructions(bool on) { trace_insns_ = on; }
+  void set_trace_instructions(bool on);
 
   std::string disassemble(uint64_t pc) const { return disasm_.at(mem_, pc); }
 
@@ -151,9 +165,12 @@ class Arm64Machine final : public MsiSink {
   std::vector<std::unique_ptr<GicCpuInterface>> gics_;
   std::vector<std::unique_ptr<GenericTimer>> timers_;
   std::vector<uc_engine*> engines_;
+  std::vector<std::unique_ptr<arch::RomWrites>> rom_writes_;  // per CPU: stores to flash dropped
   std::vector<std::unique_ptr<Arm64Vcpu>> cpus_;
   std::vector<Ack> acks_;
   std::optional<arch::StopRequest> power_;  // SYSTEM_OFF / SYSTEM_RESET
+  std::optional<uint64_t> fdt_address_;
+  uint64_t boot_x0_ = 0;
   int running_cpu_ = -1;
   bool started_ = false;
   bool trace_insns_ = false;

@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "remap/bits.h"
+
 namespace irqremap::arm64 {
 
 namespace {
 
 constexpr uint32_t kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
 constexpr uint32_t kWfi = 0xD503'207F;
+constexpr uint32_t kEret = 0xD69F'03E0;
+constexpr uint32_t kDaif = sysreg(3, 3, 4, 2, 1);  // DAIF (MRS/MSR register form)
 constexpr uint64_t kMpidrRes1 = uint64_t{1} << 31;  // MPIDR_EL1 bit 31 is RES1
 
 // SPSR_EL1 through the generic coprocessor access (Unicorn 2.0.1 has no register enum).
@@ -56,8 +60,19 @@ void Arm64Vcpu::set_reg(uc_arm64_reg r, uint64_t v) { uc_reg_write(uc_, r, &v); 
 uint64_t Arm64Vcpu::pc() const { return reg(UC_ARM64_REG_PC); }
 
 uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
-  auto w = mem_.read32(pc);
-  return w ? *w : 0;
+  // The code hook reads every instruction word: remember the region the last one came
+  // from, so the common case is a bounds check and a load, not a region search.
+  if (pc - code_base_ < code_size_ && code_size_ - (pc - code_base_) >= 4)
+    return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
+  for (const GuestMemory::Region& r : mem_.regions()) {
+    if (pc >= r.base && pc - r.base <= r.size - 4) {
+      code_base_ = r.base;
+      code_size_ = r.size;
+      code_host_ = r.host;
+      return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
+    }
+  }
+  return 0;
 }
 
 void Arm64Vcpu::power_on(uint64_t entry, uint64_t context_id) {
@@ -80,7 +95,9 @@ void Arm64Vcpu::kick() {
   // a self-targeted LPI re-raised forever). The code hook of the next instruction ends
   // the quantum before that instruction runs, so the interrupt is taken at the boundary
   // after the one that raised it (DESIGN.md "Precision").
-  if (in_step_) kick_next_ = true;
+  // With PSTATE.I set nothing can be taken now, so the quantum goes on; the unmask
+  // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys).
+  if (in_step_ && (pstate() & kPstateI) == 0) kick_next_ = true;
 }
 
 void Arm64Vcpu::request_stop(arch::StopRequest s) {
@@ -139,7 +156,11 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   saw_wfi_ = false;
   kick_next_ = false;
   in_step_ = true;
-  const uc_err e = uc_emu_start(uc_, pc(), 0, 0, max_insns);
+  // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
+  // Unicorn would add a second per-instruction hook for it. `until` is an address no
+  // instruction has, so no PC (flash at 0 included) ends the run.
+  limit_ = max_insns;
+  const uc_err e = uc_emu_start(uc_, pc(), ~uint64_t{0}, 0, 0);
   in_step_ = false;
   if (resume_pc_) {
     set_reg(UC_ARM64_REG_PC, *resume_pc_);
@@ -177,13 +198,18 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     uc_emu_stop(self->uc_);
     return;
   }
+  if (self->executed_ == self->limit_) {
+    uc_emu_stop(self->uc_);  // the quantum is used up: end it before this instruction
+    return;
+  }
   ++self->executed_;
-  if (self->on_insn_) self->on_insn_(address);
+  if (self->on_insn_) [[unlikely]] self->on_insn_(address);
   const uint32_t w = self->word_at(address);
   if (w == kWfi) {
     self->saw_wfi_ = true;
-  } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF) {
-    // MSR DAIFClr, #imm: an unmasked IRQ must be taken right after it.
+  } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF || w == kEret) {
+    // MSR DAIFClr, #imm or ERET (which may restore PSTATE.I = 0): an IRQ signalled while
+    // masked must be taken right after the unmask.
     self->kick_next_ = true;
   }
 }
@@ -230,6 +256,9 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->kick();  // a new deadline: the machine re-plans the quantum, a PPI may be due
     }
   } else {
+    // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
+    // old, masked PSTATE.I).
+    if (enc == kDaif && !is_read) self->kick_next_ = true;
     return 0;  // a register Unicorn implements: execute natively
   }
   self->set_reg(UC_ARM64_REG_PC, pc + 4);  // performed: skip the instruction

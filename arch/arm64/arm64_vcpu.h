@@ -85,7 +85,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   uint64_t executed_in_quantum() const { return in_step_ ? executed_ : 0; }
 
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
-  // Called before each instruction (--trace).
+  // Called before each instruction (--trace); leave empty otherwise: it is on the hot path.
   void set_on_insn(std::function<void(uint64_t pc)> f) { on_insn_ = std::move(f); }
   // Ends the current quantum after the running instruction retires (an interrupt may be
   // due); safe from MMIO and system-register callbacks inside an instruction.
@@ -113,6 +113,10 @@ class Arm64Vcpu final : public arch::Vcpu {
   bool saw_wfi_ = false;
   bool kick_next_ = false;
   uint64_t executed_ = 0;
+  uint64_t limit_ = 0;  // instructions this quantum may retire
+  // word_at's cache: the guest memory region the last instruction word came from.
+  mutable uint64_t code_base_ = 0, code_size_ = 0;
+  mutable const std::byte* code_host_ = nullptr;
   uint64_t irqs_ = 0;
   std::optional<arch::StopRequest> stop_;
   std::optional<uint64_t> resume_pc_;

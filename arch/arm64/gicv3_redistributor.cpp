@@ -160,7 +160,17 @@ bool Gicv3Redistributor::set_pending(uint32_t intid) {
     return false;
   }
   const uint32_t i = intid - lpi::kFirstLpi;
-  pending_[i / 64] |= uint64_t{1} << (i % 64);
+  const uint64_t bit = uint64_t{1} << (i % 64);
+  if (pending_[i / 64] & bit) {
+    // Already pending: an LPI has no count (IHI0069 §5.1), so nothing changes and nobody
+    // is told (a doorbell storm must not cost a re-evaluation per write).
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Delivery, unit_, fmt::format("LPI {} pending (already)", intid),
+                   {{"intid", intid}, {"rd", processor_number_}}};
+    });
+    return true;
+  }
+  pending_[i / 64] |= bit;
   write_pending_bit(intid, true);
   // Keep the cached highest pending LPI current without a rescan when possible.
   if (hpp_valid_) {

@@ -6,7 +6,10 @@ namespace irqremap::arch {
 
 std::expected<void, std::string> map_guest_memory(uc_engine* uc, const GuestMemory& mem) {
   for (const GuestMemory::Region& r : mem.regions()) {
-    if (uc_err e = uc_mem_map_ptr(uc, r.base, r.size, UC_PROT_ALL, r.host); e != UC_ERR_OK)
+    // A read-only region (ROM) is mapped without write permission: CPU fetches and loads
+    // work, and a store raises UC_HOOK_MEM_WRITE_PROT (arch/common/rom_writes.h drops it).
+    const uint32_t prot = r.read_only ? (UC_PROT_READ | UC_PROT_EXEC) : UC_PROT_ALL;
+    if (uc_err e = uc_mem_map_ptr(uc, r.base, r.size, prot, r.host); e != UC_ERR_OK)
       return std::unexpected(fmt::format("unicorn: mapping {} at {:#x} ({:#x} bytes): {}", r.name,
                                          r.base, r.size, uc_strerror(e)));
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "remap/bits.h"
@@ -18,6 +19,23 @@ T le(std::span<const std::byte> b, size_t off) {
   return T(bits::load_le_n(b.data() + off, sizeof(T)));
 }
 
+// Copies `bytes` to pa and zero-fills up to `size`, region by region (RAM or ROM), so a
+// segment may cross from one region into the next; false when any byte has no region.
+bool fill(const GuestMemory& mem, uint64_t pa, std::span<const std::byte> bytes, uint64_t size) {
+  if (size != 0 && pa + size - 1 < pa) return false;
+  for (uint64_t done = 0; done < size;) {
+    const GuestMemory::Region* r = mem.region_at(pa + done);
+    if (r == nullptr) return false;
+    const uint64_t n = std::min(size - done, r->base + r->size - (pa + done));
+    std::byte* host = r->host + (pa + done - r->base);
+    const uint64_t copy = done < bytes.size() ? std::min<uint64_t>(n, bytes.size() - done) : 0;
+    if (copy != 0) std::memcpy(host, bytes.data() + done, copy);
+    std::memset(host + copy, 0, n - copy);
+    done += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<const std::byte> img,
@@ -25,9 +43,10 @@ std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<c
   if (img.empty()) return std::unexpected("empty image");
   const bool elf = img.size() >= 4 && std::memcmp(img.data(), "\x7f" "ELF", 4) == 0;
   if (!elf) {
-    if (auto w = mem.write(raw_base, img); !w)
-      return std::unexpected(fmt::format("raw image: {}", w.error().describe()));
-    return LoadedImage{raw_base, false, 0};
+    if (!fill(mem, raw_base, img, img.size()))
+      return std::unexpected(fmt::format("raw image: {:#x} bytes at {:#x} reach outside guest RAM", img.size(),
+                                         raw_base));
+    return LoadedImage{raw_base, false, 0, raw_base, raw_base + img.size()};
   }
   if (img.size() < kEhdrSize) return std::unexpected("ELF: file shorter than the 64-byte ELF64 header");
   if (le<uint8_t>(img, 4) != 2 || le<uint8_t>(img, 5) != 1)
@@ -39,7 +58,7 @@ std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<c
   const uint16_t phentsize = le<uint16_t>(img, 54), phnum = le<uint16_t>(img, 56);
   if (phentsize < kPhdrSize || phoff > img.size() || uint64_t(phnum) * phentsize > img.size() - phoff)
     return std::unexpected("ELF: program headers lie outside the file");
-  LoadedImage out{entry, true, 0};
+  LoadedImage out{entry, true, 0, UINT64_MAX, 0};
   for (unsigned i = 0; i < phnum; ++i) {
     const size_t ph = phoff + size_t(i) * phentsize;
     if (le<uint32_t>(img, ph) != kPtLoad) continue;
@@ -48,13 +67,14 @@ std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<c
     if (filesz > memsz || off > img.size() || filesz > img.size() - off)
       return std::unexpected(fmt::format("ELF: segment {} lies outside the file", i));
     if (memsz == 0) continue;
-    std::byte* host = mem.host_ptr(paddr, memsz);
-    if (host == nullptr)
-      return std::unexpected(
-          fmt::format("ELF: segment {} at {:#x} ({:#x} bytes) is outside RAM", i, paddr, memsz));
-    std::memcpy(host, img.data() + off, filesz);
-    std::memset(host + filesz, 0, memsz - filesz);
+    // QEMU would load such a segment nowhere and start the guest anyway; a clear refusal
+    // here saves debugging a guest that runs without it.
+    if (!fill(mem, paddr, img.subspan(off, filesz), memsz))
+      return std::unexpected(fmt::format(
+          "ELF: segment {} at {:#x} ({:#x} bytes) is outside RAM and ROM", i, paddr, memsz));
     ++out.segments;
+    out.low = std::min(out.low, paddr);
+    out.high = std::max(out.high, paddr + memsz);
   }
   if (out.segments == 0) return std::unexpected("ELF: no PT_LOAD segment");
   return out;

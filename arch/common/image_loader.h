@@ -5,7 +5,9 @@
 // magic, a raw image copied to `raw_base` and entered at its first byte (as QEMU -kernel
 // does for a flat binary). Malformed input is an error message, never a crash: short
 // header, wrong class/endianness/machine, program headers or segments outside the file,
-// segments outside RAM, no PT_LOAD.
+// segments outside guest memory, no PT_LOAD. Segments may land in read-only regions (a
+// ROM such as the AArch64 virt flash, where an lld-linked ELF puts its headers), as
+// QEMU's loader fills ROM too, and may cross from one region into an adjacent one.
 #include <cstdint>
 #include <expected>
 #include <span>
@@ -22,6 +24,8 @@ struct LoadedImage {
   uint64_t entry = 0;
   bool elf = false;
   unsigned segments = 0;  // PT_LOAD segments loaded (0 for a raw image)
+  uint64_t low = 0;       // lowest guest-physical byte loaded
+  uint64_t high = 0;      // one past the highest
 };
 
 std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<const std::byte> image,

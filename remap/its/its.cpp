@@ -260,7 +260,7 @@ void Its::write_translater(unsigned size, uint64_t value) {
     return;
   }
   // A CPU write has no DeviceID on the bus: DeviceID 0, as QEMU.
-  translate(MsiWrite{config_.base + GITS_TRANSLATER, uint32_t(value), 0});
+  deliver(MsiWrite{config_.base + GITS_TRANSLATER, uint32_t(value), 0});
 }
 
 void Its::set_cache_enabled(bool on) {
@@ -280,13 +280,13 @@ void Its::flush_cache(std::string_view why) {
 
 void Its::invalidate_all() { flush_cache("invalidate_all (EnableLPIs=0 or software request)"); }
 
-Blocked Its::drop(WalkFail reason, std::string what) {
+std::unexpected<WalkError> Its::drop(WalkError e) {
   ++stats_.faults;
   trace_.emit_lazy([&] {
-    return Event{EventKind::Fault, "its", fmt::format("MSI dropped: {}", what),
-                 {{"reason", uint32_t(reason)}}};
+    return Event{EventKind::Fault, "its", fmt::format("MSI dropped: {}", e.describe()),
+                 {{"reason", uint32_t(e.fail)}}};
   });
-  return Blocked{uint32_t(reason), std::move(what), false};
+  return std::unexpected(std::move(e));
 }
 
 std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid) const {
@@ -294,12 +294,20 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
 }
 
 Translation Its::translate(const MsiWrite& msi) {
+  auto r = route(msi);
+  if (r) return *r;
+  return Blocked{uint32_t(r.error().fail), r.error().describe(), false};
+}
+
+std::expected<LpiDelivery, WalkError> Its::route(const MsiWrite& msi) {
   ++stats_.translations;
-  if (msi.address != config_.base + GITS_TRANSLATER)
-    return drop(WalkFail::NotTranslater,
-                fmt::format("address {:#x} is not GITS_TRANSLATER ({:#x})", msi.address,
-                            config_.base + GITS_TRANSLATER));
-  if (!enabled_) return drop(WalkFail::ItsDisabled, "ITS disabled (GITS_CTLR.Enabled=0)");
+  if (msi.address != config_.base + GITS_TRANSLATER) {
+    WalkError e{WalkFail::NotTranslater};
+    e.address = msi.address;
+    e.limit = config_.base + GITS_TRANSLATER;
+    return drop(e);
+  }
+  if (!enabled_) return drop(WalkError{WalkFail::ItsDisabled});
   const uint32_t devid = msi.source, eventid = msi.data;
   Resolved r;
   const uint64_t key = TranslationCache::key(devid, eventid);
@@ -322,9 +330,9 @@ Translation Its::translate(const MsiWrite& msi) {
       });
     }
     auto ite = walk_ite(mem_, tables_, devid, eventid);
-    if (!ite) return drop(ite.error().fail, std::move(ite.error().what));
+    if (!ite) return drop(ite.error());
     auto cte = walk_cte(mem_, tables_, ite->ite.icid);
-    if (!cte) return drop(cte.error().fail, std::move(cte.error().what));
+    if (!cte) return drop(cte.error());
     trace_.emit_lazy([&] {
       return Event{EventKind::TableRead, "its",
                    fmt::format("DTE[{}] Size={} ITT_addr={:#x}; ITE[{}]@{:#x} pINTID={} ICID={}; "
@@ -333,10 +341,13 @@ Translation Its::translate(const MsiWrite& msi) {
                                ite->ite.pintid, ite->ite.icid, ite->ite.icid, cte->rd),
                    {{"device", devid}, {"event", eventid}, {"ite", ite->ite_addr}}};
     });
-    if (cte->rd >= target_.redistributor_count())
-      return drop(WalkFail::CollectionUnmapped,
-                  fmt::format("collection {} names redistributor {} which does not exist",
-                              ite->ite.icid, cte->rd));
+    if (cte->rd >= target_.redistributor_count()) {
+      WalkError e{WalkFail::CollectionUnmapped};
+      e.icid = ite->ite.icid;
+      e.rd = cte->rd;
+      e.rd_missing = true;
+      return drop(e);
+    }
     r = Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
     if (config_.cache) cache_.insert(key, r);
   }
@@ -346,11 +357,12 @@ Translation Its::translate(const MsiWrite& msi) {
                              r.icid, r.rd, r.intid),
                  {{"device", devid}, {"event", eventid}, {"rd", r.rd}, {"intid", r.intid}}};
   });
-  if (!target_.set_pending(r.rd, r.intid))
-    return drop(WalkFail::LpiRejected,
-                fmt::format("redistributor {} refused LPI {} (EnableLPIs=0 or INTID beyond "
-                            "GICR_PROPBASER.IDbits)",
-                            r.rd, r.intid));
+  if (!target_.set_pending(r.rd, r.intid)) {
+    WalkError e{WalkFail::LpiRejected};
+    e.rd = r.rd;
+    e.intid = r.intid;
+    return drop(e);
+  }
   return LpiDelivery{r.rd, r.intid};
 }
 

@@ -100,6 +100,9 @@ class Its final : public MmioDevice, public Remapper {
   // the DeviceID. A translated MSI is handed to LpiTarget::set_pending.
   std::string_view unit_name() const override { return "its"; }
   Translation translate(const MsiWrite& msi) override;
+  // The same translation and delivery for a machine's bus, which needs no Translation:
+  // nothing is formatted or allocated unless a trace sink listens. True when delivered.
+  bool deliver(const MsiWrite& msi) { return route(msi).has_value(); }
   void invalidate_all() override;
   RemapStats stats() const override { return stats_; }
   std::vector<Mapping> mappings() const override;
@@ -161,7 +164,9 @@ class Its final : public MmioDevice, public Remapper {
   void record_error(ItsError code, const std::array<uint64_t, 4>& cmd, uint64_t offset,
                     std::string what);
   void flush_cache(std::string_view why);
-  Blocked drop(WalkFail reason, std::string what);
+  // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
+  std::expected<LpiDelivery, WalkError> route(const MsiWrite& msi);
+  std::unexpected<WalkError> drop(WalkError e);
 
   GuestMemory& mem_;
   LpiTarget& target_;

@@ -219,12 +219,12 @@ Its::CmdResult Its::cmd_movi(const C& c) {
   if (!ite)
     return fail(ite.error().fail == WalkFail::MemoryError ? E::IRQREMAP_MEMORY_ERROR
                                                           : E::E_ITS_MOVI_UNMAPPED_INTERRUPT,
-                "MOVI: " + ite.error().what);
+                "MOVI: " + ite.error().describe());
   auto from = walk_cte(mem_, tables_, ite->ite.icid);
   if (!from)
-    return fail(E::E_ITS_MOVI_UNMAPPED_COLLECTION, "MOVI: current " + from.error().what);
+    return fail(E::E_ITS_MOVI_UNMAPPED_COLLECTION, "MOVI: current " + from.error().describe());
   auto to = walk_cte(mem_, tables_, icid);
-  if (!to) return fail(E::E_ITS_MOVI_UNMAPPED_COLLECTION, "MOVI: new " + to.error().what);
+  if (!to) return fail(E::E_ITS_MOVI_UNMAPPED_COLLECTION, "MOVI: new " + to.error().describe());
   target_.move_pending(from->rd, to->rd, ite->ite.pintid);
   Ite moved = ite->ite;
   moved.icid = uint16_t(icid);
@@ -255,9 +255,9 @@ Its::CmdResult Its::cmd_discard(const C& c) {
   if (!ite)
     return fail(ite.error().fail == WalkFail::MemoryError ? E::IRQREMAP_MEMORY_ERROR
                                                           : E::E_ITS_DISCARD_UNMAPPED_INTERRUPT,
-                "DISCARD: " + ite.error().what);
+                "DISCARD: " + ite.error().describe());
   auto cte = walk_cte(mem_, tables_, ite->ite.icid);
-  if (!cte) return fail(E::E_ITS_DISCARD_UNMAPPED_INTERRUPT, "DISCARD: " + cte.error().what);
+  if (!cte) return fail(E::E_ITS_DISCARD_UNMAPPED_INTERRUPT, "DISCARD: " + cte.error().describe());
   target_.clear_pending(cte->rd, ite->ite.pintid);
   if (auto w = write_ite(mem_, ite->ite_addr, Ite{false, true, 0, 0}); !w)
     return fail(E::IRQREMAP_MEMORY_ERROR, fmt::format("DISCARD: ITE {}", w.error().describe()));
@@ -273,7 +273,7 @@ Its::CmdResult Its::cmd_discard(const C& c) {
   if (!res)                                                                                   \
     return fail(res.error().fail == WalkFail::MemoryError ? E::IRQREMAP_MEMORY_ERROR          \
                                                           : unmapped_code(cmd::Opcode::OP),   \
-                NAME ": " + res.error().what);                                                \
+                NAME ": " + res.error().describe());                                                \
   if (res->rd >= target_.redistributor_count())                                               \
     return fail(unmapped_code(cmd::Opcode::OP),                                               \
                 fmt::format(NAME ": collection {} names no redistributor", res->icid));
@@ -309,7 +309,7 @@ Its::CmdResult Its::cmd_invall(const C& c) {
   if (!cte)
     return fail(cte.error().fail == WalkFail::MemoryError ? E::IRQREMAP_MEMORY_ERROR
                                                           : E::E_ITS_INVALL_UNMAPPED_COLLECTION,
-                "INVALL: " + cte.error().what);
+                "INVALL: " + cte.error().describe());
   target_.reload_all_config(cte->rd);
   return {};
 }

@@ -96,55 +96,89 @@ uint64_t ite_address(const Dte& dte, uint32_t eventid) {
   return dte.itt_addr + uint64_t(eventid) * kIteBytes;
 }
 
+std::string WalkError::describe() const {
+  switch (fail) {
+    case WalkFail::MemoryError: return fmt::format("{} read failed: {}", table, fault.describe());
+    case WalkFail::DeviceOutOfRange:
+      return l1_invalid ? fmt::format("device {} has no device table page (level-1 entry invalid)", devid)
+                        : fmt::format("device {} out of range (device table holds {} DeviceIDs)", devid, limit);
+    case WalkFail::DeviceUnmapped: return fmt::format("device {} not mapped (DTE Valid=0)", devid);
+    case WalkFail::EventOutOfRange:
+      return fmt::format("event {} out of range for device {} (Size={})", eventid, devid, limit);
+    case WalkFail::EventUnmapped:
+      return fmt::format("event {} of device {} not mapped (ITE Valid=0)", eventid, devid);
+    case WalkFail::CollectionOutOfRange:
+      return fmt::format("collection {} out of range (collection table holds {} ICIDs)", icid, limit);
+    case WalkFail::CollectionUnmapped:
+      return rd_missing ? fmt::format("collection {} names redistributor {} which does not exist", icid, rd)
+                        : fmt::format("collection {} not mapped (CTE Valid=0)", icid);
+    case WalkFail::ItsDisabled: return "ITS disabled (GITS_CTLR.Enabled=0)";
+    case WalkFail::LpiRejected:
+      return fmt::format("redistributor {} refused LPI {} (EnableLPIs=0 or INTID beyond "
+                         "GICR_PROPBASER.IDbits)", rd, intid);
+    case WalkFail::NotTranslater:
+      return fmt::format("address {:#x} is not GITS_TRANSLATER ({:#x})", address, limit);
+  }
+  return "walk failed";
+}
+
 namespace {
-WalkError mem_error(const char* what, const MemFault& f) {
-  return {WalkFail::MemoryError, fmt::format("{} read failed: {}", what, f.describe())};
+WalkError mem_error(const char* table, const MemFault& f) {
+  WalkError e{WalkFail::MemoryError};
+  e.table = table;
+  e.fault = f;
+  return e;
 }
 }  // namespace
 
 std::expected<IteRef, WalkError> walk_ite(const GuestMemory& mem, const ItsTables& t,
                                           uint32_t devid, uint32_t eventid) {
+  WalkError e{WalkFail::DeviceOutOfRange};
+  e.devid = devid;
+  e.eventid = eventid;
   auto slot = entry_address(mem, t.device, devid);
   if (!slot) return std::unexpected(mem_error("device table level-1 entry", slot.error()));
-  if (!slot->found())
-    return std::unexpected(WalkError{
-        WalkFail::DeviceOutOfRange,
-        slot->kind == EntrySlot::Kind::L1Invalid
-            ? fmt::format("device {} has no device table page (level-1 entry invalid)", devid)
-            : fmt::format("device {} out of range (device table holds {} DeviceIDs)", devid,
-                          t.device.id_limit)});
+  if (!slot->found()) {
+    e.l1_invalid = slot->kind == EntrySlot::Kind::L1Invalid;
+    e.limit = t.device.id_limit;
+    return std::unexpected(e);
+  }
   auto dte = read_dte(mem, slot->address);
   if (!dte) return std::unexpected(mem_error("DTE", dte.error()));
-  if (!dte->valid)
-    return std::unexpected(WalkError{WalkFail::DeviceUnmapped,
-                                     fmt::format("device {} not mapped (DTE Valid=0)", devid)});
-  if (eventid >= dte->event_count())
-    return std::unexpected(WalkError{
-        WalkFail::EventOutOfRange, fmt::format("event {} out of range for device {} (Size={})",
-                                               eventid, devid, dte->size)});
+  if (!dte->valid) {
+    e.fail = WalkFail::DeviceUnmapped;
+    return std::unexpected(e);
+  }
+  if (eventid >= dte->event_count()) {
+    e.fail = WalkFail::EventOutOfRange;
+    e.limit = dte->size;
+    return std::unexpected(e);
+  }
   const uint64_t addr = ite_address(*dte, eventid);
   auto ite = read_ite(mem, addr);
   if (!ite) return std::unexpected(mem_error("ITE", ite.error()));
-  if (!ite->valid)
-    return std::unexpected(WalkError{
-        WalkFail::EventUnmapped,
-        fmt::format("event {} of device {} not mapped (ITE Valid=0)", eventid, devid)});
+  if (!ite->valid) {
+    e.fail = WalkFail::EventUnmapped;
+    return std::unexpected(e);
+  }
   return IteRef{*dte, addr, *ite};
 }
 
 std::expected<Cte, WalkError> walk_cte(const GuestMemory& mem, const ItsTables& t, uint32_t icid) {
+  WalkError e{WalkFail::CollectionOutOfRange};
+  e.icid = icid;
   auto slot = entry_address(mem, t.collection, icid);
   if (!slot) return std::unexpected(mem_error("collection table level-1 entry", slot.error()));
-  if (!slot->found())
-    return std::unexpected(WalkError{
-        WalkFail::CollectionOutOfRange,
-        fmt::format("collection {} out of range (collection table holds {} ICIDs)", icid,
-                    t.collection.id_limit)});
+  if (!slot->found()) {
+    e.limit = t.collection.id_limit;
+    return std::unexpected(e);
+  }
   auto cte = read_cte(mem, slot->address);
   if (!cte) return std::unexpected(mem_error("CTE", cte.error()));
-  if (!cte->valid)
-    return std::unexpected(WalkError{WalkFail::CollectionUnmapped,
-                                     fmt::format("collection {} not mapped (CTE Valid=0)", icid)});
+  if (!cte->valid) {
+    e.fail = WalkFail::CollectionUnmapped;
+    return std::unexpected(e);
+  }
   return *cte;
 }
 

@@ -88,9 +88,20 @@ enum class WalkFail : uint32_t {
   LpiRejected = 9,  // the redistributor refused it (EnableLPIs = 0, INTID beyond IDbits)
   NotTranslater = 10,
 };
+// Why and where a walk stopped, as numbers: the MSI path drops millions of writes without
+// building a string; describe() says it in words when someone asks (a trace, a command
+// error record, `translate arm64`).
 struct WalkError {
   WalkFail fail;
-  std::string what;  // "event 40 out of range for device 2 (Size=4)"
+  uint32_t devid = 0, eventid = 0, icid = 0;
+  uint64_t limit = 0;         // IDs the table holds (out of range), DTE.Size (event range)
+  bool l1_invalid = false;    // DeviceOutOfRange: the level-1 entry was invalid
+  uint32_t rd = 0, intid = 0;  // LpiRejected; CollectionUnmapped with rd_missing
+  bool rd_missing = false;    // CollectionUnmapped: the CTE names no redistributor
+  uint64_t address = 0;       // NotTranslater: the MSI's address (limit: GITS_TRANSLATER)
+  const char* table = "";     // MemoryError: which read failed
+  MemFault fault{};           // MemoryError
+  std::string describe() const;  // "event 40 out of range for device 2 (Size=4)"
 };
 
 // Device + event: the DTE and ITE (and where the ITE is).

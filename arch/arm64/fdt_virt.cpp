@@ -1,0 +1,219 @@
+#include "arch/arm64/fdt_virt.h"
+
+#include <fmt/format.h>
+#include <libfdt.h>
+
+#include <initializer_list>
+#include <string_view>
+
+#include "arch/arm64/virt_map.h"
+
+namespace irqremap::arm64 {
+
+namespace {
+
+// Devicetree Specification v0.4 §2.3.5: a #address-cells = #size-cells = 2 bus gives
+// each address and size as two cells (high word first).
+constexpr uint32_t hi(uint64_t v) { return uint32_t(v >> 32); }
+constexpr uint32_t lo(uint64_t v) { return uint32_t(v); }
+
+// The `interrupts` cells of the Arm GIC binding (Documentation/devicetree/bindings/
+// interrupt-controller/arm,gic-v3.yaml): type (0 = SPI, 1 = PPI), number, flags
+// (4 = level-sensitive, active high). QEMU virt: PL011 on SPI 1; timer PPIs 13 (secure
+// EL1), 14 (non-secure EL1), 11 (virtual), 10 (non-secure EL2).
+constexpr uint32_t kSpi = 0, kPpi = 1, kLevelHigh = 4;
+constexpr uint32_t kUartSpi = 1;
+constexpr uint32_t kTimerPpis[] = {13, 14, 11, 10};
+
+// PSCI 0.1 function IDs QEMU publishes in /psci (its PSCI 0.2+ SMC64 / SMC32 numbers,
+// Arm DEN 0022D §5.1): CPU_SUSPEND (64), CPU_OFF, CPU_ON (64), MIGRATE (64).
+constexpr uint32_t kPsciCpuSuspend = 0xC400'0001, kPsciCpuOff = 0x8400'0002, kPsciCpuOn = 0xC400'0003,
+                   kPsciMigrate = 0xC400'0005;
+
+constexpr uint32_t kApbClockHz = 24'000'000;  // QEMU's "clk24mhz" fixed clock
+
+// libfdt's sequential-write calls, with the first error kept (later calls are skipped).
+class Writer {
+ public:
+  explicit Writer(std::vector<std::byte>& buf) : buf_(buf) {
+    check(fdt_create(fdt(), int(buf_.size())));
+    check(fdt_finish_reservemap(fdt()));
+  }
+  void begin(const std::string& name) { if (ok()) check(fdt_begin_node(fdt(), name.c_str())); }
+  void end() { if (ok()) check(fdt_end_node(fdt())); }
+  void empty(const char* name) { if (ok()) check(fdt_property(fdt(), name, "", 0)); }
+  void str(const char* name, std::string_view v) { strings(name, {v}); }
+  // A string list: each string NUL-terminated, back to back (DT spec §2.2.4 <stringlist>).
+  void strings(const char* name, std::initializer_list<std::string_view> vs) {
+    std::string joined;
+    for (std::string_view v : vs) {
+      joined += v;
+      joined += '\0';
+    }
+    if (ok()) check(fdt_property(fdt(), name, joined.data(), int(joined.size())));
+  }
+  void cells(const char* name, std::initializer_list<uint32_t> vs) { cells(name, std::vector<uint32_t>(vs)); }
+  void cells(const char* name, const std::vector<uint32_t>& vs) {
+    std::vector<fdt32_t> be;
+    for (uint32_t v : vs) be.push_back(cpu_to_fdt32(v));
+    if (ok()) check(fdt_property(fdt(), name, be.data(), int(be.size() * sizeof(fdt32_t))));
+  }
+  // A #address-cells = #size-cells = 2 `reg` of (base, size) pairs.
+  void reg(std::initializer_list<std::pair<uint64_t, uint64_t>> ranges) {
+    std::vector<uint32_t> v;
+    for (auto [base, size] : ranges) v.insert(v.end(), {hi(base), lo(base), hi(size), lo(size)});
+    cells("reg", v);
+  }
+  // Ends the tree and spreads it over the whole buffer (totalsize = buffer size), as
+  // QEMU's tree is: free space after the strings block.
+  std::expected<void, std::string> finish() {
+    if (ok()) check(fdt_finish(fdt()));
+    if (ok()) check(fdt_open_into(fdt(), fdt(), int(buf_.size())));
+    if (!ok()) return std::unexpected(fmt::format("device tree: libfdt: {}", fdt_strerror(err_)));
+    return {};
+  }
+
+ private:
+  void* fdt() { return buf_.data(); }
+  bool ok() const { return err_ == 0; }
+  void check(int r) {
+    if (r < 0 && err_ == 0) err_ = r;
+  }
+  std::vector<std::byte>& buf_;
+  int err_ = 0;
+};
+
+std::string unit(const char* name, uint64_t addr) { return fmt::format("{}@{:x}", name, addr); }
+
+void add_cpus(Writer& w, unsigned cpus) {
+  w.begin("cpus");
+  w.cells("#size-cells", {0});
+  w.cells("#address-cells", {1});  // MPIDR Aff3 is 0 for every CPU here
+  w.begin("cpu-map");
+  w.begin("socket0");
+  w.begin("cluster0");
+  for (unsigned c = 0; c < cpus; ++c) {
+    w.begin(fmt::format("core{}", c));
+    w.cells("cpu", {phandle_cpu(cpus, c)});
+    w.end();
+  }
+  w.end();
+  w.end();
+  w.end();
+  for (unsigned c = 0; c < cpus; ++c) {
+    w.begin(unit("cpu", c));
+    w.cells("phandle", {phandle_cpu(cpus, c)});
+    w.cells("reg", {uint32_t(virt::mpidr_affinity(c))});
+    w.str("enable-method", "psci");
+    w.str("compatible", "arm,cortex-a57");
+    w.str("device_type", "cpu");
+    w.end();
+  }
+  w.end();
+}
+
+void add_gic(Writer& w, unsigned cpus) {
+  w.begin(unit("intc", virt::kGicdBase));
+  w.cells("phandle", {phandle_gic(cpus)});
+  w.reg({{virt::kGicdBase, virt::kGicdSize}, {virt::kGicrBase, virt::kGicrRegionSize}});
+  w.cells("#redistributor-regions", {1});
+  w.str("compatible", "arm,gic-v3");
+  w.empty("ranges");  // the ITS child's addresses are the parent bus's
+  w.cells("#size-cells", {2});
+  w.cells("#address-cells", {2});
+  w.empty("interrupt-controller");
+  w.cells("#interrupt-cells", {3});
+  w.begin(unit("its", virt::kItsBase));
+  w.cells("phandle", {phandle_its(cpus)});
+  w.reg({{virt::kItsBase, virt::kItsSize}});
+  w.cells("#msi-cells", {1});  // the one cell is the DeviceID
+  w.empty("msi-controller");
+  w.str("compatible", "arm,gic-v3-its");
+  w.end();
+  w.end();
+}
+
+}  // namespace
+
+std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtConfig& cfg) {
+  std::vector<std::byte> buf(kVirtFdtSize);
+  Writer w(buf);
+  const unsigned n = cfg.cpus;
+  w.begin("");
+  w.cells("interrupt-parent", {phandle_gic(n)});
+  w.str("model", "linux,dummy-virt");
+  w.cells("#size-cells", {2});
+  w.cells("#address-cells", {2});
+  w.str("compatible", "linux,dummy-virt");
+
+  w.begin("psci");
+  w.cells("migrate", {kPsciMigrate});
+  w.cells("cpu_on", {kPsciCpuOn});
+  w.cells("cpu_off", {kPsciCpuOff});
+  w.cells("cpu_suspend", {kPsciCpuSuspend});
+  w.str("method", "hvc");  // psci.h: PSCI over HVC #0
+  w.strings("compatible", {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"});
+  w.end();
+
+  w.begin(unit("memory", virt::kRamBase));
+  w.reg({{virt::kRamBase, cfg.ram_size}});
+  w.str("device_type", "memory");
+  w.end();
+
+  w.begin(unit("pl011", virt::kUartBase));
+  w.strings("clock-names", {"uartclk", "apb_pclk"});
+  w.cells("clocks", {kPhandleClock, kPhandleClock});
+  w.cells("interrupts", {kSpi, kUartSpi, kLevelHigh});
+  w.reg({{virt::kUartBase, virt::kUartSize}});
+  w.strings("compatible", {"arm,pl011", "arm,primecell"});
+  w.end();
+
+  add_gic(w, n);
+
+  w.begin(unit("flash", virt::kFlashBase));
+  w.cells("bank-width", {4});
+  w.reg({{virt::kFlashBase, virt::kFlashBankSize}, {virt::kFlashBase + virt::kFlashBankSize, virt::kFlashBankSize}});
+  w.str("compatible", "cfi-flash");
+  w.end();
+
+  add_cpus(w, n);
+
+  w.begin("timer");
+  std::vector<uint32_t> timer;
+  for (uint32_t ppi : kTimerPpis) timer.insert(timer.end(), {kPpi, ppi, kLevelHigh});
+  w.cells("interrupts", timer);
+  w.empty("always-on");
+  w.strings("compatible", {"arm,armv8-timer", "arm,armv7-timer"});
+  w.end();
+
+  w.begin("apb-pclk");
+  w.cells("phandle", {kPhandleClock});
+  w.str("clock-output-names", "clk24mhz");
+  w.cells("clock-frequency", {kApbClockHz});
+  w.cells("#clock-cells", {0});
+  w.str("compatible", "fixed-clock");
+  w.end();
+
+  if (cfg.device) {
+    // irqremap's own device (device/README.md): its MSIs go to the ITS with DeviceID
+    // virt::kDeviceId (the msi-parent binding: <&its DeviceID>), and it reads and writes
+    // guest RAM coherently.
+    w.begin(unit("msg-device", virt::kDeviceBase));
+    w.cells("msi-parent", {phandle_its(n), virt::kDeviceId});
+    w.empty("dma-coherent");
+    w.reg({{virt::kDeviceBase, virt::kDeviceSize}});
+    w.str("compatible", "irqremap,msg-device");
+    w.end();
+  }
+
+  w.begin("chosen");
+  if (!cfg.bootargs.empty()) w.str("bootargs", cfg.bootargs);
+  w.str("stdout-path", "/" + unit("pl011", virt::kUartBase));
+  w.end();
+
+  w.end();  // root
+  if (auto ok = w.finish(); !ok) return std::unexpected(ok.error());
+  return buf;
+}
+
+}  // namespace irqremap::arm64
