@@ -122,8 +122,8 @@ class Arm64Machine final : public MsiSink {
   const arch::VirtualTime& time() const { return time_; }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
   uint64_t instructions() const { return sched_.instructions(); }
-  // The CPU each LPI was acknowledged on, in order (ICC_IAR1_EL1 reads that returned an
-  // LPI): tests check where interrupts went.
+  // The CPU each interrupt (LPI, SGI, PPI) was acknowledged on, in order (ICC_IAR1_EL1
+  // reads that returned an INTID): tests check where interrupts went.
   struct Ack {
     unsigned cpu;
     uint32_t intid;
