@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <cstdlib>
+#include <cstring>
+
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -11,11 +15,19 @@ namespace {
 constexpr uint32_t kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
 constexpr uint32_t kWfi = 0xD503'207F;
 constexpr uint32_t kEret = 0xD69F'03E0;
+// SCR_EL3 = RW | RES1 (bits 5:4) | NS; HCR_EL2.RW: EL1 is Non-secure AArch64 (Arm ARM
+// D17.2.117, D17.2.48), as on a machine without EL2 and EL3. See the header's facts.
+constexpr uint64_t kScrEl3 = (uint64_t{1} << 10) | 0x30 | 1;
+constexpr uint64_t kHcrEl2Rw = uint64_t{1} << 31;
 constexpr uint32_t kDaif = sysreg(3, 3, 4, 2, 1);  // DAIF (MRS/MSR register form)
 constexpr uint64_t kMpidrRes1 = uint64_t{1} << 31;  // MPIDR_EL1 bit 31 is RES1
 
 // SPSR_EL1 through the generic coprocessor access (Unicorn 2.0.1 has no register enum).
 uc_arm64_cp_reg spsr_el1(uint64_t v = 0) { return uc_arm64_cp_reg{4, 0, 3, 0, 0, v}; }
+// uc_arm64_cp_reg is {crn, crm, op0, op1, op2, val}.
+uc_arm64_cp_reg cp_reg(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2, uint64_t v = 0) {
+  return uc_arm64_cp_reg{crn, crm, op0, op1, op2, v};
+}
 
 // Unicorn's exception numbers (QEMU target/arm EXCP_*) for a readable stop line.
 std::string exception_name(uint32_t n) {
@@ -42,11 +54,18 @@ Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInte
   uc_hook_add(uc_, &msr_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_sys), this, 1, 0,
               UC_ARM64_INS_MSR);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&Arm64Vcpu::on_intr), this, 1, 0);
+  uc_hook_add(uc_, &unmapped_hook_, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&Arm64Vcpu::on_unmapped), this,
+              1, 0);
+  uc_arm64_cp_reg scr = cp_reg(3, 6, 1, 1, 0, kScrEl3), hcr = cp_reg(3, 4, 1, 1, 0, kHcrEl2Rw);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &scr);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &hcr);
+  uc_context_alloc(uc_, &el1_context_);
 }
 
 Arm64Vcpu::~Arm64Vcpu() {
-  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_})
+  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_, unmapped_hook_})
     if (h != 0) uc_hook_del(uc_, h);
+  if (el1_context_) uc_context_free(el1_context_);
 }
 
 uint64_t Arm64Vcpu::reg(uc_arm64_reg r) const {
@@ -105,37 +124,146 @@ void Arm64Vcpu::request_stop(arch::StopRequest s) {
   uc_emu_stop(uc_);
 }
 
-bool Arm64Vcpu::take_irq() {
-  const uint64_t ps = pstate(), from = pc();
-  const uint64_t mode = ps & 0xF;
-  uc_arm64_cp_reg spsr = spsr_el1(ps);
-  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &spsr);
-  set_reg(UC_ARM64_REG_ELR_EL1, from);
-  uint64_t offset = 0x280;  // IRQ, current EL with SP_ELx
-  if (mode == kPstateEl1t) {
-    // From EL1t the handler runs on SP_EL1: bank SP by hand, PSTATE writes do not.
-    offset = 0x080;
-    const uint64_t sp0 = reg(UC_ARM64_REG_SP), sp1 = reg(UC_ARM64_REG_SP_EL1);
-    set_reg(UC_ARM64_REG_PSTATE, (ps & ~uint64_t{0xF}) | 0x3C0 | kPstateEl1h);
-    set_reg(UC_ARM64_REG_SP_EL0, sp0);
-    set_reg(UC_ARM64_REG_SP, sp1);
-  } else if (mode == kPstateEl1h) {
-    set_reg(UC_ARM64_REG_PSTATE, (ps & ~uint64_t{0xF}) | 0x3C0 | kPstateEl1h);
-  } else {
-    request_stop({arch::StopKind::Unsupported,
-                  fmt::format("IRQ taken from PSTATE mode {:#x} (only EL1 is modelled)", mode), 1});
-    return false;
+uint64_t Arm64Vcpu::sysreg_value(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) const {
+  uc_arm64_cp_reg r = cp_reg(op0, op1, crn, crm, op2);
+  uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &r);
+  return r.val;
+}
+
+TranslationRegs Arm64Vcpu::translation_regs() const {
+  return TranslationRegs{sysreg_value(3, 0, 1, 0, 0), sysreg_value(3, 0, 2, 0, 2), reg(UC_ARM64_REG_TTBR0_EL1),
+                         reg(UC_ARM64_REG_TTBR1_EL1)};
+}
+
+bool Arm64Vcpu::physically_backed(uint64_t pa) const {
+  // RAM and MMIO windows are both Unicorn regions (arch/common maps them per engine).
+  uc_mem_region* regions = nullptr;
+  uint32_t n = 0;
+  if (uc_mem_regions(uc_, &regions, &n) != UC_ERR_OK) return false;
+  bool found = false;
+  // Alias pages are Unicorn regions too, but nothing of the machine's sits there.
+  for (uint32_t i = 0; i < n && !found; ++i)
+    found = pa >= regions[i].begin && pa <= regions[i].end && !alias_pages_.contains(pa & ~uint64_t{0xFFF});
+  uc_free(regions);
+  return found;
+}
+
+bool Arm64Vcpu::map_alias(uint64_t va, uint64_t pa) {
+  constexpr uint64_t kPage = 0x1000;  // Unicorn's mapping granule
+  const uint64_t va_page = va & ~(kPage - 1), pa_page = pa & ~(kPage - 1);
+  if (alias_pages_.contains(va_page)) return false;  // mapped already: something else is wrong
+  std::byte* host = mem_.host_ptr(pa_page, kPage);
+  if (host == nullptr) {
+    // MMIO (or a ROM window Unicorn maps itself): the alias only has to exist for
+    // Unicorn's check; the access goes to the PA through the TLB.
+    if (!scratch_page_) {
+      scratch_page_.reset(static_cast<std::byte*>(std::aligned_alloc(kPage, kPage)));
+      std::memset(scratch_page_.get(), 0, kPage);
+    }
+    host = scratch_page_.get();
   }
-  const uint64_t vbar = reg(UC_ARM64_REG_VBAR_EL1);
-  set_reg(UC_ARM64_REG_PC, vbar + offset);
-  ++irqs_;
+  if (uc_mem_map_ptr(uc_, va_page, kPage, UC_PROT_ALL, host) != UC_ERR_OK) return false;
+  alias_pages_.insert(va_page);
   trace_.emit_lazy([&] {
-    return Event{EventKind::Delivery, fmt::format("cpu{}", index_),
-                 fmt::format("IRQ exception taken: PC {:#x} -> VBAR_EL1+{:#x} = {:#x}{}", from, offset,
-                             vbar + offset, state_ == arch::VcpuState::WaitingForInterrupt ? " (woke from WFI)" : ""),
-                 {{"cpu", index_}, {"pc", from}, {"vector", vbar + offset}}};
+    return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                 fmt::format("alias page mapped at VA {:#x} for PA {:#x} (Unicorn 2.0.1 checks the VA first)",
+                             va_page, pa_page),
+                 {{"va", va_page}, {"pa", pa_page}}};
   });
   return true;
+}
+
+bool Arm64Vcpu::restore_el1_regime() {
+  if (!el1_context_valid_) return false;
+  // Everything EL0 can change (Arm ARM D1.6: EL0 cannot write the EL1 system registers
+  // that hflags derive from) is carried over; the rest of the saved context is what EL1
+  // left at its ERET, which EL0 could not have changed.
+  std::array<uint64_t, 31> x{};
+  for (unsigned i = 0; i < 29; ++i) x[i] = reg(uc_arm64_reg(UC_ARM64_REG_X0 + i));
+  x[29] = reg(UC_ARM64_REG_X29);
+  x[30] = reg(UC_ARM64_REG_X30);
+  std::array<std::array<uint64_t, 2>, 32> q{};  // Q0..Q31, 128 bits each
+  for (unsigned i = 0; i < 32; ++i) uc_reg_read(uc_, uc_arm64_reg(UC_ARM64_REG_Q0 + i), q[i].data());
+  uint32_t fpcr = 0, fpsr = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_FPCR, &fpcr);
+  uc_reg_read(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  const uint64_t tpidr_el0 = reg(UC_ARM64_REG_TPIDR_EL0);
+  uc_context_restore(uc_, el1_context_);
+  for (unsigned i = 0; i < 29; ++i) set_reg(uc_arm64_reg(UC_ARM64_REG_X0 + i), x[i]);
+  set_reg(UC_ARM64_REG_X29, x[29]);
+  set_reg(UC_ARM64_REG_X30, x[30]);
+  for (unsigned i = 0; i < 32; ++i) uc_reg_write(uc_, uc_arm64_reg(UC_ARM64_REG_Q0 + i), q[i].data());
+  uc_reg_write(uc_, UC_ARM64_REG_FPCR, &fpcr);
+  uc_reg_write(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  set_reg(UC_ARM64_REG_TPIDR_EL0, tpidr_el0);
+  return true;
+}
+
+bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<uint64_t> far,
+                               uint64_t return_address, uint64_t culprit, std::string what) {
+  const uint64_t ps = pstate(), from = pc();
+  const uint64_t vbar = reg(UC_ARM64_REG_VBAR_EL1);
+  auto plan = plan_exception_entry(ExceptionSource{ps, return_address, vbar}, kind);
+  auto stop_at_culprit = [&](std::string msg) {
+    // Report the instruction that raised it, not wherever the PC got to.
+    if (in_step_) resume_pc_ = culprit;
+    else set_reg(UC_ARM64_REG_PC, culprit);
+    request_stop({arch::StopKind::GuestFault, std::move(msg), 1});
+    return false;
+  };
+  if (!plan) return stop_at_culprit(fmt::format("guest {}: {}", what, plan.error()));
+  // An exception raised by the first instruction of the vector just entered: the guest
+  // has no vectors there (nothing to fetch, or zeros that are UNDEFINED), and the
+  // architecture would take it again to the same vector forever.
+  if (last_entry_ && culprit == last_entry_->vector && kind == ExceptionKind::Synchronous) {
+    const LastEntry first = *last_entry_;
+    last_entry_.reset();
+    const bool fetch = syndrome::exception_class(esr) == ExceptionClass::InsnAbortSame ||
+                       syndrome::exception_class(esr) == ExceptionClass::InsnAbortLower;
+    culprit = first.culprit;
+    return stop_at_culprit(fmt::format("guest fault: {} with no exception vector: VBAR_EL1 {:#x} + {:#x} = {:#x} {}",
+                                       first.what, vbar, first.vector_offset, first.vector,
+                                       fetch ? "cannot be fetched" : fmt::format("raises {} itself", what)));
+  }
+  const uint64_t sp = reg(UC_ARM64_REG_SP);
+  const uint64_t sp_el1 = plan->from_sp_el0 ? reg(UC_ARM64_REG_SP_EL1) : sp;
+  if (plan->from_el0 && !restore_el1_regime())
+    return stop_at_culprit(fmt::format("guest {} at EL0, which was not entered by ERET: the EL1 regime cannot be restored", what));
+  set_reg(UC_ARM64_REG_PSTATE, plan->pstate);
+  if (plan->from_sp_el0) {
+    // PSTATE writes do not bank SP: move SP_EL0 out and SP_EL1 in by hand.
+    set_reg(UC_ARM64_REG_SP_EL0, sp);
+    set_reg(UC_ARM64_REG_SP, sp_el1);
+  }
+  uc_arm64_cp_reg spsr = spsr_el1(plan->spsr);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &spsr);
+  set_reg(UC_ARM64_REG_ELR_EL1, plan->elr);
+  if (kind == ExceptionKind::Synchronous) set_reg(UC_ARM64_REG_ESR_EL1, esr);
+  if (far) set_reg(UC_ARM64_REG_FAR_EL1, *far);
+  set_reg(UC_ARM64_REG_PC, plan->vector);
+  last_entry_ = LastEntry{plan->vector, plan->vector_offset, culprit,
+                          kind == ExceptionKind::Synchronous
+                              ? fmt::format("{} (ESR_EL1 {:#x}{})", what, esr, far ? fmt::format(", FAR_EL1 {:#x}", *far) : "")
+                              : what};
+  if (kind == ExceptionKind::Irq) ++irqs_;
+  else ++syncs_;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, fmt::format("cpu{}", index_),
+                 fmt::format("{} exception taken: PC {:#x} -> VBAR_EL1+{:#x} = {:#x}{}{}", what, from, plan->vector_offset,
+                             plan->vector,
+                             kind == ExceptionKind::Synchronous ? fmt::format(" (ESR_EL1 {:#x}{})", esr,
+                                                                                  far ? fmt::format(", FAR_EL1 {:#x}", *far) : "")
+                                                                : std::string(),
+                             state_ == arch::VcpuState::WaitingForInterrupt ? " (woke from WFI)" : ""),
+                 {{"cpu", index_}, {"pc", from}, {"vector", plan->vector}}};
+  });
+  return true;
+}
+
+bool Arm64Vcpu::take_irq() {
+  // The preferred return address of an interrupt is the next instruction not executed.
+  const uint64_t at = pc();
+  return take_exception(ExceptionKind::Irq, 0, std::nullopt, at, at, "IRQ");
 }
 
 void Arm64Vcpu::service_interrupts() {
@@ -155,6 +283,7 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   executed_ = 0;
   saw_wfi_ = false;
   kick_next_ = false;
+  unmapped_.reset();
   in_step_ = true;
   // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
   // Unicorn would add a second per-instruction hook for it. `until` is an address no
@@ -173,6 +302,18 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
     stop_.reset();
     return r;
   }
+  if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_) {
+    take_unmapped_abort(e);
+    unmapped_.reset();
+    if (stop_) {
+      if (resume_pc_) set_reg(UC_ARM64_REG_PC, *resume_pc_);
+      resume_pc_.reset();
+      r.stop = std::move(stop_);
+      stop_.reset();
+    }
+    return r;
+  }
+  unmapped_.reset();
   if (e != UC_ERR_OK) {
     const bool invalid = e == UC_ERR_INSN_INVALID;
     r.stop = arch::StopRequest{invalid ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
@@ -203,8 +344,14 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     return;
   }
   ++self->executed_;
+  // The vector's first instruction is running; after it the entry is done.
+  if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
   if (self->on_insn_) [[unlikely]] self->on_insn_(address);
   const uint32_t w = self->word_at(address);
+  if (w == kEret && self->el1_context_ && pstate::el(self->pstate()) == 1) {
+    // Keep the EL1 engine state (its hflags) for the next exception from EL0.
+    self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+  }
   if (w == kWfi) {
     self->saw_wfi_ = true;
   } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF || w == kEret) {
@@ -268,19 +415,90 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
 void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   auto* self = static_cast<Arm64Vcpu*>(p);
   const uint64_t pc = self->pc();
-  const uint32_t w = self->word_at(pc);
-  // HVC #imm16: 1101 0100 000 imm16 000 10
-  if (intno == 1 && (w & 0xFFE0'001F) == 0xD400'0002 && self->hvc_) {
-    self->hvc_(*self, uint16_t((w >> 5) & 0xFFFF));
-    // Resume at the preferred return address of HVC. A PC write from a hook restarts
-    // Unicorn's loop and drops a pending uc_emu_stop, so when the call ended this CPU's
-    // quantum (CPU_OFF, SYSTEM_OFF) the PC is moved after uc_emu_start returns.
-    if (self->stop_ || self->state_ == arch::VcpuState::Off) self->resume_pc_ = pc + 4;
-    else self->set_reg(UC_ARM64_REG_PC, pc + 4);
+  const uint64_t ps = self->pstate();
+  const bool same_el = pstate::el(ps) == 1;
+  // Unicorn's exception numbers are QEMU's EXCP_* (target/arm/cpu.h).
+  constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3;
+  if (intno == kExcpUdef) {
+    const uint32_t w = self->word_at(pc);
+    // HVC #imm16: 1101 0100 000 imm16 000 10. At EL1 it is the PSCI conduit; at EL0 HVC
+    // is UNDEFINED (Arm ARM C6.2.99) and taken as such below.
+    if ((w & 0xFFE0'001F) == 0xD400'0002 && same_el && self->hvc_) {
+      self->hvc_(*self, uint16_t((w >> 5) & 0xFFFF));
+      // Resume at the preferred return address of HVC. A PC write from a hook restarts
+      // Unicorn's loop and drops a pending uc_emu_stop, so when the call ended this CPU's
+      // quantum (CPU_OFF, SYSTEM_OFF) the PC is moved after uc_emu_start returns.
+      if (self->stop_ || self->state_ == arch::VcpuState::Off) self->resume_pc_ = pc + 4;
+      else self->set_reg(UC_ARM64_REG_PC, pc + 4);
+      return;
+    }
+    // Undefined instruction: EC 0x00, ELR = the instruction (Arm ARM D1.10.4).
+    self->take_exception(ExceptionKind::Synchronous, syndrome::uncategorized(), std::nullopt, pc, pc,
+                         "undefined instruction");
     return;
   }
-  self->request_stop({intno == 1 ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
-                      fmt::format("guest {} (Unicorn exception {})", exception_name(intno), intno), 1});
+  if (intno == kExcpSwi) {
+    // Unicorn reports SVC with PC already past it, the preferred return address.
+    const uint32_t w = self->word_at(pc - 4);
+    self->take_exception(ExceptionKind::Synchronous, syndrome::svc64(uint16_t((w >> 5) & 0xFFFF)), std::nullopt, pc,
+                         pc - 4, "SVC");
+    return;
+  }
+  if (intno == kExcpPrefetchAbort) {
+    // An MMU fault on the fetch at PC (Unicorn had the VA in its map): classify it by
+    // walking the tables; a walk that succeeds means a permission fault.
+    auto t = stage1_translate(pc, self->translation_regs(), [self](uint64_t pa) -> std::optional<uint64_t> {
+      auto v = self->mem_.read64(pa);
+      return v ? std::optional<uint64_t>(*v) : std::nullopt;
+    });
+    const uint32_t ifsc = t ? fsc::permission(t->level) : t.error().fsc();
+    self->take_exception(ExceptionKind::Synchronous, syndrome::insn_abort(same_el, ifsc), pc, pc, pc,
+                         "instruction abort");
+    return;
+  }
+  // A data abort raised inside Unicorn's MMU (4) comes without its address; breakpoints
+  // and the rest are not modelled.
+  self->request_stop({intno == kExcpUdef ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
+                      fmt::format("guest {} (Unicorn exception {}; not modelled)", exception_name(intno), intno), 1});
+}
+
+bool Arm64Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  // Only recorded here: the abort is taken after uc_emu_start returns, with PC at the
+  // faulting instruction (never inside the instruction).
+  self->unmapped_ = Unmapped{address, type == UC_MEM_WRITE_UNMAPPED};
+  return false;
+}
+
+void Arm64Vcpu::take_unmapped_abort(uc_err e) {
+  const uint64_t va = unmapped_->address, at = pc();
+  const bool fetch = e == UC_ERR_FETCH_UNMAPPED;
+  const bool same_el = pstate::el(pstate()) == 1;
+  auto t = stage1_translate(va, translation_regs(), [this](uint64_t pa) -> std::optional<uint64_t> {
+    auto v = mem_.read64(pa);
+    return v ? std::optional<uint64_t>(*v) : std::nullopt;
+  });
+  if (!t && t.error().kind == WalkFault::Kind::Unsupported) {
+    request_stop({arch::StopKind::Unsupported,
+                  fmt::format("guest access to {:#x}: TCR_EL1 selects a translation granule other than 4 KB (not modelled)", va), 1});
+    return;
+  }
+  if (t && physically_backed(t->pa)) {
+    // The architecture performs this access; Unicorn 2.0.1 needs the VA in its own map
+    // first (see the header). PC is still at the instruction (or the fetch target): it
+    // runs again in the next quantum.
+    if (map_alias(va, t->pa)) return;
+    request_stop({arch::StopKind::Unsupported,
+                  fmt::format("guest access to VA {:#x} mapped to PA {:#x}: Unicorn refused it again after "
+                              "an alias page was mapped at the VA", va, t->pa), 1});
+    return;
+  }
+  // A translation fault, or a valid mapping (or the MMU off) onto a physical address with
+  // nothing behind it: a synchronous external abort (Arm ARM D8.3 / D17.2.37, FSC 0x10),
+  // as QEMU virt answers an access to an unassigned address.
+  const uint32_t xfsc = t ? fsc::kSyncExternal : t.error().fsc();
+  const uint32_t esr = fetch ? syndrome::insn_abort(same_el, xfsc) : syndrome::data_abort(same_el, unmapped_->write, xfsc);
+  take_exception(ExceptionKind::Synchronous, esr, va, at, at, fetch ? "instruction abort" : "data abort");
 }
 
 }  // namespace irqremap::arm64

@@ -18,12 +18,43 @@
 //    instruction stops the run (Unsupported).
 //  - WFI ends uc_emu_start with PC after the WFI; the code hook saw it, so the CPU waits
 //    for an interrupt.
+//  - The engine comes up in Secure state with SCR_EL3.RW = 0, so the EL1&0 regime walks
+//    page tables in the AArch32 format and every AArch64 mapping faults. The vCPU sets
+//    SCR_EL3.{NS,RW} and HCR_EL2.RW, as on QEMU virt without EL2/EL3, where EL1 is
+//    Non-secure AArch64 (Arm ARM D1.1 "Exception levels"); SCR_EL3.HCE stays 0 so HVC
+//    stays UNDEFINED to Unicorn and reaches the PSCI hook as today.
+//  - Synchronous exceptions are reported to UC_HOOK_INTR and never vectored: SVC (2) with
+//    PC after the SVC; UNDEFINED (1) and MMU prefetch aborts (3) with PC at the faulting
+//    instruction. An access whose *virtual* address is not in Unicorn's own memory map
+//    ends uc_emu_start with UC_ERR_{READ,WRITE,FETCH}_UNMAPPED (PC = the faulting
+//    instruction, or the target for a fetch) and the UC_HOOK_MEM_UNMAPPED hook sees the
+//    VA, even with the MMU on: Unicorn 2.0.1 looks the VA up before translating
+//    (unicorn issue #1718). The vCPU therefore answers a refused access whose VA the
+//    guest's tables map onto something backed with an alias page at that VA in this
+//    engine (the PA's own RAM page, or a scratch page for MMIO) and runs the
+//    instruction again; Unicorn's translation then reaches the PA. Nothing was
+//    performed the first time (Unicorn refuses before the access).
+//  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
+//    system-register access checks and for the MMU regime stays the old one until the
+//    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
+//    at the ERET that left EL1 (EL0 cannot change what hflags depend on), then writes
+//    back the registers EL0 can change.
+//
+// Synchronous exceptions (Arm ARM D1.10; exception_entry.h) are taken to VBAR_EL1 with
+// ESR_EL1, FAR_EL1 (aborts), ELR_EL1, SPSR_EL1 as the architecture writes them: SVC,
+// undefined instructions (HVC #0 at EL1 is PSCI, not an exception), instruction aborts
+// (translation faults; a fetch from a mapped VA with nothing behind its PA is a
+// synchronous external abort, FSC 0x10), data aborts on accesses Unicorn reports as
+// unmapped (same classification; FAR = the VA). An exception whose vector cannot be
+// fetched (VBAR_EL1 = 0 with nothing there) stops the run with one line naming the
+// first exception, at its instruction.
 //
 // Interrupts: before each quantum, `service_interrupts()` asks the CPU interface for a
 // signalled LPI. A waiting CPU wakes for it (WFI wakes even with PSTATE.I set, Arm ARM
 // D1.16.2). With PSTATE.I clear the IRQ exception is taken as the architecture does it
 // (Arm ARM D1.10): ELR_EL1 = PC, SPSR_EL1 = PSTATE, PSTATE.{D,A,I,F} = 1, PSTATE.SP = 1,
-// PC = VBAR_EL1 + 0x280 (from EL1h) or + 0x080 (from EL1t). ERET executes natively.
+// PC = VBAR_EL1 + 0x280 (from EL1h), + 0x080 (from EL1t) or + 0x480 (from EL0, on SP_EL1).
+// ERET executes natively.
 // A change at this CPU's redistributor or CPU interface (a new pending LPI, EOI, PMR)
 // and MSR DAIFClr end the quantum at the next instruction boundary (the code hook of the
 // following instruction stops the engine before it runs), so the interrupt is taken with
@@ -32,11 +63,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <cstdlib>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
+#include "arch/arm64/exception_entry.h"
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
@@ -76,6 +112,8 @@ class Arm64Vcpu final : public arch::Vcpu {
   GicCpuInterface& gic() { return gic_; }
   // IRQ exceptions taken so far.
   uint64_t irqs_taken() const { return irqs_; }
+  // Synchronous exceptions taken so far.
+  uint64_t sync_exceptions_taken() const { return syncs_; }
 
   // The PE's generic timer: its CNT* registers are then served by it through the MRS/MSR
   // hook (without one, Unicorn's own host-time counter would answer).
@@ -97,7 +135,20 @@ class Arm64Vcpu final : public arch::Vcpu {
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value,
+                          void* self);
   bool take_irq();
+  // Takes an exception to EL1 (exception_entry.h). `culprit` is the instruction that
+  // caused it (for a stop line); `what` names it. False when the run stops instead.
+  bool take_exception(ExceptionKind kind, uint32_t esr, std::optional<uint64_t> far, uint64_t return_address,
+                      uint64_t culprit, std::string what);
+  // The synchronous exception for an access Unicorn reported as unmapped.
+  void take_unmapped_abort(uc_err e);
+  // Makes Unicorn run at EL1 again after EL0 (see the hflags fact above).
+  bool restore_el1_regime();
+  TranslationRegs translation_regs() const;
+  uint64_t sysreg_value(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) const;
+  bool physically_backed(uint64_t pa) const;
   uint32_t word_at(uint64_t pc) const;
 
   unsigned index_;
@@ -107,7 +158,30 @@ class Arm64Vcpu final : public arch::Vcpu {
   GenericTimer* timer_ = nullptr;
   uint64_t mpidr_;
   Trace& trace_;
-  uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0;
+  uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
+  uc_context* el1_context_ = nullptr;  // saved at the last ERET executed at EL1
+  bool el1_context_valid_ = false;
+  struct Unmapped {
+    uint64_t address;
+    bool write;
+  };
+  std::optional<Unmapped> unmapped_;  // the access Unicorn refused in this quantum
+  // Alias pages mapped at virtual addresses (see the Unicorn facts above), by VA page.
+  std::set<uint64_t> alias_pages_;
+  struct FreeDeleter {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte, FreeDeleter> scratch_page_;  // behind aliases of MMIO pages
+  bool map_alias(uint64_t va, uint64_t pa);
+  // The last exception entry, to tell a vector that cannot be fetched.
+  struct LastEntry {
+    uint64_t vector;
+    uint64_t vector_offset;
+    uint64_t culprit;
+    std::string what;
+    unsigned fetched = 0;  // instructions started since the entry
+  };
+  std::optional<LastEntry> last_entry_;
   arch::VcpuState state_ = arch::VcpuState::Off;
   bool in_step_ = false;
   bool saw_wfi_ = false;
@@ -118,6 +192,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   mutable uint64_t code_base_ = 0, code_size_ = 0;
   mutable const std::byte* code_host_ = nullptr;
   uint64_t irqs_ = 0;
+  uint64_t syncs_ = 0;
   std::optional<arch::StopRequest> stop_;
   std::optional<uint64_t> resume_pc_;
   HvcHandler hvc_;

@@ -1,0 +1,132 @@
+// Synchronous exception entry on the AArch64 machine (issue 11; Arm ARM D1.10): the entry
+// plan as a value, the stage 1 walk that classifies unmapped accesses, and guests that
+// take SVC, undefined instructions and aborts from EL1 and EL0 exactly as QEMU virt does.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <sstream>
+
+#include "arch/arm64/arm64_machine.h"
+#include "arch/arm64/exception_entry.h"
+#include "arch/arm64/stage1_walk.h"
+#include "tools/cli.h"
+
+using namespace irqremap;
+using namespace irqremap::arm64;
+
+TEST_CASE("exception entry: vector offsets by source and kind (Arm ARM D1.10.2 Table D1-7)") {
+  CHECK(*vector_offset(pstate::kEl1t, ExceptionKind::Synchronous) == 0x000);
+  CHECK(*vector_offset(pstate::kEl1t, ExceptionKind::Irq) == 0x080);
+  CHECK(*vector_offset(pstate::kEl1h, ExceptionKind::Synchronous) == 0x200);
+  CHECK(*vector_offset(pstate::kEl1h, ExceptionKind::Irq) == 0x280);
+  CHECK(*vector_offset(pstate::kEl0t, ExceptionKind::Synchronous) == 0x400);
+  CHECK(*vector_offset(pstate::kEl0t, ExceptionKind::Irq) == 0x480);
+  CHECK_FALSE(vector_offset(0x9, ExceptionKind::Synchronous));   // EL2h: not modelled
+  CHECK_FALSE(vector_offset(0x10, ExceptionKind::Synchronous));  // AArch32 User
+}
+
+TEST_CASE("exception entry: SPSR = PSTATE before, handler at EL1h with DAIF set and NZCV kept, ELR = return address") {
+  auto e = plan_exception_entry(ExceptionSource{0x6000'0000 | pstate::kEl0t, 0x4008'1004, 0x4008'0800},
+                                ExceptionKind::Synchronous);
+  REQUIRE(e);
+  CHECK(e->vector == 0x4008'0C00);
+  CHECK(e->spsr == 0x6000'0000);
+  CHECK(e->pstate == (0x6000'0000 | 0x3C0 | pstate::kEl1h));
+  CHECK(e->elr == 0x4008'1004);
+  CHECK(e->from_el0);
+  CHECK(e->from_sp_el0);
+  auto h = plan_exception_entry(ExceptionSource{0x3C5, 0x10, 0x4008'0800}, ExceptionKind::Irq);
+  REQUIRE(h);
+  CHECK(h->vector == 0x4008'0A80);
+  CHECK_FALSE(h->from_el0);
+  CHECK_FALSE(h->from_sp_el0);
+}
+
+TEST_CASE("syndromes: SVC imm16, uncategorized, aborts with IL=1, WnR and the same-EL class (Arm ARM D17.2.37)") {
+  CHECK(syndrome::svc64(0x7b) == 0x5600'007B);
+  CHECK(syndrome::uncategorized() == 0x0200'0000);
+  CHECK(syndrome::insn_abort(true, fsc::kSyncExternal) == 0x8600'0010);
+  CHECK(syndrome::insn_abort(false, fsc::translation(3)) == 0x8200'0007);
+  CHECK(syndrome::data_abort(true, false, fsc::translation(1)) == 0x9600'0005);
+  CHECK(syndrome::data_abort(false, true, fsc::kSyncExternal) == 0x9200'0050);
+}
+
+TEST_CASE("stage 1 walk: 4 KB granule, level 1 block, invalid descriptor level, access flag, MMU off is flat") {
+  std::map<uint64_t, uint64_t> mem;
+  const uint64_t l1 = 0x4001'0000;
+  mem[l1 + 1 * 8] = 0x4000'0000 | (1u << 10) | 1;      // VA 1 GB -> PA 1 GB block
+  mem[l1 + 2 * 8] = 0x4002'0000 | 3;                   // table
+  mem[0x4002'0000 + 0 * 8] = 0x4003'0000 | 3;          // level 3 table
+  mem[0x4003'0000 + 5 * 8] = 0x4444'5000 | 3;          // page, AF = 0
+  auto read = [&](uint64_t pa) -> std::optional<uint64_t> {
+    auto it = mem.find(pa);
+    return it == mem.end() ? std::optional<uint64_t>(0) : std::optional<uint64_t>(it->second);
+  };
+  TranslationRegs r{1, 25 | (1u << 23) | (2ull << 30), l1, 0};  // M, T0SZ 25, EPD1, TG1 4 KB
+  auto b = stage1_translate(0x4008'1234, r, read);
+  REQUIRE(b);
+  CHECK(b->pa == 0x4008'1234);
+  CHECK(b->level == 1);
+  auto f = stage1_translate(0x40'0000'0000, r, read);
+  REQUIRE_FALSE(f);
+  CHECK(f.error().fsc() == 0x05);  // translation fault, level 1
+  auto af = stage1_translate(0x8000'5008, r, read);
+  REQUIRE_FALSE(af);
+  CHECK(af.error().fsc() == 0x0B);  // access flag fault, level 3
+  auto upper = stage1_translate(0xFFFF'0000'0000'0000, r, read);
+  REQUIRE_FALSE(upper);
+  CHECK(upper.error().fsc() == 0x04);  // TTBR1 walks disabled by EPD1: level 0
+  r.sctlr = 0;
+  CHECK(stage1_translate(0x1234'5678, r, read)->pa == 0x1234'5678);
+}
+
+TEST_CASE("arm64 exceptions firmware: SVC, undef and aborts at EL1h/EL1t/EL0 print what QEMU 7.2 virt prints") {
+  // The lines below are qemu-system-aarch64 7.2's output for the same ELF (-M
+  // virt,gic-version=3,its=on -cpu cortex-a57): vector offsets 0x200 / 0x000 / 0x400,
+  // ESR (EC, IL, ISS), ELR (SVC: after it; undefined and aborts: at it), SPSR with NZCV
+  // and the mode, FAR = the VA; a fetch from a mapped VA over an unbacked PA is a
+  // synchronous external abort (FSC 0x10), an invalid descriptor a level 1 translation
+  // fault.
+  std::ostringstream out, err;
+  const std::vector<std::string> args = {"run", "--arch", "arm64", "--firmware", "arm64/exceptions"};
+  const int st = cli::run(args, out, err);
+  CHECK(st == 0);
+  INFO(err.str());
+  CHECK(out.str() ==
+        "svc el1h: vector 0x200 ESR 0x5600007b ELR svc_el1+4 SPSR 0x600003c5\n"
+        "undef el1h: vector 0x200 ESR 0x2000000 ELR udf_el1 SPSR 0x600003c5\n"
+        "svc el1t: vector 0x0 ESR 0x56000001 ELR svc_el1t+4 SPSR 0x600003c4\n"
+        "el0: vector 0x400 ESR 0x56000005 ELR udf_el0 SPSR 0x0\n"
+        "el0: vector 0x400 ESR 0x2000000 ELR udf_el0 SPSR 0x0\n"
+        "el0: vector 0x400 ESR 0x2000000 ELR hvc_el0 SPSR 0x0\n"
+        "el0: vector 0x400 ESR 0x560000ff ELR 0x400810d8 SPSR 0x0\n"
+        "dabt mmu-off: vector 0x200 ESR 0x96000010 ELR ldr SPSR 0x600003c5 FAR 0x100000000\n"
+        "pabt mmu-on: vector 0x200 ESR 0x86000010 ELR 0x4000000000 SPSR 0x600003c5 FAR 0x4000000000\n"
+        "dabt mmu-on: vector 0x200 ESR 0x96000010 ELR ldr SPSR 0x600003c5 FAR 0x4000000008\n"
+        "dabt unmapped: vector 0x200 ESR 0x96000005 ELR ldr SPSR 0x600003c5 FAR 0x4040000010\n"
+        // RAM and the PL011 reached through VAs other than their PAs (the 'A' is the
+        // UART store through the alias).
+        "alias ram: ok\n"
+        "Alias uart: ok\n"
+        "done\n");
+}
+
+TEST_CASE("arm64: an SVC with no vectors (VBAR_EL1 = 0, nothing there) stops with one line at the SVC") {
+  Arm64MachineConfig cfg;
+  auto m = Arm64Machine::create(cfg);
+  REQUIRE(m);
+  const uint32_t words[] = {0xd4000f61, 0xd503201f};  // svc #0x7b; nop
+  std::vector<std::byte> img;
+  for (uint32_t w : words)
+    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
+  auto entry = (*m)->load(img);
+  REQUIRE(entry);
+  auto r = (*m)->run(*entry, 10'000);
+  CHECK(r.exit_status == 1);
+  INFO(r.message);
+  CHECK(r.message.find("SVC (ESR_EL1 0x5600007b) with no exception vector: VBAR_EL1 0x0 + 0x200 = 0x200") !=
+        std::string::npos);
+  CHECK(r.message.find("PC 0x40080000: svc #0x7b") != std::string::npos);
+  CHECK(r.message.find('\n') == std::string::npos);
+  CHECK((*m)->cpu(0).sync_exceptions_taken() == 1);
+}
