@@ -387,6 +387,21 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       }
       self->kick();  // EOI, PMR, IGRPEN1 may let an interrupt through
     }
+  } else if (self->timer_ != nullptr && GenericTimer::handles(enc)) {
+    // The counter is virtual time, not Unicorn's host clock (DESIGN.md: runs are
+    // deterministic), so every CNT* access is served by the model, even those Unicorn
+    // would execute itself.
+    if (is_read) {
+      const auto v = self->timer_->read(enc);
+      if (v && !to_xzr) self->set_reg(reg, *v);
+    } else {
+      if (!self->timer_->write(enc, cp->val)) {
+        self->request_stop({arch::StopKind::Unsupported,
+                            fmt::format("MSR to read-only {}", GenericTimer::name(enc)), 1});
+        return 1;
+      }
+      self->kick();  // a new deadline: the machine re-plans the quantum, a PPI may be due
+    }
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
     // old, masked PSTATE.I).

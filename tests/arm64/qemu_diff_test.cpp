@@ -43,7 +43,7 @@ TEST_CASE("qemu diff: every stub without the irqremap device prints the same UAR
     MESSAGE("qemu-system-aarch64 not found: differential check skipped");
     return;
   }
-  for (const char* stub : {"uart-hello", "its-migrate", "lpi-self", "exceptions"}) {
+  for (const char* stub : {"uart-hello", "its-migrate", "lpi-self", "exceptions", "sgi-ipi", "timer"}) {
     const std::string elf = std::string(irqremap::guestfw::build_dir()) + "/arm64-" + stub + ".elf";
     const std::string ours = irqremap_output(stub, 4);
     const std::string theirs = qemu_output(elf, 4);
