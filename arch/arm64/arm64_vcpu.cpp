@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "arch/arm64/raised_exception.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -418,7 +419,7 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   const uint64_t ps = self->pstate();
   const bool same_el = pstate::el(ps) == 1;
   // Unicorn's exception numbers are QEMU's EXCP_* (target/arm/cpu.h).
-  constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3;
+  constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3, kExcpDataAbort = 4;
   if (intno == kExcpUdef) {
     const uint32_t w = self->word_at(pc);
     // HVC #imm16: 1101 0100 000 imm16 000 10. At EL1 it is the PSCI conduit; at EL0 HVC
@@ -456,8 +457,18 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
                          "instruction abort");
     return;
   }
-  // A data abort raised inside Unicorn's MMU (4) comes without its address; breakpoints
-  // and the rest are not modelled.
+  if (intno == kExcpDataAbort) {
+    // A translation, permission or access-flag fault on a VA Unicorn had in its map.
+    // Unicorn says only "data abort"; QEMU's syndrome (ISV/SAS/SRT/SF/WnR and the DFSC)
+    // and fault address come from the CPU state (raised_exception.h). ELR = the load or
+    // store itself (Arm ARM D1.10.4), where Unicorn's PC is.
+    if (auto x = raised_exception(self->uc_)) {
+      self->take_exception(ExceptionKind::Synchronous, x->syndrome, x->vaddress, pc, pc, "data abort");
+      return;
+    }
+  }
+  // Without QEMU's record a data abort has no address; breakpoints and the rest are not
+  // modelled.
   self->request_stop({intno == kExcpUdef ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
                       fmt::format("guest {} (Unicorn exception {}; not modelled)", exception_name(intno), intno), 1});
 }
