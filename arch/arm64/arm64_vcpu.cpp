@@ -439,10 +439,13 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
     return;
   }
   if (intno == kExcpSwi) {
-    // Unicorn reports SVC with PC already past it, the preferred return address.
-    const uint32_t w = self->word_at(pc - 4);
-    self->take_exception(ExceptionKind::Synchronous, syndrome::svc64(uint16_t((w >> 5) & 0xFFFF)), std::nullopt, pc,
-                         pc - 4, "SVC");
+    // Unicorn reports SVC with PC already past it, the preferred return address. The
+    // immediate comes from QEMU's syndrome (the instruction word at a VA is not always
+    // readable at the same PA); from the word itself when that is unavailable.
+    uint32_t esr = 0;
+    if (auto x = self->raised()) esr = x->syndrome;
+    else esr = syndrome::svc64(uint16_t((self->word_at(pc - 4) >> 5) & 0xFFFF));
+    self->take_exception(ExceptionKind::Synchronous, esr, std::nullopt, pc, pc - 4, "SVC");
     return;
   }
   if (intno == kExcpPrefetchAbort) {
@@ -462,7 +465,7 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
     // Unicorn says only "data abort"; QEMU's syndrome (ISV/SAS/SRT/SF/WnR and the DFSC)
     // and fault address come from the CPU state (raised_exception.h). ELR = the load or
     // store itself (Arm ARM D1.10.4), where Unicorn's PC is.
-    if (auto x = raised_exception(self->uc_)) {
+    if (auto x = self->raised()) {
       self->take_exception(ExceptionKind::Synchronous, x->syndrome, x->vaddress, pc, pc, "data abort");
       return;
     }

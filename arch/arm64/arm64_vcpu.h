@@ -72,6 +72,7 @@
 #include "arch/arm64/exception_entry.h"
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/raised_exception.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
@@ -173,6 +174,8 @@ class Arm64Vcpu final : public arch::Vcpu {
   };
   std::unique_ptr<std::byte, FreeDeleter> scratch_page_;  // behind aliases of MMIO pages
   bool map_alias(uint64_t va, uint64_t pa);
+  // QEMU's record of the exception being reported (raised_exception.h).
+  std::optional<RaisedException> raised() const { return raised_exception(uc_); }
   // The last exception entry, to tell a vector that cannot be fetched.
   struct LastEntry {
     uint64_t vector;
