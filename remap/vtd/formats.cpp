@@ -3,6 +3,8 @@
 #include <array>
 
 #include "remap/vtd/cap_format.h"
+#include "remap/vtd/dma_format.h"
+#include "remap/vtd/dma_inv_format.h"
 #include "remap/vtd/fault_format.h"
 #include "remap/vtd/gcmd_format.h"
 #include "remap/vtd/inv_desc_format.h"
@@ -22,7 +24,9 @@ std::span<const fields::Format* const> formats() {
       &fault::kFedata,     &fault::kFeaddr,       &fault::kFeuaddr,   &fault::kFrcd,
       &qi::kIqa,           &qi::kIqh,             &qi::kIqt,          &qi::kIcs,
       &inv_desc::kIec,     &inv_desc::kWait,      &cap::kCap,         &cap::kEcap,
-      &pid::kPid};
+      &pid::kPid,          &dma::kRtaddr,         &dma::kRootEntry,   &dma::kContextEntry,
+      &dma::kSlPte,        &dma_inv::kCcmd,       &dma_inv::kIva,     &dma_inv::kIotlb,
+      &dma_inv::kCcDesc,   &dma_inv::kIotlbDesc};
   return all;
 }
 

@@ -2,6 +2,7 @@
 // irte_walk.cpp, with the interrupt entry cache and fault reporting.
 #include <fmt/format.h>
 
+#include "remap/vtd/fault_format.h"
 #include "remap/vtd/fault_reason.h"
 #include "remap/vtd/irte_format.h"
 #include "remap/vtd/unit.h"
@@ -142,7 +143,12 @@ Translation Unit::fault(uint8_t reason, std::optional<uint32_t> index, uint16_t 
                         std::string_view why) {
   ++stats_.faults;
   NotRecorded nr = NotRecorded::Fpd;
-  if (!(fpd && fault_reason::qualified(reason))) nr = record_fault(reason, index.value_or(0), sid);
+  if (!(fpd && fault_reason::qualified(reason))) {
+    const uint64_t fi = fault_reason::has_index(reason)
+                            ? uint64_t{index.value_or(0)} << fault::FRCD_IR_INDEX.lo
+                            : 0;
+    nr = record_fault(reason, sid, fi);
+  }
   Blocked b;
   b.reason = reason;
   b.recorded = nr == NotRecorded::No;
