@@ -87,7 +87,9 @@ Translation Unit::translate(const MsiWrite& msi) {
     iec_.insert(index, CachedIrte{irte, entry, epoch_});
   }
 
-  const IrteOutcome o = check_source(entry, irte, sid);
+  // A message with no requester ID (kNoSourceId: QEMU's I/O APIC) has nothing to verify;
+  // QEMU's vtd_mem_ir_write skips the check for it the same way.
+  const IrteOutcome o = msi.source == kNoSourceId ? entry : check_source(entry, irte, sid);
   switch (o.kind) {
     case IrteOutcome::Kind::Remapped:
       trace_.emit_lazy([&] {
