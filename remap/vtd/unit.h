@@ -7,7 +7,8 @@
 //   GuestMemory mem; Trace trace; MyApics apics;            // apics implements ApicBus
 //   vtd::Unit iommu(mem, apics, trace, vtd::Config{.iec_entries = 64});
 //   map iommu (MmioDevice, mmio_size() bytes) at the DMAR unit's base (e.g. 0xFED90000);
-//   route every device MSI (MsiWrite{address, data, requester ID}) to iommu.translate().
+//   route every device MSI (MsiWrite{address, data, requester ID}) to iommu.translate(),
+//   and every bus master's DMA to iommu.translate_dma(requester ID, address, size, write).
 // translate() delivers to the ApicBus itself (remapped, passed-through, posted
 // notification), as do the fault event (FECTL/FEDATA/FEADDR) and the invalidation
 // completion event (IECTL/IEDATA/IEADDR).
