@@ -8,6 +8,7 @@
 
 #include "arch/arm64/arm64_machine.h"
 #include "guest-fw/firmware.h"
+#include "tests/arm64/boot_rig.h"
 #include "tools/cli.h"
 
 using namespace irqremap;
@@ -35,27 +36,8 @@ std::string raw_image(const char* name, std::initializer_list<uint32_t> words) {
   return path;
 }
 
-struct Booted {
-  std::unique_ptr<Arm64Machine> m;
-  std::string uart;
-  arch::RunResult r;
-};
-
-Booted boot(const char* firmware, unsigned cpus, uint64_t budget = 20'000'000) {
-  Booted b;
-  Arm64MachineConfig cfg;
-  cfg.cpus = cpus;
-  cfg.uart_out = [&b](char c) { b.uart += c; };
-  auto m = Arm64Machine::create(cfg);
-  REQUIRE(m);
-  b.m = std::move(*m);
-  const guestfw::Firmware* fw = guestfw::find(firmware);
-  REQUIRE(fw != nullptr);
-  auto entry = b.m->load(fw->elf);
-  REQUIRE(entry);
-  b.r = b.m->run(*entry, budget);
-  return b;
-}
+using arm64test::boot;
+using arm64test::Booted;
 
 // The LPI acknowledgements (ICC_IAR1_EL1 also acknowledges the SGIs that ring the
 // secondaries' mailboxes in the migration stubs).
@@ -269,18 +251,8 @@ TEST_CASE("arm64 precise interrupts: a self-targeted LPI is taken after the stor
   // Issue 11 item 1 / DESIGN.md "Precision": an LPI that a store to GITS_TRANSLATER makes
   // pending on the storing CPU is taken at the next instruction boundary (ELR_EL1 = the
   // store + 4), and the store is never performed again.
-  Booted b;
-  Arm64MachineConfig cfg;
-  cfg.uart_out = [&b](char c) { b.uart += c; };
-  auto m = Arm64Machine::create(cfg);
-  REQUIRE(m);
-  b.m = std::move(*m);
   IrqProbe probe;
-  b.m->attach(&probe);
-  auto entry = b.m->load(guestfw::find("arm64/lpi-self")->elf);
-  REQUIRE(entry);
-  b.r = b.m->run(*entry, 20'000'000);
-  b.m->detach(&probe);
+  Booted b = boot("arm64/lpi-self", 1, 20'000'000, &probe);
   INFO(b.uart);
   INFO(b.r.message);
   CHECK(b.r.stop == arch::StopKind::SystemOff);

@@ -3,6 +3,8 @@
 // (Arm ARM D11.2, D13.8) against virtual time, and both through firmware on the machine.
 #include <doctest/doctest.h>
 
+#include "tests/arm64/boot_rig.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,27 +60,8 @@ uint64_t sgi1r(uint32_t intid, uint16_t targets) {
   return fields::set(fields::set(0, icc::SGI1R_INTID, intid), icc::SGI1R_TargetList, targets);
 }
 
-struct Booted {
-  std::unique_ptr<Arm64Machine> m;
-  std::string uart;
-  arch::RunResult r;
-};
-
-Booted boot(const char* firmware, unsigned cpus) {
-  Booted b;
-  Arm64MachineConfig cfg;
-  cfg.cpus = cpus;
-  cfg.uart_out = [&b](char c) { b.uart += c; };
-  auto m = Arm64Machine::create(cfg);
-  REQUIRE(m);
-  b.m = std::move(*m);
-  const guestfw::Firmware* fw = guestfw::find(firmware);
-  REQUIRE(fw != nullptr);
-  auto entry = b.m->load(fw->elf);
-  REQUIRE(entry);
-  b.r = b.m->run(*entry, 50'000'000);
-  return b;
-}
+using arm64test::boot;
+using arm64test::Booted;
 
 bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 
