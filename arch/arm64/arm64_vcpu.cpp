@@ -80,20 +80,40 @@ void Arm64Vcpu::set_reg(uc_arm64_reg r, uint64_t v) { uc_reg_write(uc_, r, &v); 
 uint64_t Arm64Vcpu::pc() const { return reg(UC_ARM64_REG_PC); }
 
 uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
-  // The code hook reads every instruction word: remember the region the last one came
-  // from, so the common case is a bounds check and a load, not a region search.
-  if (pc - code_base_ < code_size_ && code_size_ - (pc - code_base_) >= 4)
-    return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
-  for (const GuestMemory::Region& r : mem_.regions()) {
-    if (pc >= r.base && pc - r.base <= r.size - 4) {
-      code_base_ = r.base;
-      code_size_ = r.size;
-      code_host_ = r.host;
-      return bits::load_le<uint32_t>(code_host_ + (pc - code_base_));
+  // The code hook reads every instruction word: remember where the last one came from
+  // (a whole RAM region with the MMU off, one 4 KiB page with it on), so the common case
+  // is a bounds check and a load, not a region search or a table walk.
+  if (pc - code_va_ < code_size_ && code_size_ - (pc - code_va_) >= 4)
+    return bits::load_le<uint32_t>(code_host_ + (pc - code_va_));
+  const TranslationRegs regs = translation_regs();
+  if ((regs.sctlr & 1) == 0) {
+    for (const GuestMemory::Region& r : mem_.regions()) {
+      if (pc >= r.base && pc - r.base <= r.size - 4) {
+        code_va_ = r.base;
+        code_size_ = r.size;
+        code_host_ = r.host;
+        return bits::load_le<uint32_t>(code_host_ + (pc - code_va_));
+      }
     }
+    return 0;
   }
-  return 0;
+  // MMU on: the word at a virtual address is read at the physical address the guest's
+  // tables give (code at a VA other than its PA: a kernel linked high).
+  auto t = stage1_translate(pc, regs, [this](uint64_t pa) -> std::optional<uint64_t> {
+    auto v = mem_.read64(pa);
+    return v ? std::optional<uint64_t>(*v) : std::nullopt;
+  });
+  if (!t) return 0;
+  constexpr uint64_t kPage = 0x1000;
+  std::byte* host = mem_.host_ptr(t->pa & ~(kPage - 1), kPage);
+  if (host == nullptr) return 0;
+  code_va_ = pc & ~(kPage - 1);
+  code_size_ = kPage;
+  code_host_ = host;
+  return bits::load_le<uint32_t>(code_host_ + (pc - code_va_));
 }
+
+void Arm64Vcpu::forget_code_page() const { code_size_ = 0; }
 
 void Arm64Vcpu::power_on(uint64_t entry, uint64_t context_id) {
   set_reg(UC_ARM64_REG_PSTATE, kPstateReset);
@@ -281,6 +301,7 @@ void Arm64Vcpu::service_interrupts() {
 }
 
 arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
+  forget_code_page();  // another CPU (or this one, last quantum) may have changed the tables
   executed_ = 0;
   saw_wfi_ = false;
   kick_next_ = false;
@@ -369,6 +390,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   const uint32_t word = self->word_at(pc);
   const bool is_read = (word & (1u << 21)) != 0;  // MRS has L=1 (Arm ARM C6.2.x)
   const bool to_xzr = reg == UC_ARM64_REG_XZR;
+  if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
     if (!to_xzr) self->set_reg(reg, kMpidrRes1 | self->mpidr_);
   } else if (GicCpuInterface::handles(enc)) {

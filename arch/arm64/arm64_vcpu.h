@@ -150,7 +150,10 @@ class Arm64Vcpu final : public arch::Vcpu {
   TranslationRegs translation_regs() const;
   uint64_t sysreg_value(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) const;
   bool physically_backed(uint64_t pa) const;
+  // The instruction word at virtual address `pc` (through the guest's tables when the
+  // MMU is on); 0 when nothing is there.
   uint32_t word_at(uint64_t pc) const;
+  void forget_code_page() const;
 
   unsigned index_;
   uc_engine* uc_;
@@ -191,8 +194,9 @@ class Arm64Vcpu final : public arch::Vcpu {
   bool kick_next_ = false;
   uint64_t executed_ = 0;
   uint64_t limit_ = 0;  // instructions this quantum may retire
-  // word_at's cache: the guest memory region the last instruction word came from.
-  mutable uint64_t code_base_ = 0, code_size_ = 0;
+  // word_at's cache: where the last instruction word came from (VA range -> host bytes).
+  // Dropped at every quantum and at every MSR, so a changed translation is seen.
+  mutable uint64_t code_va_ = 0, code_size_ = 0;
   mutable const std::byte* code_host_ = nullptr;
   uint64_t irqs_ = 0;
   uint64_t syncs_ = 0;

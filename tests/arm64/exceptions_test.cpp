@@ -111,9 +111,12 @@ TEST_CASE("arm64 exceptions firmware: SVC, undef and aborts at EL1h/EL1t/EL0 pri
         // UART store through the alias).
         "alias ram: ok\n"
         "Alias uart: ok\n"
+        // Code running at the RAM alias: the HVC is still PSCI and the MRS/MSR still reach
+        // the GIC CPU interface (the machine reads instruction words through the tables).
+        "alias code: psci version 0x10001, pmr 0xf0\n"
         // Faults on mappings Unicorn walks itself: ESR and FAR are QEMU's own record
         // (raised_exception.h): a level 1 permission fault with WnR, an access flag fault.
-        "dabt permission: vector 0x200 ESR 0x9600004d ELR str SPSR 0x600003c5 FAR 0x4100000100\n"
+        "dabt permission: vector 0x200 ESR 0x9600004d ELR str SPSR 0x400003c5 FAR 0x4100000100\n"
         "dabt access flag: vector 0x200 ESR 0x96000009 ELR ldr SPSR 0x600003c5 FAR 0x4140000200\n"
         "done\n");
 }

@@ -95,6 +95,15 @@ static void report(const char *name) {
 #define VA_RAM_RO 0x4100000000ul      // L1 index 260 -> RAM, read-only (AP[2] = 1)
 #define VA_RAM_NOAF 0x4140000000ul    // L1 index 261 -> RAM with AF = 0
 
+// Runs at the RAM alias: PSCI_VERSION over HVC, then ICC_PMR_EL1 written and read back.
+__attribute__((noinline)) static u64 alias_code(void) {
+  u64 version = (u64)psci(0x84000000ul, 0, 0, 0);
+  asm volatile("msr S3_0_C4_C6_0, %0; isb" ::"r"(0xf0ul));
+  u64 pmr;
+  asm volatile("mrs %0, S3_0_C4_C6_0" : "=r"(pmr));
+  return (version << 8) | (pmr & 0xff);
+}
+
 static void mmu_on(void) {
   // Block descriptors (Arm ARM D8.3): AF, SH = inner, AttrIndx 1 = normal; 0 = device.
   const u64 block = 1, af = 1ul << 10, sh = 3ul << 8, normal = 1ul << 2;
@@ -147,6 +156,14 @@ int main(void) {
   puts(cell == 0x3333 ? "alias ram: ok\n" : "alias ram: wrong\n");
   *(volatile u32 *)(VA_DEV_ALIAS + UART_BASE) = 'A';
   puts("lias uart: ok\n");
+  // Code at a VA other than its PA: HVC (PSCI) and MRS/MSR of a GIC register from there.
+  u64 (*through_alias)(void) = (u64(*)(void))((u64)&alias_code - 0x40000000ul + VA_RAM_ALIAS);
+  u64 r = through_alias();
+  puts("alias code: psci version ");
+  puthex(r >> 8);
+  puts(", pmr ");
+  puthex(r & 0xff);
+  puts("\n");
   // Faults on mappings that exist: a store through a read-only one (permission fault,
   // level 1, WnR = 1) and a load through one with AF = 0 (access flag fault, level 1).
   (void)*(volatile u64 *)(VA_RAM_RO + 0x100);  // readable: no fault
