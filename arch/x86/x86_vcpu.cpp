@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/exception_delivery.h"
 #include "arch/x86/interrupt_entry.h"
 
 namespace irqremap::x86 {
@@ -25,11 +26,42 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
               0, UC_X86_INS_OUT);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&X86Vcpu::on_intr), this,
               1, 0);
+  // Unicorn 2.0.1 reports #UD (EXCP06_ILLOP) to UC_HOOK_INSN_INVALID instead of
+  // UC_HOOK_INTR; it is an exception like the others.
+  uc_hook_add(uc_, &invalid_hook_, UC_HOOK_INSN_INVALID, reinterpret_cast<void*>(&X86Vcpu::on_invalid), this, 1, 0);
+  // Unicorn's reset state, to return to on INIT and before running the boot ROM.
+  if (uc_context_alloc(uc_, &reset_context_) == UC_ERR_OK) uc_context_save(uc_, reset_context_);
+}
+
+uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
+  // m16:16 far pointer (SDM vol. 2 JMP "ptr16:16"): offset word 0, then the segment.
+  const uint32_t pointer = uint32_t(vector) << 8 << 16;
+  uint64_t v = 0;
+  for (unsigned i = 0; i < size; ++i)
+    if (offset + i < 4) v |= uint64_t((pointer >> (8 * (offset + i))) & 0xFF) << (8 * i);
+  return v;
+}
+
+void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t startup_vector) {
+  if (reset_context_ != nullptr) uc_context_restore(uc_, reset_context_);
+  startup_page_.vector = startup_vector;
+  const uint64_t rip = boot_rom::kEntry64, rsi = uint64_t(path), rbx = ebx, zero = 0, rflags = 2;
+  for (int r : {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+                UC_X86_REG_RDI})
+    uc_reg_write(uc_, r, &zero);
+  uc_reg_write(uc_, UC_X86_REG_RBX, &rbx);
+  uc_reg_write(uc_, UC_X86_REG_RSI, &rsi);
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
+  uc_reg_write(uc_, UC_X86_REG_RIP, &rip);
+  running_ = true;
+  halted_ = false;
+  sti_shadow_ = false;
 }
 
 X86Vcpu::~X86Vcpu() {
-  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_})
+  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_})
     if (h != 0) uc_hook_del(uc_, h);
+  if (reset_context_ != nullptr) uc_context_free(reset_context_);
 }
 
 void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
@@ -43,7 +75,9 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
 }
 
 arch::VcpuState X86Vcpu::state() const {
-  if (!running_) return arch::VcpuState::Off;
+  if (!running_)
+    return apic_.init_pending() || apic_.startup_pending() ? arch::VcpuState::WaitingForInterrupt
+                                                           : arch::VcpuState::Off;
   return halted_ ? arch::VcpuState::WaitingForInterrupt : arch::VcpuState::Running;
 }
 
@@ -54,7 +88,9 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns) {
     return r;
   }
   executed_ = 0;
-  const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
+  // No `until` address a guest can reach: real-mode code at linear 0 (a start-up vector of
+  // 0, as kvm-unit-tests uses) would otherwise end the run before its first instruction.
+  const uc_err e = uc_emu_start(uc_, rip(), UINT64_MAX, 0, max_insns);
   r.executed = executed_;
   if (auto err = take_error())
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
@@ -82,7 +118,7 @@ void X86Vcpu::fail(std::string what) {
   uc_emu_stop(uc_);
 }
 
-bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
+bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code) {
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
   uc_reg_read(uc_, UC_X86_REG_RIP, &r.rip);
@@ -99,7 +135,7 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   r.idtr_limit = idtr.limit;
   r.tr_base = tr.base;
   const uint64_t from = r.rip;
-  if (auto ok = enter_interrupt(r, mem_, vector); !ok) {
+  if (auto ok = enter_interrupt(r, mem_, vector, error_code); !ok) {
     error_ = fmt::format("cannot deliver {}: {}", what, ok.error());
     halted_ = false;  // the next step reports it
     return false;
@@ -118,8 +154,40 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   return true;
 }
 
+bool X86Vcpu::take_startup_events() {
+  if (apic_.take_init()) {
+    // INIT (SDM vol. 3A §9.1.1, §11.4.7.3): the processor resets and waits for a Start Up.
+    apic_.init_reset();
+    running_ = false;
+    halted_ = false;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, fmt::format("cpu{}", index_), "INIT: waiting for Start Up IPI",
+                   {{"cpu", index_}}};
+    });
+  }
+  const auto sipi = apic_.take_startup();
+  if (!sipi) return false;
+  if (running_) {  // §9.4.4.1: a Start Up to a processor not waiting for one is ignored
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                   fmt::format("Start Up vector {:#04x} ignored: not waiting for SIPI", *sipi), {{"cpu", index_}}};
+    });
+    return false;
+  }
+  start_in_boot_rom(boot_rom::Path::StartupIpi, 0, *sipi);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                 fmt::format("Start Up vector {:#04x}: real mode at {:#06x}:0000 (physical {:#x})", *sipi,
+                             uint32_t(*sipi) << 8, uint32_t(*sipi) << 12),
+                 {{"cpu", index_}, {"vector", *sipi}}};
+  });
+  return true;
+}
+
 bool X86Vcpu::take_interrupt() {
-  if (!running_ || error_) return false;
+  if (error_) return false;
+  if (apic_.init_pending() || apic_.startup_pending()) take_startup_events();
+  if (!running_) return false;
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   const auto v = apic_.acknowledge();
@@ -187,8 +255,48 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 }
 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
-  auto* self = static_cast<X86Vcpu*>(p);
-  self->fail(fmt::format("guest exception {} (vector {})", exception_name(intno), intno));
+  static_cast<X86Vcpu*>(p)->raise_exception(intno);
+}
+
+bool X86Vcpu::on_invalid(uc_engine*, void* p) {
+  static_cast<X86Vcpu*>(p)->raise_exception(6);
+  return true;  // handled: Unicorn then ends this uc_emu_start, the handler runs next step
+}
+
+void X86Vcpu::raise_exception(uint32_t vector) {
+  // Unicorn has left RIP at the faulting instruction (a fault) or after it (INT n, INT3,
+  // INTO), and CR2 = the linear address for #PF.
+  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR3, &cr3);
+  uc_x86_msr efer{0xC000'0080, 0};
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+  uc_reg_read(uc_, UC_X86_REG_CR2, &cr2);
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+  const std::string name = exception_name(vector);
+  if ((efer.value & (1u << 10)) == 0) {  // EFER.LMA: only IA-32e mode IDT delivery is modelled
+    fail(fmt::format("guest exception {} (vector {}) outside 64-bit mode ({}): not delivered", name, vector,
+                     (cr0 & 1) != 0 ? "protected mode" : "real mode"));
+    return;
+  }
+  uc_x86_mmr idtr{};
+  uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+  if (idtr.limit == 0) {
+    fail(fmt::format("guest exception {} (vector {}) with no usable IDT (IDTR.limit 0)", name, vector));
+    return;
+  }
+  std::optional<uint64_t> code;
+  if (exception_has_error_code(vector)) code = exception_error_code(mem_, vector, rip(), cr2, uint16_t(cs), cr3);
+  if (vector_into_guest(uint8_t(vector), name, code)) return;
+  // Delivery itself faulted (§6.15 "Exception and Interrupt Reference", Interrupt 8): a
+  // contributory exception or #PF during delivery is a double fault; a fault while
+  // delivering #DF shuts the processor down (triple fault).
+  const std::string first = *take_error();
+  if (vector == 8 || !double_fault_class(vector)) {
+    fail(fmt::format("triple fault: {}", first));
+    return;
+  }
+  if (!vector_into_guest(8, "#DF", 0)) fail(fmt::format("triple fault: {}; then {}", first, *take_error()));
 }
 
 }  // namespace irqremap::x86

@@ -12,8 +12,17 @@
 //    APIC refuses (#GP(0), SDM §11.12.1.2) stops the run with a clear message.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
 //    marks the CPU halted so the scheduler waits for an interrupt.
-//  - CPU exceptions and INT n reach UC_HOOK_INTR: the run stops with the vector's name
-//    (the stubs take no exceptions; a fault is a firmware bug to report, not to hide).
+//  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
+//    (exception_delivery.h): #DF/#TS/#NP/#SS/#GP/#PF/#AC push an error code, #PF leaves
+//    CR2 (Unicorn sets it) and the frame's RIP is the faulting instruction (INT n: the next
+//    one). A guest with no usable gate for the vector stops with one line; a fault while
+//    delivering becomes #DF, and a fault while delivering #DF is a triple fault, which
+//    stops the run (on a PC it would reset the machine).
+//  - Start-up (SDM vol. 3A §9.4.4, §11.6.1): an INIT accepted by the APIC puts the CPU in
+//    wait-for-SIPI (state Off, the APIC reset, §11.4.7.3); a Start Up IPI starts a CPU that
+//    waits for one, in real mode at CS = vector << 8, IP = 0, through the boot ROM
+//    (boot_rom.h); a Start Up to a running CPU is ignored. Both are taken at the CPU's
+//    next scheduling boundary.
 //  - Interrupts: before each quantum the machine calls `service_interrupts()`. An NMI is
 //    vectored through IDT entry 2 regardless of IF; otherwise, with RFLAGS.IF=1, the
 //    APIC's highest deliverable vector (beating PPR) is acknowledged (IRR -> ISR) and
@@ -30,9 +39,11 @@
 #include <string>
 
 #include "arch/common/scheduler.h"
+#include "arch/x86/boot_rom.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
 #include "remap/guest_memory.h"
+#include "remap/mmio.h"
 #include "remap/trace.h"
 
 namespace irqremap::x86 {
@@ -49,8 +60,14 @@ class X86Vcpu final : public arch::Vcpu {
   // running, not halted. Segment and descriptor-table registers keep Unicorn's 64-bit
   // reset values (flat, CS=0); firmware loads its own GDT/IDT.
   void reset(uint64_t entry, uint64_t stack);
+  // Restores Unicorn's reset state (saved when the vCPU was made) and runs the boot ROM
+  // (boot_rom.h) on `path`: multiboot (EBX = `ebx`) or real mode at the start-up vector.
+  void start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t startup_vector = 0);
+  // The per-CPU page at boot_rom::kStartupPointer: the m16:16 pointer {IP 0, CS vector<<8}.
+  MmioDevice& startup_page() { return startup_page_; }
 
-  // arch::Vcpu. Off until reset(); WaitingForInterrupt while halted.
+  // arch::Vcpu. Off until reset() (or in wait-for-SIPI), WaitingForInterrupt while halted
+  // or while off with an INIT or Start Up pending.
   unsigned index() const override { return index_; }
   arch::VcpuState state() const override;
   // Vector a pending NMI or a deliverable interrupt (see above). On a delivery error (bad
@@ -86,16 +103,30 @@ class X86Vcpu final : public arch::Vcpu {
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  static bool on_invalid(uc_engine* uc, void* self);
   void fail(std::string what);
+  void raise_exception(uint32_t vector);
+  bool take_startup_events();
   bool msr_access(uint64_t address, bool write);
-  bool vector_into_guest(uint8_t vector, std::string_view what);
+  bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
+
+  class StartupPage final : public MmioDevice {
+   public:
+    std::string_view mmio_name() const override { return "startup-pointer"; }
+    uint64_t mmio_size() const override { return boot_rom::kStartupPageSize; }
+    uint64_t mmio_read(uint64_t offset, unsigned size) override;
+    void mmio_write(uint64_t, unsigned, uint64_t) override {}
+    uint8_t vector = 0;
+  };
 
   unsigned index_;
   uc_engine* uc_;
   GuestMemory& mem_;
   LocalApic& apic_;
   IoPortBus& io_;
-  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0;
+  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0;
+  uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
+  StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;
   uint64_t executed_ = 0;  // instructions entered in the current step
