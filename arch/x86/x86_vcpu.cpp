@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "arch/x86/exception_delivery.h"
+#include "arch/x86/exception_in_flight.h"
 #include "arch/x86/interrupt_entry.h"
 
 namespace irqremap::x86 {
@@ -31,6 +32,19 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
   uc_hook_add(uc_, &invalid_hook_, UC_HOOK_INSN_INVALID, reinterpret_cast<void*>(&X86Vcpu::on_invalid), this, 1, 0);
   // Unicorn's reset state, to return to on INIT and before running the boot ROM.
   if (uc_context_alloc(uc_, &reset_context_) == UC_ERR_OK) uc_context_save(uc_, reset_context_);
+  // Exit addresses from a set (empty) instead of uc_emu_start's `until`: after each run
+  // Unicorn 2.0.1 invalidates the translation at `until` - 1 and looks that address up
+  // through the guest's page tables; where it is unmapped the lookup raises a #PF that
+  // Unicorn ignores but still records as in flight (exception_in_flight.h), so a few runs
+  // later the guest's next exception became a silent triple fault. An empty set also means
+  // no address the guest can reach ends a run (real-mode code at linear 0 included).
+  uc_ctl_exits_enable(uc_);
+  if (auto f = ExceptionInFlight::locate()) {
+    in_flight_ = *f;
+    if (uc_context_alloc(uc_, &scratch_context_) != UC_ERR_OK) error_ = "unicorn: cannot allocate a context";
+  } else {
+    error_ = f.error();  // the first step reports it: exceptions could not be delivered right
+  }
 }
 
 uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
@@ -62,6 +76,7 @@ X86Vcpu::~X86Vcpu() {
   for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   if (reset_context_ != nullptr) uc_context_free(reset_context_);
+  if (scratch_context_ != nullptr) uc_context_free(scratch_context_);
 }
 
 void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
@@ -88,9 +103,8 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns) {
     return r;
   }
   executed_ = 0;
-  // No `until` address a guest can reach: real-mode code at linear 0 (a start-up vector of
-  // 0, as kvm-unit-tests uses) would otherwise end the run before its first instruction.
-  const uc_err e = uc_emu_start(uc_, rip(), UINT64_MAX, 0, max_insns);
+  // `until` is ignored: exits come from the (empty) exit set, see the constructor.
+  const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
   r.executed = executed_;
   if (auto err = take_error())
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
@@ -264,6 +278,10 @@ bool X86Vcpu::on_invalid(uc_engine*, void* p) {
 }
 
 void X86Vcpu::raise_exception(uint32_t vector) {
+  // The engine's nested-exception record is cleared as soon as an exception is reported:
+  // nesting during delivery is this function's business (below), and once the handler is
+  // entered the next fault is a new exception (exception_in_flight.h).
+  if (in_flight_ && scratch_context_ != nullptr) in_flight_->clear(uc_, scratch_context_);
   // Unicorn has left RIP at the faulting instruction (a fault) or after it (INT n, INT3,
   // INTO), and CR2 = the linear address for #PF.
   uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cs = 0;

@@ -17,7 +17,9 @@
 //    CR2 (Unicorn sets it) and the frame's RIP is the faulting instruction (INT n: the next
 //    one). A guest with no usable gate for the vector stops with one line; a fault while
 //    delivering becomes #DF, and a fault while delivering #DF is a triple fault, which
-//    stops the run (on a PC it would reset the machine).
+//    stops the run (on a PC it would reset the machine). The engine's own nested-exception
+//    record is cleared after each report (exception_in_flight.h), so a #GP after a handled
+//    #GP is a #GP again.
 //  - Start-up (SDM vol. 3A §9.4.4, §11.6.1): an INIT accepted by the APIC puts the CPU in
 //    wait-for-SIPI (state Off, the APIC reset, §11.4.7.3); a Start Up IPI starts a CPU that
 //    waits for one, in real mode at CS = vector << 8, IP = 0, through the boot ROM
@@ -40,6 +42,7 @@
 
 #include "arch/common/scheduler.h"
 #include "arch/x86/boot_rom.h"
+#include "arch/x86/exception_in_flight.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
 #include "remap/guest_memory.h"
@@ -126,6 +129,8 @@ class X86Vcpu final : public arch::Vcpu {
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0;
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
+  uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
+  std::optional<ExceptionInFlight> in_flight_;
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;

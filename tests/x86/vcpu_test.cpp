@@ -208,3 +208,52 @@ TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the
   REQUIRE(rig.cpu->take_interrupt());
   CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 2);  // returns after the HLT
 }
+
+TEST_CASE("vcpu: a contributory exception after a handled one is delivered as itself, not as #DF (SDM §6.15 Table 6-5)") {
+  Rig rig;
+  // xor ecx,ecx; div ecx; div ecx; div ecx; mov al,0x21; out 0xf4,al
+  put_code(rig.mem, kCode, {0x31, 0xC9, 0xF7, 0xF1, 0xF7, 0xF1, 0xF7, 0xF1, 0xB0, 0x21, 0xE6, 0xF4});
+  // #DE handler: return past the 2-byte DIV without IRETQ (no GDT here):
+  // mov rax,[rsp]; add rax,2; add rsp,40; jmp rax
+  put_code(rig.mem, kHandler, {0x48, 0x8B, 0x04, 0x24, 0x48, 0x83, 0xC0, 0x02, 0x48, 0x83, 0xC4, 0x28, 0xFF, 0xE0});
+  put_gate(rig.mem, 0, kHandler);
+  put_gate(rig.mem, 8, kHandler + 0x100);
+  put_code(rig.mem, kHandler + 0x100, {0xF4});
+  rig.cpu->reset(kCode, kStack);
+  rig.run();
+  CHECK_FALSE(rig.cpu->error());
+  CHECK(rig.cpu->taken(0) == 3);
+  CHECK(rig.cpu->taken(8) == 0);
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
+
+TEST_CASE("vcpu: with paging on, #UD still reaches its handler after many scheduling quanta") {
+  Rig rig;
+  // 4-level tables identity-mapping the first 2 MiB (SDM §4.5): PML4 0x5000, PDPT 0x6000,
+  // PD 0x7000 with one 2 MiB page. The address space above is unmapped, as in a guest that
+  // builds its own tables.
+  REQUIRE(rig.mem.write64(0x5000, 0x6003));
+  REQUIRE(rig.mem.write64(0x6000, 0x7003));
+  REQUIRE(rig.mem.write64(0x7000, 0x83));
+  uint64_t cr3 = 0x5000, cr4 = 0, cr0 = 0;
+  uc_reg_read(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_read(rig.uc, UC_X86_REG_CR0, &cr0);
+  cr4 |= 1u << 5;    // PAE
+  cr0 |= 1u << 31;   // PG
+  uc_reg_write(rig.uc, UC_X86_REG_CR3, &cr3);
+  uc_reg_write(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_write(rig.uc, UC_X86_REG_CR0, &cr0);
+  std::vector<uint8_t> code(40, 0x90);  // 40 NOPs, then ud2
+  code.insert(code.end(), {0x0F, 0x0B});
+  put_code(rig.mem, kCode, code);
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 6, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  for (int i = 0; i < 20 && !rig.exit.exit_requested(); ++i) {
+    const arch::StepResult r = rig.cpu->step(3);  // 3 instructions a quantum
+    REQUIRE_FALSE(r.stop);
+  }
+  CHECK(rig.cpu->taken(6) == 1);
+  CHECK(*rig.mem.read64(kStack - 40) == kCode + 40);  // the frame's RIP is the ud2
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
