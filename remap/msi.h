@@ -13,6 +13,11 @@ struct MsiWrite {
   bool operator==(const MsiWrite&) const = default;
 };
 
+// x86: a message that carries no requester ID. QEMU's I/O APIC sends its interrupts this
+// way (its VT-d then skips source-ID verification); a real I/O APIC has its own source ID,
+// named in the DMAR table's device scope. Outside the 16-bit requester-ID space on purpose.
+inline constexpr uint32_t kNoSourceId = 0x1'0000;
+
 // Where a device sends its MSIs: the machine's bus, or a test recorder.
 class MsiSink {
  public:

@@ -19,7 +19,8 @@ Arm64Machine::Arm64Machine(const Arm64MachineConfig& cfg)
       psci_(cfg.cpus),
       mmio_(trace_),
       disasm_(arch::IsaKind::Arm64),
-      sched_(cfg.quantum) {}
+      sched_(cfg.quantum),
+      time_(cfg.ticks_per_insn) {}
 
 Arm64Machine::~Arm64Machine() {
   cpus_.clear();  // hooks go before their engines
@@ -31,6 +32,7 @@ std::expected<std::unique_ptr<Arm64Machine>, std::string> Arm64Machine::create(c
   if (cfg.cpus < 1 || cfg.cpus > virt::kMaxCpus)
     return std::unexpected(fmt::format("--smp {}: the arm64 machine has 1 to {} CPUs", cfg.cpus, virt::kMaxCpus));
   if (cfg.quantum == 0) return std::unexpected("scheduler quantum must be at least one instruction");
+  if (cfg.ticks_per_insn == 0) return std::unexpected("virtual time needs at least one tick per instruction");
   if (cfg.ram_size < 0x10'0000 || cfg.ram_size % 0x1000 != 0)
     return std::unexpected("RAM size must be a multiple of 4 KiB and at least 1 MiB");
   if (cfg.ram_size > virt::kRamWindowSize)
@@ -75,6 +77,9 @@ std::expected<void, std::string> Arm64Machine::init() {
     gics_.back()->set_on_ack([this, c](uint32_t intid) { acks_.push_back(Ack{c, intid}); });
     cpus_.push_back(std::make_unique<Arm64Vcpu>(c, uc, mem_, *gics_.back(), virt::mpidr_affinity(c), trace_));
     Arm64Vcpu& v = *cpus_.back();
+    timers_.push_back(std::make_unique<GenericTimer>(
+        c, time_, [this, c](uint32_t intid, bool level) { (*rds_)[c].set_ppi_level(intid, level); }, trace_));
+    v.set_timer(*timers_.back());
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
     for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
                              {virt::kItsBase, its_.get()},
@@ -82,6 +87,10 @@ std::expected<void, std::string> Arm64Machine::init() {
                              {virt::kUartBase, &uart_}})
       if (auto ok = mmio_.bind(uc, c, base, *dev); !ok) return ok;
   }
+  // A counter read inside a quantum counts the running CPU's instructions so far.
+  time_.set_in_flight([this]() -> uint64_t {
+    return running_cpu_ >= 0 ? cpus_[unsigned(running_cpu_)]->executed_in_quantum() : 0;
+  });
   if (cfg_.device) {
     device::DeviceConfig dc = cfg_.device_config;
     dc.source = virt::kDeviceId;
@@ -198,6 +207,34 @@ void Arm64Machine::hvc(Arm64Vcpu& cpu, uint16_t imm) {
   }
 }
 
+uint64_t Arm64Machine::quantum_limit(uint64_t n) const {
+  for (const auto& t : timers_)
+    if (auto d = t->next_deadline()) n = std::min(n, std::max<uint64_t>(time_.insns_until(*d), 1));
+  return n;
+}
+
+bool Arm64Machine::advance_idle_time() {
+  std::optional<uint64_t> next;
+  unsigned who = 0;
+  for (unsigned c = 0; c < timers_.size(); ++c) {
+    if (cpus_[c]->state() == arch::VcpuState::Off) continue;
+    if (auto d = timers_[c]->next_deadline(); d && (!next || *d < *next)) {
+      next = d;
+      who = c;
+    }
+  }
+  if (!next) return false;
+  const uint64_t from = time_.now();
+  if (!time_.advance_to(*next)) return false;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, "arm64",
+                 fmt::format("every CPU waits: virtual time {:#x} -> {:#x} (cpu{}'s timer deadline)", from, *next, who),
+                 {{"from", from}, {"to", *next}, {"cpu", who}}};
+  });
+  for (auto& t : timers_) t->update();
+  return true;
+}
+
 Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
   if (!started_) {
     started_ = true;
@@ -211,12 +248,17 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
     Arm64Vcpu* v;
     unsigned index() const override { return v->index(); }
     arch::VcpuState state() const override { return v->state(); }
-    void service_interrupts() override { v->service_interrupts(); }
+    void service_interrupts() override {
+      // Time passed since this CPU's last turn: its timers may have reached their deadline.
+      m->timers_[v->index()]->update();
+      v->service_interrupts();
+    }
     arch::StepResult step(uint64_t n) override {
       m->running_cpu_ = int(v->index());
-      auto r = v->step(n);
+      auto r = v->step(m->quantum_limit(n));
       m->rom_writes_[v->index()]->restore();  // before another CPU or a device sees flash
       m->running_cpu_ = -1;
+      m->time_.retire(r.executed);
       return r;
     }
     uint64_t pc() const override { return v->pc(); }
@@ -233,7 +275,7 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
   for (auto& t : tracked) order.push_back(&t);
   arch::RunResult r = sched_.run(
       order, max_insns, [this]() { return power_; },
-      [this](unsigned, uint64_t pc) { return disassemble(pc); });
+      [this](unsigned, uint64_t pc) { return disassemble(pc); }, [this]() { return advance_idle_time(); });
   trace_.emit_lazy([&] { return Event{EventKind::Note, "arm64", "stop: " + r.message, {{"pc", r.pc}}}; });
   return r;
 }

@@ -20,6 +20,14 @@
 // every CPU is off or waits in WFI with nothing pending (deadlock); every stop but a
 // power-off says what and where (CPU, PC, disassembled instruction).
 //
+// Time: one deterministic virtual clock (arch/common/virtual_time.h) counts
+// `ticks_per_insn` ticks of the 62.5 MHz system counter per instruction retired by any
+// CPU. Each CPU has a generic timer (generic_timer.h) on it, raising PPI 27 (virtual) and
+// PPI 30 (physical) at its redistributor. A quantum never runs past the earliest armed
+// timer deadline, so a timer fires at the instruction boundary where the counter reaches
+// it; when every CPU waits in WFI, time jumps to the earliest armed deadline instead of
+// reporting a deadlock.
+//
 // MSIs: the machine is the device's MsiSink. A message to GITS_TRANSLATER goes to the
 // ITS with the writer's DeviceID (the common device: virt::kDeviceId); a CPU store to
 // GITS_TRANSLATER carries DeviceID 0, as on QEMU (the ITS's own MMIO path does that).
@@ -36,6 +44,7 @@
 #include <vector>
 
 #include "arch/arm64/arm64_vcpu.h"
+#include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
@@ -46,6 +55,7 @@
 #include "arch/common/mmio_binding.h"
 #include "arch/common/rom_writes.h"
 #include "arch/common/scheduler.h"
+#include "arch/common/virtual_time.h"
 #include "device/msg_device.h"
 #include "remap/guest_memory.h"
 #include "remap/its/its.h"
@@ -61,6 +71,10 @@ struct Arm64MachineConfig {
   std::string bootargs;               // /chosen/bootargs (QEMU -append)
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
+  // Counter ticks per retired instruction: 16 ticks of 62.5 MHz = 256 ns, so the machine
+  // runs about 3.9 million instructions per virtual second and a firmware delay of 100 ms
+  // (kvm-unit-tests waits that long for IPIs) costs 390,625 instructions, not 6.25 million.
+  uint64_t ticks_per_insn = 16;
   its::ItsConfig its{};               // QEMU's GITS_TYPER by default
   // The common device (device/README.md) at virt::kDeviceBase, its MSIs carrying
   // DeviceID virt::kDeviceId (device_config.source is set to it).
@@ -103,10 +117,13 @@ class Arm64Machine final : public MsiSink {
   Gicv3Distributor& distributor() { return gicd_; }
   Psci& psci() { return psci_; }
   Arm64Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
+  GenericTimer& timer(unsigned i) { return *timers_.at(i); }
+  GicCpuInterface& gic(unsigned i) { return *gics_.at(i); }
+  const arch::VirtualTime& time() const { return time_; }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
   uint64_t instructions() const { return sched_.instructions(); }
-  // The CPU each LPI was acknowledged on, in order (ICC_IAR1_EL1 reads that returned an
-  // LPI): tests check where interrupts went.
+  // The CPU each interrupt (LPI, SGI, PPI) was acknowledged on, in order (ICC_IAR1_EL1
+  // reads that returned an INTID): tests check where interrupts went.
   struct Ack {
     unsigned cpu;
     uint32_t intid;
@@ -127,6 +144,10 @@ class Arm64Machine final : public MsiSink {
   explicit Arm64Machine(const Arm64MachineConfig& cfg);
   std::expected<void, std::string> init();
   void hvc(Arm64Vcpu& cpu, uint16_t imm);
+  // Instructions the running quantum may retire before the earliest armed timer deadline.
+  uint64_t quantum_limit(uint64_t n) const;
+  // Every CPU waits: move time to the earliest armed deadline (false: none is armed).
+  bool advance_idle_time();
 
   Arm64MachineConfig cfg_;
   GuestMemory mem_;
@@ -140,7 +161,9 @@ class Arm64Machine final : public MsiSink {
   arch::MmioBindings mmio_;
   arch::Disassembler disasm_;
   arch::Scheduler sched_;
+  arch::VirtualTime time_;
   std::vector<std::unique_ptr<GicCpuInterface>> gics_;
+  std::vector<std::unique_ptr<GenericTimer>> timers_;
   std::vector<uc_engine*> engines_;
   std::vector<std::unique_ptr<arch::RomWrites>> rom_writes_;  // per CPU: stores to flash dropped
   std::vector<std::unique_ptr<Arm64Vcpu>> cpus_;

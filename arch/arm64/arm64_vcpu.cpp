@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "arch/arm64/raised_exception.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -387,6 +388,21 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       }
       self->kick();  // EOI, PMR, IGRPEN1 may let an interrupt through
     }
+  } else if (self->timer_ != nullptr && GenericTimer::handles(enc)) {
+    // The counter is virtual time, not Unicorn's host clock (DESIGN.md: runs are
+    // deterministic), so every CNT* access is served by the model, even those Unicorn
+    // would execute itself.
+    if (is_read) {
+      const auto v = self->timer_->read(enc);
+      if (v && !to_xzr) self->set_reg(reg, *v);
+    } else {
+      if (!self->timer_->write(enc, cp->val)) {
+        self->request_stop({arch::StopKind::Unsupported,
+                            fmt::format("MSR to read-only {}", GenericTimer::name(enc)), 1});
+        return 1;
+      }
+      self->kick();  // a new deadline: the machine re-plans the quantum, a PPI may be due
+    }
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
     // old, masked PSTATE.I).
@@ -403,7 +419,7 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   const uint64_t ps = self->pstate();
   const bool same_el = pstate::el(ps) == 1;
   // Unicorn's exception numbers are QEMU's EXCP_* (target/arm/cpu.h).
-  constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3;
+  constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3, kExcpDataAbort = 4;
   if (intno == kExcpUdef) {
     const uint32_t w = self->word_at(pc);
     // HVC #imm16: 1101 0100 000 imm16 000 10. At EL1 it is the PSCI conduit; at EL0 HVC
@@ -423,10 +439,13 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
     return;
   }
   if (intno == kExcpSwi) {
-    // Unicorn reports SVC with PC already past it, the preferred return address.
-    const uint32_t w = self->word_at(pc - 4);
-    self->take_exception(ExceptionKind::Synchronous, syndrome::svc64(uint16_t((w >> 5) & 0xFFFF)), std::nullopt, pc,
-                         pc - 4, "SVC");
+    // Unicorn reports SVC with PC already past it, the preferred return address. The
+    // immediate comes from QEMU's syndrome (the instruction word at a VA is not always
+    // readable at the same PA); from the word itself when that is unavailable.
+    uint32_t esr = 0;
+    if (auto x = self->raised()) esr = x->syndrome;
+    else esr = syndrome::svc64(uint16_t((self->word_at(pc - 4) >> 5) & 0xFFFF));
+    self->take_exception(ExceptionKind::Synchronous, esr, std::nullopt, pc, pc - 4, "SVC");
     return;
   }
   if (intno == kExcpPrefetchAbort) {
@@ -441,8 +460,18 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
                          "instruction abort");
     return;
   }
-  // A data abort raised inside Unicorn's MMU (4) comes without its address; breakpoints
-  // and the rest are not modelled.
+  if (intno == kExcpDataAbort) {
+    // A translation, permission or access-flag fault on a VA Unicorn had in its map.
+    // Unicorn says only "data abort"; QEMU's syndrome (ISV/SAS/SRT/SF/WnR and the DFSC)
+    // and fault address come from the CPU state (raised_exception.h). ELR = the load or
+    // store itself (Arm ARM D1.10.4), where Unicorn's PC is.
+    if (auto x = self->raised()) {
+      self->take_exception(ExceptionKind::Synchronous, x->syndrome, x->vaddress, pc, pc, "data abort");
+      return;
+    }
+  }
+  // Without QEMU's record a data abort has no address; breakpoints and the rest are not
+  // modelled.
   self->request_stop({intno == kExcpUdef ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
                       fmt::format("guest {} (Unicorn exception {}; not modelled)", exception_name(intno), intno), 1});
 }

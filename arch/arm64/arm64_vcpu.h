@@ -9,6 +9,9 @@
 //    the instruction. For registers the emulated Cortex-A57 does not know (the GICv3
 //    ICC_* registers: Unicorn has no GIC) the PC does not advance by itself, so the hook
 //    moves it past the instruction.
+//  - For a register Unicorn does implement (CNTVCT_EL0, CNTV_CTL_EL0, ...) a hook that
+//    returns 1 also skips the native access, and moving the PC past the instruction
+//    agrees with Unicorn's own advance: the next instruction runs once.
 //  - HVC at EL1 without EL2 is UNDEFINED for Unicorn: UC_HOOK_INTR reports exception 1
 //    (EXCP_UDEF) with PC at the HVC, nothing vectored. The hook decodes the word there;
 //    HVC #0 is a PSCI call (psci.h), emulated and resumed at PC + 4. Any other UNDEFINED
@@ -67,7 +70,9 @@
 #include <string>
 
 #include "arch/arm64/exception_entry.h"
+#include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/raised_exception.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
@@ -111,6 +116,13 @@ class Arm64Vcpu final : public arch::Vcpu {
   // Synchronous exceptions taken so far.
   uint64_t sync_exceptions_taken() const { return syncs_; }
 
+  // The PE's generic timer: its CNT* registers are then served by it through the MRS/MSR
+  // hook (without one, Unicorn's own host-time counter would answer).
+  void set_timer(GenericTimer& t) { timer_ = &t; }
+  // Instructions retired so far in the running quantum (0 between quanta): the machine's
+  // virtual time counts them so a counter read inside a quantum sees them.
+  uint64_t executed_in_quantum() const { return in_step_ ? executed_ : 0; }
+
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
   // Called before each instruction (--trace); leave empty otherwise: it is on the hot path.
   void set_on_insn(std::function<void(uint64_t pc)> f) { on_insn_ = std::move(f); }
@@ -144,6 +156,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   uc_engine* uc_;
   GuestMemory& mem_;
   GicCpuInterface& gic_;
+  GenericTimer* timer_ = nullptr;
   uint64_t mpidr_;
   Trace& trace_;
   uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
@@ -161,6 +174,8 @@ class Arm64Vcpu final : public arch::Vcpu {
   };
   std::unique_ptr<std::byte, FreeDeleter> scratch_page_;  // behind aliases of MMIO pages
   bool map_alias(uint64_t va, uint64_t pa);
+  // QEMU's record of the exception being reported (raised_exception.h).
+  std::optional<RaisedException> raised() const { return raised_exception(uc_); }
   // The last exception entry, to tell a vector that cannot be fetched.
   struct LastEntry {
     uint64_t vector;

@@ -35,7 +35,7 @@ std::string GicCpuInterface::name(uint32_t e) {
   return fmt::format("S3_{}_C{}_C{}_{}", (e >> 11) & 7, (e >> 7) & 0xF, (e >> 3) & 0xF, e & 7);
 }
 
-std::optional<PendingLpi> GicCpuInterface::signalled() const {
+std::optional<PendingIrq> GicCpuInterface::signalled() const {
   if (!igrpen1_ || !gicd_.group1_enabled()) return std::nullopt;
   auto p = rds_.highest_pending(cpu_);
   if (!p || p->priority >= pmr_ || p->priority >= running_priority()) return std::nullopt;
@@ -53,7 +53,7 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
     case icc::SRE_EL1: return 0x7;
     // CTLR_EL1: PRIbits=4 (bits 10:8 = 4: five priority bits, as QEMU), IDbits=0 (16
     // bits), EOImode as written (bit 1), CBPR (bit 0) as written.
-    case icc::CTLR_EL1: return (uint64_t{4} << 8) | (ctlr_ & 0x3);
+    case icc::CTLR_EL1: return fields::set(ctlr_, icc::CTLR_PRIbits, 4);
     case icc::RPR_EL1: return running_priority();
     case icc::HPPIR0_EL1:
     case icc::IAR0_EL1: return icc::kSpurious;
@@ -76,8 +76,10 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
       ++acks_;
       if (on_ack_) on_ack_(a->intid);
       trace_.emit_lazy([&] {
+        const char* kind = a->intid < 16 ? "SGI" : a->intid < 32 ? "PPI" : "LPI";
         return Event{EventKind::Delivery, unit_,
-                     fmt::format("ICC_IAR1_EL1 -> LPI {} acknowledged (priority {:#x})", a->intid, a->priority),
+                     fmt::format("ICC_IAR1_EL1 -> {} {} acknowledged (priority {:#x})", kind, a->intid,
+                                 a->priority),
                      {{"intid", a->intid}, {"cpu", cpu_}, {"ack", 1}}};
       });
       return a->intid;
@@ -94,29 +96,80 @@ bool GicCpuInterface::write(uint32_t e, uint64_t v) {
     case icc::IGRPEN0_EL1: igrpen0_ = (v & 1) != 0; return true;
     case icc::IGRPEN1_EL1: igrpen1_ = (v & 1) != 0; return true;
     case icc::SRE_EL1: return true;  // SRE is RAO/WI here
-    case icc::CTLR_EL1: ctlr_ = v & 0x3; return true;
-    case icc::EOIR0_EL1:
-    case icc::DIR_EL1:
-    case icc::SGI1R_EL1: return true;  // no Group 0 / SGI sources in this machine
-    case icc::EOIR1_EL1: {
+    case icc::CTLR_EL1:
+      ctlr_ = v & (icc::CTLR_CBPR.word_mask() | icc::CTLR_EOImode.word_mask());
+      return true;
+    case icc::EOIR0_EL1: return true;  // no Group 0 interrupt is ever acknowledged here
+    case icc::SGI1R_EL1: generate_sgi(v); return true;
+    case icc::EOIR1_EL1: end_of_interrupt(uint32_t(v & 0xFF'FFFF)); return true;
+    case icc::DIR_EL1: {
+      // With EOImode=0 a write to ICC_DIR_EL1 is UNPREDICTABLE; this model ignores it.
       const uint32_t intid = uint32_t(v & 0xFF'FFFF);
-      // Priority drop: the most recent active interrupt (IHI0069 §4.8.4 expects EOIs in
-      // reverse order of acknowledgement; an EOI of another INTID drops it where it is).
-      for (auto it = active_.rbegin(); it != active_.rend(); ++it) {
-        if (it->intid == intid) {
-          active_.erase(std::next(it).base());
-          break;
-        }
-      }
-      if (intid >= its::lpi::kFirstLpi) rds_.eoi(cpu_, intid);
+      if (eoi_mode()) deactivate(intid);
       trace_.emit_lazy([&] {
-        return Event{EventKind::Delivery, unit_, fmt::format("ICC_EOIR1_EL1 <- {} (end of interrupt)", intid),
-                     {{"intid", intid}, {"cpu", cpu_}, {"eoi", 1}}};
+        return Event{EventKind::Delivery, unit_,
+                     fmt::format("ICC_DIR_EL1 <- {}{}", intid, eoi_mode() ? " (deactivate)" : " ignored: EOImode=0"),
+                     {{"intid", intid}, {"cpu", cpu_}}};
       });
       return true;
     }
     default: return false;
   }
+}
+
+void GicCpuInterface::deactivate(uint32_t intid) {
+  if (intid < 32) rds_.deactivate(cpu_, intid);
+}
+
+void GicCpuInterface::end_of_interrupt(uint32_t intid) {
+  // Priority drop: the most recent active interrupt (IHI0069 §4.8.4 expects EOIs in
+  // reverse order of acknowledgement; an EOI of another INTID drops it where it is).
+  for (auto it = active_.rbegin(); it != active_.rend(); ++it) {
+    if (it->intid == intid) {
+      active_.erase(std::next(it).base());
+      break;
+    }
+  }
+  if (intid >= its::lpi::kFirstLpi) rds_.eoi(cpu_, intid);
+  else if (!eoi_mode()) deactivate(intid);  // EOImode=0: priority drop and deactivation
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, unit_,
+                 fmt::format("ICC_EOIR1_EL1 <- {} (end of interrupt{})", intid,
+                             intid < 32 && eoi_mode() ? ", priority drop only: EOImode=1" : ""),
+                 {{"intid", intid}, {"cpu", cpu_}, {"eoi", 1}}};
+  });
+}
+
+void GicCpuInterface::generate_sgi(uint64_t v) {
+  const uint32_t intid = uint32_t(fields::get(v, icc::SGI1R_INTID));
+  const bool broadcast = fields::get(v, icc::SGI1R_IRM) != 0;
+  // Targets named by affinity: Aff3.Aff2.Aff1 exact, Aff0 = RS * 16 + n for TargetList bit n.
+  const uint64_t upper = (fields::get(v, icc::SGI1R_Aff3) << 32) | (fields::get(v, icc::SGI1R_Aff2) << 16) |
+                         (fields::get(v, icc::SGI1R_Aff1) << 8);
+  const uint64_t rs = fields::get(v, icc::SGI1R_RS);
+  const uint64_t targets = fields::get(v, icc::SGI1R_TargetList);
+  unsigned sent = 0;
+  for (uint32_t n = 0; n < rds_.redistributor_count(); ++n) {
+    bool hit;
+    if (broadcast) {
+      hit = n != cpu_;
+    } else {
+      const uint64_t aff = rds_[n].affinity();
+      const uint64_t aff0 = aff & 0xFF;
+      hit = (aff & 0xFF'00FF'FF00ull) == upper && aff0 / 16 == rs && ((targets >> (aff0 % 16)) & 1) != 0;
+    }
+    if (hit && rds_[n].send_sgi(intid)) ++sent;
+  }
+  trace_.emit_lazy([&] {
+    return Event{EventKind::RegWrite, unit_,
+                 broadcast ? fmt::format("ICC_SGI1R_EL1 <- {:#x}: SGI {} to every other PE ({} set pending)", v,
+                                         intid, sent)
+                           : fmt::format("ICC_SGI1R_EL1 <- {:#x}: SGI {} to Aff3.2.1 {}.{}.{} RS {} TargetList {:#06x} "
+                                         "({} set pending)",
+                                         v, intid, (upper >> 32) & 0xFF, (upper >> 16) & 0xFF, (upper >> 8) & 0xFF,
+                                         rs, targets, sent),
+                 {{"intid", intid}, {"cpu", cpu_}, {"targets", sent}}};
+  });
 }
 
 }  // namespace irqremap::arm64

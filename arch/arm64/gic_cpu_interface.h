@@ -1,14 +1,22 @@
 #pragma once
 // The GICv3 CPU interface of one PE, reached through the ICC_* system registers (Arm
 // IHI0069 §12.2 "AArch64 System register descriptions of the CPU interface"; §4.8
-// priority). Plain C++: the vCPU's MRS/MSR hook calls read()/write() with the
-// register's encoding. Only Group 1 (LPIs are always Group 1 non-secure; single security
-// state) is signalled; Group 0 registers read as "no interrupt".
+// priority). Plain C++: the vCPU's MRS/MSR hook calls read()/write() with the register's
+// encoding. Only Group 1 (LPIs are always Group 1 non-secure; single security state) is
+// signalled; Group 0 registers read as "no interrupt".
 //
-// Model: the highest pending LPI of this CPU's redistributor is signalled when
+// Model: the highest-priority interrupt the PE's redistributor offers (a pending,
+// enabled, inactive Group 1 SGI/PPI, or a pending enabled LPI) is signalled when
 // ICC_IGRPEN1_EL1.Enable=1, GICD_CTLR.EnableGrp1=1 and its priority beats both
 // ICC_PMR_EL1 and the running priority (the highest active priority, kept as a stack of
-// acknowledged priorities dropped by ICC_EOIR1_EL1; EOImode=0 so EOI also deactivates).
+// acknowledged priorities dropped by ICC_EOIR1_EL1).
+//  - ICC_IAR1_EL1 acknowledges it: an SGI/PPI becomes active, an LPI stops being pending.
+//  - ICC_EOIR1_EL1 drops the running priority; with ICC_CTLR_EL1.EOImode=0 it also
+//    deactivates the INTID; with EOImode=1 ICC_DIR_EL1 deactivates (§4.1, §12.2
+//    ICC_CTLR_EL1). LPIs have no active state: only the priority drop applies.
+//  - ICC_SGI1R_EL1 generates a Group 1 SGI (field table icc::kSgi1r): IRM=1 sends it to
+//    every PE but this one; IRM=0 to the PEs with affinity Aff3.Aff2.Aff1 and Aff0 =
+//    RS * 16 + n for each bit n of TargetList.
 // Binary point grouping is not applied (BPR1 is stored and read back): every priority
 // level preempts, which is what firmware with one priority level sees anyway.
 #include <cstdint>
@@ -19,14 +27,11 @@
 
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
+#include "arch/arm64/sysreg.h"
+#include "remap/fields.h"
 #include "remap/trace.h"
 
 namespace irqremap::arm64 {
-
-// op0:op1:CRn:CRm:op2 of a system register, packed as in the MRS/MSR encoding.
-constexpr uint32_t sysreg(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
-  return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-}
 
 namespace icc {
 inline constexpr uint32_t PMR_EL1 = sysreg(3, 0, 4, 6, 0);
@@ -46,6 +51,36 @@ inline constexpr uint32_t SRE_EL1 = sysreg(3, 0, 12, 12, 5);
 inline constexpr uint32_t IGRPEN0_EL1 = sysreg(3, 0, 12, 12, 6);
 inline constexpr uint32_t IGRPEN1_EL1 = sysreg(3, 0, 12, 12, 7);
 inline constexpr uint32_t kSpurious = 1023;  // INTID returned when nothing is signalled
+
+// ICC_SGI1R_EL1 (IHI0069 §12.2, ICC_SGI1R_EL1).
+using fields::Access;
+using fields::Field;
+inline constexpr Field SGI1R_TargetList{"TargetList", 15, 0, Access::RW,
+                                        "PEs with Aff0 = RS * 16 + n for each set bit n"};
+inline constexpr Field SGI1R_Aff1{"Aff1", 23, 16, Access::RW, "Affinity level 1 of the targets"};
+inline constexpr Field SGI1R_INTID{"INTID", 27, 24, Access::RW, "The SGI (0..15)"};
+inline constexpr Field SGI1R_Aff2{"Aff2", 39, 32, Access::RW, "Affinity level 2 of the targets"};
+inline constexpr Field SGI1R_IRM{"IRM", 40, 40, Access::RW,
+                                 "Interrupt Routing Mode: 1 = every PE except this one"};
+inline constexpr Field SGI1R_RS{"RS", 47, 44, Access::RW, "Range selector: Aff0 = RS * 16 + n"};
+inline constexpr Field SGI1R_Aff3{"Aff3", 55, 48, Access::RW, "Affinity level 3 of the targets"};
+inline constexpr Field kSgi1rFields[] = {
+    SGI1R_TargetList, SGI1R_Aff1, SGI1R_INTID,
+    {"Rsvd", 31, 28, Access::Rsvd, "RES0"},
+    SGI1R_Aff2, SGI1R_IRM,
+    {"Rsvd", 43, 41, Access::Rsvd, "RES0"},
+    SGI1R_RS, SGI1R_Aff3,
+    {"Rsvd", 63, 56, Access::Rsvd, "RES0"},
+};
+static_assert(fields::well_formed(kSgi1rFields, 64, true));
+inline constexpr fields::Format kSgi1r{"icc-sgi1r", "ICC_SGI1R_EL1 (generate a Group 1 SGI)",
+                                       "Arm IHI0069 §12.2 (ICC_SGI1R_EL1)", 64, kSgi1rFields};
+
+// ICC_CTLR_EL1 fields this model keeps (IHI0069 §12.2, ICC_CTLR_EL1).
+inline constexpr Field CTLR_CBPR{"CBPR", 0, 0, Access::RW, "Common binary point register"};
+inline constexpr Field CTLR_EOImode{"EOImode", 1, 1, Access::RW,
+                                    "1: ICC_EOIR1_EL1 only drops priority, ICC_DIR_EL1 deactivates"};
+inline constexpr Field CTLR_PRIbits{"PRIbits", 10, 8, Access::RO, "Priority bits implemented - 1"};
 }  // namespace icc
 
 class GicCpuInterface {
@@ -61,13 +96,18 @@ class GicCpuInterface {
   static std::string name(uint32_t encoding);
 
   // The interrupt the CPU interface signals now (IRQ line), if any.
-  std::optional<PendingLpi> signalled() const;
+  std::optional<PendingIrq> signalled() const;
   uint8_t running_priority() const { return active_.empty() ? 0xFF : active_.back().priority; }
   uint64_t acknowledged() const { return acks_; }
-  // Called for each LPI acknowledged through ICC_IAR1_EL1; and after an ICC_EOIR1_EL1.
+  // Called for each interrupt acknowledged through ICC_IAR1_EL1.
   void set_on_ack(std::function<void(uint32_t intid)> f) { on_ack_ = std::move(f); }
+  bool eoi_mode() const { return fields::get(ctlr_, icc::CTLR_EOImode) != 0; }
 
  private:
+  void generate_sgi(uint64_t sgi1r);
+  void end_of_interrupt(uint32_t intid);
+  void deactivate(uint32_t intid);
+
   unsigned cpu_;
   Redistributors& rds_;
   const Gicv3Distributor& gicd_;
@@ -77,7 +117,7 @@ class GicCpuInterface {
   uint8_t bpr1_ = 0, bpr0_ = 0;
   bool igrpen1_ = false, igrpen0_ = false;
   uint64_t ctlr_ = 0;
-  std::vector<PendingLpi> active_;  // acknowledged, not yet EOId (nesting order)
+  std::vector<PendingIrq> active_;  // acknowledged, not yet EOId (nesting order)
   uint64_t acks_ = 0;
   std::function<void(uint32_t)> on_ack_;
 };

@@ -178,7 +178,7 @@ bool Gicv3Redistributor::set_pending(uint32_t intid) {
     if (fields::get(cfg, lpi::CFG_Enable)) {
       const uint8_t prio = uint8_t(cfg & 0xFC);
       if (!hpp_ || prio < hpp_->priority || (prio == hpp_->priority && intid < hpp_->intid))
-        hpp_ = PendingLpi{intid, prio};
+        hpp_ = PendingIrq{intid, prio};
     }
     if (on_change_) on_change_();
   } else {
@@ -276,26 +276,73 @@ uint8_t Gicv3Redistributor::config(uint32_t intid) const {
   return config_[intid - lpi::kFirstLpi];
 }
 
-std::optional<PendingLpi> Gicv3Redistributor::highest_pending() const {
+uint32_t Gicv3Redistributor::level_sensitive() const {
+  // ICFGR1: bit 2n+1 set = PPI 16+n edge-triggered (IHI0069 §12.11, GICR_ICFGR1); SGIs are always edge.
+  uint32_t level = 0;
+  for (unsigned n = 0; n < 16; ++n)
+    if (((icfgr1_ >> (2 * n + 1)) & 1) == 0) level |= 1u << (16 + n);
+  return level;
+}
+
+uint32_t Gicv3Redistributor::sgi_ppi_pending() const {
+  return latch0_ | (level0_ & level_sensitive());
+}
+
+void Gicv3Redistributor::sgi_ppi_changed() {
+  if (on_change_) on_change_();
+}
+
+std::optional<PendingIrq> Gicv3Redistributor::highest_sgi_ppi() const {
+  std::optional<PendingIrq> best;
+  for (uint32_t m = sgi_ppi_pending() & enabled0_ & ~active0_ & group0_; m != 0; m &= m - 1) {
+    const unsigned id = unsigned(std::countr_zero(m));
+    if (!best || priority0_[id] < best->priority) best = PendingIrq{id, priority0_[id]};
+  }
+  return best;
+}
+
+std::optional<PendingIrq> Gicv3Redistributor::highest_pending() const {
+  const auto s = highest_sgi_ppi();
+  const auto l = highest_lpi();
+  if (!s) return l;
+  if (!l) return s;
+  return l->priority < s->priority ? l : s;  // a tie goes to the lower INTID: the SGI/PPI
+}
+
+std::optional<PendingIrq> Gicv3Redistributor::highest_lpi() const {
   if (hpp_valid_) return hpp_;
-  std::optional<PendingLpi> best;
+  std::optional<PendingIrq> best;
   for (uint32_t w = 0; w < pending_.size(); ++w)
     for (uint64_t m = pending_[w]; m != 0; m &= m - 1) {
       const uint32_t i = w * 64 + unsigned(std::countr_zero(m));
       const uint8_t cfg = config_[i];
       if (!fields::get(cfg, lpi::CFG_Enable)) continue;
       const uint8_t prio = uint8_t(cfg & 0xFC);
-      if (!best || prio < best->priority) best = PendingLpi{lpi::kFirstLpi + i, prio};
+      if (!best || prio < best->priority) best = PendingIrq{lpi::kFirstLpi + i, prio};
     }
   hpp_ = best;
   hpp_valid_ = true;
   return best;
 }
 
-std::optional<PendingLpi> Gicv3Redistributor::acknowledge() {
+std::optional<PendingIrq> Gicv3Redistributor::acknowledge() {
   const auto hp = highest_pending();
   if (!hp) return std::nullopt;
   ++acks_;
+  if (hp->intid < 32) {
+    // IHI0069 §4.1: pending -> active (a level PPI whose line is still high is active and pending).
+    const uint32_t bit = 1u << hp->intid;
+    latch0_ &= ~bit;
+    active0_ |= bit;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Delivery, unit_,
+                   fmt::format("{} {} acknowledged: active (priority {:#x})", hp->intid < 16 ? "SGI" : "PPI",
+                               hp->intid, hp->priority),
+                   {{"intid", hp->intid}, {"priority", hp->priority}}};
+    });
+    sgi_ppi_changed();
+    return hp;
+  }
   clear_pending(hp->intid);
   trace_.emit_lazy([&] {
     return Event{EventKind::Delivery, unit_,
@@ -311,6 +358,44 @@ void Gicv3Redistributor::eoi(uint32_t intid) {
     return Event{EventKind::Note, unit_, fmt::format("LPI {} end of interrupt", intid),
                  {{"intid", intid}}};
   });
+}
+
+void Gicv3Redistributor::deactivate(uint32_t intid) {
+  if (intid >= 32 || (active0_ & (1u << intid)) == 0) return;
+  active0_ &= ~(1u << intid);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, unit_, fmt::format("{} {} deactivated", intid < 16 ? "SGI" : "PPI", intid),
+                 {{"intid", intid}}};
+  });
+  sgi_ppi_changed();
+}
+
+bool Gicv3Redistributor::send_sgi(uint32_t intid) {
+  if (intid >= 16) return false;
+  if ((group0_ & (1u << intid)) == 0) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, unit_,
+                   fmt::format("SGI {} not set pending: the INTID is Group 0 here, the SGI Group 1", intid),
+                   {{"intid", intid}}};
+    });
+    return false;
+  }
+  latch0_ |= 1u << intid;
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, unit_, fmt::format("SGI {} pending", intid),
+                 {{"intid", intid}, {"rd", processor_number_}}};
+  });
+  sgi_ppi_changed();
+  return true;
+}
+
+void Gicv3Redistributor::set_ppi_level(uint32_t intid, bool level) {
+  if (intid < 16 || intid >= 32) return;
+  const uint32_t bit = 1u << intid;
+  if (((level0_ & bit) != 0) == level) return;
+  level0_ = level ? (level0_ | bit) : (level0_ & ~bit);
+  if (level && (level_sensitive() & bit) == 0) latch0_ |= bit;  // rising edge of an edge PPI
+  sgi_ppi_changed();
 }
 
 void Gicv3Redistributor::trace_reg(EventKind kind, uint64_t offset, unsigned size,
@@ -347,7 +432,7 @@ uint64_t Gicv3Redistributor::mmio_read(uint64_t offset, unsigned size) {
   } else if (reg4 == ISENABLER0 || reg4 == ICENABLER0) {
     v = enabled0_;
   } else if (reg4 == ISPENDR0 || reg4 == ICPENDR0) {
-    v = pending0_;
+    v = sgi_ppi_pending();
   } else if (reg4 == ISACTIVER0 || reg4 == ICACTIVER0) {
     v = active0_;
   } else if (offset >= IPRIORITYR && offset + size <= IPRIORITYR + 32) {
@@ -385,22 +470,31 @@ void Gicv3Redistributor::mmio_write(uint64_t offset, unsigned size, uint64_t val
     processor_sleep_ = fields::get(v32, WAKER_ProcessorSleep) != 0;
   } else if (reg4 == IGROUPR0) {
     group0_ = v32;
+    sgi_ppi_changed();
   } else if (reg4 == ISENABLER0) {
     enabled0_ |= v32;
+    sgi_ppi_changed();
   } else if (reg4 == ICENABLER0) {
     enabled0_ &= ~v32;
+    sgi_ppi_changed();
   } else if (reg4 == ISPENDR0) {
-    pending0_ |= v32;
+    latch0_ |= v32;
+    sgi_ppi_changed();
   } else if (reg4 == ICPENDR0) {
-    pending0_ &= ~v32;
+    latch0_ &= ~v32;  // an asserted level stays pending (IHI0069 §12.11, GICR_ICPENDR0)
+    sgi_ppi_changed();
   } else if (reg4 == ISACTIVER0) {
     active0_ |= v32;
+    sgi_ppi_changed();
   } else if (reg4 == ICACTIVER0) {
     active0_ &= ~v32;
+    sgi_ppi_changed();
   } else if (offset >= IPRIORITYR && offset + size <= IPRIORITYR + 32) {
     for (unsigned i = 0; i < size; ++i) priority0_[offset - IPRIORITYR + i] = uint8_t(value >> (8 * i));
+    sgi_ppi_changed();
   } else if (reg4 == ICFGR1) {
-    icfgr1_ = v32;
+    icfgr1_ = v32 & 0xAAAA'AAAA;  // Int_config<n>[1] per PPI; bit 0 of each pair is RES0
+    sgi_ppi_changed();
   } else if (reg4 == IGRPMODR0) {
     grpmod0_ = v32;
   } else if (reg4 == NSACR) {
@@ -483,18 +577,22 @@ void Redistributors::reload_all_config(uint32_t rd) {
   if (rd < rds_.size()) rds_[rd]->reload_all_config();
 }
 
-std::optional<PendingLpi> Redistributors::highest_pending(uint32_t cpu) const {
+std::optional<PendingIrq> Redistributors::highest_pending(uint32_t cpu) const {
   if (cpu >= rds_.size()) return std::nullopt;
   return rds_[cpu]->highest_pending();
 }
 
-std::optional<PendingLpi> Redistributors::acknowledge(uint32_t cpu) {
+std::optional<PendingIrq> Redistributors::acknowledge(uint32_t cpu) {
   if (cpu >= rds_.size()) return std::nullopt;
   return rds_[cpu]->acknowledge();
 }
 
 void Redistributors::eoi(uint32_t cpu, uint32_t intid) {
   if (cpu < rds_.size()) rds_[cpu]->eoi(intid);
+}
+
+void Redistributors::deactivate(uint32_t cpu, uint32_t intid) {
+  if (cpu < rds_.size()) rds_[cpu]->deactivate(intid);
 }
 
 void Redistributors::set_on_change(std::function<void(uint32_t)> fn) {

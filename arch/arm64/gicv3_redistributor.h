@@ -21,6 +21,23 @@
 //  - DirectLPI=0: GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR are RAZ/WI, GICR_SYNCR reads 0.
 //  - LPIs have no active state (§5.1): acknowledge() clears the pending bit; eoi() only
 //    records the end of the handler (the CPU interface drops the running priority).
+//
+// SGIs and PPIs (INTIDs 0..31) live in the SGI_base frame (§12.10, §12.11): enable,
+// pending, active, group and priority per INTID, and the configuration (ICFGR0 reads as
+// all SGIs edge-triggered; ICFGR1 holds the PPIs' edge/level bits, reset level).
+//  - Pending state of an edge-triggered INTID is a latch: set by an SGI (ICC_SGI1R_EL1 at
+//    some PE), a rising edge, or ISPENDR0; cleared by ICPENDR0 or acknowledgement. A
+//    level-sensitive PPI is pending while its line is asserted or its latch (ISPENDR0) is
+//    set (ICPENDR0 cannot clear an asserted level: IHI0069 §4.1, interrupt life cycle).
+//  - Acknowledging an SGI/PPI makes it active (§4.1); it is not offered again until
+//    deactivated (EOI with EOImode=0, ICC_DIR_EL1, or ICACTIVER0).
+//  - Reset: every SGI/PPI in Group 1 (IGROUPR0 all ones), as QEMU resets them when it
+//    boots a kernel directly without EL3 firmware to configure groups; disabled, priority 0.
+//  - An SGI from ICC_SGI1R_EL1 becomes pending only where that INTID is configured as
+//    Group 1 (with GICD_CTLR.DS=1, Group 1 SGIs go to Group 1 INTIDs only: IHI0069
+//    §12.2, ICC_SGI1R_EL1).
+//  - Offered to the CPU interface: pending, enabled, not active, Group 1 INTIDs; among
+//    them and the pending LPIs, the lowest priority value wins, ties to the lowest INTID.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -77,11 +94,12 @@ inline constexpr Field WAKER_ChildrenAsleep{"ChildrenAsleep", 2, 2, Access::RO,
                                             "Interface to the PE is quiescent"};
 }  // namespace gicr
 
-// The highest-priority pending LPI a redistributor offers its CPU interface.
-struct PendingLpi {
+// The highest-priority pending interrupt (SGI, PPI or LPI) a redistributor offers its
+// CPU interface.
+struct PendingIrq {
   uint32_t intid = 0;
-  uint8_t priority = 0;  // config byte bits 7:2, bits 1:0 zero
-  bool operator==(const PendingLpi&) const = default;
+  uint8_t priority = 0;  // LPI: config byte bits 7:2, bits 1:0 zero; SGI/PPI: IPRIORITYR
+  bool operator==(const PendingIrq&) const = default;
 };
 
 class Gicv3Redistributor final : public MmioDevice {
@@ -130,17 +148,30 @@ class Gicv3Redistributor final : public MmioDevice {
   void adopt_config(uint32_t intid, uint8_t config);
 
   // --- CPU interface hooks ---
-  // Highest-priority pending and enabled LPI, if any.
-  std::optional<PendingLpi> highest_pending() const;
-  // ICC_IAR1_EL1: takes the highest-priority pending LPI (clears its pending bit).
-  std::optional<PendingLpi> acknowledge();
+  // Highest-priority pending interrupt offered to the CPU interface: an SGI/PPI that is
+  // pending, enabled, not active and Group 1, or a pending enabled LPI.
+  std::optional<PendingIrq> highest_pending() const;
+  // ICC_IAR1_EL1: takes the highest-priority pending interrupt: an LPI's pending bit is
+  // cleared; an SGI/PPI becomes active (and its edge latch is cleared).
+  std::optional<PendingIrq> acknowledge();
   // ICC_EOIR1_EL1 for an LPI: recorded and traced (LPIs have no active state).
   void eoi(uint32_t intid);
+  // Deactivation of an SGI/PPI (EOI with EOImode=0, ICC_DIR_EL1); no effect on an LPI.
+  void deactivate(uint32_t intid);
   uint64_t acknowledged_count() const { return acks_; }
   uint64_t eoi_count() const { return eois_; }
 
-  // --- SGI/PPI registers (SGI_base frame), kept so firmware reads back what it wrote ---
+  // --- SGIs and PPIs (SGI_base frame) ---
+  uint64_t affinity() const { return affinity_; }
+  // An SGI generated for this PE by ICC_SGI1R_EL1 (Group 1): pending unless the INTID is
+  // Group 0 here. Returns whether it became pending.
+  bool send_sgi(uint32_t intid);
+  // A PPI's input line (the generic timer): a level-sensitive PPI is pending while it is
+  // high; an edge-triggered one latches pending on the rising edge.
+  void set_ppi_level(uint32_t intid, bool level);
   uint32_t sgi_ppi_enabled() const { return enabled0_; }
+  uint32_t sgi_ppi_pending() const;  // as GICR_ISPENDR0 reads
+  uint32_t sgi_ppi_active() const { return active0_; }
   uint8_t sgi_ppi_priority(unsigned intid) const { return intid < 32 ? priority0_[intid] : 0; }
   bool processor_asleep() const { return processor_sleep_; }
 
@@ -157,6 +188,10 @@ class Gicv3Redistributor final : public MmioDevice {
   void write_pending_bit(uint32_t intid, bool pending);
   void load_pending_from_table();
   void changed();
+  void sgi_ppi_changed();
+  uint32_t level_sensitive() const;
+  std::optional<PendingIrq> highest_lpi() const;
+  std::optional<PendingIrq> highest_sgi_ppi() const;
   void trace_reg(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const;
 
   GuestMemory& mem_;
@@ -174,11 +209,13 @@ class Gicv3Redistributor final : public MmioDevice {
   std::vector<uint8_t> config_;     // index intid - 8192
   std::vector<uint64_t> pending_;   // mirror, bit (intid - 8192)
   mutable bool hpp_valid_ = false;
-  mutable std::optional<PendingLpi> hpp_;
+  mutable std::optional<PendingIrq> hpp_;
   uint64_t acks_ = 0, eois_ = 0;
 
   bool processor_sleep_ = true;
-  uint32_t group0_ = 0, enabled0_ = 0, pending0_ = 0, active0_ = 0, grpmod0_ = 0, nsacr_ = 0;
+  uint32_t group0_ = ~uint32_t{0}, enabled0_ = 0, active0_ = 0, grpmod0_ = 0, nsacr_ = 0;
+  uint32_t latch0_ = 0;  // pending latches (edge INTIDs; ISPENDR0 for level PPIs)
+  uint32_t level0_ = 0;  // PPI input lines
   uint32_t icfgr1_ = 0;
   uint8_t priority0_[32] = {};
 
@@ -218,9 +255,10 @@ class Redistributors final : public MmioDevice, public its::LpiTarget {
   void reload_all_config(uint32_t rd) override;
 
   // CPU interface queries, by CPU number.
-  std::optional<PendingLpi> highest_pending(uint32_t cpu) const;
-  std::optional<PendingLpi> acknowledge(uint32_t cpu);
+  std::optional<PendingIrq> highest_pending(uint32_t cpu) const;
+  std::optional<PendingIrq> acknowledge(uint32_t cpu);
   void eoi(uint32_t cpu, uint32_t intid);
+  void deactivate(uint32_t cpu, uint32_t intid);
 
   // Listeners for every redistributor: pending/config changed at `cpu`; EnableLPIs changed.
   void set_on_change(std::function<void(uint32_t cpu)> fn);

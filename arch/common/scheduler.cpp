@@ -35,7 +35,8 @@ RunResult Scheduler::make_result(const StopRequest& s, unsigned cpu, uint64_t pc
 
 RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
                          const std::function<std::optional<StopRequest>()>& machine_stop,
-                         const std::function<std::string(unsigned, uint64_t)>& disassemble) {
+                         const std::function<std::string(unsigned, uint64_t)>& disassemble,
+                         const std::function<bool()>& idle) {
   auto result = [&](const StopRequest& s, unsigned c) {
     const uint64_t pc = c < cpus.size() ? cpus[c]->pc() : 0;
     const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
@@ -62,6 +63,7 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
     if (machine_stop)
       if (auto s = machine_stop()) return result(*s, 0);
     if (!progressed) {
+      if (idle && idle()) continue;  // time moved to the next timer deadline
       unsigned first = 0;
       while (first + 1 < cpus.size() && cpus[first]->state() == VcpuState::Off) ++first;
       return result({StopKind::Deadlock,

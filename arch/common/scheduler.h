@@ -10,7 +10,10 @@
 //  - a vCPU reports a stop from its quantum (guest fault, unsupported instruction, exit);
 //  - the instruction budget is used up (counted over all CPUs);
 //  - a whole round passes in which no CPU could run: every CPU is off or waits for an
-//    interrupt that nothing can send any more (a deadlock).
+//    interrupt that nothing can send any more (a deadlock). Before calling it one, the
+//    scheduler asks the machine whether time can advance (`idle`): a machine with an armed
+//    timer moves its virtual time to the timer's deadline and says so, and the run goes
+//    on (the timer's interrupt wakes a CPU in the next round). Nothing armed: deadlock.
 // Every stop but a clean power-off carries one line: what, which CPU, PC and the
 // disassembled instruction there.
 #include <cstdint>
@@ -75,11 +78,14 @@ class Scheduler {
   explicit Scheduler(uint64_t quantum) : quantum_(quantum == 0 ? 1 : quantum) {}
 
   // Runs until a stop. `machine_stop` is asked before every quantum; `disassemble`
-  // renders the instruction at a CPU's PC for the stop line. The budget and the
-  // instruction count carry over between calls.
+  // renders the instruction at a CPU's PC for the stop line; `idle` (optional) is asked
+  // when a round found no CPU able to run: true if the machine advanced its time to a
+  // future event, so the run continues. The budget and the instruction count carry over
+  // between calls.
   RunResult run(std::span<Vcpu* const> cpus, uint64_t max_insns,
                 const std::function<std::optional<StopRequest>()>& machine_stop,
-                const std::function<std::string(unsigned cpu, uint64_t pc)>& disassemble);
+                const std::function<std::string(unsigned cpu, uint64_t pc)>& disassemble,
+                const std::function<bool()>& idle = {});
 
   uint64_t instructions() const { return insns_; }
   uint64_t quantum() const { return quantum_; }

@@ -13,6 +13,7 @@
 #include "arch/x86/compat_msi.h"
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/irte_check.h"
+#include "arch/x86/pci/seabios_q35.h"
 
 namespace irqremap::x86 {
 
@@ -93,8 +94,37 @@ std::expected<void, std::string> X86Machine::init() {
     dc.slots = cfg_.device_slots;
     dc.source = map::kDeviceRid;
     device_ = std::make_unique<device::MsgDevice>(mem_, *this, dc);
-    if (auto ok = attach_mmio(map::kDeviceBase, *device_); !ok) return ok;
   }
+  return init_pci();
+}
+
+// PCI, edu, the common device's PCI face and the I/O APIC (arch/x86/README.md).
+std::expected<void, std::string> X86Machine::init_pci() {
+  ioapic_ = std::make_unique<IoApic>(*this, cfg_.ioapic_source_id ? *cfg_.ioapic_source_id : kNoSourceId);
+  if (auto ok = attach_mmio(map::kIoApicBase, *ioapic_); !ok) return ok;
+  std::string err;
+  if (!io_.add(map::kPciConfigPort, pci_, &err)) return std::unexpected(err);
+  pci_.add(0, 0, host_bridge_);
+  std::vector<pci::BarPlacement> bars;
+  if (cfg_.edu) {
+    edu_ = std::make_unique<pci::EduDevice>(mem_, *this, *this, map::kEduRid);
+    pci_.add(map::kEduRid >> 3, 0, *edu_);
+    bars.push_back({map::kEduRid & 0xFF, 0, map::kEduBar0});
+  }
+  if (device_) {
+    device_fn_ = std::make_unique<pci::MsgDeviceFunction>(*device_);
+    pci_.add((map::kDeviceRid >> 3) & 0x1F, map::kDeviceRid & 7, *device_fn_);
+    bars.push_back({map::kDeviceRid & 0xFF, 0, map::kDeviceBase});
+  }
+  pci::seabios_q35_setup(pci_, bars);
+  // INTx: on q35 the Interrupt Line SeaBIOS writes is also the I/O APIC input the pin is
+  // wired to; the wiring is fixed here, whatever software later writes to the register.
+  for (unsigned devfn = 0; devfn < 256; ++devfn)
+    if (pci::PciFunction* f = pci_.function(devfn); f && f->config().get8(pci::cfg::INTERRUPT_PIN))
+      f->connect_intx([this, gsi = f->config().get8(pci::cfg::INTERRUPT_LINE)](bool level) {
+        ioapic_->set_irq(gsi, level);
+      });
+  if (auto ok = attach_mmio(map::kPciWindow, pci_); !ok) return ok;
   return {};
 }
 
@@ -103,6 +133,9 @@ void X86Machine::attach(TraceSink* sink) {
   bus_.attach(sink);
   mailbox_.trace().attach(sink);
   if (device_) device_->trace().attach(sink);
+  if (edu_) edu_->trace().attach(sink);
+  pci_.trace().attach(sink);
+  ioapic_->trace().attach(sink);
   for (auto& c : cpus_) c->trace().attach(sink);
 }
 
@@ -111,6 +144,9 @@ void X86Machine::detach(TraceSink* sink) {
   bus_.detach(sink);
   mailbox_.trace().detach(sink);
   if (device_) device_->trace().detach(sink);
+  if (edu_) edu_->trace().detach(sink);
+  pci_.trace().detach(sink);
+  ioapic_->trace().detach(sink);
   for (auto& c : cpus_) c->trace().detach(sink);
 }
 
@@ -147,6 +183,14 @@ void X86Machine::msi_write(const MsiWrite& msi) {
                  {{"vector", d->vector}, {"dest", d->dest}}};
   });
   bus_.deliver(*d);
+}
+
+std::expected<pci::DmaTranslator::Mapping, std::string> X86Machine::dma_translate(
+    uint16_t rid, uint64_t iova, uint64_t size, bool write) {
+  if (!vtd_) return Mapping{iova, size};
+  auto m = vtd_->translate_dma(rid, iova, size, write);
+  if (!m) return std::unexpected(fmt::format("VT-d fault {:#x}: {}", m.error().reason, m.error().why));
+  return Mapping{m->pa, m->length};
 }
 
 std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte> img) {

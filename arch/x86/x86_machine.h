@@ -31,6 +31,11 @@
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/fw_cfg.h"
 #include "arch/x86/io_port.h"
+#include "arch/x86/ioapic.h"
+#include "arch/x86/pci/edu.h"
+#include "arch/x86/pci/host_bridge.h"
+#include "arch/x86/pci/msg_device_function.h"
+#include "arch/x86/pci/pci_bus.h"
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/pm_control.h"
 #include "arch/x86/uart16550.h"
@@ -64,6 +69,13 @@ struct X86MachineConfig {
   // Multiboot command line as QEMU builds it: "<kernel_name> <bootargs>" (-kernel, -append).
   std::string kernel_name;
   std::string bootargs;
+  // PCI bus 0 (mechanism #1), the q35 host bridge at 00:00.0, QEMU's edu at 00:01.0, the
+  // common device at 00:03.0, all left as SeaBIOS leaves them (pci/seabios_q35.h).
+  bool edu = true;
+  // The I/O APIC's requester ID: none by default, as QEMU sends I/O APIC interrupts (VT-d
+  // then skips source-ID verification; README "Interrupts"); a value gives it a verified
+  // source ID, as on hardware where the DMAR table's device scope names it.
+  std::optional<uint16_t> ioapic_source_id;
 };
 
 // Stops (arch::RunResult): SystemOff = PM1a_CNT SLP_EN (status 0); Exit = isa-debug-exit
@@ -71,7 +83,7 @@ struct X86MachineConfig {
 // MSR, bad IDT gate, unmapped access); Unsupported (an instruction Unicorn cannot
 // execute); Deadlock (every running CPU halted with nothing that can wake it).
 
-class X86Machine final : public MsiSink {
+class X86Machine final : public MsiSink, public pci::DmaTranslator {
  public:
   static std::expected<std::unique_ptr<X86Machine>, std::string> create(const X86MachineConfig& cfg);
   ~X86Machine() override;
@@ -101,6 +113,14 @@ class X86Machine final : public MsiSink {
 
   // MsiSink: an MSI from a device (see above).
   void msi_write(const MsiWrite& msi) override;
+  // DmaTranslator: a bus master's DMA through VT-d DMA remapping (untranslated without a
+  // unit or with GSTS.TES=0).
+  std::expected<Mapping, std::string> dma_translate(uint16_t rid, uint64_t iova, uint64_t size,
+                                                    bool write) override;
+  pci::PciBus& pci() { return pci_; }
+  IoApic& ioapic() { return *ioapic_; }
+  // QEMU's edu device at 00:01.0, or nullptr when configured without it.
+  pci::EduDevice* edu() { return edu_.get(); }
 
   GuestMemory& memory() { return mem_; }
   FwCfg& fw_cfg() { return fw_cfg_; }
@@ -124,6 +144,7 @@ class X86Machine final : public MsiSink {
  private:
   explicit X86Machine(const X86MachineConfig& cfg);
   std::expected<void, std::string> init();
+  std::expected<void, std::string> init_pci();
   bool wake(uint32_t apic_id, uint64_t vector);
   std::optional<arch::StopRequest> machine_stop() const;
 
@@ -145,6 +166,11 @@ class X86Machine final : public MsiSink {
   std::vector<std::unique_ptr<X86Vcpu>> cpus_;
   std::unique_ptr<vtd::Unit> vtd_;
   std::unique_ptr<device::MsgDevice> device_;
+  pci::PciBus pci_{map::kPciWindow, map::kPciWindowSize};
+  pci::Q35HostBridge host_bridge_;
+  std::unique_ptr<pci::EduDevice> edu_;
+  std::unique_ptr<pci::MsgDeviceFunction> device_fn_;
+  std::unique_ptr<IoApic> ioapic_;
   std::vector<std::string> hazards_;
   bool started_ = false;
   bool trace_insns_ = false;

@@ -49,9 +49,22 @@ inline constexpr Field MUA{"MUA", 31, 0, Access::RW,
 inline constexpr Field kUaddrFields[] = {MUA};
 static_assert(fields::well_formed(kUaddrFields, 32, true));
 
-// FRCD, 128 bits (§11.4.7.6). For interrupt-remapping faults FI bits 63:48 hold the
-// interrupt index and bits 47:12 are 0; FI is undefined for reasons 20h, 25h, 29h-2Bh.
+// FRCD, 128 bits (§11.4.7.6). For DMA faults FI holds the faulting page address (63:12)
+// and T the access type; for interrupt-remapping faults FI bits 63:48 hold the interrupt
+// index and bits 47:12 are 0; FI is undefined for reasons 20h, 25h, 29h-2Bh.
 inline constexpr EnumLabel kFr[] = {
+    {0x01, "1h root entry not present"},
+    {0x02, "2h context entry not present"},
+    {0x03, "3h invalid context entry programming (TT/AW unsupported)"},
+    {0x04, "4h address beyond the context's address width"},
+    {0x05, "5h write to a page without write permission"},
+    {0x06, "6h read of a page without read permission"},
+    {0x07, "7h second-level paging entry access error"},
+    {0x08, "8h root table access error"},
+    {0x09, "9h context table access error"},
+    {0x0A, "Ah reserved field in a root entry"},
+    {0x0B, "Bh reserved field in a context entry"},
+    {0x0C, "Ch reserved field in a second-level paging entry"},
     {0x20, "20h reserved field in remappable request"},
     {0x21, "21h index beyond IRT size"},
     {0x22, "22h IRTE not present"},
@@ -66,17 +79,17 @@ inline constexpr EnumLabel kFr[] = {
     {0x2B, "2Bh request with IR disabled while IRREQ=1"},
 };
 inline constexpr Field FRCD_FI{"FI", 63, 12, Access::RW,
-                               "Fault Info: IR faults hold the interrupt index in 63:48"};
+                               "Fault Info: DMA faults the page address; IR faults the interrupt index in 63:48"};
 inline constexpr Field FRCD_SID{"SID", 79, 64, Access::RW, "Source Identifier of the request"};
 inline constexpr Field FRCD_FR{"FR", 103, 96, Access::RW, "Fault Reason", kFr};
 inline constexpr Field FRCD_PV{"PV", 123, 104, Access::RW, "PASID Value (DMA faults only)"};
 inline constexpr Field FRCD_AT{"AT", 125, 124, Access::RW, "Address Type (DMA faults only)"};
-inline constexpr Field FRCD_T{"T", 126, 126, Access::RW, "Type: 0 write (IR faults are writes)"};
+inline constexpr Field FRCD_T{"T", 126, 126, Access::RW, "Type: 0 write, 1 read (IR faults are writes)"};
 inline constexpr Field FRCD_F{"F", 127, 127, Access::W1C, "Fault: 1 the record is valid"};
 inline constexpr Field kFrcdFields[] = {
     {"Rsvd", 11, 0, Access::Rsvd, "reserved"},
     FRCD_FI, FRCD_SID,
-    {"Other[95:80]", 95, 80, Access::RO, "T2 PRIV EXE PP: DMA faults only"},
+    {"Other[95:80]", 95, 80, Access::RO, "T2 PRIV EXE PP: scalable-mode DMA faults only (0 here)"},
     FRCD_FR, FRCD_PV, FRCD_AT, FRCD_T, FRCD_F,
 };
 static_assert(fields::well_formed(kFrcdFields, 128, true));

@@ -8,9 +8,9 @@ namespace irqremap::vtd::gcmd {
 using fields::Access;
 using fields::Field;
 
-inline constexpr Field TE{"TE", 31, 31, Access::WO, "Translation Enable (DMA; not modelled)"};
-inline constexpr Field SRTP{"SRTP", 30, 30, Access::WO, "Set Root Table Pointer (DMA; not modelled)"};
-inline constexpr Field WBF{"WBF", 27, 27, Access::WO, "Write Buffer Flush (not modelled)"};
+inline constexpr Field TE{"TE", 31, 31, Access::WO, "Translation Enable: DMA remapping on"};
+inline constexpr Field SRTP{"SRTP", 30, 30, Access::WO, "Set Root Table Pointer: latch RTADDR (one-shot)"};
+inline constexpr Field WBF{"WBF", 27, 27, Access::WO, "Write Buffer Flush (nothing is buffered: CAP.RWBF=0)"};
 inline constexpr Field QIE{"QIE", 26, 26, Access::WO, "Queued Invalidation Enable"};
 inline constexpr Field IRE{"IRE", 25, 25, Access::WO, "Interrupt Remapping Enable"};
 inline constexpr Field SIRTP{"SIRTP", 24, 24, Access::WO,

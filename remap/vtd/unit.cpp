@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "remap/vtd/cap_format.h"
+#include "remap/vtd/dma_format.h"
+#include "remap/vtd/dma_inv_format.h"
 #include "remap/vtd/fault_format.h"
 #include "remap/vtd/fault_reason.h"
 #include "remap/vtd/gcmd_format.h"
@@ -33,6 +35,8 @@ constexpr RegInfo kRegs[] = {
     {reg::IECTL, 4, "IECTL", &fault::kFectl}, {reg::IEDATA, 4, "IEDATA", &fault::kFedata},
     {reg::IEADDR, 4, "IEADDR", &fault::kFeaddr}, {reg::IEUADDR, 4, "IEUADDR", &fault::kFeuaddr},
     {reg::IRTA, 8, "IRTA", &irta::kIrta},
+    {reg::RTADDR, 8, "RTADDR", &dma::kRtaddr}, {reg::CCMD, 8, "CCMD", &dma_inv::kCcmd},
+    {reg::IVA, 8, "IVA", &dma_inv::kIva},   {reg::IOTLB, 8, "IOTLB_REG", &dma_inv::kIotlb},
 };
 
 const RegInfo* find_reg(uint64_t off) {
@@ -63,9 +67,29 @@ std::string summarize(const fields::Format* format, uint64_t value) {
 }  // namespace
 
 Unit::Unit(GuestMemory& memory, ApicBus& bus, Trace& trace, Config config)
-    : mem_(memory), bus_(bus), trace_(trace), config_(config), iec_(config.iec_entries) {
+    : mem_(memory), bus_(bus), trace_(trace), config_(config), iec_(config.iec_entries),
+      ctx_cache_(config.context_cache_entries), iotlb_(config.iotlb_entries) {
   config_.nfr = std::clamp(config_.nfr, 1u, reg::kMaxFaultRecords);
   config_.mhmv = std::min(config_.mhmv, 15u);
+  config_.aw_bits = config_.aw_bits >= 48 ? 48 : 39;
+  config_.sllps &= 0x3;
+  // DMA remapping (§11.4.2): SAGAW bit 1 = 39-bit/3-level, bit 2 = 48-bit/4-level.
+  dma_caps_.sagaw = config_.aw_bits == 48 ? 0x6 : 0x2;
+  dma_caps_.sllps = config_.sllps;
+  dma_caps_.haw = config_.aw_bits;
+  dma_caps_.pass_through = config_.pass_through;
+  cap_ = fields::set(cap_, cap::ND, reg::kNd);
+  cap_ = fields::set(cap_, cap::SAGAW, dma_caps_.sagaw);
+  cap_ = fields::set(cap_, cap::MGAW, config_.aw_bits - 1);
+  cap_ = fields::set(cap_, cap::SLLPS, config_.sllps);
+  cap_ = fields::set(cap_, cap::PSI, 1);
+  cap_ = fields::set(cap_, cap::MAMV, reg::kMamv);
+  // Requests complete synchronously, so every read and write is drained by the time an
+  // invalidation finishes: draining is supported trivially.
+  cap_ = fields::set(cap_, cap::DWD, 1);
+  cap_ = fields::set(cap_, cap::DRD, 1);
+  ecap_ = fields::set(ecap_, cap::ECAP_PT, config_.pass_through);
+  ecap_ = fields::set(ecap_, cap::ECAP_IRO, reg::kIro);
   frcd_.assign(config_.nfr, {0, 0});
   cap_ = fields::set(cap_, cap::FRO, reg::kFro);
   cap_ = fields::set(cap_, cap::NFR, config_.nfr - 1);
@@ -111,6 +135,10 @@ uint64_t Unit::read_reg(uint64_t off) const {
     case reg::IEADDR: return ieaddr_;
     case reg::IEUADDR: return ieuaddr_;
     case reg::IRTA: return irta_;
+    case reg::RTADDR: return rtaddr_;
+    case reg::CCMD: return ccmd_;
+    case reg::IVA: return iva_;
+    case reg::IOTLB: return iotlb_reg_;
     default: return 0;
   }
 }
@@ -175,8 +203,8 @@ void Unit::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
     }
     trace_.emit_lazy([&] {
       return ev(EventKind::Note, "vtd",
-                   fmt::format("write {:#x} at {:#x}: no IR register there (ignored; DMA "
-                               "remapping is not modelled)", value, offset));
+                   fmt::format("write {:#x} at {:#x}: no register there (ignored)", value,
+                               offset));
     });
     return;
   }
@@ -230,6 +258,10 @@ void Unit::write_reg(uint64_t off, uint64_t merged, uint64_t written) {
     case reg::IEADDR: ieaddr_ = m32 & ~3u; return;
     case reg::IEUADDR: ieuaddr_ = m32; return;
     case reg::IRTA: irta_ = merged & ~fields::reserved_mask(irta::kIrtaFields, 0); return;
+    case reg::RTADDR: rtaddr_ = merged & ~fields::reserved_mask(dma::kRtaddrFields, 0); return;
+    case reg::CCMD: write_ccmd(merged); return;
+    case reg::IVA: iva_ = merged & ~fields::reserved_mask(dma_inv::kIvaFields, 0); return;
+    case reg::IOTLB: write_iotlb(merged); return;
     default:
       trace_.emit_lazy([&] {
         return ev(EventKind::Note, "vtd",
@@ -320,13 +352,33 @@ void Unit::write_gcmd(uint32_t v) {
                           "(GSTS.CFIS=1)")
             : std::string("CFI=0: compatibility-format interrupts are blocked (GSTS.CFIS=0)"));
   }
-  if (changed & bit32(gcmd::TE)) {
-    gsts_ ^= bit32(gcmd::TES);
-    note(EventKind::Note, "TE acknowledged in GSTS.TES; DMA remapping is not modelled");
-  }
+  // SRTP before TE, so "SRTP then TE" in one write works as two writes would.
   if (commands & bit32(gcmd::SRTP)) {
+    const uint64_t ttm = fields::get(rtaddr_, dma::RTADDR_TTM);
+    if (ttm != 0)
+      note(EventKind::Hazard, fmt::format("RTADDR.TTM={:#b} but only legacy mode (00b) is "
+                                          "implemented: the table is walked as legacy", ttm));
+    if (dma_.te)
+      note(EventKind::Hazard, "SRTP while GSTS.TES=1: the root table changes under live DMA");
+    dma_.root_table = rtaddr_ & dma::RTADDR_RTA.word_mask();
     gsts_ |= bit32(gcmd::RTPS);
-    note(EventKind::Note, "SRTP acknowledged in GSTS.RTPS; DMA remapping is not modelled");
+    note(EventKind::Note, fmt::format("SRTP: root table at {:#x} latched (GSTS.RTPS=1)", dma_.root_table));
+  }
+  if (changed & bit32(gcmd::TE)) {
+    if (v & bit32(gcmd::TE)) {
+      if (!(gsts_ & bit32(gcmd::RTPS))) {
+        note(EventKind::Hazard, "TE=1 ignored: no root table latched (GSTS.RTPS=0); perform SRTP "
+                                "before TE (§11.4.4.1)");
+      } else {
+        dma_.te = true;
+        gsts_ |= bit32(gcmd::TES);
+        note(EventKind::Note, "DMA remapping enabled (GSTS.TES=1)");
+      }
+    } else {
+      dma_.te = false;
+      gsts_ &= ~bit32(gcmd::TES);
+      note(EventKind::Note, "DMA remapping disabled (GSTS.TES=0): requests pass untranslated");
+    }
   }
   if (commands & bit32(gcmd::WBF)) note(EventKind::Note, "WBF: nothing buffered (CAP.RWBF=0)");
 }
@@ -362,7 +414,7 @@ void Unit::update_ppf() {
   fsts_ = any ? fsts_ | kPpf : fsts_ & ~kPpf;
 }
 
-Unit::NotRecorded Unit::record_fault(uint8_t reason, uint32_t index, uint16_t sid) {
+Unit::NotRecorded Unit::record_fault(uint8_t reason, uint16_t sid, uint64_t fi, bool read) {
   if (fsts_ & kPfo) return NotRecorded::Overflow;
   for (const auto& r : frcd_)
     if (fields::get(r, fault::FRCD_F) && fields::get(r, fault::FRCD_SID) == sid &&
@@ -375,8 +427,8 @@ Unit::NotRecorded Unit::record_fault(uint8_t reason, uint32_t index, uint16_t si
     status_raised(old);
     return NotRecorded::Overflow;
   }
-  rec = {0, 0};
-  if (fault_reason::has_index(reason)) fields::set(rec, fault::FRCD_IR_INDEX, index);
+  rec = {fi & fault::FRCD_FI.word_mask(), 0};
+  fields::set(rec, fault::FRCD_T, read);
   fields::set(rec, fault::FRCD_SID, sid);
   fields::set(rec, fault::FRCD_FR, reason);
   fields::set(rec, fault::FRCD_F, 1);

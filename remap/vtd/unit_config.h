@@ -17,6 +17,15 @@ struct Config {
   bool eim = true;       // ECAP.EIM: x2APIC (IRTA.EIME=1) supported
   bool esirtps = false;  // CAP.ESIRTPS: SIRTP and IRE=0 also invalidate the IEC
   bool coherent = true;  // ECAP.C
+  // DMA remapping (legacy mode). aw_bits is QEMU's intel-iommu "aw-bits": 39 advertises
+  // SAGAW 39-bit only (3-level tables) and MGAW 38, as QEMU 7.2's default; 48 adds
+  // 4-level tables (SAGAW 0x6, MGAW 47). It is also the host address width above which
+  // table addresses are reserved.
+  unsigned aw_bits = 39;
+  uint8_t sllps = 0x3;            // CAP.SLLPS: 2 MiB and 1 GiB second-level pages
+  bool pass_through = true;       // ECAP.PT: context entries may use TT=10b
+  unsigned context_cache_entries = 0;  // 0 turns the context cache off
+  unsigned iotlb_entries = 0;          // 0 turns the IOTLB off
 };
 
 }  // namespace irqremap::vtd

@@ -2,6 +2,7 @@
 // invalidate descriptor (§6.5.2.8) and the invalidation wait descriptor (§6.5.2.9).
 #include <fmt/format.h>
 
+#include "remap/vtd/dma_inv_format.h"
 #include "remap/vtd/fault_format.h"
 #include "remap/vtd/gcmd_format.h"
 #include "remap/vtd/inv_desc_format.h"
@@ -118,10 +119,32 @@ std::optional<std::string> Unit::execute_descriptor(std::span<const uint64_t> d,
       }
       return std::nullopt;  // FN: descriptors run synchronously, so the fence always holds
     }
-    case 1: case 2: case 3:
-      command(fmt::format("descriptor type {} (context/IOTLB/device-TLB invalidate): DMA "
-                          "remapping is not modelled; no-op", type),
+    case dma_inv::kTypeCc: {
+      if (wide && (d[2] | d[3]) != 0)
+        return "context-cache invalidate descriptor with bits 255:128 set";
+      if ((d[0] & fields::reserved_mask(dma_inv::kCcFields, 0)) != 0 || d[1] != 0)
+        return fmt::format("context-cache invalidate descriptor {:#x}:{:#x} has reserved bits set", d[0], d[1]);
+      command(fmt::format("context-cache invalidate G={}", fields::get(d[0], dma_inv::CC_G)),
               {{"type", type}});
+      return invalidate_context(unsigned(fields::get(d[0], dma_inv::CC_G)),
+                                uint16_t(fields::get(d[0], dma_inv::CC_DID)),
+                                uint16_t(fields::get(d[0], dma_inv::CC_SID)),
+                                unsigned(fields::get(d[0], dma_inv::CC_FM)), "queued");
+    }
+    case dma_inv::kTypeIotlb: {
+      if (wide && (d[2] | d[3]) != 0) return "IOTLB invalidate descriptor with bits 255:128 set";
+      if ((d[0] & fields::reserved_mask(dma_inv::kIotlbDescFields, 0)) != 0 ||
+          (d[1] & fields::reserved_mask(dma_inv::kIotlbDescFields, 1)) != 0)
+        return fmt::format("IOTLB invalidate descriptor {:#x}:{:#x} has reserved bits set", d[0], d[1]);
+      command(fmt::format("IOTLB invalidate G={}", fields::get(d[0], dma_inv::IQ_G)), {{"type", type}});
+      return invalidate_iotlb(unsigned(fields::get(d[0], dma_inv::IQ_G)),
+                              uint16_t(fields::get(d[0], dma_inv::IQ_DID)),
+                              d[1] & dma_inv::IQ_ADDR.word_mask(),
+                              unsigned(fields::get(d, dma_inv::IQ_AM)), "queued");
+    }
+    case 3:
+      // ECAP.DT=0: no device-TLB exists, so nothing is cached that this could drop.
+      command("device-TLB invalidate: no device-TLBs (ECAP.DT=0), nothing to drop", {{"type", type}});
       return std::nullopt;
     case 6: case 7: case 8: case 9:
       if (!wide)

@@ -2,6 +2,7 @@
 // irte_walk.cpp, with the interrupt entry cache and fault reporting.
 #include <fmt/format.h>
 
+#include "remap/vtd/fault_format.h"
 #include "remap/vtd/fault_reason.h"
 #include "remap/vtd/irte_format.h"
 #include "remap/vtd/unit.h"
@@ -86,7 +87,9 @@ Translation Unit::translate(const MsiWrite& msi) {
     iec_.insert(index, CachedIrte{irte, entry, epoch_});
   }
 
-  const IrteOutcome o = check_source(entry, irte, sid);
+  // A message with no requester ID (kNoSourceId: QEMU's I/O APIC) has nothing to verify;
+  // QEMU's vtd_mem_ir_write skips the check for it the same way.
+  const IrteOutcome o = msi.source == kNoSourceId ? entry : check_source(entry, irte, sid);
   switch (o.kind) {
     case IrteOutcome::Kind::Remapped:
       trace_.emit_lazy([&] {
@@ -142,7 +145,12 @@ Translation Unit::fault(uint8_t reason, std::optional<uint32_t> index, uint16_t 
                         std::string_view why) {
   ++stats_.faults;
   NotRecorded nr = NotRecorded::Fpd;
-  if (!(fpd && fault_reason::qualified(reason))) nr = record_fault(reason, index.value_or(0), sid);
+  if (!(fpd && fault_reason::qualified(reason))) {
+    const uint64_t fi = fault_reason::has_index(reason)
+                            ? uint64_t{index.value_or(0)} << fault::FRCD_IR_INDEX.lo
+                            : 0;
+    nr = record_fault(reason, sid, fi);
+  }
   Blocked b;
   b.reason = reason;
   b.recorded = nr == NotRecorded::No;

@@ -86,7 +86,7 @@ TEST_CASE("gicr: enabling LPIs consumes the pending table unless PTZ=1 (§12.11.
   r.config(8200, 0x80, true);
   r.enable(0, /*ptz=*/false);
   CHECK((*r.rds)[0].is_pending(8200));
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8200, 0x80});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8200, 0x80});
   Rig z;
   REQUIRE(z.mem.write8(kPend + 8200 / 8, uint8_t(1 << (8200 % 8))));
   z.enable(0, /*ptz=*/true);
@@ -116,17 +116,17 @@ TEST_CASE("gicr: highest pending honours priority and Enable; config re-read onl
   r.config(8194, 0x10, false);
   r.enable(0);
   for (uint32_t i : {8192u, 8193u, 8194u}) REQUIRE(r.rds->set_pending(0, i));
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8193, 0x40});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8193, 0x40});
   // The guest enables 8194 at priority 0x10: not seen until INV.
   r.config(8194, 0x10, true);
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8193, 0x40});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8193, 0x40});
   r.rds->reload_config(0, 8194);
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8194, 0x10});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8194, 0x10});
   // Disable 8194 and lower 8192; INVALL picks both up.
   r.config(8194, 0x10, false);
   r.config(8192, 0x20, true);
   r.rds->reload_all_config(0);
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8192, 0x20});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8192, 0x20});
 }
 
 TEST_CASE("gicr: acknowledge takes the highest pending LPI and clears it; EOI is counted") {
@@ -192,7 +192,7 @@ TEST_CASE("gicr: EnableLPIs=0 drops pending state from the model but the guest t
   CHECK(!r.rds->highest_pending(0));
   CHECK(*r.mem.read8(kPend + 1024) == 1);
   r.rds->mmio_write(gicr::CTLR, 4, 1);  // PTZ was consumed: the table is read again
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8192, 0x80});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8192, 0x80});
 }
 
 TEST_CASE("gicr: a pending table outside RAM keeps the state in the model and traces a fault") {
@@ -205,7 +205,7 @@ TEST_CASE("gicr: a pending table outside RAM keeps the state in the model and tr
   r.config(8192, 0x80, true);
   r.rds->reload_config(0, 8192);
   CHECK(r.rds->set_pending(0, 8192));
-  CHECK(r.rds->highest_pending(0) == PendingLpi{8192, 0x80});
+  CHECK(r.rds->highest_pending(0) == PendingIrq{8192, 0x80});
   CHECK(sink.contains(EventKind::Fault, "outside guest RAM"));
 }
 

@@ -11,7 +11,7 @@ TEST_CASE("its cmd: MAPD+MAPC+MAPTI map (DeviceID, EventID) to RD and LPI; the M
   const Translation t = r.msi(2, 3);
   CHECK(delivered(t, 1, 8195));
   CHECK(r.pending(1, 8195));
-  CHECK((*r.rds).highest_pending(1) == arm64::PendingLpi{8195, 0x80});
+  CHECK((*r.rds).highest_pending(1) == arm64::PendingIrq{8195, 0x80});
   // The tables hold the irqremap layouts.
   auto dte = read_dte(r.mem, kDevTable + 2 * 8);
   REQUIRE(dte);
@@ -115,7 +115,7 @@ TEST_CASE("its cmd: INV after a configuration change makes the redistributor see
   CHECK(!r.rds->highest_pending(0).has_value());
   r.lpi_config(8192, 0x40, true);
   r.run({dev_event(cmd::kInv, 1, 0)});
-  CHECK(r.rds->highest_pending(0) == arm64::PendingLpi{8192, 0x40});
+  CHECK(r.rds->highest_pending(0) == arm64::PendingIrq{8192, 0x40});
 }
 
 TEST_CASE("its cmd: INVALL re-reads every LPI configuration of the collection's RD (§5.3.6)") {
@@ -127,7 +127,7 @@ TEST_CASE("its cmd: INVALL re-reads every LPI configuration of the collection's 
   r.lpi_config(8193, 0x10, true);
   CHECK(r.rds->highest_pending(0)->intid == 8192);
   r.run({invall(0)});
-  CHECK(r.rds->highest_pending(0) == arm64::PendingLpi{8193, 0x10});
+  CHECK(r.rds->highest_pending(0) == arm64::PendingIrq{8193, 0x10});
 }
 
 TEST_CASE("its cmd: SYNC succeeds (processing is synchronous) (§5.3.13)") {

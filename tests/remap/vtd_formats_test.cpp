@@ -151,8 +151,12 @@ TEST_CASE("vtd formats: CAP FRO/NFR/PI and ECAP QI/IR/EIM/MHMV/SMTS positions (V
   CHECK((*encode(vtd::cap::kEcap, Assign{{"QI", 1}, {"IR", 1}, {"EIM", 1}, {"MHMV", 0xF}}))[0] ==
         0xF0001Aull);
   CHECK((*encode(vtd::cap::kEcap, Assign{{"SMTS", 1}}))[0] == (1ull << 43));
-  // Every CAP/ECAP bit belongs to a named field: a real unit's value is never "reserved".
-  CHECK(decode(vtd::cap::kCap, std::array<uint64_t, 1>{~0ull}).ok());
+  // Every CAP bit but the spec's reserved ones, and every ECAP bit, belongs to a named
+  // field: a real unit's value is never "reserved".
+  CHECK(decode(vtd::cap::kCap, std::array<uint64_t, 1>{0x00d2008c22260206ull}).ok());  // QEMU 7.2's
+  CHECK(decode(vtd::cap::kCap, std::array<uint64_t, 1>{1ull << 38}).has_problem_with("Rsvd"));
+  CHECK((*encode(vtd::cap::kCap, Assign{{"SAGAW", 2}, {"MGAW", 38}, {"SLLPS", 3}, {"PSI", 1},
+                                        {"MAMV", 18}}))[0] == 0x0012008C'00260200ull);
   CHECK(decode(vtd::cap::kEcap, std::array<uint64_t, 1>{~0ull}).ok());
 }
 

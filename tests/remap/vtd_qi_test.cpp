@@ -123,14 +123,21 @@ TEST_CASE("vtd: IQE raises the fault event like a fault record (VT-d §7.4.1)") 
   CHECK(r.bus.got[0].vector == 0x61);
 }
 
-TEST_CASE("vtd: context/IOTLB/device-TLB descriptors (types 1-3) are accepted as IR no-ops (VT-d §6.5.2)") {
+TEST_CASE("vtd: context (G=global), IOTLB (G=global) and device-TLB descriptors (types 1-3) complete; G=00b is reserved (VT-d §6.5.2.1, §6.5.2.3)") {
   Rig r;
   r.enable_qi();
-  r.submit({0x1, 0});
-  r.submit({0x2, 0});
+  r.submit({0x1 | 0x10, 0});
+  r.submit({0x2 | 0x10, 0});
   r.submit({0x3, 0});
   CHECK(!iqe(r));
   CHECK(r.r64(vtd::reg::IQH) == 0x30);
+  r.submit({0x1, 0});  // context-cache invalidate with reserved granularity 00b
+  CHECK(iqe(r));
+  CHECK(r.r64(vtd::reg::IQH) == 0x30);
+  REQUIRE(r.mem.write64(kQueue + 0x30, 0x2 | 0x20).has_value());  // fix it: IOTLB, domain-selective
+  r.w32(vtd::reg::FSTS, 1u << 4);  // clearing IQE resumes at IQH
+  CHECK(!iqe(r));
+  CHECK(r.r64(vtd::reg::IQH) == 0x40);
   r.submit({0x6, 0});  // exists only at 256 bits
   CHECK(iqe(r));
 }

@@ -45,10 +45,12 @@ TEST_CASE("vtd: 64-bit registers accept 32-bit halves and 64-bit accesses alike 
   CHECK(r.r32(vtd::reg::FEUADDR) == 1);
 }
 
-TEST_CASE("vtd: odd accesses (bad size, outside the window, DMA registers) are ignored, not fatal") {
+TEST_CASE("vtd: odd accesses (bad size, outside the window, read-only and reserved bits) are ignored, not fatal") {
   Rig r;
-  r.unit.mmio_write(0x20, 8, ~0ull);  // RTADDR: DMA remapping, not modelled
-  CHECK(r.unit.mmio_read(0x20, 8) == 0);
+  r.unit.mmio_write(0x20, 8, ~0ull);  // RTADDR: reserved bits 9:0 read as 0
+  CHECK(r.unit.mmio_read(0x20, 8) == ~0x3FFull);
+  r.unit.mmio_write(0x30, 4, ~0u);  // a hole between CCMD and FSTS
+  CHECK(r.unit.mmio_read(0x30, 4) == 0);
   r.unit.mmio_write(vtd::reg::GSTS, 4, ~0u);  // read-only
   CHECK(r.r32(vtd::reg::GSTS) == 0);
   CHECK(r.unit.mmio_read(0xFFF, 8) == 0);
@@ -138,13 +140,15 @@ TEST_CASE("vtd: EIME=0 uses DST[15:8] as the xAPIC ID; EIME=1 all 32 bits (VT-d 
   CHECK(std::get<ApicDelivery>(e.unit.translate(msi(0))).dest == 0x12345);
 }
 
-TEST_CASE("vtd: TE/SRTP/WBF are acknowledged in GSTS so DMA-minded drivers do not hang") {
+TEST_CASE("vtd: SRTP sets GSTS.RTPS and TE then sets TES; WBF completes at once (VT-d §11.4.4.1, CAP.RWBF=0)") {
   Rig r;
   r.gcmd(1u << 30);  // SRTP
   CHECK((r.r32(vtd::reg::GSTS) & (1u << 30)) != 0);
   r.gcmd(1u << 31);
   CHECK((r.r32(vtd::reg::GSTS) & (1u << 31)) != 0);
-  CHECK(r.sink.contains(EventKind::Note, "not modelled"));
+  CHECK(r.sink.contains(EventKind::Note, "DMA remapping enabled (GSTS.TES=1)"));
+  r.gcmd(1u << 27);  // WBF
+  CHECK((r.r32(vtd::reg::GSTS) & (1u << 27)) == 0);
 }
 
 TEST_CASE("vtd: register writes are traced decoded with spec field names") {

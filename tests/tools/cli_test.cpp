@@ -98,3 +98,30 @@ TEST_CASE("cli: demo --tour runs the guided tour through a real IRTE, MSI and MA
   CHECK(r.out.find("Interrupt Remapping Table Entry (remapped format, IM=0)") != std::string::npos);
   CHECK(r.out.find("ITS command MAPTI") != std::string::npos);
 }
+
+TEST_CASE("cli: explain knows the DMA-remapping formats (root entry, context entry, second-level PTE) and flags their reserved bits") {
+  auto root = run({"explain", "root-entry", "0x0000000000201001", "0"});
+  CHECK(root.status == 0);
+  CHECK(root.out.find("CTP") != std::string::npos);
+  CHECK(root.out.find("(address 0x201000)") != std::string::npos);
+  auto ctx = run({"explain", "context-entry", "0x0000000000202003", "0x0000000000000801"});
+  CHECK(ctx.out.find("AW       001                 Address Width") != std::string::npos);
+  CHECK(ctx.out.find("39-bit AGAW, 3-level table") != std::string::npos);
+  CHECK(ctx.out.find("DID      0x8") != std::string::npos);
+  auto pte = run({"explain", "sl-pte", "0x0000000000300883"});
+  CHECK(pte.out.find("PROBLEM SNP") != std::string::npos);
+  for (const char* f : {"inv-cc", "inv-iotlb", "ccmd", "iotlb", "iva", "rtaddr"}) {
+    CAPTURE(f);
+    CHECK(run({"explain", "--list"}).out.find(std::string("  ") + f + " ") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: explain ioapic-rte picks the compatibility or remappable format by bit 48 (82093AA §3.2.4, VT-d §5.1.5.1)") {
+  auto compat = run({"explain", "ioapic-rte", "0x03000000000000ed"});
+  CHECK(compat.out.find("compatibility format") != std::string::npos);
+  CHECK(compat.out.find("DEST") != std::string::npos);
+  auto remap = run({"explain", "ioapic-rte", "0x00030000000000ed"});
+  CHECK(remap.out.find("remappable format") != std::string::npos);
+  CHECK(remap.out.find("Interrupt_Index[14:0]") != std::string::npos);
+  CHECK(remap.out.find("ok: no reserved bits set") != std::string::npos);
+}

@@ -112,3 +112,21 @@ TEST_CASE("x86 scenario (teaching): clearing P before the rewrite loses the in-f
   CHECK(s.rec.contains(EventKind::Fault, ""));
   s.check_written_once();
 }
+
+TEST_CASE("x86 scenario (teaching): an I/O APIC interrupt in remappable format moves CPU 0 -> CPU 1 by rewriting its IRTE only; the redirection entry never changes") {
+  Scenario s("x86/ioapic-migrate", 2);
+  INFO(s.uart);
+  CHECK(s.result.stop == arch::StopKind::SystemOff);
+  CHECK(s.uart.find("edu at devfn 0x8, BAR0 0xfea00000, INTx on I/O APIC pin 10") != std::string::npos);
+  CHECK(s.uart.find("pin 10 -> IRTE 5 -> cpu0") != std::string::npos);
+  CHECK(s.uart.find("ioapic-migrate: ok") != std::string::npos);
+  CHECK(s.taken(0, 0x51) == 1);
+  CHECK(s.taken(1, 0x51) == 1);
+  // The entry was written once (two halves), then only the IRTE and the IEC changed.
+  std::size_t rte_writes = 0;
+  for (const Event& e : s.rec.events)
+    if (e.kind == EventKind::RegWrite && e.unit == "ioapic") ++rte_writes;
+  CHECK(rte_writes == 2);
+  CHECK(s.rec.contains(EventKind::Device, "remappable message 0xfee000b0"));
+  CHECK(s.m->hazards().empty());
+}

@@ -10,6 +10,9 @@ struct frame {
 extern char exc_vectors[], el0_exit[], el0_code[];
 extern char svc_el1_insn[], udf_el1_insn[], svc_el1t_insn[], svc_el0_insn[], udf_el0_insn[], hvc_el0_insn[];
 extern char ldr_insn[];
+extern char str_insn[];
+extern char svc_exit_insn[];
+void do_str(u64 address);
 void do_svc_el1(void);
 void do_udf_el1(void);
 void do_svc_el1t(void);
@@ -52,7 +55,7 @@ static void put_label(u64 pc) {
     const char *at;
   } labels[] = {{"svc_el1", svc_el1_insn}, {"udf_el1", udf_el1_insn}, {"svc_el1t", svc_el1t_insn},
                 {"svc_el0", svc_el0_insn}, {"udf_el0", udf_el0_insn}, {"hvc_el0", hvc_el0_insn},
-                {"ldr", ldr_insn}};
+                {"ldr", ldr_insn}, {"str", str_insn}, {"svc_exit", svc_exit_insn}};
   const unsigned n = sizeof labels / sizeof labels[0];
   // Exact matches first: one instruction's +4 is the next one's label.
   for (unsigned i = 0; i < n; ++i)
@@ -89,6 +92,8 @@ static void report(const char *name) {
 #define PA_UNBACKED 0x100000000ul
 #define VA_RAM_ALIAS 0x4080000000ul   // L1 index 258 -> RAM at 0x4000_0000
 #define VA_DEV_ALIAS 0x40C0000000ul   // L1 index 259 -> devices at 0 (the PL011 at +0x0900_0000)
+#define VA_RAM_RO 0x4100000000ul      // L1 index 260 -> RAM, read-only (AP[2] = 1)
+#define VA_RAM_NOAF 0x4140000000ul    // L1 index 261 -> RAM with AF = 0
 
 static void mmu_on(void) {
   // Block descriptors (Arm ARM D8.3): AF, SH = inner, AttrIndx 1 = normal; 0 = device.
@@ -98,6 +103,8 @@ static void mmu_on(void) {
   l1_table[256] = PA_UNBACKED | af | sh | normal | block;
   l1_table[258] = 0x40000000ul | af | sh | normal | block;  // RAM again, at another VA
   l1_table[259] = 0x00000000ul | af | block;                // devices again, at another VA
+  l1_table[260] = 0x40000000ul | af | sh | normal | (1ul << 7) | block;  // AP[2]: read-only
+  l1_table[261] = 0x40000000ul | sh | normal | block;                   // AF = 0
   asm volatile("msr mair_el1, %0" ::"r"(0xff00ul));
   asm volatile("msr tcr_el1, %0" ::"r"(25ul | (1ul << 23) | (2ul << 32)));  // T0SZ 25, EPD1, IPS 40 bits
   asm volatile("msr ttbr0_el1, %0; isb" ::"r"((u64)l1_table));
@@ -140,6 +147,13 @@ int main(void) {
   puts(cell == 0x3333 ? "alias ram: ok\n" : "alias ram: wrong\n");
   *(volatile u32 *)(VA_DEV_ALIAS + UART_BASE) = 'A';
   puts("lias uart: ok\n");
+  // Faults on mappings that exist: a store through a read-only one (permission fault,
+  // level 1, WnR = 1) and a load through one with AF = 0 (access flag fault, level 1).
+  (void)*(volatile u64 *)(VA_RAM_RO + 0x100);  // readable: no fault
+  do_str(VA_RAM_RO + 0x100);
+  report("dabt permission");
+  do_ldr(VA_RAM_NOAF + 0x200);
+  report("dabt access flag");
   mmu_off();
   puts("done\n");
   return 0;

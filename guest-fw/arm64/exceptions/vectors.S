@@ -2,8 +2,8 @@
 // entry pushes a frame {vector offset, ESR_EL1, ELR_EL1, SPSR_EL1, FAR_EL1, x30} and calls
 // exc_handler(frame), which may change ELR/SPSR before the ERET.
     .global exc_vectors, run_el0, el0_exit, el0_code
-    .global svc_el1_insn, udf_el1_insn, svc_el1t_insn, svc_el0_insn, udf_el0_insn, hvc_el0_insn
-    .global do_svc_el1, do_udf_el1, do_svc_el1t, do_blr, ldr_insn, do_ldr
+    .global svc_el1_insn, udf_el1_insn, svc_el1t_insn, svc_el0_insn, udf_el0_insn, hvc_el0_insn, svc_exit_insn
+    .global do_svc_el1, do_udf_el1, do_svc_el1t, do_blr, ldr_insn, do_ldr, str_insn, do_str
 
     .macro  ventry off
     .balign 0x80
@@ -93,6 +93,12 @@ ldr_insn:
     ldr     x0, [x0]
     ret
 
+// A 32-bit store of w1 to x0; the handler skips it.
+do_str:
+str_insn:
+    str     w1, [x0]
+    ret
+
 // run_el0(stack): ERET to el0_code at EL0t on `stack` (Arm ARM D1.11 "Exception return");
 // el0_code ends with SVC #0xff, whose handler returns here through el0_exit at EL1h.
 run_el0:
@@ -131,6 +137,7 @@ udf_el0_insn:
     mrs     x0, sctlr_el1            // EL1 register from EL0: UNDEFINED
 hvc_el0_insn:
     hvc     #0                       // HVC at EL0: UNDEFINED (Arm ARM C6.2.99)
+svc_exit_insn:
     svc     #0xff
 
     .data

@@ -39,6 +39,42 @@ static inline u64 r64(u64 a) { return *(volatile u64 *)a; }
 #define ICC_CTLR_EL1 S3_0_C12_C12_4
 #define ICC_SRE_EL1 S3_0_C12_C12_5
 #define ICC_IGRPEN1_EL1 S3_0_C12_C12_7
+#define ICC_HPPIR1_EL1 S3_0_C12_C12_2
+#define ICC_DIR_EL1 S3_0_C12_C11_1
+#define ICC_RPR_EL1 S3_0_C12_C11_3
+#define ICC_SGI1R_EL1 S3_0_C12_C11_5
+#define ICC_CTLR_EOIMODE (1u << 1)
+// ICC_SGI1R_EL1 (IHI0069 §12.2): TargetList 15:0, Aff1 23:16, INTID 27:24, IRM 40.
+#define SGI1R_TARGETS(list) ((u64)(list))
+#define SGI1R_INTID(id) ((u64)(id) << 24)
+#define SGI1R_IRM (1ul << 40)
+
+// Redistributor SGI_base frame (64 KiB above RD_base; IHI0069 §12.10): SGI/PPI registers.
+#define GICR_SGI_BASE(cpu) (GICR_BASE + (cpu) * GICR_STRIDE + 0x10000ul)
+#define GICR_IGROUPR0 0x0080
+#define GICR_ISENABLER0 0x0100
+#define GICR_ICENABLER0 0x0180
+#define GICR_ISPENDR0 0x0200
+#define GICR_ICPENDR0 0x0280
+#define GICR_ISACTIVER0 0x0300
+#define GICR_ICACTIVER0 0x0380
+#define GICR_IPRIORITYR 0x0400
+
+// Generic timer (Arm ARM D13.8), by encoding: CNTV_* virtual, CNTP_* EL1 physical.
+#define CNTFRQ_EL0 S3_3_C14_C0_0
+#define CNTPCT_EL0 S3_3_C14_C0_1
+#define CNTVCT_EL0 S3_3_C14_C0_2
+#define CNTP_TVAL_EL0 S3_3_C14_C2_0
+#define CNTP_CTL_EL0 S3_3_C14_C2_1
+#define CNTP_CVAL_EL0 S3_3_C14_C2_2
+#define CNTV_TVAL_EL0 S3_3_C14_C3_0
+#define CNTV_CTL_EL0 S3_3_C14_C3_1
+#define CNTV_CVAL_EL0 S3_3_C14_C3_2
+#define CNT_CTL_ENABLE 1u
+#define CNT_CTL_IMASK 2u
+#define CNT_CTL_ISTATUS 4u
+#define PPI_VTIMER 27u
+#define PPI_PTIMER 30u
 
 // lib.c
 void *memset(void *d, int c, unsigned long n);
@@ -77,3 +113,4 @@ void its_sync(u32 cpu);
 void its_inv(u32 devid, u32 event);
 void lpi_config(u32 intid, int enable);   // configuration byte (priority, Group 1, enable)
 void irq_handler(void);                   // start.S calls it for IRQs
+void gic_sgi_ppi_init(unsigned cpu, u32 enable_mask);  // wake, Group 1, priority, enable

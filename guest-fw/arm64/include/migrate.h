@@ -37,12 +37,27 @@ static void fire(unsigned n) {
   }
 }
 
+// CPU 0 rings a secondary with this SGI after writing one of its mailboxes, so the
+// secondaries sleep in WFI instead of polling.
+#define SGI_MAILBOX 0
+
+static void ring(unsigned cpu) {
+  dsb();  // the mailbox write is visible before the SGI (IHI0069 §12.2 ICC_SGI1R_EL1)
+  write_sysreg(SGI1R_INTID(SGI_MAILBOX) | SGI1R_TARGETS(1u << cpu), ICC_SGI1R_EL1);
+  isb();
+}
+
 void secondary_main(unsigned cpu) {
+  gic_sgi_ppi_init(cpu, 1u << SGI_MAILBOX);
   gic_cpu_init();
   online[cpu] = 1;
-  irq_enable();
   u32 seen = 0;
+  int masked = 0;  // CPU 2 between "mask" and CPU_OFF
   for (;;) {
+    // Mailboxes are read with IRQs masked: an SGI that arrives after the checks keeps the
+    // following WFI from sleeping (WFI wakes on a pending interrupt even while PSTATE.I
+    // masks it, Arm ARM D1.16.2), so no ring is lost between check and sleep.
+    irq_disable();
     if (cpu == 3 && request_seq != seen) {
       // The worker: a routine affinity change requested by CPU 0 (the ITS user role
       // passes to this CPU until done_seq says so).
@@ -54,7 +69,7 @@ void secondary_main(unsigned cpu) {
       done_seq[cpu] = seen;
     }
     if (cpu == 2 && unplug_cmd == 1 && unplug_state == 0) {
-      irq_disable();  // from here on nothing is delivered to this CPU
+      masked = 1;  // from here on nothing is delivered to this CPU
       unplug_state = 1;
     }
     if (cpu == 2 && unplug_cmd == 2 && unplug_state == 1) {
@@ -70,8 +85,8 @@ void secondary_main(unsigned cpu) {
       unplug_state = 2;
       return;  // start.S: PSCI CPU_OFF
     }
-    // Poll, not WFI: nothing would wake this CPU for a mailbox (no SGIs here).
-    __asm__ volatile("yield");
+    wfi();  // an LPI to handle, or CPU 0's ring
+    if (!masked) irq_enable();  // take what woke us (the handler EOIs the ring too)
   }
 }
 
@@ -113,6 +128,7 @@ int main(void) {
   request_target = 2;
   dsb();
   request_seq = 1;
+  ring(3);
   while (done_seq[3] != 1) {
   }
   fire(3);
@@ -122,6 +138,7 @@ int main(void) {
 
   u32 on2 = handled[2], on1 = handled[1];
   unplug_cmd = 1;
+  ring(2);
   while (unplug_state != 1) {
   }
   trigger();  // stays pending at CPU 2's redistributor: CPU 2 masks IRQs
@@ -129,6 +146,7 @@ int main(void) {
   }
   u32 pending_ok = handled[1] == on1 && handled[2] == on2;
   unplug_cmd = 2;
+  ring(2);
   while (psci(PSCI_AFFINITY_INFO, 2, 0, 0) != 1) {  // 1: OFF
   }
   while (handled[1] == on1) {  // the moved LPI arrives at CPU 1

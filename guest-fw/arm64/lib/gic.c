@@ -131,3 +131,18 @@ void its_movall(u32 from_cpu, u32 to_cpu) { its_send(0x0e, 0, rdbase(from_cpu), 
 void its_sync(u32 cpu) { its_send(0x05, 0, rdbase(cpu), 0); }
 
 void its_inv(u32 devid, u32 event) { its_send(0x0c | ((u64)devid << 32), event, 0, 0); }
+
+void gic_sgi_ppi_init(unsigned cpu, u32 enable_mask) {
+  u64 rd = GICR_BASE + cpu * GICR_STRIDE;
+  u64 sgi = GICR_SGI_BASE(cpu);
+  // ProcessorSleep=0, then wait for ChildrenAsleep=0 (§12.11.43).
+  w32(rd + GICR_WAKER, r32(rd + GICR_WAKER) & ~(1u << 1));
+  while (r32(rd + GICR_WAKER) & (1u << 2)) {
+  }
+  // Every SGI/PPI in Group 1 at the default priority 0xa0, as Linux's gic_cpu_config does.
+  w32(sgi + GICR_IGROUPR0, ~0u);
+  for (unsigned i = 0; i < 32; i += 4) w32(sgi + GICR_IPRIORITYR + i, 0xa0a0a0a0u);
+  w32(sgi + GICR_ICENABLER0, ~enable_mask);
+  w32(sgi + GICR_ISENABLER0, enable_mask);
+  dsb();
+}

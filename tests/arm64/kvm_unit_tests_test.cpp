@@ -1,0 +1,97 @@
+// kvm-unit-tests on the AArch64 machine (issue 11): firmware nobody here wrote, prebuilt
+// for QEMU `virt` (../shared/kvm-unit-tests, test data, GPL-2.0, not part of irqremap).
+// Each image runs through `irqremap run` exactly as QEMU 7.2 ran it (same -smp, -m and
+// -append) and must print the same verdict lines in the same order: every PASS, FAIL,
+// SKIP and XFAIL line, the SUMMARY line and the EXIT line (the README there defines
+// equivalence that way; other lines carry allocation addresses that may differ).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/tools/cli_run.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path kut_dir() { return fs::path(IRQREMAP_SOURCE_DIR) / ".." / "shared" / "kvm-unit-tests"; }
+
+// The verdict lines of a UART transcript (carriage returns dropped, as compare.sh does).
+std::vector<std::string> verdicts(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::erase(line, '\r');
+    for (const char* p : {"PASS:", "FAIL:", "SKIP:", "XFAIL:", "SUMMARY:", "EXIT:"})
+      if (line.starts_with(p)) {
+        out.push_back(line);
+        break;
+      }
+  }
+  return out;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+struct KutCase {
+  const char* name;   // the reference transcript qemu-7.2/<name>.txt
+  const char* image;  // under kvm-unit-tests/
+  unsigned smp;
+  const char* mem;    // -m MiB, or "" for QEMU's default (128)
+  const char* append;
+};
+
+// The table of ../shared/kvm-unit-tests/README.md ("How QEMU runs them").
+constexpr KutCase kCases[] = {
+    {"selftest-setup", "arm64/selftest.flat", 2, "256", "setup smp=2 mem=256"},
+    {"selftest-vectors-kernel", "arm64/selftest.flat", 1, "", "vectors-kernel"},
+    {"selftest-vectors-user", "arm64/selftest.flat", 1, "", "vectors-user"},
+    {"selftest-smp", "arm64/selftest.flat", 4, "", "smp"},
+    {"gicv3-ipi", "arm64/gic.flat", 4, "", "ipi"},
+    {"gicv3-active", "arm64/gic.flat", 4, "", "active"},
+    {"its-introspection", "arm64/gic.flat", 4, "", "its-introspection"},
+    {"its-trigger", "arm64/gic.flat", 4, "", "its-trigger"},
+    {"psci", "arm64/psci.flat", 4, "", ""},
+};
+
+void check_case(const KutCase& c) {
+  const fs::path dir = kut_dir();
+  INFO("kvm-unit-tests directory: ", dir.string());
+  REQUIRE_MESSAGE(fs::exists(dir / c.image), "the prebuilt images are missing (../shared/kvm-unit-tests)");
+  std::vector<std::string> args{"run", "--arch", "arm64", "--smp", std::to_string(c.smp), "--kernel",
+                                (dir / c.image).string()};
+  if (*c.mem) args.insert(args.end(), {"--mem", c.mem});
+  if (*c.append) args.insert(args.end(), {"--append", c.append});
+  const clitest::Result r = clitest::run_cli(args);
+  const std::vector<std::string> want = verdicts(slurp(dir / "qemu-7.2" / (std::string(c.name) + ".txt")));
+  const std::vector<std::string> have = verdicts(r.out);
+  INFO("irqremap stdout:\n", r.out);
+  INFO("irqremap stderr:\n", r.err);
+  REQUIRE(!want.empty());
+  CHECK(have == want);
+  // kvm-unit-tests powers off with PSCI SYSTEM_OFF after printing EXIT: the run ends clean.
+  CHECK(r.status == 0);
+}
+
+}  // namespace
+
+TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
+  TEST_CASE("selftest-setup: CPU count and memory size from the generated device tree") { check_case(kCases[0]); }
+  TEST_CASE("selftest-vectors-kernel: und, svc and pabt taken at EL1 through VBAR_EL1") { check_case(kCases[1]); }
+  TEST_CASE("selftest-vectors-user: und and svc taken from EL0") { check_case(kCases[2]); }
+  TEST_CASE("selftest-smp: PSCI CPU_ON and MPIDR on every CPU") { check_case(kCases[3]); }
+  TEST_CASE("gicv3-ipi: SGIs to self, a target list and broadcast") { check_case(kCases[4]); }
+  TEST_CASE("gicv3-active: the active state of an SGI cleared in its handler") { check_case(kCases[5]); }
+  TEST_CASE("its-introspection: GITS_IIDR/TYPER read-only, ID spaces, BASER types") { check_case(kCases[6]); }
+  TEST_CASE("its-trigger: INT, INV/INVALL and MAPD valid=0 as the ITS architecture says") { check_case(kCases[7]); }
+  TEST_CASE("psci: PSCI 1.1 functions, AFFINITY_INFO, CPU_OFF") { check_case(kCases[8]); }
+}
