@@ -7,12 +7,12 @@
 // Unicorn 2.0.1 raises the exception but keeps its error code internal, so the machine
 // rebuilds it: #DF and #AC always push 0 (§6.15); #TS/#NP/#SS/#GP push 0, the value for
 // faults not caused by a segment selector, which are the only ones a flat 64-bit guest
-// raises; #PF's code is rebuilt from the fault address and a walk of the guest's 4-level
-// page tables (P: a present translation refused the access; U/S: CPL 3; I/D: the fault
-// address is the instruction fetched). W/R cannot be rebuilt from the address alone and
-// reads 0 (a read).
+// raises; #PF's code comes from a walk of the guest's page tables for the access that
+// faulted (page_walk.h): P (a present translation refused it), W/R (the vCPU decodes the
+// instruction, insn_access.h), U/S (CPL 3), I/D (a fetch, with IA32_EFER.NXE).
 #include <cstdint>
 
+#include "arch/x86/page_walk.h"
 #include "remap/guest_memory.h"
 
 namespace irqremap::x86 {
@@ -27,15 +27,15 @@ constexpr bool double_fault_class(uint32_t v) {
   return v == 0 || (v >= 10 && v <= 14);
 }
 
-// #PF error code bits (§4.7, Figure 4-12).
-inline constexpr uint32_t kPfPresent = 1u << 0, kPfWrite = 1u << 1, kPfUser = 1u << 2,
-                          kPfReserved = 1u << 3, kPfFetch = 1u << 4;
+// The #PF error code for `access` to `cr2` under `regs`. A walk that finds nothing to
+// refuse (the tables changed since) still reports the access bits.
+uint32_t page_fault_error_code(const GuestMemory& mem, const PagingRegs& regs, uint64_t cr2, PageAccess access);
 
-// The error code for `vector` raised at `rip` (CR3 from `cr3`, CR2 = `cr2`, CS = `cs`).
-uint32_t exception_error_code(const GuestMemory& mem, uint32_t vector, uint64_t rip, uint64_t cr2,
-                              uint16_t cs, uint64_t cr3 = 0);
-
-// Whether the 4-level walk of `linear` from `cr3` ends at a present page (all levels P=1).
-bool page_present(const GuestMemory& mem, uint64_t cr3, uint64_t linear);
+// Whether a #PF at `cr2` raised by the instruction at `rip` was its fetch: CR2 is the
+// instruction's first byte or, for an instruction that crosses into the next page, that
+// page's first byte.
+constexpr bool fault_is_fetch(uint64_t rip, uint64_t cr2) {
+  return cr2 == rip || (cr2 > rip && cr2 - rip < 15 && (cr2 & 0xFFF) == 0);
+}
 
 }  // namespace irqremap::x86

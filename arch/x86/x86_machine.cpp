@@ -83,6 +83,9 @@ std::expected<void, std::string> X86Machine::init() {
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, boot_rom::kStartupPointer, v.startup_page()); !ok) return ok;
+    v.set_alias_mmio([this, uc](uint64_t va_page, uint64_t pa_page) {
+      return bindings_.bind_alias(uc, va_page, pa_page).has_value();
+    });
   }
   if (cfg_.vtd) {
     vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);

@@ -257,3 +257,115 @@ TEST_CASE("vcpu: with paging on, #UD still reaches its handler after many schedu
   CHECK(*rig.mem.read64(kStack - 40) == kCode + 40);  // the frame's RIP is the ud2
   CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
 }
+
+namespace {
+
+// 4 KiB-page tables for the paging tests (SDM §4.5): the 64 KiB of RAM identity-mapped
+// read/write but for 0x9000 (read-only); VA 0x4000_0000 -> PA 0x4000; 0x5000_0000 not
+// present. CR0.WP set, so supervisor writes honour R/W.
+void enable_paging(Rig& rig) {
+  constexpr uint64_t kPml4 = 0xA000, kPdpt = 0xB000, kPd = 0xC000, kPt = 0xD000, kPd2 = 0xE000, kPt2 = 0xF000;
+  REQUIRE(rig.mem.write64(kPml4, kPdpt | 3));
+  REQUIRE(rig.mem.write64(kPdpt, kPd | 3));
+  REQUIRE(rig.mem.write64(kPdpt + 8, kPd2 | 3));
+  REQUIRE(rig.mem.write64(kPd, kPt | 3));
+  for (uint64_t page = 0; page < 16; ++page)
+    REQUIRE(rig.mem.write64(kPt + 8 * page, (page << 12) | (page == 9 ? 1 : 3)));
+  REQUIRE(rig.mem.write64(kPd2, kPt2 | 3));
+  REQUIRE(rig.mem.write64(kPt2, 0x4000 | 3));
+  uint64_t cr3 = kPml4, cr4 = 0, cr0 = 0;
+  uc_reg_read(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_read(rig.uc, UC_X86_REG_CR0, &cr0);
+  cr4 |= kCr4PAE;
+  cr0 |= kCr0PG | kCr0WP;
+  uc_reg_write(rig.uc, UC_X86_REG_CR3, &cr3);
+  uc_reg_write(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_write(rig.uc, UC_X86_REG_CR0, &cr0);
+}
+
+// Runs quanta of 4 instructions until isa-debug-exit or a stop.
+std::optional<arch::StopRequest> run_steps(Rig& rig, int quanta = 20) {
+  for (int i = 0; i < quanta && !rig.exit.exit_requested(); ++i) {
+    arch::StepResult r = rig.cpu->step(4);
+    if (r.stop) return r.stop;
+  }
+  return std::nullopt;
+}
+
+// mov rax, imm64
+std::vector<uint8_t> mov_rax(uint64_t v) {
+  std::vector<uint8_t> b{0x48, 0xB8};
+  for (int i = 0; i < 8; ++i) b.push_back(uint8_t(v >> (8 * i)));
+  return b;
+}
+
+void put_pf_handler(Rig& rig) {
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 14, kHandler);
+}
+
+}  // namespace
+
+TEST_CASE("vcpu: a store through a VA the guest maps elsewhere reaches that RAM (Unicorn maps linear = physical; the vCPU aliases the page)") {
+  Rig rig;
+  enable_paging(rig);
+  auto code = mov_rax(0x4000'0010);
+  code.insert(code.end(), {0xC7, 0x00, 0x78, 0x56, 0x34, 0x12,  // mov dword ptr [rax], 0x12345678
+                           0x8B, 0x18,                          // mov ebx, [rax]
+                           0xB0, 0x21, 0xE6, 0xF4});
+  put_code(rig.mem, kCode, code);
+  rig.cpu->reset(kCode, kStack);
+  CHECK_FALSE(run_steps(rig));
+  CHECK(*rig.mem.read32(0x4010) == 0x12345678u);  // at the PA, performed once
+  CHECK(rig.reg(UC_X86_REG_RBX) == 0x12345678u);
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
+
+TEST_CASE("vcpu: #PF pushes the error code and leaves CR2: a write to a read-only page is P|W (SDM §4.7)") {
+  Rig rig;
+  enable_paging(rig);
+  put_pf_handler(rig);
+  auto code = mov_rax(0x9008);
+  code.insert(code.end(), {0xC7, 0x00, 0x01, 0, 0, 0});  // mov dword ptr [rax], 1
+  put_code(rig.mem, kCode, code);
+  rig.cpu->reset(kCode, kStack);
+  CHECK_FALSE(run_steps(rig));
+  REQUIRE(rig.cpu->taken(14) == 1);
+  CHECK(rig.reg(UC_X86_REG_CR2) == 0x9008);
+  const uint64_t rsp = rig.reg(UC_X86_REG_RSP);
+  CHECK(*rig.mem.read64(rsp) == (kPfPresent | kPfWrite));   // error code
+  CHECK(*rig.mem.read64(rsp + 8) == kCode + 10);            // RIP: the faulting store
+}
+
+TEST_CASE("vcpu: #PF for a not-present page: a write is W, a read is 0, a PUSH is W; CR2 is the address") {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> insn;
+    uint64_t cr2;
+    uint32_t code;
+  };
+  const std::vector<Case> cases{
+      {"write", {0xC7, 0x00, 0x01, 0, 0, 0}, 0x5000'0000, kPfWrite},  // mov dword ptr [rax], 1
+      {"read", {0x8B, 0x18}, 0x5000'0000, 0},                          // mov ebx, [rax]
+      {"push", {0x48, 0x89, 0xC4, 0x6A, 0x01}, 0x5000'0000 - 8, kPfWrite},  // mov rsp, rax; push 1
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    Rig rig;
+    enable_paging(rig);
+    put_pf_handler(rig);
+    // The push case moves RSP onto the missing page; the frame then needs a stack: IST1.
+    put_gate(rig.mem, 14, kHandler, idt::kInterruptGate, 0, 1);
+    REQUIRE(rig.mem.write64(0x5000 + 0x24, kStack));  // TSS.IST1
+    uc_x86_mmr tr{0, 0x5000, 0x67, 0x89};
+    uc_reg_write(rig.uc, UC_X86_REG_TR, &tr);
+    auto code = mov_rax(0x5000'0000);
+    code.insert(code.end(), c.insn.begin(), c.insn.end());
+    put_code(rig.mem, kCode, code);
+    rig.cpu->reset(kCode, kStack);
+    CHECK_FALSE(run_steps(rig));
+    REQUIRE(rig.cpu->taken(14) == 1);
+    CHECK(rig.reg(UC_X86_REG_CR2) == c.cr2);
+    CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == c.code);
+  }
+}
