@@ -222,6 +222,17 @@ bool X86Vcpu::take_interrupt() {
   return vector_into_guest(*v, "interrupt");
 }
 
+void X86Vcpu::refuse_msr(const std::string& what) {
+  // #GP(0) at the RDMSR/WRMSR (SDM §11.12.1.2, RDMSR/WRMSR "Protected Mode Exceptions"):
+  // the code hook runs before the instruction, RIP is still at it, so the frame's RIP is
+  // the faulting instruction and the instruction never executes.
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Fault, fmt::format("cpu{}", index_), fmt::format("{}: #GP(0) (SDM §11.12)", what),
+                 {{"cpu", index_}}};
+  });
+  raise_exception(13, 0);
+}
+
 bool X86Vcpu::msr_access(uint64_t address, bool write) {
   uint64_t rcx = 0, rax = 0, rdx = 0;
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
@@ -232,13 +243,13 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
     if (!apic_.msr_write(msr, value)) {
-      fail(fmt::format("WRMSR {:#x} <- {:#x} raised #GP(0) (SDM §11.12)", msr, value));
+      refuse_msr(fmt::format("WRMSR {:#x} <- {:#x}", msr, value));
       return true;
     }
   } else {
     const auto v = apic_.msr_read(msr);
     if (!v) {
-      fail(fmt::format("RDMSR {:#x} raised #GP(0) (SDM §11.12)", msr));
+      refuse_msr(fmt::format("RDMSR {:#x}", msr));
       return true;
     }
     rax = uint32_t(*v);

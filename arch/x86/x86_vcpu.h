@@ -9,7 +9,7 @@
 //    LocalApic. Unicorn 2.0.1 has no RDMSR/WRMSR instruction hook (and silently reads 0
 //    for MSRs it does not know), so a code hook recognises 0F 32 / 0F 30, performs the
 //    access and moves RIP past the instruction; other MSRs execute natively. An access the
-//    APIC refuses (#GP(0), SDM §11.12.1.2) stops the run with a clear message.
+//    APIC refuses raises #GP(0) in the guest at the instruction (SDM §11.12.1.2).
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
@@ -140,6 +140,7 @@ class X86Vcpu final : public arch::Vcpu {
   std::optional<bool> instruction_writes() const;
   bool take_startup_events();
   bool msr_access(uint64_t address, bool write);
+  void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
 
   class StartupPage final : public MmioDevice {
