@@ -116,7 +116,7 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
 
   std::array<uint64_t, kInfo.words()> info{};
   fields::set(info, I_FLAGS, kInfoFlags);
-  fields::set(info, I_MEM_LOWER, 0x9'FC00 / 1024);  // 639 KiB: INT 12h with a 1 KiB EBDA
+  fields::set(info, I_MEM_LOWER, 640);  // KiB; QEMU (hw/i386/multiboot.c) reports the whole 640 KiB
   fields::set(info, I_MEM_UPPER, (p.ram_size - 0x10'0000) / 1024);
   fields::set(info, I_BOOT_DEVICE, 0x8000'FFFF);  // first BIOS disk, no partition (as QEMU)
   fields::set(info, I_CMDLINE, kStringsAddr);
