@@ -36,12 +36,14 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
   sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
   sub->add_option("--mem", args->mem,
-                  "RAM in MiB (arm64 only; default 128 as QEMU virt; at most 261120, the 255 GiB the virt map holds)");
+                  "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
   sub->add_option("--append", args->append,
-                  "Kernel command line: the device tree's /chosen/bootargs (arm64 only, as QEMU -append)");
+                  "Kernel command line, as QEMU -append: the device tree's /chosen/bootargs (arm64), the multiboot command line after the kernel's name (x86)");
   sub->footer(
       "arm64 boots as QEMU virt -kernel does: a raw image at 0x40080000 entered with x0 = the device\n"
-      "tree (at RAM base + min(RAM/2, 128 MiB)); an ELF at its physical addresses (RAM or flash).");
+      "tree (at RAM base + min(RAM/2, 128 MiB)); an ELF at its physical addresses (RAM or flash).\n"
+      "x86 boots as QEMU q35 -kernel does: a multiboot ELF32 in 32-bit protected mode with EAX = 0x2BADB002\n"
+      "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
   sub->callback([&ctx, args] {
     RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append};
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);

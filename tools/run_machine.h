@@ -86,6 +86,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   // The per-arch halves refuse the options their machine does not take (run_x86.cpp).
   if (o.mem_mib) cfg.ram_size = *o.mem_mib << 20;
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
+  if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
   // With --trace, UART output is line-buffered so a line is never split by trace events.
   std::string uart_line;
   if (o.trace)

@@ -5,11 +5,11 @@
 namespace irqremap::cli {
 
 int run_x86(const RunX86Options& o, Io io) {
-  // The x86 machine's RAM size and multiboot command line are not wired to the CLI yet:
-  // refusing them is clearer than running a different machine than asked for.
-  if (o.mem_mib) throw UsageError("run --arch x86: --mem is not supported on the x86 machine yet");
-  if (!o.append.empty()) throw UsageError("run --arch x86: --append is not supported on the x86 machine yet");
-  return run_machine<x86::X86Machine, x86::X86MachineConfig>("x86", o, io);
+  RunX86Options opts = o;
+  // QEMU's q35 has 128 MiB of RAM unless -m says otherwise; images made for it (multiboot
+  // kernels such as kvm-unit-tests') size their allocators from it.
+  if (!opts.mem_mib) opts.mem_mib = kX86DefaultMemMib;
+  return run_machine<x86::X86Machine, x86::X86MachineConfig>("x86", opts, io);
 }
 
 }  // namespace irqremap::cli

@@ -12,7 +12,7 @@ namespace irqremap::arch {
 namespace {
 
 constexpr uint32_t kPtLoad = 1;
-constexpr size_t kEhdrSize = 64, kPhdrSize = 56;
+constexpr size_t kEhdrSize = 64, kPhdrSize = 56, kEhdr32Size = 52, kPhdr32Size = 32;
 
 template <typename T>
 T le(std::span<const std::byte> b, size_t off) {
@@ -48,22 +48,32 @@ std::expected<LoadedImage, std::string> load_image(GuestMemory& mem, std::span<c
                                          raw_base));
     return LoadedImage{raw_base, false, 0, raw_base, raw_base + img.size()};
   }
-  if (img.size() < kEhdrSize) return std::unexpected("ELF: file shorter than the 64-byte ELF64 header");
-  if (le<uint8_t>(img, 4) != 2 || le<uint8_t>(img, 5) != 1)
-    return std::unexpected("ELF: not a 64-bit little-endian image");
+  // ELF32 (EM_386: multiboot kernels) and ELF64 differ only in field widths and offsets
+  // (gABI "ELF Header", "Program Header"; the 32-bit program header puts p_flags last).
+  const bool is32 = machine == kEm386;
+  const size_t ehdr = is32 ? kEhdr32Size : kEhdrSize, phdr_min = is32 ? kPhdr32Size : kPhdrSize;
+  if (img.size() < ehdr)
+    return std::unexpected(is32 ? "ELF: file shorter than the 52-byte ELF32 header"
+                                : "ELF: file shorter than the 64-byte ELF64 header");
+  if (le<uint8_t>(img, 4) != (is32 ? 1 : 2) || le<uint8_t>(img, 5) != 1)
+    return std::unexpected(is32 ? "ELF: not a 32-bit little-endian image"
+                                : "ELF: not a 64-bit little-endian image");
   if (le<uint16_t>(img, 18) != machine)
     return std::unexpected(
         fmt::format("ELF: machine {} is not the expected {}", le<uint16_t>(img, 18), machine));
-  const uint64_t entry = le<uint64_t>(img, 24), phoff = le<uint64_t>(img, 32);
-  const uint16_t phentsize = le<uint16_t>(img, 54), phnum = le<uint16_t>(img, 56);
-  if (phentsize < kPhdrSize || phoff > img.size() || uint64_t(phnum) * phentsize > img.size() - phoff)
+  const uint64_t entry = is32 ? le<uint32_t>(img, 24) : le<uint64_t>(img, 24);
+  const uint64_t phoff = is32 ? le<uint32_t>(img, 28) : le<uint64_t>(img, 32);
+  const uint16_t phentsize = le<uint16_t>(img, is32 ? 42 : 54), phnum = le<uint16_t>(img, is32 ? 44 : 56);
+  if (phentsize < phdr_min || phoff > img.size() || uint64_t(phnum) * phentsize > img.size() - phoff)
     return std::unexpected("ELF: program headers lie outside the file");
   LoadedImage out{entry, true, 0, UINT64_MAX, 0};
   for (unsigned i = 0; i < phnum; ++i) {
     const size_t ph = phoff + size_t(i) * phentsize;
     if (le<uint32_t>(img, ph) != kPtLoad) continue;
-    const uint64_t off = le<uint64_t>(img, ph + 8), paddr = le<uint64_t>(img, ph + 24),
-                   filesz = le<uint64_t>(img, ph + 32), memsz = le<uint64_t>(img, ph + 40);
+    const uint64_t off = is32 ? le<uint32_t>(img, ph + 4) : le<uint64_t>(img, ph + 8);
+    const uint64_t paddr = is32 ? le<uint32_t>(img, ph + 12) : le<uint64_t>(img, ph + 24);
+    const uint64_t filesz = is32 ? le<uint32_t>(img, ph + 16) : le<uint64_t>(img, ph + 32);
+    const uint64_t memsz = is32 ? le<uint32_t>(img, ph + 20) : le<uint64_t>(img, ph + 40);
     if (filesz > memsz || off > img.size() || filesz > img.size() - off)
       return std::unexpected(fmt::format("ELF: segment {} lies outside the file", i));
     if (memsz == 0) continue;

@@ -1,5 +1,6 @@
 #pragma once
-// Loads a guest kernel into GuestMemory: an ELF64 little-endian executable (every PT_LOAD
+// Loads a guest kernel into GuestMemory: an ELF64 little-endian executable (an ELF32 one
+// when `machine` is EM_386, as multiboot kernels are) (every PT_LOAD
 // segment at its physical address p_paddr, .bss zero-filled, entry = e_entry; System V
 // gABI "ELF Header" / "Program Header") or, when the file does not start with the ELF
 // magic, a raw image copied to `raw_base` and entered at its first byte (as QEMU -kernel
@@ -17,6 +18,7 @@
 
 namespace irqremap::arch {
 
+inline constexpr uint16_t kEm386 = 3;      // e_machine EM_386 (ELF32 multiboot kernels)
 inline constexpr uint16_t kEmX86_64 = 62;   // e_machine EM_X86_64
 inline constexpr uint16_t kEmAarch64 = 183; // e_machine EM_AARCH64
 

@@ -30,6 +30,12 @@ class MmioBindings {
   // trace's unit). Errors (overlap, unaligned base) come back as a message.
   std::expected<void, std::string> bind(uc_engine* uc, unsigned cpu, uint64_t base, MmioDevice& dev);
 
+  // Maps the 4 KiB page at `alias` in `uc` onto the device page bound at `target` in the
+  // same engine, so an access there reaches the device at `target`'s offset (traced with
+  // `target`'s address). For engines that do not translate an address before they look it
+  // up (x86_vcpu.h). An error when nothing of `uc` is bound at `target`.
+  std::expected<void, std::string> bind_alias(uc_engine* uc, uint64_t alias, uint64_t target);
+
   // Called before every access reaches a device (the AArch64 machine uses it to tag CPU
   // stores to GITS_TRANSLATER with DeviceID 0); may be empty.
   void set_before_access(std::function<void(unsigned cpu, uint64_t address, bool write)> fn) {
@@ -44,7 +50,10 @@ class MmioBindings {
     MmioBindings* owner;
     MmioDevice* dev;
     unsigned cpu;
-    uint64_t base;
+    uint64_t base;         // the address traced for the window's first byte
+    uc_engine* uc = nullptr;
+    uint64_t offset = 0;   // the device offset of the window's first byte
+    uint64_t size = 0;     // the window (4 KiB multiple)
   };
   static uint64_t read_cb(uc_engine* uc, uint64_t off, unsigned size, void* user);
   static void write_cb(uc_engine* uc, uint64_t off, unsigned size, uint64_t value, void* user);

@@ -279,6 +279,7 @@ bool LocalApic::accept(const ApicDelivery& r) {
       return true;
     case DeliveryMode::Init:
       init_pending_ = true;
+      sipi_.reset();  // a Start Up that came before the INIT is overtaken by it
       note(EventKind::Delivery, "INIT pending");
       return true;
     case DeliveryMode::StartUp:
@@ -325,6 +326,13 @@ void LocalApic::eoi() {
   note(EventKind::Delivery,
        fmt::format("EOI vector {:#04x}{}", v, level ? " (level: no IOAPIC to notify)" : ""),
        {{"vector", uint64_t(v)}, {"eoi", 1}});
+}
+
+void LocalApic::init_reset() {
+  const std::optional<uint8_t> sipi = sipi_;
+  reset_registers();
+  sipi_ = sipi;
+  note(EventKind::Note, "INIT reset: registers to power-up values, waiting for Start Up");
 }
 
 bool LocalApic::take_nmi() { return std::exchange(nmi_pending_, false); }

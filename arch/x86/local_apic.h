@@ -77,6 +77,12 @@ class LocalApic final : public MmioDevice {
   bool take_nmi();   // an accepted NMI, consumed by the glue
   bool take_init();  // an accepted INIT, consumed by the glue
   std::optional<uint8_t> take_startup();  // an accepted SIPI's vector
+  bool init_pending() const { return init_pending_; }
+  bool startup_pending() const { return sipi_.has_value(); }
+  // The INIT the glue performs (§11.4.7.3 "Local APIC State After an INIT Reset"): every
+  // register to its power-up value except the APIC ID, IA32_APIC_BASE and the mode; a
+  // Start Up IPI accepted after the INIT stays latched.
+  void init_reset();
 
   // --- state for the bus, the glue and tests ------------------------------------------
   uint32_t apic_id() const { return id_; }

@@ -8,6 +8,8 @@
 
 #include "arch/common/engine_memory.h"
 #include "arch/common/image_loader.h"
+#include "arch/common/multiboot.h"
+#include "arch/x86/boot_rom.h"
 #include "arch/x86/compat_msi.h"
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/irte_check.h"
@@ -32,6 +34,9 @@ std::expected<std::unique_ptr<X86Machine>, std::string> X86Machine::create(const
   if (cfg.cpus < 1 || cfg.cpus > map::kMaxCpus)
     return std::unexpected(fmt::format("--smp {}: the x86 machine has 1 to {} CPUs", cfg.cpus, map::kMaxCpus));
   if (cfg.quantum == 0) return std::unexpected("scheduler quantum must be at least one instruction");
+  if (cfg.ram_size < map::kMinRamSize || cfg.ram_size > map::kMaxRamSize)
+    return std::unexpected(fmt::format("--mem {}: the x86 machine has {} to {} MiB of RAM (below its MMIO window)",
+                                       cfg.ram_size >> 20, map::kMinRamSize >> 20, map::kMaxRamSize >> 20));
   std::unique_ptr<X86Machine> m(new X86Machine(cfg));
   if (auto ok = m->init(); !ok) return std::unexpected(ok.error());
   return m;
@@ -40,10 +45,24 @@ std::expected<std::unique_ptr<X86Machine>, std::string> X86Machine::create(const
 std::expected<void, std::string> X86Machine::init() {
   auto ram = mem_.add_ram(map::kRamBase, cfg_.ram_size, "ram");
   if (!ram) return std::unexpected(ram.error());
+  auto rom = mem_.add_rom(boot_rom::kBase, boot_rom::kSize, "bootrom");
+  if (!rom) return std::unexpected(rom.error());
+  boot_rom::build({rom->host, rom->size});
   std::string err;
   if (!io_.add(map::kCom1Port, uart_, &err) || !io_.add(map::kDebugExitPort, debug_exit_, &err) ||
-      !io_.add(PmControl::kPort, pm_, &err))
+      !io_.add(PmControl::kPort, pm_, &err) || !io_.add(FwCfg::kPort, fw_cfg_, &err))
     return std::unexpected(err);
+  // The items QEMU 7.2's q35 has for firmware (hw/nvram/fw_cfg.c fw_cfg_common_init,
+  // hw/i386/fw_cfg.c fw_cfg_arch_create): APIC IDs are the CPU indices, so the APIC ID
+  // limit (MAX_CPUS) is the CPU count.
+  fw_cfg_.set(FwCfg::SIGNATURE, {'Q', 'E', 'M', 'U'});
+  fw_cfg_.set_u32(FwCfg::ID, FwCfg::kIdTraditional);
+  fw_cfg_.set(FwCfg::UUID, std::vector<uint8_t>(16, 0));
+  fw_cfg_.set_u16(FwCfg::NOGRAPHIC, 1);
+  fw_cfg_.set_u16(FwCfg::BOOT_MENU, 0);
+  fw_cfg_.set_u16(FwCfg::NB_CPUS, uint16_t(cfg_.cpus));
+  fw_cfg_.set_u16(FwCfg::MAX_CPUS, uint16_t(cfg_.cpus));
+  fw_cfg_.set_u64(FwCfg::RAM_SIZE, cfg_.ram_size);
   for (unsigned c = 0; c < cfg_.cpus; ++c) {
     uc_engine* uc = nullptr;
     if (uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &uc); e != UC_ERR_OK)
@@ -63,6 +82,10 @@ std::expected<void, std::string> X86Machine::init() {
     });
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
+    if (auto ok = bindings_.bind(engines_[c], c, boot_rom::kStartupPointer, v.startup_page()); !ok) return ok;
+    v.set_alias_mmio([this, uc](uint64_t va_page, uint64_t pa_page) {
+      return bindings_.bind_alias(uc, va_page, pa_page).has_value();
+    });
   }
   if (cfg_.vtd) {
     vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);
@@ -174,6 +197,33 @@ std::expected<pci::DmaTranslator::Mapping, std::string> X86Machine::dma_translat
 }
 
 std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte> img) {
+  const auto header = arch::multiboot::find_header(img);
+  const bool elf64 = img.size() > 4 && std::memcmp(img.data(), "\x7f" "ELF", 4) == 0 &&
+                     std::to_integer<uint8_t>(img[4]) == 2;
+  if (header && !(elf64 && (header->flags & arch::multiboot::kHeaderFlagAddress) == 0)) {
+    arch::multiboot::Params p;
+    p.ram_size = cfg_.ram_size;
+    p.cmdline = cfg_.kernel_name.empty() ? cfg_.bootargs : cfg_.kernel_name + " " + cfg_.bootargs;
+    auto m = arch::multiboot::load(mem_, img, *header, p);
+    if (!m) return std::unexpected(m.error());
+    multiboot_info_ = m->info_addr;
+    if (const GuestMemory::Region* rom = mem_.region_at(boot_rom::kBase))
+      boot_rom::set_multiboot_entry({rom->host, rom->size}, m->entry);
+    // What QEMU's multiboot loader hands its option ROM (hw/i386/multiboot.c): the kernel
+    // bytes and the information structure, readable through fw_cfg as on QEMU.
+    std::vector<uint8_t> kernel(m->high - m->low);
+    if (const std::byte* k = mem_.host_ptr(m->low, kernel.size())) std::memcpy(kernel.data(), k, kernel.size());
+    fw_cfg_.set_u32(FwCfg::KERNEL_ENTRY, m->entry);
+    fw_cfg_.set_u32(FwCfg::KERNEL_ADDR, uint32_t(m->low));
+    fw_cfg_.set_u32(FwCfg::KERNEL_SIZE, uint32_t(kernel.size()));
+    fw_cfg_.set(FwCfg::KERNEL_DATA, std::move(kernel));
+    std::vector<uint8_t> info(arch::multiboot::kInfoSize);
+    if (const std::byte* i = mem_.host_ptr(m->info_addr, info.size())) std::memcpy(info.data(), i, info.size());
+    fw_cfg_.set_u32(FwCfg::INITRD_ADDR, m->info_addr);
+    fw_cfg_.set_u32(FwCfg::INITRD_SIZE, uint32_t(info.size()));
+    fw_cfg_.set(FwCfg::INITRD_DATA, std::move(info));
+    return m->entry;
+  }
   auto r = arch::load_image(mem_, img, arch::kEmX86_64, map::kKernelLoad);
   if (!r) return std::unexpected(r.error());
   return r->entry;
@@ -207,7 +257,10 @@ std::optional<arch::StopRequest> X86Machine::machine_stop() const {
 arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
   if (!started_) {
     started_ = true;
-    cpus_[0]->reset(entry, 0);
+    if (multiboot_info_)
+      cpus_[0]->start_in_boot_rom(boot_rom::Path::Multiboot, *multiboot_info_);  // entry is in the ROM
+    else
+      cpus_[0]->reset(entry, 0);
   }
   std::vector<arch::Vcpu*> cpus;
   for (auto& c : cpus_) cpus.push_back(c.get());

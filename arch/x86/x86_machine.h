@@ -29,6 +29,7 @@
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
 #include "arch/x86/debug_exit.h"
+#include "arch/x86/fw_cfg.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/ioapic.h"
 #include "arch/x86/pci/edu.h"
@@ -65,6 +66,9 @@ struct X86MachineConfig {
   // The common device at map::kDeviceBase with requester ID map::kDeviceRid (00:03.0).
   bool device = true;
   unsigned device_slots = 8;
+  // Multiboot command line as QEMU builds it: "<kernel_name> <bootargs>" (-kernel, -append).
+  std::string kernel_name;
+  std::string bootargs;
   // PCI bus 0 (mechanism #1), the q35 host bridge at 00:00.0, QEMU's edu at 00:01.0, the
   // common device at 00:03.0, all left as SeaBIOS leaves them (pci/seabios_q35.h).
   bool edu = true;
@@ -86,9 +90,12 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   X86Machine(const X86Machine&) = delete;
   X86Machine& operator=(const X86Machine&) = delete;
 
-  // Loads an ELF64 x86-64 executable (PT_LOAD segments at their physical addresses) or,
-  // when `image` is not an ELF, a raw image at map::kKernelLoad (arch::load_image).
-  // Returns the entry point.
+  // Loads a multiboot kernel (an ELF32, or any image whose multiboot header has address
+  // fields; arch/common/multiboot.h) to be entered in 32-bit protected mode through the
+  // boot ROM with EBX = the information structure, as QEMU -kernel does; otherwise an
+  // ELF64 x86-64 executable (PT_LOAD segments at their physical addresses) or, when `image`
+  // is not an ELF, a raw image at map::kKernelLoad (arch::load_image), entered in 64-bit
+  // mode. Returns the entry point.
   std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
   // Runs until a stop (see above) with the common scheduler; CPU 0 starts at `entry` on
   // the first call. The budget counts over all CPUs and across calls.
@@ -116,6 +123,9 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   pci::EduDevice* edu() { return edu_.get(); }
 
   GuestMemory& memory() { return mem_; }
+  FwCfg& fw_cfg() { return fw_cfg_; }
+  // Whether load() took the multiboot path (CPU 0 then starts in the boot ROM).
+  bool multiboot() const { return multiboot_info_.has_value(); }
   LapicBus& apics() { return bus_; }
   X86Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
@@ -146,6 +156,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   DebugExit debug_exit_;
   PmControl pm_;
   WakeupMailbox mailbox_;
+  FwCfg fw_cfg_;
+  std::optional<uint32_t> multiboot_info_;  // EBX for a multiboot kernel
   Trace trace_;
   arch::MmioBindings bindings_{trace_};
   arch::Disassembler disassembler_{arch::IsaKind::X86_64};

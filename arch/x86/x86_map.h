@@ -12,6 +12,8 @@
 //   0xFED9_0000  DMAR     4 KiB   VT-d remapping unit, as on QEMU q35
 //   0xFEDF_0000  WAKEUP   4 KiB   ACPI multiprocessor wakeup mailbox (ACPI 6.4 §5.2.12.19)
 //   0xFEE0_0000  LAPIC    4 KiB   local APIC, each CPU sees its own (xAPIC MMIO)
+//   0xFFFF_0000  BOOTROM 16 KiB   boot ROM (boot_rom.h); 0xFFFF_4000 per-CPU start-up pointer
+//   I/O 0x0510   fw_cfg           QEMU firmware configuration (selector, data at 0x511)
 //   I/O 0x00F4   isa-debug-exit   exit status (value << 1) | 1
 //   I/O 0x03F8   COM1 16550 UART  transmit to stdout or a capture
 #include <cstdint>
@@ -22,6 +24,9 @@ namespace irqremap::x86::map {
 
 inline constexpr uint64_t kRamBase = 0;
 inline constexpr uint64_t kRamSize = 32ull << 20;
+// RAM lies below the device window; 2 MiB holds an image at 1 MiB and the boot information.
+inline constexpr uint64_t kMinRamSize = 2ull << 20;
+inline constexpr uint64_t kMaxRamSize = 3ull << 30;
 inline constexpr uint64_t kKernelLoad = 0x0010'0000;
 inline constexpr uint64_t kPciWindow = 0xFEA0'0000;
 inline constexpr uint64_t kPciWindowSize = 0x20'0000;

@@ -2,6 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/exception_delivery.h"
+#include "arch/x86/exception_in_flight.h"
+#include "arch/x86/insn_access.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include "arch/x86/interrupt_entry.h"
 
 namespace irqremap::x86 {
@@ -25,11 +32,57 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
               0, UC_X86_INS_OUT);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&X86Vcpu::on_intr), this,
               1, 0);
+  // Unicorn 2.0.1 reports #UD (EXCP06_ILLOP) to UC_HOOK_INSN_INVALID instead of
+  // UC_HOOK_INTR; it is an exception like the others.
+  uc_hook_add(uc_, &invalid_hook_, UC_HOOK_INSN_INVALID, reinterpret_cast<void*>(&X86Vcpu::on_invalid), this, 1, 0);
+  // Unicorn's reset state, to return to on INIT and before running the boot ROM.
+  if (uc_context_alloc(uc_, &reset_context_) == UC_ERR_OK) uc_context_save(uc_, reset_context_);
+  // Exit addresses from a set (empty) instead of uc_emu_start's `until`: after each run
+  // Unicorn 2.0.1 invalidates the translation at `until` - 1 and looks that address up
+  // through the guest's page tables; where it is unmapped the lookup raises a #PF that
+  // Unicorn ignores but still records as in flight (exception_in_flight.h), so a few runs
+  // later the guest's next exception became a silent triple fault. An empty set also means
+  // no address the guest can reach ends a run (real-mode code at linear 0 included).
+  uc_ctl_exits_enable(uc_);
+  uc_hook_add(uc_, &unmapped_hook_, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&X86Vcpu::on_unmapped), this, 1, 0);
+  if (auto f = ExceptionInFlight::locate()) {
+    in_flight_ = *f;
+    if (uc_context_alloc(uc_, &scratch_context_) != UC_ERR_OK) error_ = "unicorn: cannot allocate a context";
+  } else {
+    error_ = f.error();  // the first step reports it: exceptions could not be delivered right
+  }
+}
+
+uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
+  // m16:16 far pointer (SDM vol. 2 JMP "ptr16:16"): offset word 0, then the segment.
+  const uint32_t pointer = uint32_t(vector) << 8 << 16;
+  uint64_t v = 0;
+  for (unsigned i = 0; i < size; ++i)
+    if (offset + i < 4) v |= uint64_t((pointer >> (8 * (offset + i))) & 0xFF) << (8 * i);
+  return v;
+}
+
+void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t startup_vector) {
+  if (reset_context_ != nullptr) uc_context_restore(uc_, reset_context_);
+  startup_page_.vector = startup_vector;
+  const uint64_t rip = boot_rom::kEntry64, rsi = uint64_t(path), rbx = ebx, zero = 0, rflags = 2;
+  for (int r : {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+                UC_X86_REG_RDI})
+    uc_reg_write(uc_, r, &zero);
+  uc_reg_write(uc_, UC_X86_REG_RBX, &rbx);
+  uc_reg_write(uc_, UC_X86_REG_RSI, &rsi);
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
+  uc_reg_write(uc_, UC_X86_REG_RIP, &rip);
+  running_ = true;
+  halted_ = false;
+  sti_shadow_ = false;
 }
 
 X86Vcpu::~X86Vcpu() {
-  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_})
+  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_, unmapped_hook_})
     if (h != 0) uc_hook_del(uc_, h);
+  if (reset_context_ != nullptr) uc_context_free(reset_context_);
+  if (scratch_context_ != nullptr) uc_context_free(scratch_context_);
 }
 
 void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
@@ -43,7 +96,9 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
 }
 
 arch::VcpuState X86Vcpu::state() const {
-  if (!running_) return arch::VcpuState::Off;
+  if (!running_)
+    return apic_.init_pending() || apic_.startup_pending() ? arch::VcpuState::WaitingForInterrupt
+                                                           : arch::VcpuState::Off;
   return halted_ ? arch::VcpuState::WaitingForInterrupt : arch::VcpuState::Running;
 }
 
@@ -54,8 +109,16 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns) {
     return r;
   }
   executed_ = 0;
+  unmapped_.reset();
+  // `until` is ignored: exits come from the (empty) exit set, see the constructor.
   const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
   r.executed = executed_;
+  if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_ &&
+      !error_) {
+    r.stop = take_unmapped(e);
+    if (auto err = take_error()) r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
+    return r;
+  }
   if (auto err = take_error())
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
   else if (e == UC_ERR_INSN_INVALID)
@@ -82,7 +145,7 @@ void X86Vcpu::fail(std::string what) {
   uc_emu_stop(uc_);
 }
 
-bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
+bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code) {
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
   uc_reg_read(uc_, UC_X86_REG_RIP, &r.rip);
@@ -99,7 +162,7 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   r.idtr_limit = idtr.limit;
   r.tr_base = tr.base;
   const uint64_t from = r.rip;
-  if (auto ok = enter_interrupt(r, mem_, vector); !ok) {
+  if (auto ok = enter_interrupt(r, mem_, vector, error_code); !ok) {
     error_ = fmt::format("cannot deliver {}: {}", what, ok.error());
     halted_ = false;  // the next step reports it
     return false;
@@ -118,13 +181,56 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what) {
   return true;
 }
 
+bool X86Vcpu::take_startup_events() {
+  if (apic_.take_init()) {
+    // INIT (SDM vol. 3A §9.1.1, §11.4.7.3): the processor resets and waits for a Start Up.
+    apic_.init_reset();
+    running_ = false;
+    halted_ = false;
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, fmt::format("cpu{}", index_), "INIT: waiting for Start Up IPI",
+                   {{"cpu", index_}}};
+    });
+  }
+  const auto sipi = apic_.take_startup();
+  if (!sipi) return false;
+  if (running_) {  // §9.4.4.1: a Start Up to a processor not waiting for one is ignored
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                   fmt::format("Start Up vector {:#04x} ignored: not waiting for SIPI", *sipi), {{"cpu", index_}}};
+    });
+    return false;
+  }
+  start_in_boot_rom(boot_rom::Path::StartupIpi, 0, *sipi);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                 fmt::format("Start Up vector {:#04x}: real mode at {:#06x}:0000 (physical {:#x})", *sipi,
+                             uint32_t(*sipi) << 8, uint32_t(*sipi) << 12),
+                 {{"cpu", index_}, {"vector", *sipi}}};
+  });
+  return true;
+}
+
 bool X86Vcpu::take_interrupt() {
-  if (!running_ || error_) return false;
+  if (error_) return false;
+  if (apic_.init_pending() || apic_.startup_pending()) take_startup_events();
+  if (!running_) return false;
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   const auto v = apic_.acknowledge();
   if (!v) return false;
   return vector_into_guest(*v, "interrupt");
+}
+
+void X86Vcpu::refuse_msr(const std::string& what) {
+  // #GP(0) at the RDMSR/WRMSR (SDM §11.12.1.2, RDMSR/WRMSR "Protected Mode Exceptions"):
+  // the code hook runs before the instruction, RIP is still at it, so the frame's RIP is
+  // the faulting instruction and the instruction never executes.
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Fault, fmt::format("cpu{}", index_), fmt::format("{}: #GP(0) (SDM §11.12)", what),
+                 {{"cpu", index_}}};
+  });
+  raise_exception(13, 0);
 }
 
 bool X86Vcpu::msr_access(uint64_t address, bool write) {
@@ -137,13 +243,13 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
     if (!apic_.msr_write(msr, value)) {
-      fail(fmt::format("WRMSR {:#x} <- {:#x} raised #GP(0) (SDM §11.12)", msr, value));
+      refuse_msr(fmt::format("WRMSR {:#x} <- {:#x}", msr, value));
       return true;
     }
   } else {
     const auto v = apic_.msr_read(msr);
     if (!v) {
-      fail(fmt::format("RDMSR {:#x} raised #GP(0) (SDM §11.12)", msr));
+      refuse_msr(fmt::format("RDMSR {:#x}", msr));
       return true;
     }
     rax = uint32_t(*v);
@@ -187,8 +293,152 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 }
 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
-  auto* self = static_cast<X86Vcpu*>(p);
-  self->fail(fmt::format("guest exception {} (vector {})", exception_name(intno), intno));
+  static_cast<X86Vcpu*>(p)->raise_exception(intno);
+}
+
+bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
+  // Only recorded: the access is answered after uc_emu_start returns, at the instruction.
+  static_cast<X86Vcpu*>(p)->unmapped_ = Unmapped{address, type};
+  return false;
+}
+
+bool X86Vcpu::map_alias(uint64_t va, uint64_t pa) {
+  constexpr uint64_t kPage = 0x1000;  // Unicorn's mapping granule
+  const uint64_t va_page = va & ~(kPage - 1), pa_page = pa & ~(kPage - 1);
+  if (alias_pages_.contains(va_page) || va_page + kPage < va_page) return false;
+  if (std::byte* host = mem_.host_ptr(pa_page, kPage)) {
+    if (uc_mem_map_ptr(uc_, va_page, kPage, UC_PROT_ALL, host) != UC_ERR_OK) return false;
+  } else if (!alias_mmio_ || !alias_mmio_(va_page, pa_page)) {
+    return false;
+  }
+  alias_pages_.insert(va_page);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                 fmt::format("alias page mapped at VA {:#x} for PA {:#x} (Unicorn 2.0.1 checks the VA first)",
+                             va_page, pa_page),
+                 {{"va", va_page}, {"pa", pa_page}}};
+  });
+  return true;
+}
+
+std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
+  const uint64_t va = unmapped_->address;
+  const Access kind = e == UC_ERR_FETCH_UNMAPPED ? Access::Fetch
+                      : e == UC_ERR_WRITE_UNMAPPED ? Access::Write
+                                                   : Access::Read;
+  unmapped_.reset();
+  const PagingRegs regs = paging_regs();
+  const char* what = kind == Access::Fetch ? "fetch" : kind == Access::Write ? "write" : "read";
+  if ((regs.cr0 & kCr0PG) == 0)  // linear = physical: nothing is there
+    return arch::StopRequest{arch::StopKind::GuestFault,
+                             fmt::format("guest fault: {} of unmapped physical address {:#x}", what, va), 1};
+  auto t = translate(mem_, regs, va, {kind, user_mode()});
+  if (!t && t.error().kind == WalkFault::Kind::PageFault) {
+    // The #PF the processor raises for this access (§4.7); Unicorn refused it before
+    // its own walk could.
+    uc_reg_write(uc_, UC_X86_REG_CR2, &va);
+    raise_exception(14, t.error().error_code);
+    return std::nullopt;
+  }
+  if (!t)
+    return arch::StopRequest{arch::StopKind::Unsupported,
+                             fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what), 1};
+  if (map_alias(va, t->pa)) return std::nullopt;  // RIP is still at the instruction: it runs again
+  if (alias_pages_.contains(va & ~uint64_t{0xFFF}))
+    return arch::StopRequest{arch::StopKind::Unsupported,
+                             fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias "
+                                         "page was mapped at the VA", what, va, t->pa),
+                             1};
+  return arch::StopRequest{arch::StopKind::GuestFault,
+                           fmt::format("guest fault: {} of VA {:#x} -> PA {:#x}, where nothing is mapped", what, va,
+                                       t->pa),
+                           1};
+}
+
+bool X86Vcpu::on_invalid(uc_engine*, void* p) {
+  static_cast<X86Vcpu*>(p)->raise_exception(6);
+  return true;  // handled: Unicorn then ends this uc_emu_start, the handler runs next step
+}
+
+PagingRegs X86Vcpu::paging_regs() const {
+  PagingRegs r;
+  uc_x86_msr efer{0xC000'0080, 0};
+  uc_reg_read(uc_, UC_X86_REG_CR0, &r.cr0);
+  uc_reg_read(uc_, UC_X86_REG_CR3, &r.cr3);
+  uc_reg_read(uc_, UC_X86_REG_CR4, &r.cr4);
+  uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+  r.efer = efer.value;
+  return r;
+}
+
+bool X86Vcpu::user_mode() const {
+  uint64_t cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  return (cs & 3) == 3;
+}
+
+std::optional<bool> X86Vcpu::instruction_writes() const {
+  // The instruction's bytes through the guest's translation (it may run at a VA other
+  // than its PA); up to 15 bytes, stopping where the next page is not mapped.
+  const PagingRegs regs = paging_regs();
+  const uint64_t at = rip();
+  std::array<uint8_t, 15> bytes{};
+  size_t n = 0;
+  while (n < bytes.size()) {
+    auto t = translate(mem_, regs, at + n, {Access::Fetch, user_mode()});
+    if (!t) break;
+    const size_t in_page = std::min<size_t>(bytes.size() - n, 0x1000 - ((at + n) & 0xFFF));
+    const std::byte* p = mem_.host_ptr(t->pa, in_page);
+    if (p == nullptr) break;
+    std::memcpy(bytes.data() + n, p, in_page);
+    n += in_page;
+  }
+  if (n == 0) return std::nullopt;
+  return instruction_writes_memory(bytes.data(), n, at);
+}
+
+void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_code) {
+  // The engine's nested-exception record is cleared as soon as an exception is reported:
+  // nesting during delivery is this function's business (below), and once the handler is
+  // entered the next fault is a new exception (exception_in_flight.h).
+  if (in_flight_ && scratch_context_ != nullptr) in_flight_->clear(uc_, scratch_context_);
+  // Unicorn has left RIP at the faulting instruction (a fault) or after it (INT n, INT3,
+  // INTO), and CR2 = the linear address for #PF.
+  const PagingRegs regs = paging_regs();
+  uint64_t cr2 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR2, &cr2);
+  const std::string name = exception_name(vector);
+  if ((regs.efer & kEferLMA) == 0) {  // only IA-32e mode IDT delivery is modelled
+    fail(fmt::format("guest exception {} (vector {}) outside 64-bit mode ({}): not delivered", name, vector,
+                     (regs.cr0 & kCr0PE) != 0 ? "protected mode" : "real mode"));
+    return;
+  }
+  uc_x86_mmr idtr{};
+  uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+  if (idtr.limit == 0) {
+    fail(fmt::format("guest exception {} (vector {}) with no usable IDT (IDTR.limit 0)", name, vector));
+    return;
+  }
+  if (vector == 14 && !error_code) {
+    PageAccess access{Access::Read, user_mode()};
+    if (fault_is_fetch(rip(), cr2))
+      access.kind = Access::Fetch;
+    else if (instruction_writes().value_or(false))
+      access.kind = Access::Write;
+    error_code = page_fault_error_code(mem_, regs, cr2, access);
+  }
+  std::optional<uint64_t> code;
+  if (exception_has_error_code(vector)) code = error_code.value_or(0);  // §6.13: 0 but for #PF (above)
+  if (vector_into_guest(uint8_t(vector), name, code)) return;
+  // Delivery itself faulted (§6.15 "Exception and Interrupt Reference", Interrupt 8): a
+  // contributory exception or #PF during delivery is a double fault; a fault while
+  // delivering #DF shuts the processor down (triple fault).
+  const std::string first = *take_error();
+  if (vector == 8 || !double_fault_class(vector)) {
+    fail(fmt::format("triple fault: {}", first));
+    return;
+  }
+  if (!vector_into_guest(8, "#DF", 0)) fail(fmt::format("triple fault: {}; then {}", first, *take_error()));
 }
 
 }  // namespace irqremap::x86

@@ -103,6 +103,15 @@ TEST_CASE("pci conf1: CONFIG_ADDRESS latches on 32-bit writes to 0xCF8; data at 
   CHECK(r.io.in(0xCFC, 4) == 0xFFFF'FFFFu);
 }
 
+TEST_CASE("pci conf1: CONFIG_ADDRESS bits 1:0 select the byte with the data port's, as on QEMU (kvm-unit-tests pci_config_readw)") {
+  Rig r;
+  r.io.out(0xCF8, 4, conf1(0x08, 0x02));  // register 2: the Device ID
+  CHECK(r.io.in(0xCF8, 4) == conf1(0x08, 0x02));
+  CHECK(r.io.in(0xCFC, 2) == 0x11E8u);
+  r.io.out(0xCF8, 4, conf1(0x08, 0x01));
+  CHECK(r.io.in(0xCFE, 1) == 0x11u);  // register 1 | port offset 2 = byte 3, the Device ID high byte
+}
+
 TEST_CASE("pci: read-only header fields ignore writes; Command keeps only its writable bits; Status error bits are RW1C (PCI 3.0 §6.2)") {
   Rig r;
   r.cfg_write(0x08, 0x00, 4, 0);

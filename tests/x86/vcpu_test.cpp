@@ -169,14 +169,28 @@ TEST_CASE("vcpu: RDMSR/WRMSR of IA32_APIC_BASE and x2APIC MSRs reach the local A
   CHECK(rig.cpu->halted());
 }
 
-TEST_CASE("vcpu: a refused x2APIC MSR access (#GP) and a guest exception stop the run with a clear message") {
+TEST_CASE("vcpu: an x2APIC MSR access the APIC refuses raises #GP(0) in the guest at the RDMSR/WRMSR (SDM §11.12.1.2)") {
   Rig rig;
   // mov eax,1; xor edx,edx; mov ecx,0x80b; wrmsr   -- x2APIC MSR in xAPIC mode
+  put_code(rig.mem, kCode, {0xB8, 1, 0, 0, 0, 0x31, 0xD2, 0xB9, 0x0B, 0x08, 0, 0, 0x0F, 0x30, 0xF4});
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 13, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  rig.run();
+  CHECK_FALSE(rig.cpu->error());
+  REQUIRE(rig.cpu->taken(13) == 1);
+  const uint64_t rsp = rig.reg(UC_X86_REG_RSP);
+  CHECK(*rig.mem.read64(rsp) == 0);              // error code
+  CHECK(*rig.mem.read64(rsp + 8) == kCode + 12);  // RIP: the WRMSR, not performed
+  CHECK(rig.bus.apic(0).mode() == ApicMode::XApic);
+}
+
+TEST_CASE("vcpu: a refused APIC MSR with no #GP gate, INT3 and #UD with no gate stop the run naming the exception") {
+  Rig rig;
   put_code(rig.mem, kCode, {0xB8, 1, 0, 0, 0, 0x31, 0xD2, 0xB9, 0x0B, 0x08, 0, 0, 0x0F, 0x30, 0xF4});
   rig.cpu->reset(kCode, kStack);
   rig.run();
   REQUIRE(rig.cpu->error());
-  CHECK(rig.cpu->error()->find("WRMSR 0x80b") != std::string::npos);
   CHECK(rig.cpu->error()->find("#GP") != std::string::npos);
   Rig rig2;
   put_code(rig2.mem, kCode, {0x90, 0xCC});  // nop; int3
@@ -184,12 +198,13 @@ TEST_CASE("vcpu: a refused x2APIC MSR access (#GP) and a guest exception stop th
   rig2.run();
   REQUIRE(rig2.cpu->error());
   CHECK(rig2.cpu->error()->find("#BP") != std::string::npos);
-  // An undefined opcode ends uc_emu_start with UC_ERR_INSN_INVALID, which the machine
-  // reports with the disassembled instruction.
+  // An undefined opcode is #UD, an exception like the others: with no IDT it stops.
   Rig rig3;
   put_code(rig3.mem, kCode, {0x90, 0x0F, 0x0B});  // nop; ud2
   rig3.cpu->reset(kCode, kStack);
-  CHECK(rig3.run() == UC_ERR_INSN_INVALID);
+  rig3.run();
+  REQUIRE(rig3.cpu->error());
+  CHECK(rig3.cpu->error()->find("#UD") != std::string::npos);
 }
 
 TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the next instruction, so STI; HLT wakes (SDM STI)") {
@@ -206,4 +221,165 @@ TEST_CASE("vcpu: STI shadow: an interrupt pending at STI is taken only after the
   CHECK(rig.cpu->halted());
   REQUIRE(rig.cpu->take_interrupt());
   CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 2);  // returns after the HLT
+}
+
+TEST_CASE("vcpu: a contributory exception after a handled one is delivered as itself, not as #DF (SDM §6.15 Table 6-5)") {
+  Rig rig;
+  // xor ecx,ecx; div ecx; div ecx; div ecx; mov al,0x21; out 0xf4,al
+  put_code(rig.mem, kCode, {0x31, 0xC9, 0xF7, 0xF1, 0xF7, 0xF1, 0xF7, 0xF1, 0xB0, 0x21, 0xE6, 0xF4});
+  // #DE handler: return past the 2-byte DIV without IRETQ (no GDT here):
+  // mov rax,[rsp]; add rax,2; add rsp,40; jmp rax
+  put_code(rig.mem, kHandler, {0x48, 0x8B, 0x04, 0x24, 0x48, 0x83, 0xC0, 0x02, 0x48, 0x83, 0xC4, 0x28, 0xFF, 0xE0});
+  put_gate(rig.mem, 0, kHandler);
+  put_gate(rig.mem, 8, kHandler + 0x100);
+  put_code(rig.mem, kHandler + 0x100, {0xF4});
+  rig.cpu->reset(kCode, kStack);
+  rig.run();
+  CHECK_FALSE(rig.cpu->error());
+  CHECK(rig.cpu->taken(0) == 3);
+  CHECK(rig.cpu->taken(8) == 0);
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
+
+TEST_CASE("vcpu: with paging on, #UD still reaches its handler after many scheduling quanta") {
+  Rig rig;
+  // 4-level tables identity-mapping the first 2 MiB (SDM §4.5): PML4 0x5000, PDPT 0x6000,
+  // PD 0x7000 with one 2 MiB page. The address space above is unmapped, as in a guest that
+  // builds its own tables.
+  REQUIRE(rig.mem.write64(0x5000, 0x6003));
+  REQUIRE(rig.mem.write64(0x6000, 0x7003));
+  REQUIRE(rig.mem.write64(0x7000, 0x83));
+  uint64_t cr3 = 0x5000, cr4 = 0, cr0 = 0;
+  uc_reg_read(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_read(rig.uc, UC_X86_REG_CR0, &cr0);
+  cr4 |= 1u << 5;    // PAE
+  cr0 |= 1u << 31;   // PG
+  uc_reg_write(rig.uc, UC_X86_REG_CR3, &cr3);
+  uc_reg_write(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_write(rig.uc, UC_X86_REG_CR0, &cr0);
+  std::vector<uint8_t> code(40, 0x90);  // 40 NOPs, then ud2
+  code.insert(code.end(), {0x0F, 0x0B});
+  put_code(rig.mem, kCode, code);
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 6, kHandler);
+  rig.cpu->reset(kCode, kStack);
+  for (int i = 0; i < 20 && !rig.exit.exit_requested(); ++i) {
+    const arch::StepResult r = rig.cpu->step(3);  // 3 instructions a quantum
+    REQUIRE_FALSE(r.stop);
+  }
+  CHECK(rig.cpu->taken(6) == 1);
+  CHECK(*rig.mem.read64(kStack - 40) == kCode + 40);  // the frame's RIP is the ud2
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
+
+namespace {
+
+// 4 KiB-page tables for the paging tests (SDM §4.5): the 64 KiB of RAM identity-mapped
+// read/write but for 0x9000 (read-only); VA 0x4000_0000 -> PA 0x4000; 0x5000_0000 not
+// present. CR0.WP set, so supervisor writes honour R/W.
+void enable_paging(Rig& rig) {
+  constexpr uint64_t kPml4 = 0xA000, kPdpt = 0xB000, kPd = 0xC000, kPt = 0xD000, kPd2 = 0xE000, kPt2 = 0xF000;
+  REQUIRE(rig.mem.write64(kPml4, kPdpt | 3));
+  REQUIRE(rig.mem.write64(kPdpt, kPd | 3));
+  REQUIRE(rig.mem.write64(kPdpt + 8, kPd2 | 3));
+  REQUIRE(rig.mem.write64(kPd, kPt | 3));
+  for (uint64_t page = 0; page < 16; ++page)
+    REQUIRE(rig.mem.write64(kPt + 8 * page, (page << 12) | (page == 9 ? 1 : 3)));
+  REQUIRE(rig.mem.write64(kPd2, kPt2 | 3));
+  REQUIRE(rig.mem.write64(kPt2, 0x4000 | 3));
+  uint64_t cr3 = kPml4, cr4 = 0, cr0 = 0;
+  uc_reg_read(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_read(rig.uc, UC_X86_REG_CR0, &cr0);
+  cr4 |= kCr4PAE;
+  cr0 |= kCr0PG | kCr0WP;
+  uc_reg_write(rig.uc, UC_X86_REG_CR3, &cr3);
+  uc_reg_write(rig.uc, UC_X86_REG_CR4, &cr4);
+  uc_reg_write(rig.uc, UC_X86_REG_CR0, &cr0);
+}
+
+// Runs quanta of 4 instructions until isa-debug-exit or a stop.
+std::optional<arch::StopRequest> run_steps(Rig& rig, int quanta = 20) {
+  for (int i = 0; i < quanta && !rig.exit.exit_requested(); ++i) {
+    arch::StepResult r = rig.cpu->step(4);
+    if (r.stop) return r.stop;
+  }
+  return std::nullopt;
+}
+
+// mov rax, imm64
+std::vector<uint8_t> mov_rax(uint64_t v) {
+  std::vector<uint8_t> b{0x48, 0xB8};
+  for (int i = 0; i < 8; ++i) b.push_back(uint8_t(v >> (8 * i)));
+  return b;
+}
+
+void put_pf_handler(Rig& rig) {
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 14, kHandler);
+}
+
+}  // namespace
+
+TEST_CASE("vcpu: a store through a VA the guest maps elsewhere reaches that RAM (Unicorn maps linear = physical; the vCPU aliases the page)") {
+  Rig rig;
+  enable_paging(rig);
+  auto code = mov_rax(0x4000'0010);
+  code.insert(code.end(), {0xC7, 0x00, 0x78, 0x56, 0x34, 0x12,  // mov dword ptr [rax], 0x12345678
+                           0x8B, 0x18,                          // mov ebx, [rax]
+                           0xB0, 0x21, 0xE6, 0xF4});
+  put_code(rig.mem, kCode, code);
+  rig.cpu->reset(kCode, kStack);
+  CHECK_FALSE(run_steps(rig));
+  CHECK(*rig.mem.read32(0x4010) == 0x12345678u);  // at the PA, performed once
+  CHECK(rig.reg(UC_X86_REG_RBX) == 0x12345678u);
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+}
+
+TEST_CASE("vcpu: #PF pushes the error code and leaves CR2: a write to a read-only page is P|W (SDM §4.7)") {
+  Rig rig;
+  enable_paging(rig);
+  put_pf_handler(rig);
+  auto code = mov_rax(0x9008);
+  code.insert(code.end(), {0xC7, 0x00, 0x01, 0, 0, 0});  // mov dword ptr [rax], 1
+  put_code(rig.mem, kCode, code);
+  rig.cpu->reset(kCode, kStack);
+  CHECK_FALSE(run_steps(rig));
+  REQUIRE(rig.cpu->taken(14) == 1);
+  CHECK(rig.reg(UC_X86_REG_CR2) == 0x9008);
+  const uint64_t rsp = rig.reg(UC_X86_REG_RSP);
+  CHECK(*rig.mem.read64(rsp) == (kPfPresent | kPfWrite));   // error code
+  CHECK(*rig.mem.read64(rsp + 8) == kCode + 10);            // RIP: the faulting store
+}
+
+TEST_CASE("vcpu: #PF for a not-present page: a write is W, a read is 0, a PUSH is W; CR2 is the address") {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> insn;
+    uint64_t cr2;
+    uint32_t code;
+  };
+  const std::vector<Case> cases{
+      {"write", {0xC7, 0x00, 0x01, 0, 0, 0}, 0x5000'0000, kPfWrite},  // mov dword ptr [rax], 1
+      {"read", {0x8B, 0x18}, 0x5000'0000, 0},                          // mov ebx, [rax]
+      {"push", {0x48, 0x89, 0xC4, 0x6A, 0x01}, 0x5000'0000 - 8, kPfWrite},  // mov rsp, rax; push 1
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    Rig rig;
+    enable_paging(rig);
+    put_pf_handler(rig);
+    // The push case moves RSP onto the missing page; the frame then needs a stack: IST1.
+    put_gate(rig.mem, 14, kHandler, idt::kInterruptGate, 0, 1);
+    REQUIRE(rig.mem.write64(0x5000 + 0x24, kStack));  // TSS.IST1
+    uc_x86_mmr tr{0, 0x5000, 0x67, 0x89};
+    uc_reg_write(rig.uc, UC_X86_REG_TR, &tr);
+    auto code = mov_rax(0x5000'0000);
+    code.insert(code.end(), c.insn.begin(), c.insn.end());
+    put_code(rig.mem, kCode, code);
+    rig.cpu->reset(kCode, kStack);
+    CHECK_FALSE(run_steps(rig));
+    REQUIRE(rig.cpu->taken(14) == 1);
+    CHECK(rig.reg(UC_X86_REG_CR2) == c.cr2);
+    CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == c.code);
+  }
 }

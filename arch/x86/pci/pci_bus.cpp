@@ -40,22 +40,32 @@ void PciBus::config_write(unsigned devfn, unsigned offset, unsigned size, uint32
   });
 }
 
+unsigned PciBus::register_offset(uint16_t port_offset) const {
+  // The PCI specification reserves CONFIG_ADDRESS bits 1:0 and takes the byte from the
+  // data port (0xCFC + n). QEMU's q35 host bridge (hw/pci/pci_host.c, pci_host_data_read)
+  // ORs the latched bits 1:0 into the port's, so `outl(0x80000802, 0xCF8); inw(0xCFC)`
+  // reads the Device ID there; kvm-unit-tests' pci_config_readw does exactly that, so the
+  // machine behaves as QEMU does (README "PCI").
+  return (address_ & 0xFF) | ((port_offset - 4u) & 3u);
+}
+
 uint32_t PciBus::io_in(uint16_t offset, unsigned size) {
   const uint32_t none = size >= 4 ? 0xFFFF'FFFFu : (1u << (8 * size)) - 1;
   if (offset < 4) return offset == 0 && size == 4 ? address_ : none;
   // Enable bit clear or a bus other than 0: nothing answers.
   if (!(address_ & 0x8000'0000u) || ((address_ >> 16) & 0xFF) != 0) return none;
-  return config_read((address_ >> 8) & 0xFF, (address_ & 0xFC) + (offset - 4u), size);
+  return config_read((address_ >> 8) & 0xFF, register_offset(offset), size);
 }
 
 void PciBus::io_out(uint16_t offset, unsigned size, uint32_t value) {
   if (offset < 4) {
-    // Only a 32-bit write to 0xCF8 is a CONFIG_ADDRESS write (§3.2.2.3.2); bits 1:0 read 0.
-    if (offset == 0 && size == 4) address_ = value & ~3u;
+    // Only a 32-bit write to 0xCF8 is a CONFIG_ADDRESS write (§3.2.2.3.2). Bits 1:0 are
+    // kept, as QEMU keeps them (see register_offset).
+    if (offset == 0 && size == 4) address_ = value;
     return;
   }
   if (!(address_ & 0x8000'0000u) || ((address_ >> 16) & 0xFF) != 0) return;
-  config_write((address_ >> 8) & 0xFF, (address_ & 0xFC) + (offset - 4u), size, value);
+  config_write((address_ >> 8) & 0xFF, register_offset(offset), size, value);
 }
 
 PciBus::Hit PciBus::decode(uint64_t pa) const {

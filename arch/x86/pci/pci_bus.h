@@ -5,7 +5,8 @@
 //
 //   0xCF8  CONFIG_ADDRESS (32-bit accesses only): bit 31 enable, 23:16 bus, 15:11 device,
 //          10:8 function, 7:2 register
-//   0xCFC..0xCFF  CONFIG_DATA: 1, 2 or 4 bytes at register + (port - 0xCFC)
+//   0xCFC..0xCFF  CONFIG_DATA: 1, 2 or 4 bytes at register | (port - 0xCFC), register
+//          bits 1:0 included as on QEMU (register_offset)
 // A function that does not exist reads all-ones (a master abort), so a scan sees vendor
 // 0xFFFF; so does an access with the enable bit clear or to another bus.
 #include <array>
@@ -59,6 +60,7 @@ class PciBus final : public IoPortDevice, public MmioDevice {
 
   uint64_t base_, size_;
   uint32_t address_ = 0;  // CONFIG_ADDRESS latch
+  unsigned register_offset(uint16_t port_offset) const;
   std::array<PciFunction*, 256> functions_{};
   Trace trace_;
 };

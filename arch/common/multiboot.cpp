@@ -1,0 +1,134 @@
+#include "arch/common/multiboot.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+
+#include "arch/common/image_loader.h"
+#include "remap/bits.h"
+
+namespace irqremap::arch::multiboot {
+
+namespace {
+
+uint32_t le32(std::span<const std::byte> b, size_t off) { return uint32_t(bits::load_le_n(b.data() + off, 4)); }
+
+struct MmapEntry {
+  uint64_t base, length;
+  uint32_t type;
+};
+
+}  // namespace
+
+std::optional<Header> find_header(std::span<const std::byte> image) {
+  const size_t end = std::min(image.size(), kSearchBytes);
+  for (size_t off = 0; off + 12 <= end; off += 4) {
+    if (le32(image, off) != kHeaderMagic) continue;
+    const uint32_t flags = le32(image, off + 4);
+    if (uint32_t(kHeaderMagic + flags + le32(image, off + 8)) != 0) continue;
+    Header h;
+    h.offset = uint32_t(off);
+    h.flags = flags;
+    if ((flags & kHeaderFlagAddress) != 0 && off + 32 <= image.size()) {
+      h.header_addr = le32(image, off + 12);
+      h.load_addr = le32(image, off + 16);
+      h.load_end_addr = le32(image, off + 20);
+      h.bss_end_addr = le32(image, off + 24);
+      h.entry_addr = le32(image, off + 28);
+    }
+    return h;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// §3.1.3 with flag 16: the file from (header offset - (header_addr - load_addr)) is loaded
+// at load_addr up to load_end_addr (0: end of file), then zeroed up to bss_end_addr.
+std::expected<Loaded, std::string> load_by_address(GuestMemory& mem, std::span<const std::byte> image,
+                                                   const Header& h) {
+  if (h.header_addr < h.load_addr || h.header_addr - h.load_addr > h.offset)
+    return std::unexpected("multiboot: header_addr lies before load_addr or before the file start");
+  const size_t text = h.offset - (h.header_addr - h.load_addr);
+  uint64_t load_size = image.size() - text;
+  if (h.load_end_addr != 0) {
+    if (h.load_end_addr < h.load_addr) return std::unexpected("multiboot: load_end_addr below load_addr");
+    load_size = std::min<uint64_t>(load_size, h.load_end_addr - h.load_addr);
+  }
+  uint64_t total = load_size;
+  if (h.bss_end_addr != 0) {
+    if (h.bss_end_addr < h.load_addr + load_size) return std::unexpected("multiboot: bss_end_addr below the loaded data");
+    total = h.bss_end_addr - h.load_addr;
+  }
+  std::byte* dst = mem.host_ptr(h.load_addr, total);
+  if (dst == nullptr)
+    return std::unexpected(fmt::format("multiboot: kernel at {:#x} ({:#x} bytes) is outside RAM", h.load_addr, total));
+  std::memcpy(dst, image.data() + text, load_size);
+  std::memset(dst + load_size, 0, total - load_size);
+  return Loaded{h.entry_addr, kInfoAddr, h.load_addr, h.load_addr + total};
+}
+
+}  // namespace
+
+std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::byte> image,
+                                        const Header& h, const Params& p) {
+  if (p.ram_size >= (uint64_t{1} << 32) || p.ram_size < 0x10'0000)
+    return std::unexpected("multiboot: RAM must be between 1 MiB and 4 GiB (the information is 32-bit)");
+  Loaded out;
+  if ((h.flags & kHeaderFlagAddress) != 0) {
+    auto r = load_by_address(mem, image, h);
+    if (!r) return r;
+    out = *r;
+  } else {
+    if (image.size() >= 5 && std::to_integer<uint8_t>(image[4]) == 2)
+      return std::unexpected("multiboot: an ELF64 image cannot be booted this way (give a 32-bit one, as QEMU says)");
+    auto r = load_image(mem, image, kEm386, 0);
+    if (!r) return std::unexpected(r.error());
+    if (!r->elf) return std::unexpected("multiboot: header without address fields (flag 16) in a non-ELF image");
+    out = Loaded{uint32_t(r->entry), kInfoAddr, r->low, r->high};
+  }
+  if (out.low < kStringsEnd)
+    return std::unexpected(fmt::format("multiboot: kernel at {:#x} overlaps the boot information at {:#x}", out.low,
+                                       kMmapAddr));
+
+  // The memory map as SeaBIOS reports it through INT 15h E820 on QEMU q35 (the source of
+  // QEMU's multiboot map): conventional memory up to the 1 KiB EBDA, the BIOS area, RAM
+  // from 1 MiB; plus the boot ROM at the top of 4 GiB.
+  const std::array<MmapEntry, 5> map{{{0, 0x9'FC00, kMemoryAvailable},
+                                      {0x9'FC00, 0x400, kMemoryReserved},
+                                      {0xF'0000, 0x1'0000, kMemoryReserved},
+                                      {0x10'0000, p.ram_size - 0x10'0000, kMemoryAvailable},
+                                      {0xFFFF'0000, 0x1'0000, kMemoryReserved}}};
+  for (size_t i = 0; i < map.size(); ++i) {
+    const uint64_t a = kMmapAddr + i * kMmapEntrySize;
+    bool ok = mem.write32(a, kMmapEntrySize - 4).has_value() && mem.write64(a + 4, map[i].base).has_value() &&
+              mem.write64(a + 12, map[i].length).has_value() && mem.write32(a + 20, map[i].type).has_value();
+    if (!ok) return std::unexpected("multiboot: the memory map at 0x9000 is outside RAM");
+  }
+  const std::string names = p.cmdline + '\0' + p.loader_name + '\0';
+  if (kStringsAddr + names.size() > kStringsEnd)
+    return std::unexpected(fmt::format("multiboot: command line of {} bytes does not fit below {:#x}",
+                                       p.cmdline.size(), kStringsEnd));
+  std::byte* s = mem.host_ptr(kStringsAddr, names.size());
+  if (s == nullptr) return std::unexpected("multiboot: the command line page is outside RAM");
+  std::memcpy(s, names.data(), names.size());
+
+  std::array<uint64_t, kInfo.words()> info{};
+  fields::set(info, I_FLAGS, kInfoFlags);
+  fields::set(info, I_MEM_LOWER, 640);  // KiB; QEMU (hw/i386/multiboot.c) reports the whole 640 KiB
+  fields::set(info, I_MEM_UPPER, (p.ram_size - 0x10'0000) / 1024);
+  fields::set(info, I_BOOT_DEVICE, 0x8000'FFFF);  // first BIOS disk, no partition (as QEMU)
+  fields::set(info, I_CMDLINE, kStringsAddr);
+  fields::set(info, I_MODS_COUNT, 0);
+  fields::set(info, I_MODS_ADDR, kInfoAddr + kInfoSize);  // an empty module list
+  fields::set(info, I_MMAP_LENGTH, map.size() * kMmapEntrySize);
+  fields::set(info, I_MMAP_ADDR, kMmapAddr);
+  fields::set(info, I_BOOT_LOADER_NAME, kStringsAddr + p.cmdline.size() + 1);
+  std::byte* d = mem.host_ptr(kInfoAddr, kInfoSize);
+  if (d == nullptr) return std::unexpected("multiboot: the information structure is outside RAM");
+  for (size_t i = 0; i < kInfoSize; ++i) d[i] = std::byte(uint8_t(info[i / 8] >> (8 * (i % 8))));
+  return out;
+}
+
+}  // namespace irqremap::arch::multiboot

@@ -1,0 +1,66 @@
+// kvm-unit-tests on the x86 machine (issue 12): x86/intel-iommu.flat, prebuilt for QEMU
+// q35 (../shared/kvm-unit-tests, test data, GPL-2.0, not part of irqremap), run through
+// `irqremap run` as QEMU 7.2 ran it (-smp 4, -kernel). It must print QEMU's verdict
+// lines in the same order and exit through isa-debug-exit with status 1 (the README
+// there: x86 images print no EXIT: line, the exit status is the verdict).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/tools/cli_run.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path kut_dir() { return fs::path(IRQREMAP_SOURCE_DIR) / ".." / "shared" / "kvm-unit-tests"; }
+
+std::vector<std::string> lines_starting(const std::string& text, std::initializer_list<const char*> prefixes) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::erase(line, '\r');
+    for (const char* p : prefixes)
+      if (line.starts_with(p)) {
+        out.push_back(line);
+        break;
+      }
+  }
+  return out;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
+  TEST_CASE("x86-intel-iommu: multiboot entry, INIT/SIPI for 3 APs, paging, then VT-d init, DMAR through edu, IR for the I/O APIC and MSI") {
+    const fs::path dir = kut_dir();
+    REQUIRE_MESSAGE(fs::exists(dir / "x86/intel-iommu.flat"), "the prebuilt images are missing (../shared/kvm-unit-tests)");
+    const clitest::Result r =
+        clitest::run_cli({"run", "--arch", "x86", "--smp", "4", "--kernel", (dir / "x86/intel-iommu.flat").string()});
+    const std::string want_text = slurp(dir / "qemu-7.2" / "x86-intel-iommu.txt");
+    INFO("irqremap stdout:\n", r.out);
+    INFO("irqremap stderr:\n", r.err);
+    const auto verdicts = {"PASS:", "FAIL:", "SKIP:", "XFAIL:", "SUMMARY:", "EXIT:"};
+    const auto want = lines_starting(want_text, verdicts);
+    REQUIRE(want.size() == 12);
+    CHECK(lines_starting(r.out, verdicts) == want);
+    // The CPU/boot part: every AP came up through INIT/SIPI, and the BSP's paging report
+    // (CR3 and the allocator's addresses differ with RAM layout; CR0/CR4 do not).
+    for (const char* line : {"smp: waiting for 3 APs", "setup: CPU 1 online", "setup: CPU 2 online",
+                             "setup: CPU 3 online", "paging enabled", "cr0 = 80010011", "cr4 = 20"})
+      CHECK_MESSAGE(r.out.find(line) != std::string::npos, line);
+    CHECK(lines_starting(r.out, {"enabling apic"}).size() == 4);
+    CHECK(r.status == 1);  // isa-debug-exit (1 << 1) | 1: all passed
+  }
+}
