@@ -17,7 +17,9 @@ std::span<const FormatGroup> all_format_groups() {
   return groups;
 }
 
-const fields::Format* find_format(std::string_view name) {
+const fields::Format* find_format(std::string_view name) { return find_format_in(all_format_groups(), name); }
+
+const fields::Format* find_format_in(std::span<const FormatGroup> groups, std::string_view name) {
   auto same = [name](std::string_view n) {
     return n.size() == name.size() &&
            std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
@@ -25,7 +27,7 @@ const fields::Format* find_format(std::string_view name) {
                     std::tolower(static_cast<unsigned char>(b));
            });
   };
-  for (const FormatGroup& g : all_format_groups())
+  for (const FormatGroup& g : groups)
     for (const fields::Format* f : g.formats)
       if (same(f->name)) return f;
   return nullptr;

@@ -15,5 +15,7 @@ struct FormatGroup {
 std::span<const FormatGroup> all_format_groups();
 // By CLI name (case-insensitive), or nullptr.
 const fields::Format* find_format(std::string_view name);
+// The same search over other groups (the CLI adds the machines' formats to these).
+const fields::Format* find_format_in(std::span<const FormatGroup> groups, std::string_view name);
 
 }  // namespace irqremap

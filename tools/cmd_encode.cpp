@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/cli.h"
+#include "tools/format_registry.h"
 
 namespace irqremap::cli {
 
@@ -18,7 +19,7 @@ struct EncodeOptions {
 };
 
 int encode_value(const EncodeOptions& o, Io io) {
-  const fields::Format* f = find_format(o.format);
+  const fields::Format* f = find_explainable_format(o.format);
   if (f == nullptr)
     throw UsageError(fmt::format("unknown format '{}' (irqremap explain --list shows them)",
                                  o.format));

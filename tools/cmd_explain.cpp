@@ -9,6 +9,7 @@
 
 #include "tools/cli.h"
 #include "tools/explain_msi.h"
+#include "tools/format_registry.h"
 
 namespace irqremap::cli {
 
@@ -27,7 +28,7 @@ struct ExplainOptions {
 };
 
 void list_formats(std::ostream& out) {
-  for (const FormatGroup& g : all_format_groups()) {
+  for (const FormatGroup& g : explainable_format_groups()) {
     out << g.architecture << ":\n";
     for (const fields::Format* f : g.formats)
       out << fmt::format("  {:<22} {:>3} bits  {}\n", f->name, f->bits, f->title);
@@ -36,7 +37,7 @@ void list_formats(std::ostream& out) {
 }
 
 int explain_value(const ExplainOptions& o, Io io) {
-  const fields::Format* f = find_format(o.format);
+  const fields::Format* f = find_explainable_format(o.format);
   if (f == nullptr)
     throw UsageError(fmt::format("unknown format '{}' (irqremap explain --list shows them)",
                                  o.format));
