@@ -199,3 +199,47 @@ TEST_CASE("apicbus: NMI, INIT and Start Up IPIs latch for the vCPU glue") {
   CHECK_FALSE(a1.take_init());
   CHECK(a1.take_startup() == 0x08);
 }
+
+namespace {
+ApicDelivery ipi_mode(uint8_t dlm, uint8_t vector = 0, bool level_assert = true) {
+  ApicDelivery d;
+  d.delivery_mode = dlm;  // 5 INIT, 6 Start Up (SDM §11.6.1 Table 11-4)
+  d.vector = vector;
+  d.level = level_assert;
+  return d;
+}
+}  // namespace
+
+TEST_CASE("lapic INIT/SIPI: INIT latches and resets; a Start Up after it is kept with its vector (SDM §8.4.4, §11.4.7.3)") {
+  LocalApic a(1, false);
+  enable(a);
+  a.mmio_write(apic::TPR, 4, 0x20);
+  CHECK(a.accept(ipi_mode(5)));
+  CHECK(a.init_pending());
+  CHECK(a.wake_pending());  // an INIT wakes a halted CPU
+  CHECK(a.take_init());
+  CHECK_FALSE(a.init_pending());
+  a.init_reset();
+  // Power-up values except the APIC ID: TPR 0, software-disabled (SVR FFh).
+  CHECK(a.tpr() == 0);
+  CHECK(a.mmio_read(apic::SVR, 4) == 0xFFu);
+  CHECK(a.mmio_read(apic::ID, 4) == 0x0100'0000u);
+  // A Start Up IPI carries the trampoline page: vector 0x9a -> CS = 0x9a00, IP = 0.
+  CHECK(a.accept(ipi_mode(6, 0x9a)));
+  CHECK(a.startup_pending());
+  CHECK(a.take_startup() == 0x9a);
+  CHECK_FALSE(a.take_startup());  // consumed once
+}
+
+TEST_CASE("lapic INIT/SIPI: an INIT overtakes a Start Up that came before it (the AP must see INIT first)") {
+  LocalApic a(2, false);
+  CHECK(a.accept(ipi_mode(6, 0x10)));
+  CHECK(a.accept(ipi_mode(5)));
+  CHECK(a.init_pending());
+  CHECK_FALSE(a.startup_pending());
+  // A Start Up accepted after the INIT survives the INIT reset the glue performs.
+  CHECK(a.accept(ipi_mode(6, 0x11)));
+  CHECK(a.take_init());
+  a.init_reset();
+  CHECK(a.take_startup() == 0x11);
+}
