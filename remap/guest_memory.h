@@ -9,7 +9,9 @@
 //    AArch64 virt flash banks) is a MemFault too and leaves the bytes unchanged. Callers turn it into the architected fault
 //    (VT-d fault reason 23h for an IRTE read, an ITS command error, ...) or a clear error;
 //  - multi-byte values are little-endian, as on both modelled architectures;
-//  - accesses need no alignment (the backends check architected alignment themselves).
+//  - accesses need no alignment (the backends check architected alignment themselves);
+//  - an empty read() or write() is a no-op that succeeds, at any address (even outside
+//    RAM or in ROM): it touches no byte.
 #include <cstddef>
 #include <cstdint>
 #include <expected>

@@ -15,7 +15,8 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== sanitizer build (build-asan/, ASan+UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DIRQREMAP_SANITIZE=ON \
-      -DIRQREMAP_BUILD_BENCH=OFF >/dev/null
+      -DIRQREMAP_BUILD_BENCH=OFF \
+      -DIRQREMAP_BUILD_FUZZ=ON >/dev/null  # fuzz targets: replay + a smoke run each (tests/fuzz)
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"

@@ -269,3 +269,19 @@ TEST_CASE("device registers: ID, SLOTS, TRIGGER and the status bitmaps as firmwa
   CHECK(r.dev.mmio_read(reg::EVENTS, 4) == 2);
   CHECK(r.dev.mmio_read(reg::CQ_HEAD, 4) == 0);
 }
+
+TEST_CASE("device: a context with no RO part swaps in and out through the queue (issue 14)") {
+  // ctx_ro_bytes 5 rounds down to 0: swap-out then compares and writes back an empty RO
+  // part, which once ended in memcpy(nullptr, p, 0) under UBSan.
+  DeviceRig r(DeviceConfig{.ctx_ro_bytes = 5, .ctx_rw_bytes = 16});
+  CHECK(r.dev.config().ctx_ro_bytes == 0);
+  r.command(CmdOp::SwapIn);
+  CHECK(r.dev.swapped_in());
+  r.dev.fire(0);
+  r.command(CmdOp::SwapOut);
+  CHECK_FALSE(r.dev.swapped_in());
+  CHECK(r.dev.error() == DeviceError::None);
+  // The RW part (events at RW+8) went back to host RAM at the context base.
+  CHECK(*r.mem.read64(kCtx + 8) == r.dev.events());
+  CHECK(r.dev.events() == 1);
+}

@@ -1,0 +1,136 @@
+// Fuzz target: the whole x86-64 machine running a random guest program (a raw image,
+// entered in 64-bit mode). Each op emits a few valid instructions, biased towards what
+// reaches the models: loads and stores to the local APIC, VT-d, I/O APIC and
+// common-device windows, x2APIC and other MSRs, I/O ports (COM1, PCI configuration,
+// isa-debug-exit), HLT, STI/CLI, LIDT and exceptions (INT3, UD2, INT n). The program ends
+// with an isa-debug-exit write and runs under an instruction budget.
+#include <cstdint>
+#include <vector>
+
+#include "arch/x86/x86_machine.h"
+#include "arch/x86/x86_map.h"
+#include "tests/fuzz/machine_check.h"
+#include "tests/fuzz/op_stream.h"
+
+namespace irqremap::fuzz {
+namespace {
+
+namespace map = x86::map;
+constexpr uint64_t kBudget = 20'000;
+
+class Program {
+ public:
+  void bytes(std::initializer_list<uint8_t> b) {
+    for (uint8_t v : b) code_.push_back(std::byte(v));
+  }
+  template <typename T>
+  void imm(T v) {
+    for (unsigned i = 0; i < sizeof v; ++i) code_.push_back(std::byte(uint8_t(uint64_t(v) >> (8 * i))));
+  }
+  void mov64(unsigned r, uint64_t v) { bytes({0x48, uint8_t(0xB8 + r)}); imm(v); }  // mov r64, imm64
+  void mov32(unsigned r, uint32_t v) { bytes({uint8_t(0xB8 + r)}); imm(v); }       // mov r32, imm32
+  const std::vector<std::byte>& code() const { return code_; }
+
+ private:
+  std::vector<std::byte> code_;
+};
+
+constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRbx = 3;
+// x2APIC registers (EOI, TPR, SVR, ICR, LVT timer, initial count, divide), APIC base,
+// TSC deadline, and a few a kernel reads.
+constexpr uint32_t kMsrs[] = {0x80B, 0x808, 0x80F, 0x830, 0x832, 0x838, 0x83E, 0x802, 0x803,
+                              0x1B,  0x6E0, 0x10,  0xC000'0080, 0x3A, 0x277};
+constexpr uint16_t kPorts[] = {map::kDebugExitPort, map::kCom1Port, map::kCom1Port + 5, map::kPciConfigPort,
+                               0xCFC, 0x510, 0x511, 0x604, 0x64, 0x70};
+
+uint64_t window(OpStream& in) {
+  switch (in.below(7)) {
+    case 0: return map::kLapicBase + (in.u16() % 0x1000 & ~0xFu);
+    case 1: return map::kVtdBase + (in.u16() % 0x1000 & ~3u);
+    case 2: return map::kIoApicBase + (in.flag() ? 0x10 : 0);
+    case 3: return map::kDeviceBase + (in.u16() % 0x1000 & ~3u);
+    case 4: return 0x20'0000 + (in.u16() & ~7u);
+    case 5: return map::kLapicBase + (in.u16() & 0xFFF0);  // the MSI window's addresses
+    default: return in.flag() ? in.u32() : in.u64();
+  }
+}
+
+void run(OpStream& in) {
+  x86::X86MachineConfig cfg;
+  cfg.cpus = 1 + in.below(2);
+  cfg.quantum = 1 + in.u8();
+  cfg.uart_out = [](char) {};
+  Program p;
+  p.bytes({0x90});  // a NOP first, so random bytes never start with the ELF magic
+  for (unsigned ops = 0; !in.done() && ops < 256; ++ops) {
+    switch (in.below(12)) {
+      case 0:
+      case 1:
+      case 2: {  // a store or load of 1/2/4/8 bytes through [rax]
+        p.mov64(kRax, window(in));
+        if (in.flag()) p.mov64(kRbx, in.flag() ? in.u32() : in.u64());
+        static constexpr uint8_t kPrefix[] = {0x00, 0x66, 0x00, 0x48};
+        const unsigned size = in.below(4);
+        const bool store = in.flag();
+        if (kPrefix[size]) p.bytes({kPrefix[size]});
+        p.bytes({uint8_t(size == 0 ? (store ? 0x88 : 0x8A) : (store ? 0x89 : 0x8B)), 0x18});
+        break;
+      }
+      case 3:
+      case 4: {  // RDMSR / WRMSR
+        p.mov32(kRcx, in.u8() == 0xFF ? in.u32() : kMsrs[in.below(std::size(kMsrs))]);
+        p.mov32(kRax, in.u32());
+        p.mov32(kRdx, in.flag() ? in.u8() : in.u32());
+        p.bytes({0x0F, uint8_t(in.flag() ? 0x30 : 0x32)});
+        break;
+      }
+      case 5: {  // IN / OUT of 1 or 4 bytes
+        p.mov32(kRdx, in.u8() == 0xFF ? in.u16() : kPorts[in.below(std::size(kPorts))]);
+        p.mov32(kRax, in.u32());
+        static constexpr uint8_t kIo[] = {0xEE, 0xEF, 0xEC, 0xED};
+        p.bytes({kIo[in.below(4)]});
+        break;
+      }
+      case 6: p.bytes({0xF4}); break;                        // HLT
+      case 7: p.bytes({uint8_t(in.flag() ? 0xFB : 0xFA)}); break;  // STI / CLI
+      case 8: {  // an exception
+        switch (in.below(4)) {
+          case 0: p.bytes({0xCC}); break;
+          case 1: p.bytes({0x0F, 0x0B}); break;
+          case 2: p.bytes({0xCD, in.u8()}); break;
+          default: p.bytes({0x48, 0xF7, 0xF1}); break;  // div rcx (#DE when rcx is 0)
+        }
+        break;
+      }
+      case 9: {  // LIDT [rax] with a descriptor in RAM
+        p.mov64(kRax, 0x30'0000);
+        p.mov64(kRbx, in.u64());
+        p.bytes({0x48, 0x89, 0x18, 0x0F, 0x01, 0x18});
+        break;
+      }
+      case 10: {  // any instruction bytes
+        const unsigned n = 1 + in.below(8);
+        for (unsigned i = 0; i < n; ++i) p.bytes({in.u8()});
+        break;
+      }
+      case 11: p.bytes({0x0F, 0xA2}); break;  // CPUID
+    }
+  }
+  p.mov32(kRdx, map::kDebugExitPort);
+  p.mov32(kRax, 0);
+  p.bytes({0xEE, 0xF4});
+  auto m = x86::X86Machine::create(cfg);
+  if (!m) __builtin_trap();
+  auto entry = (*m)->load(p.code());
+  if (!entry) __builtin_trap();
+  check_stop((*m)->run(*entry, kBudget), kBudget);
+}
+
+}  // namespace
+}  // namespace irqremap::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  irqremap::fuzz::OpStream in(data, size);
+  irqremap::fuzz::run(in);
+  return 0;
+}
