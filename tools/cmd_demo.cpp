@@ -70,7 +70,7 @@ int run_demo(Io io) {
 
 }  // namespace
 
-int run_live_demo(Io io, bool x86, bool arm64);  // cmd_demo_live.cpp
+int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out);  // cmd_demo_live.cpp
 
 void add_demo(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
@@ -79,12 +79,15 @@ void add_demo(CLI::App& app, Context& ctx) {
       "hot-unplugged on both machines (ITS MOVI+SYNC, VT-d IRTE+IEC flush), step by step");
   auto arch = std::make_shared<std::string>("both");
   auto tour = std::make_shared<bool>(false);
+  auto trace_out = std::make_shared<std::string>();
   sub->add_option("--arch", *arch, "Which machine: arm64, x86 or both")
       ->check(CLI::IsMember({"arm64", "x86", "both"}));
   sub->add_flag("--tour", *tour, "The explain-only guided tour (no CPUs): MSI, IRTE, MAPTI field by field");
-  sub->callback([&ctx, arch, tour] {
+  sub->add_option("--trace-out", *trace_out,
+                  "Write the runs as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
+  sub->callback([&ctx, arch, tour, trace_out] {
     ctx.status = *tour ? run_demo(ctx.io)
-                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86");
+                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out);
   });
 }
 

@@ -6,6 +6,8 @@
 
 #include "tools/cli.h"
 #include "tools/demo_story.h"
+#include "tools/run_machine.h"
+#include "tools/timeline_sink.h"
 
 namespace irqremap::cli {
 
@@ -39,7 +41,7 @@ bool written_once(const MachineRun& r) {
 
 }  // namespace
 
-int run_live_demo(Io io, bool x86, bool arm64) {
+int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out) {
   io.out << "irqremap demo — one device, its MSI message written once, two remapping units\n"
             "==============================================================================\n"
             "The same device model sits on both machines. Its driver writes each message slot\n"
@@ -47,8 +49,11 @@ int run_live_demo(Io io, bool x86, bool arm64) {
             "unit's tables. Lines are the firmware's own output ('firmware:') interleaved with\n"
             "the hardware events that explain them ([unit] kind: ...).\n";
   std::vector<MachineRun> runs;
-  if (arm64) runs.push_back(demo_arm64());
-  if (x86) runs.push_back(demo_x86());
+  TimelineSink timeline;
+  TimelineSink* t = trace_out.empty() ? nullptr : &timeline;
+  if (arm64) runs.push_back(demo_arm64(t));
+  if (x86) runs.push_back(demo_x86(t));
+  if (t) run_detail::write_timeline(timeline, trace_out);
   for (const MachineRun& r : runs) print_run(r, io.out);
 
   io.out << "\nSide by side\n------------\n";

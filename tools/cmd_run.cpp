@@ -21,6 +21,7 @@ struct RunArgs {
   uint64_t max_insns = 100'000'000;
   std::string mem;
   std::string append;
+  std::string trace_out;
 };
 
 }  // namespace
@@ -34,6 +35,8 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--kernel", args->kernel, "ELF or raw image file");
   sub->add_option("--firmware", args->firmware, "Embedded stub (irqremap firmware list), e.g. arm64/uart-hello");
   sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
+  sub->add_option("--trace-out", args->trace_out,
+                  "Write the run as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
   sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
   sub->add_option("--mem", args->mem,
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
@@ -45,7 +48,8 @@ void add_run(CLI::App& app, Context& ctx) {
       "x86 boots as QEMU q35 -kernel does: a multiboot ELF32 in 32-bit protected mode with EAX = 0x2BADB002\n"
       "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
   sub->callback([&ctx, args] {
-    RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append};
+    RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append,
+                 args->trace_out};
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
     ctx.status = args->arch == "arm64" ? run_arm64(o, ctx.io) : run_x86(o, ctx.io);
   });

@@ -7,13 +7,16 @@
 #include "arch/x86/x86_machine.h"
 #include "guest-fw/firmware.h"
 #include "tools/demo_story.h"
+#include "tools/run_machine.h"
+#include "tools/timeline_sink.h"
 
 namespace irqremap::cli {
 
 namespace {
 
 template <typename Machine, typename Config>
-MachineRun run_stubs(std::string title, std::vector<std::string> stubs, const char* message_kind) {
+MachineRun run_stubs(std::string title, std::vector<std::string> stubs, const char* message_kind,
+                     TimelineSink* timeline) {
   MachineRun run;
   run.title = std::move(title);
   run.stubs = std::move(stubs);
@@ -39,8 +42,16 @@ MachineRun run_stubs(std::string title, std::vector<std::string> stubs, const ch
     }
     story.on_event(Event{EventKind::Note, "demo", "running " + name, {}});
     machine.attach(&story);
+    if (timeline) {
+      timeline->begin_process(name, [&machine] { return run_detail::virtual_now(machine); });
+      machine.attach(timeline);
+    }
     const arch::RunResult r = machine.run(*entry, 50'000'000);
     machine.detach(&story);
+    if (timeline) {
+      machine.detach(timeline);
+      timeline->end_process();
+    }
     if (r.stop != arch::StopKind::SystemOff) {
       run.ok = false;
       run.failure = fmt::format("{}: {}", name, r.message);
@@ -62,16 +73,16 @@ MachineRun run_stubs(std::string title, std::vector<std::string> stubs, const ch
 
 }  // namespace
 
-MachineRun demo_x86() {
+MachineRun demo_x86(TimelineSink* timeline) {
   return run_stubs<x86::X86Machine, x86::X86MachineConfig>(
       "x86-64 (q35-like, VT-d at 0xFED9_0000)", {"x86/irq-migrate", "x86/irq-unplug"},
-      "remappable format: IRTE handle + SHV, requester ID 00:03.0");
+      "remappable format: IRTE handle + SHV, requester ID 00:03.0", timeline);
 }
 
-MachineRun demo_arm64() {
+MachineRun demo_arm64(TimelineSink* timeline) {
   return run_stubs<arm64::Arm64Machine, arm64::Arm64MachineConfig>(
       "AArch64 (QEMU virt, GICv3 ITS at 0x0808_0000)", {"arm64/device-migrate"},
-      "GITS_TRANSLATER + EventID, DeviceID on the side");
+      "GITS_TRANSLATER + EventID, DeviceID on the side", timeline);
 }
 
 }  // namespace irqremap::cli

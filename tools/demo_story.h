@@ -35,7 +35,9 @@ struct MachineRun {
   std::string message;      // slot 0's message as the device holds it
 };
 
-MachineRun demo_x86();
-MachineRun demo_arm64();
+class TimelineSink;
+// With a timeline, each stub's run becomes one of its processes (--trace-out).
+MachineRun demo_x86(TimelineSink* timeline = nullptr);
+MachineRun demo_arm64(TimelineSink* timeline = nullptr);
 
 }  // namespace irqremap::cli

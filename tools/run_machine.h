@@ -17,6 +17,7 @@
 #include "remap/trace.h"
 #include "guest-fw/firmware.h"
 #include "tools/cli.h"
+#include "tools/timeline_sink.h"
 
 namespace irqremap::cli {
 
@@ -28,6 +29,7 @@ struct RunOptions {
   uint64_t max_insns = 100'000'000;
   std::optional<uint64_t> mem_mib;  // --mem: RAM in MiB (machine default when absent)
   std::string append;               // --append: the kernel command line
+  std::string trace_out;            // --trace-out: Trace Event Format JSON (timeline_sink.h)
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -50,6 +52,20 @@ class StreamSink final : public TraceSink {
  private:
   std::ostream& out_;
 };
+
+// The machine's virtual time in retired instructions (both machines are deterministic).
+template <typename Machine>
+uint64_t virtual_now(const Machine& m) {
+  if constexpr (requires { m.now(); }) return m.now();
+  else return m.time().now() / m.time().ticks_per_insn();
+}
+
+// Writes the timeline, or says why it could not.
+inline void write_timeline(const TimelineSink& t, const std::string& path) {
+  std::ofstream f(path, std::ios::binary);
+  f << t.json().dump() << "\n";
+  if (!f) throw UsageError(fmt::format("--trace-out {}: cannot write", path));
+}
 
 inline std::vector<std::byte> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -109,8 +125,19 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
     machine.attach(&sink);
     machine.set_trace_instructions(true);
   }
+  TimelineSink timeline;
+  if (!o.trace_out.empty()) {
+    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel),
+                           [&machine] { return run_detail::virtual_now(machine); });
+    machine.attach(&timeline);
+  }
   const arch::RunResult r = machine.run(*entry, o.max_insns);
   if (o.trace) machine.detach(&sink);
+  if (!o.trace_out.empty()) {
+    machine.detach(&timeline);
+    timeline.end_process();
+    run_detail::write_timeline(timeline, o.trace_out);
+  }
   io.out << uart_line;
   io.out.flush();
   if (r.stop != arch::StopKind::SystemOff && r.stop != arch::StopKind::Exit)

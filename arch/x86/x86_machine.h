@@ -131,6 +131,13 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
   bool cpu_running(unsigned i) const { return cpus_.at(i)->state() != arch::VcpuState::Off; }
   uint64_t instructions() const { return scheduler_.instructions(); }
+  // Deterministic virtual time: instructions retired by every CPU, the running step's
+  // included (timelines stamp events with it; tools/timeline_sink.h).
+  uint64_t now() const {
+    uint64_t t = scheduler_.instructions();
+    for (const auto& c : cpus_) t += c->executed_in_step();
+    return t;
+  }
   // The machine's own events (guest instructions when tracing, MMIO, MSIs, stops) and
   // those of the APICs, vCPUs and mailbox.
   void attach(TraceSink* sink);

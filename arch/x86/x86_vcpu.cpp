@@ -111,7 +111,9 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns) {
   executed_ = 0;
   unmapped_.reset();
   // `until` is ignored: exits come from the (empty) exit set, see the constructor.
+  in_step_ = true;
   const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
+  in_step_ = false;
   r.executed = executed_;
   if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_ &&
       !error_) {

@@ -95,6 +95,9 @@ class X86Vcpu final : public arch::Vcpu {
   void service_interrupts() override { take_interrupt(); }
   arch::StepResult step(uint64_t max_insns) override;
   uint64_t pc() const override { return rip(); }
+  // Instructions entered so far in the running step (0 between steps): the machine's
+  // clock counts them so an event inside a quantum gets its own time.
+  uint64_t executed_in_step() const { return in_step_ ? executed_ : 0; }
 
   // service_interrupts() that says whether an interrupt was taken.
   bool take_interrupt();
@@ -172,6 +175,7 @@ class X86Vcpu final : public arch::Vcpu {
   bool running_ = false;
   bool halted_ = false;
   uint64_t executed_ = 0;  // instructions entered in the current step
+  bool in_step_ = false;
   bool sti_shadow_ = false;  // the last instruction executed was STI
   std::optional<std::string> error_;
   std::array<uint64_t, 256> taken_{};
