@@ -133,8 +133,8 @@ class Gicv3Redistributor final : public MmioDevice {
   // --- LPI state (the ITS side) ---
   uint32_t processor_number() const { return processor_number_; }
   bool lpis_enabled() const { return enable_lpis_; }
-  // GICR_CTLR.EnableLPIs 0->1 loads configuration and (unless PTZ) pending state;
-  // 1->0 drops the pending mirror.
+  // GICR_CTLR.EnableLPIs 0->1 starts a fresh configuration cache and (unless PTZ) takes the
+  // pending table as it is; 1->0 drops the pending summary and the cached configuration.
   void set_enable_lpis(bool enable);
   uint64_t propbaser() const { return propbaser_; }
   uint64_t pendbaser() const { return pendbaser_; }
@@ -147,7 +147,7 @@ class Gicv3Redistributor final : public MmioDevice {
   // bitmap): what the "no dense copy" choice above promises, observable.
   std::size_t lpi_host_bytes() const;
 
-  // Sets the LPI pending (guest table and mirror). False when EnableLPIs=0 or the INTID
+  // Sets the LPI pending (in the guest pending table). False when EnableLPIs=0 or the INTID
   // is out of range: the LPI is dropped.
   bool set_pending(uint32_t intid);
   void clear_pending(uint32_t intid);

@@ -203,6 +203,10 @@ void Its::latch() {
   tables_.collection =
       TableParams::from_baser(baser_[1], config_.cil ? config_.cidbits : 16);
   tables_.idbits = config_.idbits;
+  // Entries of a valid ID are inside the table's pages: with the whole table in one RAM
+  // region, the walk adds offsets to a host pointer instead of searching the regions.
+  for (TableParams* t : {&tables_.device, &tables_.collection})
+    t->host = t->valid ? mem_.host_ptr(t->base, t->pages * t->page_bytes) : nullptr;
   const bool qvalid = fields::get(cbaser_, CBASER_Valid) != 0;
   queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
   queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;

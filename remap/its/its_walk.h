@@ -31,6 +31,9 @@ struct TableParams {
   uint64_t per_page = 8192;
   unsigned per_page_shift = 13;
   bool per_page_pow2 = true;
+  // Host address of the (level-1) table when it lies wholly in one RAM region, set by the
+  // ITS when it latches the table (GuestMemory regions never move); else nullptr.
+  const std::byte* host = nullptr;
 
   // IDs the allocated memory can hold (before the TYPER limit).
   uint64_t capacity() const;
@@ -53,11 +56,16 @@ struct EntrySlot {
 MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t, uint64_t id);
 // The same lookup for the MSI fast path: the host pointer of the entry, or nullptr for
 // anything but a found entry wholly in one RAM region (then entry_address says why).
-inline const std::byte* entry_host(const GuestMemory& mem, const TableParams& t, uint64_t id) {
+[[gnu::always_inline]] inline const std::byte* entry_host(const GuestMemory& mem,
+                                                         const TableParams& t, uint64_t id) {
   if (!t.valid || id >= t.id_limit) return nullptr;
-  if (!t.indirect) return mem.host_ptr(t.base + id * t.entry_bytes, t.entry_bytes);
+  if (!t.indirect)
+    return t.host != nullptr ? t.host + id * t.entry_bytes
+                             : mem.host_ptr(t.base + id * t.entry_bytes, t.entry_bytes);
   if (!t.per_page_pow2) return nullptr;
-  const std::byte* l1 = mem.host_ptr(t.base + (id >> t.per_page_shift) * 8, 8);
+  const uint64_t l1_offset = (id >> t.per_page_shift) * 8;
+  const std::byte* l1 =
+      t.host != nullptr ? t.host + l1_offset : mem.host_ptr(t.base + l1_offset, 8);
   if (l1 == nullptr) return nullptr;
   const uint64_t e = bits::load_le<uint64_t>(l1);
   if (fields::get(e, table::L1_Valid) == 0) return nullptr;
