@@ -114,9 +114,10 @@ class TranslationCache {
   };
   static_assert(sizeof(Bucket) == 64);
 
-  // Hit-rate watch: decide every kWindow counted lookups. Enter the bypass below 1 hit in
-  // 32; leave it when the sampled buckets hit at least 1 in 8 (the gap keeps a workload
-  // at the edge from flapping).
+  // Hit-rate watch: decide every window_ counted lookups, at least kWindow and twice the
+  // capacity, so that a cold cache filling up (or refilling after the bypass) is never
+  // taken for a stream. Enter the bypass below 1 hit in 32; leave it when the sampled
+  // buckets hit at least 1 in 8 (the gap keeps a workload at the edge from flapping).
   static constexpr unsigned kSampleEvery = 32, kWindow = 4096;
   bool probe(const Bucket& b, uint64_t k, Resolved& out) const {
     if (b.gen != gen_) return false;  // empty since the last flush
@@ -130,7 +131,7 @@ class TranslationCache {
   static bool sampled(std::size_t bucket) { return bucket % kSampleEvery == 0; }
   void count(bool hit) const {
     hits_ += hit ? 1 : 0;
-    if (++lookups_ < kWindow) return;
+    if (++lookups_ < window_) return;
     bypass_ = bypass_ ? hits_ * 8 < lookups_ : hits_ * 32 < lookups_;
     hits_ = lookups_ = 0;
   }
@@ -144,6 +145,7 @@ class TranslationCache {
   void resize(std::size_t entries) {
     buckets_ = entries == 0 ? 0 : std::bit_ceil((entries + kWays - 1) / kWays);
     shift_ = buckets_ <= 1 ? 63 : 64 - unsigned(std::countr_zero(buckets_));
+    window_ = std::max<uint64_t>(kWindow, 2 * uint64_t(buckets_) * kWays);
     table_.reset(buckets_ == 0 ? nullptr : new Bucket[buckets_]);
   }
 
@@ -153,7 +155,8 @@ class TranslationCache {
   uint32_t gen_ = 1;
   std::size_t size_ = 0;
   mutable bool bypass_ = false;
-  mutable uint32_t hits_ = 0, lookups_ = 0;
+  mutable uint64_t hits_ = 0, lookups_ = 0;
+  uint64_t window_ = kWindow;
 };
 
 }  // namespace irqremap::its
