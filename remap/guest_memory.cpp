@@ -69,30 +69,10 @@ std::expected<GuestMemory::Region, std::string> GuestMemory::add_region(uint64_t
   return r;
 }
 
-std::byte* GuestMemory::host_ptr(uint64_t pa, uint64_t size) const {
-  for (const Region& r : regions_) {
-    if (pa >= r.base && pa - r.base <= r.size && size <= r.size - (pa - r.base))
-      return r.host + (pa - r.base);
-  }
-  return nullptr;
-}
-
 const GuestMemory::Region* GuestMemory::region_at(uint64_t pa) const {
   for (const Region& r : regions_)
     if (pa >= r.base && pa - r.base < r.size) return &r;
   return nullptr;
-}
-
-// host_ptr for a store: nullptr with `fault` filled when outside every region or in a
-// read-only one.
-std::byte* GuestMemory::writable_ptr(uint64_t pa, uint64_t size, MemFault& fault) const {
-  fault = MemFault{pa, size, true};
-  std::byte* p = host_ptr(pa, size);
-  if (p != nullptr && region_at(pa)->read_only) {
-    fault.read_only = true;
-    return nullptr;
-  }
-  return p;
 }
 
 // An empty access touches no byte, so it succeeds wherever it points; it must not reach
@@ -108,38 +88,10 @@ MemResult<void> GuestMemory::read(uint64_t pa, std::span<std::byte> out) const {
 
 MemResult<void> GuestMemory::write(uint64_t pa, std::span<const std::byte> in) {
   if (in.empty()) return {};
-  MemFault fault;
-  std::byte* p = writable_ptr(pa, in.size(), fault);
-  if (p == nullptr) return std::unexpected(fault);
-  std::memcpy(p, in.data(), in.size());
+  const Region* r = find(pa, in.size());
+  if (r == nullptr || r->read_only) return std::unexpected(MemFault{pa, in.size(), true, r != nullptr});
+  std::memcpy(r->host + (pa - r->base), in.data(), in.size());
   return {};
 }
-
-namespace {
-template <typename T>
-MemResult<T> load(const GuestMemory& m, uint64_t pa) {
-  const std::byte* p = m.host_ptr(pa, sizeof(T));
-  if (p == nullptr) return std::unexpected(MemFault{pa, sizeof(T), false});
-  return bits::load_le<T>(p);
-}
-}  // namespace
-
-template <typename T>
-MemResult<void> GuestMemory::store(uint64_t pa, T v) {
-  MemFault fault;
-  std::byte* p = writable_ptr(pa, sizeof(T), fault);
-  if (p == nullptr) return std::unexpected(fault);
-  bits::store_le<T>(p, v);
-  return {};
-}
-
-MemResult<uint8_t> GuestMemory::read8(uint64_t pa) const { return load<uint8_t>(*this, pa); }
-MemResult<uint16_t> GuestMemory::read16(uint64_t pa) const { return load<uint16_t>(*this, pa); }
-MemResult<uint32_t> GuestMemory::read32(uint64_t pa) const { return load<uint32_t>(*this, pa); }
-MemResult<uint64_t> GuestMemory::read64(uint64_t pa) const { return load<uint64_t>(*this, pa); }
-MemResult<void> GuestMemory::write8(uint64_t pa, uint8_t v) { return store<uint8_t>(pa, v); }
-MemResult<void> GuestMemory::write16(uint64_t pa, uint16_t v) { return store<uint16_t>(pa, v); }
-MemResult<void> GuestMemory::write32(uint64_t pa, uint32_t v) { return store<uint32_t>(pa, v); }
-MemResult<void> GuestMemory::write64(uint64_t pa, uint64_t v) { return store<uint64_t>(pa, v); }
 
 }  // namespace irqremap

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "remap/bits.h"
+
 namespace irqremap {
 
 struct MemFault {
@@ -59,7 +61,17 @@ class GuestMemory {
 
   // The host pointer for [pa, pa+size) when it lies inside one region, else nullptr.
   // It reaches read-only regions too: callers that store through it are loaders.
-  std::byte* host_ptr(uint64_t pa, uint64_t size) const;
+  // Inline, as the typed accessors below: every remapping walk makes several accesses
+  // and a machine has a handful of regions (issue 13: the walk is the cold-cache cost).
+  std::byte* host_ptr(uint64_t pa, uint64_t size) const {
+    const Region* r = find(pa, size);
+    return r != nullptr ? r->host + (pa - r->base) : nullptr;
+  }
+  // The same for a device model that stores: nullptr for read-only regions too.
+  std::byte* writable_host_ptr(uint64_t pa, uint64_t size) const {
+    const Region* r = find(pa, size);
+    return r != nullptr && !r->read_only ? r->host + (pa - r->base) : nullptr;
+  }
   // The region holding byte `pa`, or nullptr.
   const Region* region_at(uint64_t pa) const;
   bool contains(uint64_t pa, uint64_t size) const { return host_ptr(pa, size) != nullptr; }
@@ -67,21 +79,37 @@ class GuestMemory {
   MemResult<void> read(uint64_t pa, std::span<std::byte> out) const;
   MemResult<void> write(uint64_t pa, std::span<const std::byte> in);
 
-  MemResult<uint8_t> read8(uint64_t pa) const;
-  MemResult<uint16_t> read16(uint64_t pa) const;
-  MemResult<uint32_t> read32(uint64_t pa) const;
-  MemResult<uint64_t> read64(uint64_t pa) const;
-  MemResult<void> write8(uint64_t pa, uint8_t v);
-  MemResult<void> write16(uint64_t pa, uint16_t v);
-  MemResult<void> write32(uint64_t pa, uint32_t v);
-  MemResult<void> write64(uint64_t pa, uint64_t v);
+  MemResult<uint8_t> read8(uint64_t pa) const { return load<uint8_t>(pa); }
+  MemResult<uint16_t> read16(uint64_t pa) const { return load<uint16_t>(pa); }
+  MemResult<uint32_t> read32(uint64_t pa) const { return load<uint32_t>(pa); }
+  MemResult<uint64_t> read64(uint64_t pa) const { return load<uint64_t>(pa); }
+  MemResult<void> write8(uint64_t pa, uint8_t v) { return store<uint8_t>(pa, v); }
+  MemResult<void> write16(uint64_t pa, uint16_t v) { return store<uint16_t>(pa, v); }
+  MemResult<void> write32(uint64_t pa, uint32_t v) { return store<uint32_t>(pa, v); }
+  MemResult<void> write64(uint64_t pa, uint64_t v) { return store<uint64_t>(pa, v); }
 
  private:
   struct Backing;
   std::expected<Region, std::string> add_region(uint64_t base, uint64_t size, std::string name, bool read_only);
-  std::byte* writable_ptr(uint64_t pa, uint64_t size, MemFault& fault) const;
+  // The region holding all of [pa, pa+size), or nullptr.
+  const Region* find(uint64_t pa, uint64_t size) const {
+    for (const Region& r : regions_)
+      if (pa >= r.base && pa - r.base <= r.size && size <= r.size - (pa - r.base)) return &r;
+    return nullptr;
+  }
   template <typename T>
-  MemResult<void> store(uint64_t pa, T v);
+  MemResult<T> load(uint64_t pa) const {
+    const Region* r = find(pa, sizeof(T));
+    if (r == nullptr) return std::unexpected(MemFault{pa, sizeof(T), false});
+    return bits::load_le<T>(r->host + (pa - r->base));
+  }
+  template <typename T>
+  MemResult<void> store(uint64_t pa, T v) {
+    const Region* r = find(pa, sizeof(T));
+    if (r == nullptr || r->read_only) return std::unexpected(MemFault{pa, sizeof(T), true, r != nullptr});
+    bits::store_le<T>(r->host + (pa - r->base), v);
+    return {};
+  }
   std::vector<Region> regions_;
   std::vector<std::unique_ptr<Backing>> backing_;
 };

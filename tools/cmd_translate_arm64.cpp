@@ -1,7 +1,7 @@
 // irqremap translate arm64: a what-if ITS with no CPU. The commands go through a real
 // command queue (GITS_CBASER/CWRITER) of a real ITS in scratch guest memory, with real
-// redistributors behind it; then each --msi DeviceID:EventID is written to
-// GITS_TRANSLATER and the outcome printed.
+// redistributors behind it; every command error is printed; then each --msi
+// DeviceID:EventID (optional) is written to GITS_TRANSLATER and the outcome printed.
 //
 // Scratch memory (64 MiB at 0x4000_0000, QEMU virt's RAM base):
 //   0x4000_0000 command queue (64 KiB, 2048 commands)
@@ -52,7 +52,8 @@ struct ParsedCmd {
   std::array<uint64_t, 4> words{};
 };
 
-ParsedCmd parse_cmd(const std::string& text, uint64_t& itt_next) {
+// its_idbits: GITS_TYPER.IDbits + 1 of the ITS the commands will reach.
+ParsedCmd parse_cmd(const std::string& text, uint64_t& itt_next, unsigned its_idbits) {
   std::istringstream in(text);
   std::string name;
   in >> name;
@@ -84,8 +85,10 @@ ParsedCmd parse_cmd(const std::string& text, uint64_t& itt_next) {
     as.emplace_back("V", 1);
   if (*op == its::cmd::Opcode::MAPD) {
     if (!find("Size")) as.emplace_back("Size", 7);
-    if (!find("ITT_addr") && find("V") != 0u) {
-      const uint64_t size = *find("Size");
+    const uint64_t size = *find("Size");
+    // A Size the ITS refuses (E_ITS_MAPD_ITTSIZE_OOR, IHI0069 §5.3.8) gets no ITT: the
+    // ITS's own answer is the one to show, not a scratch-memory shortage of the CLI.
+    if (!find("ITT_addr") && find("V") != 0u && size + 1 <= its_idbits) {
       const uint64_t bytes = (uint64_t{1} << std::min<uint64_t>(size + 1, 32)) *
                              its::table::kIteBytes;
       itt_next = (itt_next + 0xFF) & ~uint64_t{0xFF};
@@ -120,19 +123,20 @@ int translate_arm64(const Arm64Options& o, Io io) {
     throw UsageError(fmt::format("--cpus {} must be 1..{}", o.cpus, kMaxCpus));
   if (o.policy != "skip" && o.policy != "stall")
     throw UsageError(fmt::format("--policy '{}' must be skip or stall", o.policy));
-  if (o.msis.empty()) throw UsageError("translate arm64 needs --msi DeviceID:EventID");
+  if (o.msis.empty() && o.cmds.empty())
+    throw UsageError("translate arm64 needs --cmd COMMAND or --msi DeviceID:EventID");
   if (o.cmds.size() > kQueuePages * 4096 / 32 - 1)
     throw UsageError("too many --cmd for the scratch command queue");
   uint64_t itt_next = kIttArea;
+  its::ItsConfig cfg;
   std::vector<ParsedCmd> cmds;
-  for (const std::string& c : o.cmds) cmds.push_back(parse_cmd(c, itt_next));
+  for (const std::string& c : o.cmds) cmds.push_back(parse_cmd(c, itt_next, cfg.idbits));
   std::vector<std::pair<uint32_t, uint32_t>> msis;
   for (const std::string& m : o.msis) msis.push_back(parse_msi(m));
 
   GuestMemory mem;
   if (auto r = mem.add_ram(kRam, kRamSize, "scratch"); !r) throw std::runtime_error(r.error());
   arm64::Redistributors rds(mem, o.cpus);
-  its::ItsConfig cfg;
   cfg.pta = o.pta;
   cfg.policy = o.policy == "stall" ? its::ErrorPolicy::Stall : its::ErrorPolicy::Skip;
   its::Its its(mem, rds, cfg);
@@ -184,6 +188,10 @@ int translate_arm64(const Arm64Options& o, Io io) {
                             its.creadr() / 32 + 1);
     j["stalled_at"] = its.creadr() / 32 + 1;
   }
+  if (msis.empty() && !o.json)
+    io.out << fmt::format("{} command{} processed, {} command error{}\n", its.commands_processed(),
+                          its.commands_processed() == 1 ? "" : "s", its.error_count(),
+                          its.error_count() == 1 ? "" : "s");
   bool all_delivered = true;
   for (const auto& [dev, ev] : msis) {
     const Translation t =
@@ -204,6 +212,8 @@ int translate_arm64(const Arm64Options& o, Io io) {
     j["msis"].push_back(m);
   }
   if (o.json) io.out << j.dump(2) << "\n";
+  // With no MSI to judge, the commands are the question: 1 when one of them failed.
+  if (msis.empty()) return its.error_count() == 0 ? 0 : 1;
   return all_delivered ? 0 : 1;
 }
 
@@ -213,15 +223,16 @@ void add_translate_arm64(CLI::App& translate, Context& ctx) {
   auto o = std::make_shared<Arm64Options>();
   CLI::App* sub = translate.add_subcommand(
       "arm64",
-      "GICv3 ITS what-if: run ITS commands through a real command queue, then translate "
-      "MSIs (exit 0: all delivered, 1: one was dropped)");
+      "GICv3 ITS what-if: run ITS commands through a real command queue and report each "
+      "command error, then translate MSIs if given (exit 0: all delivered, or with no --msi "
+      "every command succeeded; 1: otherwise)");
   sub->add_option("--cpus", o->cpus, "Redistributors (PEs), 1..64")->default_val(2);
   sub->add_option("--cmd", o->cmds,
                   "An ITS command with the spec's field names, e.g. 'MAPD DeviceID=2 Size=4 "
                   "ITT_addr=0x41000000' (V defaults to 1; MAPD Size to 7 and ITT_addr to "
                   "scratch memory); RDbase is a PE number unless --pta")
       ;
-  sub->add_option("--msi", o->msis, "DeviceID:EventID written to GITS_TRANSLATER");
+  sub->add_option("--msi", o->msis, "DeviceID:EventID written to GITS_TRANSLATER (optional)");
   sub->add_flag("--pta", o->pta, "GITS_TYPER.PTA=1: RDbase fields hold RD_base address bits 51:16");
   sub->add_option("--policy", o->policy, "Command error policy: skip (default) or stall");
   sub->add_flag("--json", o->json, "Print JSON");

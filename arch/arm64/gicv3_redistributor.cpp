@@ -1,5 +1,6 @@
 #include "arch/arm64/gicv3_redistributor.h"
 
+#include <algorithm>
 #include <bit>
 #include <fmt/format.h>
 
@@ -11,13 +12,15 @@ using namespace gicr;
 namespace lpi = its::lpi;
 
 Gicv3Redistributor::Gicv3Redistributor(GuestMemory& mem, uint32_t processor_number,
-                                       uint64_t affinity, bool last, Trace& trace)
+                                       uint64_t affinity, bool last, Trace& trace,
+                                       unsigned id_bits)
     : mem_(mem),
       processor_number_(processor_number),
       affinity_(affinity),
       last_(last),
       trace_(trace),
-      unit_(fmt::format("gicr{}", processor_number)) {}
+      unit_(fmt::format("gicr{}", processor_number)),
+      id_bits_(std::clamp(id_bits, 14u, 32u)) {}
 
 uint64_t Gicv3Redistributor::typer() const {
   uint64_t t = fields::set(0, TYPER_PLPIS, 1);
@@ -35,10 +38,41 @@ uint64_t Gicv3Redistributor::pend_pa() const {
   return fields::get(pendbaser_, lpi::PENDBASER_Physical_Address) << 16;
 }
 
-uint32_t Gicv3Redistributor::compute_limit() const {
+uint64_t Gicv3Redistributor::compute_limit() const {
   const uint64_t idbits = fields::get(propbaser_, lpi::PROPBASER_IDbits);
   if (idbits < 13) return lpi::kFirstLpi;  // fewer than 14 INTID bits: no LPI in range
-  return uint32_t{1} << (std::min<uint64_t>(idbits, 15) + 1);
+  return uint64_t{1} << std::min<uint64_t>(idbits + 1, id_bits_);
+}
+
+std::size_t Gicv3Redistributor::lpi_host_bytes() const {
+  return config_cache_.capacity() * sizeof(uint32_t) +
+         summary_.capacity() * sizeof(uint64_t) + pend_fallback_.capacity() * sizeof(uint64_t);
+}
+
+uint8_t Gicv3Redistributor::read_config(uint32_t intid) const {
+  auto b = mem_.read8(prop_pa() + (intid - lpi::kFirstLpi));
+  if (!b)
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, unit_,
+                   fmt::format("LPI {} config byte: {}; treated as disabled", intid,
+                               b.error().describe()),
+                   {{"intid", intid}}};
+    });
+  return b ? *b : 0;
+}
+
+void Gicv3Redistributor::cache_config(uint32_t intid, uint8_t config) const {
+  const std::size_t mask = config_cache_.size() - 1;
+  config_cache_[intid & mask] = 0x8000'0000u | (intid >> config_shift_) << 8 | config;
+}
+
+uint8_t Gicv3Redistributor::config_byte(uint32_t intid) const {
+  const uint32_t e = config_cache_[intid & (config_cache_.size() - 1)];
+  if ((e & 0x8000'0000u) != 0 && ((e >> 8) & 0x7F'FFFF) == intid >> config_shift_)
+    return uint8_t(e);
+  const uint8_t b = read_config(intid);
+  cache_config(intid, b);
+  return b;
 }
 
 void Gicv3Redistributor::changed() {
@@ -87,11 +121,13 @@ void Gicv3Redistributor::set_enable_lpis(bool enable) {
   enable_lpis_ = enable;
   if (enable) {
     lpi_limit_ = compute_limit();
-    const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
-    config_.assign(n, 0);
-    pending_.assign((n + 63) / 64, 0);
-    reload_all_config();
-    if (!ptz_) load_pending_from_table();
+    const uint64_t n = lpi_limit_ - lpi::kFirstLpi;
+    // Direct-mapped by INTID: the low bits index, the rest is the tag (23 bits hold the
+    // 32 - 14 = 18 bits left at the smallest shift).
+    const uint64_t entries = std::min<uint64_t>(std::max<uint64_t>(n, 1), kConfigCacheEntries);
+    config_cache_.assign(std::bit_ceil(entries), 0);
+    config_shift_ = unsigned(std::countr_zero(config_cache_.size()));
+    attach_pending_table();
     trace_.emit_lazy([&] {
       return Event{EventKind::RegWrite, unit_,
                    fmt::format("EnableLPIs=1: {} LPIs (INTID {}..{}), config at {:#x}, pending "
@@ -101,8 +137,10 @@ void Gicv3Redistributor::set_enable_lpis(bool enable) {
                    {{"lpis", n}, {"ptz", ptz_ ? 1u : 0u}}};
     });
   } else {
-    config_.clear();
-    pending_.clear();
+    std::vector<uint32_t>().swap(config_cache_);
+    std::vector<uint64_t>().swap(summary_);
+    std::vector<uint64_t>().swap(pend_fallback_);
+    pend_ = nullptr;
     lpi_limit_ = lpi::kFirstLpi;
     trace_.emit_lazy([&] {
       return Event{EventKind::RegWrite, unit_,
@@ -116,36 +154,34 @@ void Gicv3Redistributor::set_enable_lpis(bool enable) {
   if (on_enable_change_) on_enable_change_(enable);
 }
 
-void Gicv3Redistributor::load_pending_from_table() {
-  const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
-  const uint64_t base = pend_pa() + lpi::kFirstLpi / 8;
-  const std::byte* p = mem_.host_ptr(base, n / 8);
-  if (p == nullptr) {
+void Gicv3Redistributor::attach_pending_table() {
+  const uint64_t n = lpi_limit_ - lpi::kFirstLpi;
+  const uint64_t words = n / 64;  // n is a power of two >= 8192
+  summary_.assign((words + 63) / 64, 0);
+  pend_fallback_.clear();
+  // The table covers INTIDs from 0 (its.md §5); only the LPI part is ever touched.
+  pend_ = mem_.host_ptr(pend_pa(), lpi_limit_ / 8);
+  if (pend_ == nullptr) {
     trace_.emit_lazy([&] {
       return Event{EventKind::Fault, unit_,
-                   fmt::format("pending table {:#x}+{:#x} is outside guest RAM: no pending LPI "
-                               "loaded", base, n / 8),
-                   {{"address", base}}};
+                   fmt::format("pending table {:#x}+{:#x} is outside guest RAM: pending state "
+                               "is kept inside the redistributor", pend_pa(), lpi_limit_ / 8),
+                   {{"address", pend_pa()}}};
     });
+    pend_fallback_.assign(lpi_limit_ / 64, 0);
+    pend_ = reinterpret_cast<std::byte*>(pend_fallback_.data());
     return;
   }
-  for (uint32_t i = 0; i < n / 64; ++i) pending_[i] = bits::load_le<uint64_t>(p + 8 * i);
-}
-
-void Gicv3Redistributor::write_pending_bit(uint32_t intid, bool pending) {
-  const uint64_t pa = pend_pa() + intid / 8;
-  std::byte* p = mem_.host_ptr(pa, 1);
-  if (p == nullptr) {
-    trace_.emit_lazy([&] {
-      return Event{EventKind::Fault, unit_,
-                   fmt::format("pending table byte {:#x} for LPI {} is outside guest RAM; the "
-                               "state is kept inside the redistributor", pa, intid),
-                   {{"address", pa}, {"intid", intid}}};
-    });
-    return;
+  const uint64_t first = lpi::kFirstLpi / 64;
+  for (uint64_t w = 0; w < words; ++w) {
+    std::byte* p = pend_ + (first + w) * 8;
+    // Reading first keeps untouched guest pages unallocated when PTZ says they are zero.
+    if (bits::load_le<uint64_t>(p) == 0) continue;
+    if (ptz_)
+      bits::store_le<uint64_t>(p, 0);
+    else
+      summary_[w / 64] |= uint64_t{1} << (w % 64);
   }
-  const std::byte bit{uint8_t(1u << (intid % 8))};
-  *p = pending ? (*p | bit) : (*p & ~bit);
 }
 
 bool Gicv3Redistributor::set_pending(uint32_t intid) {
@@ -159,9 +195,10 @@ bool Gicv3Redistributor::set_pending(uint32_t intid) {
     });
     return false;
   }
-  const uint32_t i = intid - lpi::kFirstLpi;
-  const uint64_t bit = uint64_t{1} << (i % 64);
-  if (pending_[i / 64] & bit) {
+  std::byte* p = pending_word(intid);
+  const uint64_t word = bits::load_le<uint64_t>(p);
+  const uint64_t bit = uint64_t{1} << (intid % 64);
+  if (word & bit) {
     // Already pending: an LPI has no count (IHI0069 §5.1), so nothing changes and nobody
     // is told (a doorbell storm must not cost a re-evaluation per write).
     trace_.emit_lazy([&] {
@@ -170,11 +207,12 @@ bool Gicv3Redistributor::set_pending(uint32_t intid) {
     });
     return true;
   }
-  pending_[i / 64] |= bit;
-  write_pending_bit(intid, true);
+  bits::store_le<uint64_t>(p, word | bit);
+  const uint32_t w = intid / 64 - lpi::kFirstLpi / 64;
+  summary_[w / 64] |= uint64_t{1} << (w % 64);
   // Keep the cached highest pending LPI current without a rescan when possible.
   if (hpp_valid_) {
-    const uint8_t cfg = config_[i];
+    const uint8_t cfg = config_byte(intid);
     if (fields::get(cfg, lpi::CFG_Enable)) {
       const uint8_t prio = uint8_t(cfg & 0xFC);
       if (!hpp_ || prio < hpp_->priority || (prio == hpp_->priority && intid < hpp_->intid))
@@ -193,11 +231,15 @@ bool Gicv3Redistributor::set_pending(uint32_t intid) {
 
 void Gicv3Redistributor::clear_pending(uint32_t intid) {
   if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
-  const uint32_t i = intid - lpi::kFirstLpi;
-  const uint64_t bit = uint64_t{1} << (i % 64);
-  if ((pending_[i / 64] & bit) == 0) return;
-  pending_[i / 64] &= ~bit;
-  write_pending_bit(intid, false);
+  std::byte* p = pending_word(intid);
+  const uint64_t word = bits::load_le<uint64_t>(p);
+  const uint64_t bit = uint64_t{1} << (intid % 64);
+  if ((word & bit) == 0) return;
+  bits::store_le<uint64_t>(p, word & ~bit);
+  if ((word & ~bit) == 0) {
+    const uint32_t w = intid / 64 - lpi::kFirstLpi / 64;
+    summary_[w / 64] &= ~(uint64_t{1} << (w % 64));
+  }
   trace_.emit_lazy([&] {
     return Event{EventKind::Note, unit_, fmt::format("LPI {} pending state cleared", intid),
                  {{"intid", intid}}};
@@ -207,73 +249,57 @@ void Gicv3Redistributor::clear_pending(uint32_t intid) {
 
 bool Gicv3Redistributor::is_pending(uint32_t intid) const {
   if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return false;
-  const uint32_t i = intid - lpi::kFirstLpi;
-  return (pending_[i / 64] >> (i % 64)) & 1;
+  return (bits::load_le<uint64_t>(pending_word(intid)) >> (intid % 64)) & 1;
 }
 
 std::vector<uint32_t> Gicv3Redistributor::pending_lpis() const {
   std::vector<uint32_t> out;
-  for (uint32_t w = 0; w < pending_.size(); ++w)
-    for (uint64_t m = pending_[w]; m != 0; m &= m - 1)
-      out.push_back(lpi::kFirstLpi + w * 64 + unsigned(std::countr_zero(m)));
+  const uint32_t first = lpi::kFirstLpi / 64;
+  for (uint32_t s = 0; s < summary_.size(); ++s)
+    for (uint64_t sm = summary_[s]; sm != 0; sm &= sm - 1) {
+      const uint32_t w = first + s * 64 + unsigned(std::countr_zero(sm));
+      for (uint64_t m = bits::load_le<uint64_t>(pend_ + uint64_t(w) * 8); m != 0; m &= m - 1)
+        out.push_back(w * 64 + unsigned(std::countr_zero(m)));
+    }
   return out;
 }
 
 void Gicv3Redistributor::reload_config(uint32_t intid) {
   if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
-  const uint64_t pa = prop_pa() + (intid - lpi::kFirstLpi);
-  auto b = mem_.read8(pa);
-  config_[intid - lpi::kFirstLpi] = b ? *b : 0;
+  const uint8_t b = read_config(intid);
+  cache_config(intid, b);
   trace_.emit_lazy([&] {
-    return b ? Event{EventKind::TableRead, unit_,
-                     fmt::format("LPI {} config {:#04x}: Priority {:#x} Enable {}", intid, *b,
-                                 *b & 0xFC, *b & 1),
-                     {{"intid", intid}, {"config", *b}}}
-             : Event{EventKind::Fault, unit_,
-                     fmt::format("LPI {} config byte: {}; treated as disabled", intid,
-                                 b.error().describe()),
-                     {{"intid", intid}}};
+    return Event{EventKind::TableRead, unit_,
+                 fmt::format("LPI {} config {:#04x}: Priority {:#x} Enable {}", intid, b,
+                             b & 0xFC, b & 1),
+                 {{"intid", intid}, {"config", b}}};
   });
   changed();
 }
 
 void Gicv3Redistributor::adopt_config(uint32_t intid, uint8_t config) {
   if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return;
-  config_[intid - lpi::kFirstLpi] = config;
+  cache_config(intid, config);
   changed();
 }
 
 void Gicv3Redistributor::reload_all_config() {
   if (!enable_lpis_) return;
-  const uint32_t n = lpi_limit_ - lpi::kFirstLpi;
-  if (n == 0) return;
-  const std::byte* p = mem_.host_ptr(prop_pa(), n);
-  if (p == nullptr) {
-    // Read byte by byte so the part inside RAM still counts.
-    for (uint32_t i = 0; i < n; ++i) {
-      auto b = mem_.read8(prop_pa() + i);
-      config_[i] = b ? *b : 0;
-    }
-    trace_.emit_lazy([&] {
-      return Event{EventKind::Fault, unit_,
-                   fmt::format("LPI configuration table {:#x}+{:#x} not wholly in guest RAM; "
-                               "bytes outside read as disabled", prop_pa(), n),
-                   {{"address", prop_pa()}}};
-    });
-  } else {
-    for (uint32_t i = 0; i < n; ++i) config_[i] = std::to_integer<uint8_t>(p[i]);
-    trace_.emit_lazy([&] {
-      return Event{EventKind::TableRead, unit_,
-                   fmt::format("LPI configuration table re-read: {} bytes at {:#x}", n, prop_pa()),
-                   {{"address", prop_pa()}, {"count", n}}};
-    });
-  }
+  // Forgetting every cached byte is re-reading them all: each is read from the table the
+  // next time it is needed.
+  std::fill(config_cache_.begin(), config_cache_.end(), 0);
+  trace_.emit_lazy([&] {
+    return Event{EventKind::TableRead, unit_,
+                 fmt::format("LPI configuration table at {:#x} ({} LPIs) to be re-read",
+                             prop_pa(), lpi_limit_ - lpi::kFirstLpi),
+                 {{"address", prop_pa()}, {"count", lpi_limit_ - lpi::kFirstLpi}}};
+  });
   changed();
 }
 
 uint8_t Gicv3Redistributor::config(uint32_t intid) const {
   if (!enable_lpis_ || intid < lpi::kFirstLpi || intid >= lpi_limit_) return 0;
-  return config_[intid - lpi::kFirstLpi];
+  return config_byte(intid);
 }
 
 uint32_t Gicv3Redistributor::level_sensitive() const {
@@ -312,13 +338,17 @@ std::optional<PendingIrq> Gicv3Redistributor::highest_pending() const {
 std::optional<PendingIrq> Gicv3Redistributor::highest_lpi() const {
   if (hpp_valid_) return hpp_;
   std::optional<PendingIrq> best;
-  for (uint32_t w = 0; w < pending_.size(); ++w)
-    for (uint64_t m = pending_[w]; m != 0; m &= m - 1) {
-      const uint32_t i = w * 64 + unsigned(std::countr_zero(m));
-      const uint8_t cfg = config_[i];
-      if (!fields::get(cfg, lpi::CFG_Enable)) continue;
-      const uint8_t prio = uint8_t(cfg & 0xFC);
-      if (!best || prio < best->priority) best = PendingIrq{lpi::kFirstLpi + i, prio};
+  const uint32_t first = lpi::kFirstLpi / 64;
+  for (uint32_t s = 0; s < summary_.size(); ++s)
+    for (uint64_t sm = summary_[s]; sm != 0; sm &= sm - 1) {
+      const uint32_t w = first + s * 64 + unsigned(std::countr_zero(sm));
+      for (uint64_t m = bits::load_le<uint64_t>(pend_ + uint64_t(w) * 8); m != 0; m &= m - 1) {
+        const uint32_t intid = w * 64 + unsigned(std::countr_zero(m));
+        const uint8_t cfg = config_byte(intid);
+        if (!fields::get(cfg, lpi::CFG_Enable)) continue;
+        const uint8_t prio = uint8_t(cfg & 0xFC);
+        if (!best || prio < best->priority) best = PendingIrq{intid, prio};
+      }
     }
   hpp_ = best;
   hpp_valid_ = true;
@@ -511,11 +541,12 @@ void Gicv3Redistributor::mmio_write(uint64_t offset, unsigned size, uint64_t val
 // --- Redistributors ---
 
 Redistributors::Redistributors(GuestMemory& mem, unsigned cpus, uint64_t base,
-                               std::function<uint64_t(unsigned)> affinity)
+                               std::function<uint64_t(unsigned)> affinity, unsigned id_bits)
     : base_(base) {
   for (unsigned n = 0; n < cpus; ++n) {
     const uint64_t aff = affinity ? affinity(n) : virt::mpidr_affinity(n);
-    rds_.push_back(std::make_unique<Gicv3Redistributor>(mem, n, aff, n + 1 == cpus, trace_));
+    rds_.push_back(
+        std::make_unique<Gicv3Redistributor>(mem, n, aff, n + 1 == cpus, trace_, id_bits));
   }
 }
 

@@ -6,17 +6,29 @@
 //
 // Model choices (IMPLEMENTATION DEFINED or CONSTRAINED UNPREDICTABLE in the spec, said once):
 //  - Single security state (GICD_CTLR.DS=1): the config byte's priority is used as-is.
-//  - LPI configuration is cached: it is read from the guest's configuration table when
-//    EnableLPIs goes 0->1 and re-read only on INV/INVALL (reload_config/reload_all_config),
-//    as the architecture allows (§5.1.1: "the Redistributor may cache configuration").
-//  - Pending state lives in the guest's pending table (one bit per INTID from INTID 0, as
-//    QEMU keeps it, so firmware can look); a host mirror of it answers queries fast. When
-//    EnableLPIs goes 0->1 the mirror is loaded from the table, unless PENDBASER.PTZ was 1.
-//    When EnableLPIs goes 1->0 the mirror is dropped (the table keeps the bits).
+//  - LPI state costs host memory only in proportion to what is in use, never a dense
+//    copy of the guest's tables (issue 13: 2^24 LPIs x 64 CPUs would be 1 GiB of copies):
+//  - LPI configuration is cached, as the architecture allows (§5.1.1: "the Redistributor
+//    may cache configuration"): an LPI's byte is read from the guest's configuration
+//    table the first time it is needed after EnableLPIs goes 0->1, and then kept until
+//    INV/INVALL re-read it (reload_config/reload_all_config) or MOVI/MOVALL bring the old
+//    redistributor's byte (adopt_config). The cache is direct-mapped by INTID with at
+//    most kConfigCacheEntries entries: with no more LPIs than that in range (IDbits <= 13,
+//    as kvm-unit-tests programs) nothing is ever evicted; beyond it, an LPI whose entry
+//    another LPI took is read again, which software cannot tell apart as long as it
+//    issues INV after changing a byte, as it must.
+//  - Pending state lives only in the guest's pending table (one bit per INTID from INTID 0,
+//    as QEMU keeps it, so firmware can look). A summary with one bit per 64 INTIDs says
+//    which table words are non-zero, so a scan for the highest pending LPI skips empty
+//    stretches. When EnableLPIs goes 0->1 the summary is built from the table, or, when
+//    PENDBASER.PTZ was 1, the table is cleared where it is not already zero. When
+//    EnableLPIs goes 1->0 the summary is dropped (the table keeps the bits). A pending
+//    table that is not wholly in guest RAM is replaced by a host bitmap (and traced).
 //  - GICR_PROPBASER and GICR_PENDBASER ignore writes while EnableLPIs=1 (§12.11.29:
 //    changing them then is UNPREDICTABLE); EnableLPIs can be cleared again (as on QEMU).
-//  - Number of LPI INTIDs: 2^(min(PROPBASER.IDbits, 15) + 1), as QEMU; IDbits < 13 means
-//    no LPI is in range.
+//  - Number of LPI INTIDs: 2^(min(PROPBASER.IDbits + 1, id_bits)), where id_bits is the
+//    GICD_TYPER.IDbits + 1 the machine advertises (16 by default, as QEMU); IDbits < 13
+//    means no LPI is in range.
 //  - Highest priority: lowest priority value; ties go to the lowest INTID.
 //  - DirectLPI=0: GICR_SETLPIR/CLRLPIR/INVLPIR/INVALLR are RAZ/WI, GICR_SYNCR reads 0.
 //  - LPIs have no active state (§5.1): acknowledge() clears the pending bit; eoi() only
@@ -107,8 +119,10 @@ class Gicv3Redistributor final : public MmioDevice {
   // processor_number: GICR_TYPER.Processor_Number (the ITS RDbase with PTA=0).
   // affinity: MPIDR_EL1 affinity (Aff3 in bits 39:32, Aff2..Aff0 in 23:0).
   // last: GICR_TYPER.Last. trace: where events go (unit "gicr<N>"); may be shared.
+  // id_bits: INTID bits of the GIC (GICD_TYPER.IDbits + 1, 14..32): caps the LPI range.
   Gicv3Redistributor(GuestMemory& mem, uint32_t processor_number, uint64_t affinity, bool last,
-                     Trace& trace);
+                     Trace& trace, unsigned id_bits = 16);
+  static constexpr uint32_t kConfigCacheEntries = 16384;
 
   // MmioDevice: RD_base + SGI_base frames, offsets 0..0x1FFFF.
   std::string_view mmio_name() const override { return "GICR"; }
@@ -119,8 +133,8 @@ class Gicv3Redistributor final : public MmioDevice {
   // --- LPI state (the ITS side) ---
   uint32_t processor_number() const { return processor_number_; }
   bool lpis_enabled() const { return enable_lpis_; }
-  // GICR_CTLR.EnableLPIs 0->1 loads configuration and (unless PTZ) pending state;
-  // 1->0 drops the pending mirror.
+  // GICR_CTLR.EnableLPIs 0->1 starts a fresh configuration cache and (unless PTZ) takes the
+  // pending table as it is; 1->0 drops the pending summary and the cached configuration.
   void set_enable_lpis(bool enable);
   uint64_t propbaser() const { return propbaser_; }
   uint64_t pendbaser() const { return pendbaser_; }
@@ -128,9 +142,12 @@ class Gicv3Redistributor final : public MmioDevice {
   bool write_propbaser(uint64_t value);
   bool write_pendbaser(uint64_t value);
   // One past the highest LPI INTID in range (8192 when none is).
-  uint32_t lpi_limit() const { return lpi_limit_; }
+  uint64_t lpi_limit() const { return lpi_limit_; }
+  // Host bytes the LPI state takes (configuration cache, pending summary, fallback
+  // bitmap): what the "no dense copy" choice above promises, observable.
+  std::size_t lpi_host_bytes() const;
 
-  // Sets the LPI pending (guest table and mirror). False when EnableLPIs=0 or the INTID
+  // Sets the LPI pending (in the guest pending table). False when EnableLPIs=0 or the INTID
   // is out of range: the LPI is dropped.
   bool set_pending(uint32_t intid);
   void clear_pending(uint32_t intid);
@@ -184,9 +201,14 @@ class Gicv3Redistributor final : public MmioDevice {
   uint64_t typer() const;
   uint64_t prop_pa() const;
   uint64_t pend_pa() const;
-  uint32_t compute_limit() const;
-  void write_pending_bit(uint32_t intid, bool pending);
-  void load_pending_from_table();
+  uint64_t compute_limit() const;
+  // The pending table word holding `intid` (little-endian in guest RAM or the fallback).
+  std::byte* pending_word(uint32_t intid) const { return pend_ + (intid / 64) * 8; }
+  void attach_pending_table();
+  // Cached configuration byte of an in-range LPI; a miss reads the guest's table.
+  uint8_t config_byte(uint32_t intid) const;
+  void cache_config(uint32_t intid, uint8_t config) const;
+  uint8_t read_config(uint32_t intid) const;
   void changed();
   void sgi_ppi_changed();
   uint32_t level_sensitive() const;
@@ -205,9 +227,15 @@ class Gicv3Redistributor final : public MmioDevice {
   bool ptz_ = false;  // PTZ of the last PENDBASER write (PTZ is write-only)
   uint64_t propbaser_ = 0;
   uint64_t pendbaser_ = 0;
-  uint32_t lpi_limit_ = its::lpi::kFirstLpi;
-  std::vector<uint8_t> config_;     // index intid - 8192
-  std::vector<uint64_t> pending_;   // mirror, bit (intid - 8192)
+  unsigned id_bits_;
+  uint64_t lpi_limit_ = its::lpi::kFirstLpi;
+  // Configuration cache: entry (intid & mask) = Valid (bit 31) | tag intid >> shift
+  // (bits 30:8) | config byte (bits 7:0).
+  mutable std::vector<uint32_t> config_cache_;
+  unsigned config_shift_ = 0;
+  std::byte* pend_ = nullptr;             // pending table from INTID 0 (guest RAM or below)
+  std::vector<uint64_t> pend_fallback_;   // only when the table is not in guest RAM
+  std::vector<uint64_t> summary_;         // bit w: table word (kFirstLpi / 64 + w) non-zero
   mutable bool hpp_valid_ = false;
   mutable std::optional<PendingIrq> hpp_;
   uint64_t acks_ = 0, eois_ = 0;
@@ -228,8 +256,9 @@ class Gicv3Redistributor final : public MmioDevice {
 class Redistributors final : public MmioDevice, public its::LpiTarget {
  public:
   // affinity(n) defaults to QEMU virt's MPIDR layout (virt::mpidr_affinity).
+  // id_bits: GICD_TYPER.IDbits + 1 (caps every redistributor's LPI range).
   Redistributors(GuestMemory& mem, unsigned cpus, uint64_t base = 0x080A'0000,
-                 std::function<uint64_t(unsigned)> affinity = {});
+                 std::function<uint64_t(unsigned)> affinity = {}, unsigned id_bits = 16);
 
   Gicv3Redistributor& operator[](uint32_t cpu) { return *rds_[cpu]; }
   const Gicv3Redistributor& operator[](uint32_t cpu) const { return *rds_[cpu]; }

@@ -74,7 +74,7 @@ const fields::Format* format_of(uint64_t offset) {
 }  // namespace
 
 Its::Its(GuestMemory& mem, LpiTarget& target, ItsConfig config)
-    : mem_(mem), target_(target), config_(clamp(config)) {
+    : mem_(mem), target_(target), config_(clamp(config)), cache_(config_.cache_entries) {
   // Reset values (QEMU gicv3_its_reset_hold): BASER0 devices, BASER1 collections, 64 KiB
   // pages, 8-byte entries.
   uint64_t dev = fields::set(0, BASER_Type, 1);
@@ -203,6 +203,10 @@ void Its::latch() {
   tables_.collection =
       TableParams::from_baser(baser_[1], config_.cil ? config_.cidbits : 16);
   tables_.idbits = config_.idbits;
+  // Entries of a valid ID are inside the table's pages: with the whole table in one RAM
+  // region, the walk adds offsets to a host pointer instead of searching the regions.
+  for (TableParams* t : {&tables_.device, &tables_.collection})
+    t->host = t->valid ? mem_.host_ptr(t->base, t->pages * t->page_bytes) : nullptr;
   const bool qvalid = fields::get(cbaser_, CBASER_Valid) != 0;
   queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
   queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;
@@ -311,10 +315,8 @@ std::expected<LpiDelivery, WalkError> Its::route(const MsiWrite& msi) {
   const uint32_t devid = msi.source, eventid = msi.data;
   Resolved r;
   const uint64_t key = TranslationCache::key(devid, eventid);
-  const Resolved* hit = config_.cache ? cache_.find(key) : nullptr;
-  if (hit != nullptr) {
+  if (config_.cache && cache_.find(key, r)) {
     ++stats_.cache_hits;
-    r = *hit;
     trace_.emit_lazy([&] {
       return Event{EventKind::CacheHit, "its",
                    fmt::format("cache hit DeviceID {} EventID {}", devid, eventid),
@@ -329,26 +331,15 @@ std::expected<LpiDelivery, WalkError> Its::route(const MsiWrite& msi) {
                      {{"device", devid}, {"event", eventid}}};
       });
     }
-    auto ite = walk_ite(mem_, tables_, devid, eventid);
-    if (!ite) return drop(ite.error());
-    auto cte = walk_cte(mem_, tables_, ite->ite.icid);
-    if (!cte) return drop(cte.error());
-    trace_.emit_lazy([&] {
-      return Event{EventKind::TableRead, "its",
-                   fmt::format("DTE[{}] Size={} ITT_addr={:#x}; ITE[{}]@{:#x} pINTID={} ICID={}; "
-                               "CTE[{}] RDbase={}",
-                               devid, ite->dte.size, ite->dte.itt_addr, eventid, ite->ite_addr,
-                               ite->ite.pintid, ite->ite.icid, ite->ite.icid, cte->rd),
-                   {{"device", devid}, {"event", eventid}, {"ite", ite->ite_addr}}};
-    });
-    if (cte->rd >= target_.redistributor_count()) {
-      WalkError e{WalkFail::CollectionUnmapped};
-      e.icid = ite->ite.icid;
-      e.rd = cte->rd;
-      e.rd_missing = true;
-      return drop(e);
+    const auto fast = trace_.on() ? std::nullopt : walk_fast(devid, eventid);
+    if (fast && fast->rd < target_.redistributor_count()) {
+      r = *fast;
+    } else {
+      // Something to explain (or a trace to feed): the walk that says what it read.
+      auto res = walk_explained(devid, eventid);
+      if (!res) return drop(res.error());
+      r = *res;
     }
-    r = Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
     if (config_.cache) cache_.insert(key, r);
   }
   trace_.emit_lazy([&] {
@@ -366,18 +357,97 @@ std::expected<LpiDelivery, WalkError> Its::route(const MsiWrite& msi) {
   return LpiDelivery{r.rd, r.intid};
 }
 
+void Its::note_ite_written(uint64_t address) {
+  const uint64_t first = address >> 12, last = (address + table::kIteBytes - 1) >> 12;
+  for (uint64_t page = first; page <= last; ++page) {
+    const uint64_t chunk = page >> 18;
+    if (chunk != last_chunk_) {
+      std::vector<uint64_t>& bits = ite_pages_[chunk];
+      if (bits.empty()) bits.assign((uint64_t{1} << 18) / 64, 0);
+      last_chunk_ = chunk;
+      last_bits_ = &bits;
+    }
+    const uint64_t i = page & ((uint64_t{1} << 18) - 1);
+    (*last_bits_)[i / 64] |= uint64_t{1} << (i % 64);
+  }
+}
+
+bool Its::ite_page_marked(uint64_t page) const {
+  const auto it = ite_pages_.find(page >> 18);
+  if (it == ite_pages_.end()) return false;
+  const uint64_t i = page & ((uint64_t{1} << 18) - 1);
+  return (it->second[i / 64] >> (i % 64)) & 1;
+}
+
+std::expected<Resolved, WalkError> Its::walk_explained(uint32_t devid, uint32_t eventid) {
+  auto ite = walk_ite(mem_, tables_, devid, eventid);
+  if (!ite) return std::unexpected(ite.error());
+  auto cte = walk_cte(mem_, tables_, ite->ite.icid);
+  if (!cte) return std::unexpected(cte.error());
+  trace_.emit_lazy([&] {
+    return Event{EventKind::TableRead, "its",
+                 fmt::format("DTE[{}] Size={} ITT_addr={:#x}; ITE[{}]@{:#x} pINTID={} ICID={}; "
+                             "CTE[{}] RDbase={}",
+                             devid, ite->dte.size, ite->dte.itt_addr, eventid, ite->ite_addr,
+                             ite->ite.pintid, ite->ite.icid, ite->ite.icid, cte->rd),
+                 {{"device", devid}, {"event", eventid}, {"ite", ite->ite_addr}}};
+  });
+  if (cte->rd >= target_.redistributor_count()) {
+    WalkError e{WalkFail::CollectionUnmapped};
+    e.icid = ite->ite.icid;
+    e.rd = cte->rd;
+    e.rd_missing = true;
+    return std::unexpected(e);
+  }
+  return Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
+}
+
+std::optional<Resolved> Its::walk_fast(uint32_t devid, uint32_t eventid) const {
+  using namespace table;
+  const std::byte* dp = entry_host(mem_, tables_.device, devid);
+  if (dp == nullptr) return std::nullopt;
+  const uint64_t dte = bits::load_le<uint64_t>(dp);
+  if (fields::get(dte, DTE_Valid) == 0) return std::nullopt;
+  if (uint64_t{eventid} >> (fields::get(dte, DTE_Size) + 1) != 0) return std::nullopt;  // range
+  const uint64_t ite_addr = (fields::get(dte, DTE_ITT_addr) << 8) + uint64_t(eventid) * kIteBytes;
+  const std::byte* ip = mem_.host_ptr(ite_addr, kIteBytes);
+  if (ip == nullptr) return std::nullopt;
+  const uint64_t ite = bits::load_le<uint64_t>(ip);
+  if (fields::get(ite, ITE_Valid) == 0) return std::nullopt;
+  const auto icid = uint16_t(fields::get(ite, ITE_ICID));
+  const std::byte* cp = entry_host(mem_, tables_.collection, icid);
+  if (cp == nullptr) return std::nullopt;
+  const uint64_t cte = bits::load_le<uint64_t>(cp);
+  if (fields::get(cte, CTE_Valid) == 0) return std::nullopt;
+  return Resolved{uint32_t(fields::get(cte, CTE_RDbase)), uint32_t(fields::get(ite, ITE_pINTID)),
+                  icid};
+}
+
 std::vector<Mapping> Its::mappings() const {
   std::vector<Mapping> out;
   constexpr std::size_t kMax = 4096;
-  if (!tables_.device.valid) return out;
+  if (!tables_.device.valid || ite_pages_.empty()) return out;
+  const uint64_t per_l2 = tables_.device.page_bytes / tables_.device.entry_bytes;
   for (uint64_t dev = 0; dev < tables_.device.id_limit && out.size() < kMax; ++dev) {
     auto slot = entry_address(mem_, tables_.device, dev);
-    if (!slot || !slot->found()) continue;
+    if (!slot) continue;
+    if (slot->kind == EntrySlot::Kind::L1Invalid) {  // a whole level-2 page is absent
+      dev = (dev / per_l2 + 1) * per_l2 - 1;
+      continue;
+    }
+    if (!slot->found()) continue;
     auto dte = read_dte(mem_, slot->address);
     if (!dte || !dte->valid) continue;
     const uint64_t events = std::min<uint64_t>(dte->event_count(), uint64_t{1} << tables_.idbits);
     for (uint64_t ev = 0; ev < events && out.size() < kMax; ++ev) {
-      auto ite = read_ite(mem_, ite_address(*dte, uint32_t(ev)));
+      const uint64_t addr = ite_address(*dte, uint32_t(ev));
+      if (!ite_page_marked(addr >> 12)) {
+        // No valid ITE starts on this page: go to the first one that starts on the next.
+        const uint64_t next = ((addr >> 12) + 1) << 12;
+        ev = (next - dte->itt_addr + table::kIteBytes - 1) / table::kIteBytes - 1;
+        continue;
+      }
+      auto ite = read_ite(mem_, addr);
       if (!ite) break;
       if (!ite->valid) continue;
       auto cte = walk_cte(mem_, tables_, ite->icid);
@@ -387,7 +457,7 @@ std::vector<Mapping> Its::mappings() const {
                                    ite->pintid)
                      : fmt::format("collection {} (unmapped), LPI {}", ite->icid, ite->pintid);
       m.cached = config_.cache &&
-                 cache_.find(TranslationCache::key(uint32_t(dev), uint32_t(ev))) != nullptr;
+                 cache_.contains(TranslationCache::key(uint32_t(dev), uint32_t(ev)));
       out.push_back(std::move(m));
     }
   }

@@ -28,9 +28,11 @@
 //    MAPC V=0 leaves pending LPIs where they are; MAPC re-mapping moves no pending state.
 //  - MOVI/MOVALL move pending state through LpiTarget (which may NOP when a redistributor
 //    has EnableLPIs=0); DISCARD and CLEAR clear it; INV/INVALL ask for a config re-read.
-//  - The translation cache is flushed (all entries) on MAPD, MAPC, MAPTI/MAPI over a
-//    valid ITE, MOVI, MOVALL, DISCARD, ITS disable, table reprogramming and (through
-//    invalidate_all, which the machine calls) EnableLPIs=0.
+//  - The translation cache holds at most ItsConfig::cache_entries translations
+//    (translation_cache.h: set-associative, round-robin eviction); a miss walks the
+//    tables and the result may replace an older entry. It is flushed (all entries) on
+//    MAPD, MAPC, MAPTI/MAPI over a valid ITE, MOVI, MOVALL, DISCARD, ITS disable, table
+//    reprogramming and (through invalidate_all, which the machine calls) EnableLPIs=0.
 //  - GITS_TRANSLATER accepts 16- and 32-bit writes only while Enabled=1; a CPU write
 //    carries DeviceID 0 (as on QEMU). Dropped MSIs are traced with the reason.
 //
@@ -46,7 +48,9 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "remap/guest_memory.h"
@@ -72,6 +76,11 @@ struct ItsConfig {
   bool pta = false;       // TYPER.PTA: RDbase is an RD_base address
   unsigned lpi_bits = 16; // pINTID must be < 2^lpi_bits (GICD_TYPER.IDbits + 1)
   bool cache = true;      // translation cache on/off
+  // Translation cache capacity in entries (rounded up to whole 3-way buckets of 64
+  // bytes). The default, 4,096 buckets, is 256 KiB of host memory: bounded as an ITS's
+  // own cache is, small enough to stay in a core's L2 so that a miss costs the walk plus
+  // one cheap lookup, and big enough for every event of 48 devices with 256 each.
+  std::size_t cache_entries = 12'288;
   ErrorPolicy policy = ErrorPolicy::Skip;
   uint64_t base = 0x0808'0000;  // window base: GITS_TRANSLATER = base + 0x10040
 };
@@ -118,21 +127,28 @@ class Its final : public MmioDevice, public Remapper {
   uint64_t creadr() const { return creadr_; }
   uint64_t cwriter() const { return cwriter_; }
   uint64_t error_count() const { return error_count_; }
+  std::size_t cache_capacity() const { return cache_.capacity(); }
   const std::deque<CommandErrorRecord>& errors() const { return errors_; }
   uint64_t commands_processed() const { return commands_; }
   std::size_t cache_size() const { return cache_.size(); }
+  // The cache stands aside while a stream of MSIs does not hit it (translation_cache.h).
+  bool cache_bypassing() const { return cache_.bypassing(); }
   void set_cache_enabled(bool on);
   void set_policy(ErrorPolicy p) { config_.policy = p; }
   Trace& trace() { return trace_; }
   uint64_t typer() const;
 
  private:
-  struct CmdResult {
-    bool ok = true;
+  // A failed command: its architected code and the sentence that explains it. Success
+  // carries nothing, so the millions of commands that succeed build no string.
+  struct CmdFail {
     ItsError code{};
     std::string what;
   };
-  static CmdResult fail(ItsError code, std::string what) { return {false, code, std::move(what)}; }
+  using CmdResult = std::expected<void, CmdFail>;
+  static std::unexpected<CmdFail> fail(ItsError code, std::string what) {
+    return std::unexpected(CmdFail{code, std::move(what)});
+  }
 
   // Registers.
   uint64_t read_reg64(uint64_t reg) const;
@@ -164,8 +180,20 @@ class Its final : public MmioDevice, public Remapper {
   void record_error(ItsError code, const std::array<uint64_t, 4>& cmd, uint64_t offset,
                     std::string what);
   void flush_cache(std::string_view why);
+  // mappings() index: guest pages into which MAPTI/MAPI wrote a valid ITE. The ITT is
+  // the ITS's own memory (software allocates it and hands it over with MAPD; IHI0069
+  // §5.2), so only these commands make an ITE valid, and mappings() reads only ITEs on
+  // marked pages: its cost follows the mapped events, not the ITT sizes.
+  void note_ite_written(uint64_t address);
+  bool ite_page_marked(uint64_t page) const;
   // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
   std::expected<LpiDelivery, WalkError> route(const MsiWrite& msi);
+  // walk()'s reads in walk()'s order through host pointers, building no error value:
+  // the miss path of route() when no trace listens. nullopt: some step did not give a
+  // mapped entry in RAM, and the generic walk runs to say which.
+  std::optional<Resolved> walk_fast(uint32_t devid, uint32_t eventid) const;
+  // walk() with the reads traced and a redistributor the target lacks reported.
+  std::expected<Resolved, WalkError> walk_explained(uint32_t devid, uint32_t eventid);
   std::unexpected<WalkError> drop(WalkError e);
 
   GuestMemory& mem_;
@@ -183,6 +211,11 @@ class Its final : public MmioDevice, public Remapper {
   uint64_t queue_base_ = 0, queue_size_ = 0;  // latched at enable
 
   TranslationCache cache_;
+  // 1 GiB of guest-physical space -> one bit per 4 KiB page (32 KiB per GiB that holds
+  // ITEs); the last chunk used is remembered, as MAPTIs come in runs per device.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> ite_pages_;
+  uint64_t last_chunk_ = ~uint64_t{0};
+  std::vector<uint64_t>* last_bits_ = nullptr;
   RemapStats stats_;
   uint64_t error_count_ = 0, commands_ = 0;
   std::deque<CommandErrorRecord> errors_;

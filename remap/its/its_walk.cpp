@@ -1,6 +1,7 @@
 #include "remap/its/its_walk.h"
 
 #include <algorithm>
+#include <bit>
 #include <fmt/format.h>
 
 #include "remap/its/register_format.h"
@@ -33,27 +34,30 @@ TableParams TableParams::from_baser(uint64_t baser, unsigned id_bits) {
   }
   const uint64_t id_space = id_bits >= 64 ? ~uint64_t{0} : uint64_t{1} << id_bits;
   t.id_limit = std::min(t.capacity(), id_space);
+  t.per_page = t.entry_bytes != 0 ? t.page_bytes / t.entry_bytes : 0;
+  t.per_page_pow2 = std::has_single_bit(t.per_page);
+  t.per_page_shift = t.per_page_pow2 ? unsigned(std::countr_zero(t.per_page)) : 0;
   return t;
 }
 
 MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t, uint64_t id) {
   if (!t.valid || id >= t.id_limit) return EntrySlot{EntrySlot::Kind::OutOfRange, 0};
-  const uint64_t per_page = t.page_bytes / t.entry_bytes;
   if (!t.indirect) return EntrySlot{EntrySlot::Kind::Found, t.base + id * t.entry_bytes};
   // §5.2.1: level-1 index = ID / (page size / entry size).
-  const uint64_t l1_addr = t.base + (id / per_page) * kL1Bytes;
+  const uint64_t l1_index = t.per_page_pow2 ? id >> t.per_page_shift : id / t.per_page;
+  const uint64_t l1_addr = t.base + l1_index * kL1Bytes;
   auto l1 = mem.read64(l1_addr);
   if (!l1) return std::unexpected(l1.error());
   if (!fields::get(*l1, L1_Valid)) return EntrySlot{EntrySlot::Kind::L1Invalid, l1_addr};
   const uint64_t l2 = (fields::get(*l1, L1_Physical_Address) << 12) & ~(t.page_bytes - 1);
-  return EntrySlot{EntrySlot::Kind::Found, l2 + (id % per_page) * t.entry_bytes};
+  const uint64_t in_page = t.per_page_pow2 ? id & (t.per_page - 1) : id % t.per_page;
+  return EntrySlot{EntrySlot::Kind::Found, l2 + in_page * t.entry_bytes};
 }
 
 MemResult<Dte> read_dte(const GuestMemory& mem, uint64_t address) {
   auto w = mem.read64(address);
   if (!w) return std::unexpected(w.error());
-  return Dte{fields::get(*w, DTE_Valid) != 0, uint8_t(fields::get(*w, DTE_Size)),
-             fields::get(*w, DTE_ITT_addr) << 8};
+  return dte_from_word(*w);
 }
 
 MemResult<void> write_dte(GuestMemory& mem, uint64_t address, const Dte& e) {
@@ -73,10 +77,7 @@ MemResult<Ite> read_ite(const GuestMemory& mem, uint64_t address) {
 }
 
 MemResult<void> write_ite(GuestMemory& mem, uint64_t address, const Ite& e) {
-  uint64_t w = fields::set(0, ITE_Valid, e.valid);
-  w = fields::set(w, ITE_IntType, e.physical);
-  w = fields::set(w, ITE_pINTID, e.pintid);
-  w = fields::set(w, ITE_ICID, e.icid);
+  const uint64_t w = ite_word0(e);
   if (!mem.contains(address, kIteBytes)) return std::unexpected(MemFault{address, kIteBytes, true});
   if (auto r = mem.write64(address, w); !r) return r;
   return mem.write32(address + 8, 0);

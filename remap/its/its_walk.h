@@ -13,6 +13,7 @@
 #include <string>
 
 #include "remap/guest_memory.h"
+#include "remap/its/table_format.h"
 
 namespace irqremap::its {
 
@@ -25,6 +26,14 @@ struct TableParams {
   uint64_t pages = 1;         // Size + 1
   uint32_t entry_bytes = 8;   // Entry_Size + 1
   uint64_t id_limit = 0;      // IDs 0..id_limit-1 fit both the table and TYPER's ID bits
+  // Entries per page and, when that is a power of two (always, for this ITS: Entry_Size
+  // is read-only 8), its log2: the level-1 index is then a shift, not a division.
+  uint64_t per_page = 8192;
+  unsigned per_page_shift = 13;
+  bool per_page_pow2 = true;
+  // Host address of the (level-1) table when it lies wholly in one RAM region, set by the
+  // ITS when it latches the table (GuestMemory regions never move); else nullptr.
+  const std::byte* host = nullptr;
 
   // IDs the allocated memory can hold (before the TYPER limit).
   uint64_t capacity() const;
@@ -45,6 +54,25 @@ struct EntrySlot {
   bool found() const { return kind == Kind::Found; }
 };
 MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t, uint64_t id);
+// The same lookup for the MSI fast path: the host pointer of the entry, or nullptr for
+// anything but a found entry wholly in one RAM region (then entry_address says why).
+[[gnu::always_inline]] inline const std::byte* entry_host(const GuestMemory& mem,
+                                                         const TableParams& t, uint64_t id) {
+  if (!t.valid || id >= t.id_limit) return nullptr;
+  if (!t.indirect)
+    return t.host != nullptr ? t.host + id * t.entry_bytes
+                             : mem.host_ptr(t.base + id * t.entry_bytes, t.entry_bytes);
+  if (!t.per_page_pow2) return nullptr;
+  const uint64_t l1_offset = (id >> t.per_page_shift) * 8;
+  const std::byte* l1 =
+      t.host != nullptr ? t.host + l1_offset : mem.host_ptr(t.base + l1_offset, 8);
+  if (l1 == nullptr) return nullptr;
+  const uint64_t e = bits::load_le<uint64_t>(l1);
+  if (fields::get(e, table::L1_Valid) == 0) return nullptr;
+  const uint64_t l2 = (fields::get(e, table::L1_Physical_Address) << 12) & ~(t.page_bytes - 1);
+  return mem.host_ptr(l2 + (id & ((uint64_t{1} << t.per_page_shift) - 1)) * t.entry_bytes,
+                      t.entry_bytes);
+}
 
 // Decoded entries (style.md §7.3); addresses already shifted to bytes.
 struct Dte {
@@ -67,6 +95,17 @@ struct Cte {
   bool operator==(const Cte&) const = default;
 };
 
+// An entry's first doubleword decoded / encoded (table_format.h layouts).
+inline Dte dte_from_word(uint64_t w) {
+  return Dte{fields::get(w, table::DTE_Valid) != 0, uint8_t(fields::get(w, table::DTE_Size)),
+             fields::get(w, table::DTE_ITT_addr) << 8};
+}
+inline uint64_t ite_word0(const Ite& e) {
+  uint64_t w = fields::set(0, table::ITE_Valid, e.valid);
+  w = fields::set(w, table::ITE_IntType, e.physical);
+  w = fields::set(w, table::ITE_pINTID, e.pintid);
+  return fields::set(w, table::ITE_ICID, e.icid);
+}
 MemResult<Dte> read_dte(const GuestMemory& mem, uint64_t address);
 MemResult<void> write_dte(GuestMemory& mem, uint64_t address, const Dte& e);
 MemResult<Ite> read_ite(const GuestMemory& mem, uint64_t address);

@@ -43,14 +43,22 @@ class InterruptEntryCache {
     for (Slot& s : slots_) n += std::exchange(s.valid, false) ? 1 : 0;
     return n;
   }
-  // Index-selective invalidation of [first, first + count).
+  // Index-selective invalidation of [first, first + count). Direct mapping puts index i
+  // only in slot i mod N, so a range smaller than the cache visits just its own slots:
+  // the cost follows the descriptor's index mask, not the IEC size.
   unsigned invalidate_range(uint64_t first, uint64_t count) {
     unsigned n = 0;
-    for (Slot& s : slots_)
-      if (s.valid && s.index >= first && s.index < first + count) {
+    auto drop = [&](Slot& s) {
+      if (s.valid && s.index >= first && s.index - first < count) {
         s.valid = false;
         ++n;
       }
+    };
+    if (count < slots_.size()) {
+      for (uint64_t i = first; i < first + count; ++i) drop(slots_[i % slots_.size()]);
+    } else {
+      for (Slot& s : slots_) drop(s);
+    }
     return n;
   }
 

@@ -234,3 +234,46 @@ TEST_CASE("gicr: accesses past the last frame and unknown redistributor numbers 
   CHECK(!r.rds->acknowledge(5));
   CHECK(r.rds->redistributor_count() == 2);
 }
+
+TEST_CASE("gicr: 2^24 LPIs on 64 CPUs keep their state in guest RAM, not in host copies (issue 13)") {
+  GuestMemory mem;
+  constexpr uint64_t prop = 0x4000'0000, pend = 0x4200'0000;  // 16 MiB config, 2 MiB per CPU
+  REQUIRE(mem.add_ram(0x4000'0000, 0xA00'0000, "ram"));
+  Redistributors rds(mem, 64, 0x080A'0000, {}, /*id_bits=*/24);
+  constexpr uint32_t top = (1u << 24) - 1;
+  REQUIRE(mem.write8(prop + top - 8192, 0x40 | 0x2 | 1));
+  REQUIRE(mem.write8(prop + 9000 - 8192, 0x80 | 0x2 | 1));
+  for (unsigned n = 0; n < 64; ++n) {
+    const uint64_t f = n * gicr::kFrameSize;
+    rds.mmio_write(f + gicr::PROPBASER, 8, prop | 23);  // IDbits = 23: 24 INTID bits
+    rds.mmio_write(f + gicr::PENDBASER, 8, (pend + n * 0x20'0000) | (1ull << 62));
+    rds.mmio_write(f + gicr::CTLR, 4, 1);
+  }
+  std::size_t host = 0;
+  for (unsigned n = 0; n < 64; ++n) {
+    CHECK(rds[n].lpi_limit() == (uint64_t{1} << 24));
+    host += rds[n].lpi_host_bytes();
+  }
+  // A dense copy would be 16 MiB of configuration + 2 MiB of pending bits per CPU.
+  CHECK(host <= 64 * (64 * 1024 + 32 * 1024));
+  REQUIRE(rds.set_pending(63, top));
+  REQUIRE(rds.set_pending(63, 9000));
+  // The bit is in the guest's pending table, where firmware can look.
+  CHECK(*mem.read8(pend + 63 * 0x20'0000 + top / 8) == 0x80);
+  CHECK(rds.highest_pending(63) == PendingIrq{top, 0x40});
+  CHECK(rds[63].pending_lpis() == std::vector<uint32_t>{9000, top});
+  CHECK(rds.acknowledge(63) == PendingIrq{top, 0x40});
+  CHECK(rds.highest_pending(63) == PendingIrq{9000, 0x80});
+  rds.move_all_pending(63, 0);
+  CHECK(rds[0].pending_lpis() == std::vector<uint32_t>{9000});
+  CHECK(rds[63].pending_lpis().empty());
+  CHECK(*mem.read8(pend + 63 * 0x20'0000 + 9000 / 8) == 0);
+}
+
+TEST_CASE("gicr: the LPI range is capped by the GIC's INTID bits (GICD_TYPER.IDbits, 16 by default as QEMU)") {
+  Rig r;
+  r.enable(0, true, 23);
+  CHECK((*r.rds)[0].lpi_limit() == 0x1'0000);
+  CHECK(!r.rds->set_pending(0, 0x1'0000));
+  CHECK(r.rds->set_pending(0, 0xFFFF));
+}

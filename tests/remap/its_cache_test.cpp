@@ -116,9 +116,12 @@ Cmd random_cmd(std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("its cache: randomized command streams give the same deliveries with the cache on and off (DESIGN: cache == walk)") {
-  for (uint32_t seed = 1; seed <= 10; ++seed) {
+  // Seeds 1-10 with the default cache; 11-20 with 3 and 12 entries, so every step also
+  // evicts (9 devices x 17 events are observed each step).
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
     ItsConfig on, off;
+    if (seed > 10) on.cache_entries = seed % 2 != 0 ? 3 : 12;
     off.cache = false;
     Rig a(on, 3), b(off, 3);
     for (uint32_t l = 8192; l < 8192 + 64 + 17; ++l) {
@@ -172,4 +175,129 @@ TEST_CASE("its cache: a miss traces the DTE/ITE/CTE reads, a hit traces none") {
   CHECK(sink.count(EventKind::CacheHit) == 1);
   CHECK(sink.count(EventKind::TableRead) == 0);
   CHECK(sink.contains(EventKind::Translation, "DeviceID 2 EventID 3 -> ICID 1 -> RD 1 LPI 8195"));
+}
+
+TEST_CASE("its cache: bounded by ItsConfig::cache_entries; a full cache evicts and every hit still equals a walk") {
+  ItsConfig small, off;
+  small.cache_entries = 6;  // two 3-way buckets
+  off.cache = false;
+  Rig a(small), b(off);
+  CHECK(a.its->cache_capacity() == 6);
+  for (Rig* r : {&a, &b}) {
+    r->run({mapd(1, 7, kItt + 0x1000), mapd(2, 7, kItt + 0x2000), mapc(0, 0), mapc(1, 1)});
+    for (uint32_t e = 0; e < 40; ++e) r->run({mapti(1 + e % 2, e, 8192 + e, e % 2)});
+  }
+  for (unsigned pass = 0; pass < 3; ++pass)
+    for (uint32_t e = 0; e < 40; ++e) {
+      CAPTURE(e);
+      CHECK(describe(a.msi(1 + e % 2, e)) == describe(b.msi(1 + e % 2, e)));
+      CHECK(a.its->cache_size() <= 6);
+    }
+  // 40 keys through 6 entries: most lookups miss, and every miss was walked afresh.
+  CHECK(a.its->stats().cache_misses > 40);
+  CHECK(a.its->stats().cache_hits + a.its->stats().cache_misses == 120);
+  // A remapping after eviction is seen at once (no stale entry survives a flush).
+  for (Rig* r : {&a, &b}) r->run({mapti(1, 0, 8300, 1)});
+  CHECK(describe(a.msi(1, 0)) == describe(b.msi(1, 0)));
+  CHECK(delivered(a.msi(1, 0), 1, 8300));
+}
+
+TEST_CASE("its cache: cache_entries = 0 caches nothing and still translates") {
+  ItsConfig none;
+  none.cache_entries = 0;
+  Rig r(none);
+  r.map_one(2, 3, 8195);
+  CHECK(delivered(r.msi(2, 3), 0, 8195));
+  CHECK(delivered(r.msi(2, 3), 0, 8195));
+  CHECK(r.its->cache_size() == 0);
+  CHECK(r.its->stats().cache_hits == 0);
+}
+
+TEST_CASE("its cache: sequential devices, sequential events and random keys all spread over the buckets (O(1) lookups)") {
+  // A key can only live in its bucket's 3 ways, so a lookup is at most 3 compares; what a
+  // bad hash costs instead is evictions. Filled with exactly `capacity` keys of one
+  // pattern, a well-spread cache keeps most of them.
+  struct Pattern {
+    const char* name;
+    std::function<uint64_t(uint32_t)> key;
+  };
+  std::mt19937_64 rng(7);
+  const std::vector<Pattern> patterns{
+      {"one device, sequential events", [](uint32_t i) { return TranslationCache::key(5, i); }},
+      {"sequential devices, event 0", [](uint32_t i) { return TranslationCache::key(i, 0); }},
+      {"devices x 256 events", [](uint32_t i) { return TranslationCache::key(i / 256, i % 256); }},
+      {"devices x 32 events, device-major", [](uint32_t i) { return TranslationCache::key(i % 512, i / 512); }},
+      {"random", [&rng](uint32_t) { return rng(); }},
+  };
+  for (const Pattern& p : patterns) {
+    CAPTURE(p.name);
+    TranslationCache c(3 * 4096);
+    const uint32_t n = uint32_t(c.capacity());
+    for (uint32_t i = 0; i < n; ++i) c.insert(p.key(i), Resolved{1, 8192 + i, 2});
+    // Uniform hashing keeps about 78% of n keys in n/3 buckets of 3 ways.
+    CHECK(c.size() > n * 7 / 10);
+    CHECK(c.size() <= n);
+  }
+}
+
+TEST_CASE("its cache: a flush empties it in one step, however full") {
+  TranslationCache c(3 * 1024);
+  for (uint32_t i = 0; i < 3000; ++i) c.insert(TranslationCache::key(i, i), Resolved{0, 8192, 0});
+  REQUIRE(c.size() > 0);
+  c.clear();
+  CHECK(c.size() == 0);
+  for (uint32_t i = 0; i < 3000; ++i) CHECK(!c.contains(TranslationCache::key(i, i)));
+  c.insert(TranslationCache::key(1, 1), Resolved{2, 9000, 3});
+  Resolved r;
+  REQUIRE(c.find(TranslationCache::key(1, 1), r));
+  CHECK(r == Resolved{2, 9000, 3});
+}
+
+TEST_CASE("its cache: a sweep that never hits makes it stand aside; a working set that fits brings it back; deliveries equal a walk throughout") {
+  ItsConfig small, off;
+  small.cache_entries = 96;  // 32 buckets
+  off.cache = false;
+  Rig a(small), b(off);
+  for (Rig* r : {&a, &b}) {
+    r->run({mapd(1, 15, 0x4040'0000), mapc(0, 0), mapc(1, 1)});
+    for (uint32_t e = 0; e < 4096; e += 2) r->run({mapti(1, e, 8192 + e, e % 4 / 2), mapti(1, e + 1, 8193 + e, 0)});
+  }
+  REQUIRE(a.its->error_count() == 0);
+  for (unsigned pass = 0; pass < 2; ++pass)
+    for (uint32_t e = 0; e < 4096; ++e) REQUIRE(describe(a.msi(1, e)) == describe(b.msi(1, e)));
+  CHECK(a.its->cache_bypassing());
+  // 64 events over and over: the sampled buckets hit, so the cache comes back.
+  for (unsigned round = 0; round < 2200; ++round)
+    for (uint32_t e = 0; e < 64; ++e) a.msi(1, e);
+  CHECK(!a.its->cache_bypassing());
+  const uint64_t hits = a.its->stats().cache_hits;
+  for (uint32_t e = 0; e < 64; ++e) CHECK(describe(a.msi(1, e)) == describe(b.msi(1, e)));
+  CHECK(a.its->stats().cache_hits > hits);
+  // Flushes still apply while it stands aside or not: a MOVI is seen at once.
+  for (Rig* r : {&a, &b}) r->run({movi(1, 3, 1)});
+  CHECK(describe(a.msi(1, 3)) == describe(b.msi(1, 3)));
+  CHECK(delivered(a.msi(1, 3), 1, 8195));
+}
+
+TEST_CASE("its cache: a working set that fits is served from the cache after its first pass, not taken for a stream") {
+  // Default capacity, 12,288 entries in 4,096 3-way buckets. At a third of that (16
+  // devices x 256 events) nearly every key keeps its entry; at two thirds (32 x 256) a
+  // cyclic sweep loses the keys of buckets that drew more than 3 (conflict misses, as in
+  // any set-associative cache), but still mostly hits and never stands aside.
+  for (const uint32_t devices : {16u, 32u}) {
+    CAPTURE(devices);
+    Rig r;
+    r.run({mapc(0, 0)});
+    for (uint32_t d = 0; d < devices; ++d) {
+      r.run({mapd(d, 7, kItt + d * 0x1000)});
+      for (uint32_t e = 0; e < 256; ++e) r.run({mapti(d, e, 8192 + (d * 256 + e) % 4096, 0)});
+    }
+    REQUIRE(r.its->error_count() == 0);
+    for (unsigned pass = 0; pass < 6; ++pass)
+      for (uint32_t d = 0; d < devices; ++d)
+        for (uint32_t e = 0; e < 256; ++e) r.msi(d, e);
+    CHECK(!r.its->cache_bypassing());
+    const uint64_t later = 5ull * devices * 256;  // lookups after the cold first pass
+    CHECK(r.its->stats().cache_hits >= later * (devices == 16 ? 95 : 75) / 100);
+  }
 }

@@ -1,4 +1,8 @@
 // The 12 physical ITS commands and their effects (Arm IHI0069 §5.3; its.md §1, §5).
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "tests/remap/its_rig.h"
 
 using namespace its_test;
@@ -270,4 +274,32 @@ TEST_CASE("its cmd: after MOVI the new redistributor uses the configuration INV 
   REQUIRE(hp.has_value());  // enabled on RD 1 too: the LPI is offered to the CPU
   CHECK(hp->intid == 8192);
   CHECK((*r.rds)[1].config(8192) == (*r.rds)[0].config(8192));
+}
+
+TEST_CASE("its cmd: mappings() finds sparse events in large ITTs, page-straddling ITEs included, and forgets DISCARDed ones") {
+  Rig r;
+  r.run({mapc(0, 0)});
+  std::vector<std::string> want;
+  for (uint32_t d = 0; d < 8; ++d) {
+    // Size=15: 65,536 events, a 768 KiB ITT per device, almost all of it never written.
+    r.run({mapd(d, 15, 0x4040'0000 + d * 0xC'0000)});
+    // EventID 341's ITE is at ITT offset 4092: it straddles a 4 KiB page boundary.
+    for (uint32_t e : {0u, 341u, 1000 * d + 7, 65535u}) {
+      r.run({mapti(d, e, 8192 + e % 4096, 0)});
+      want.push_back(fmt::format("DeviceID {} EventID {}", d, e));
+    }
+  }
+  REQUIRE(r.its->error_count() == 0);
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  auto sources = [&] {
+    std::vector<std::string> got;
+    for (const Mapping& m : r.its->mappings()) got.push_back(m.source);
+    std::sort(got.begin(), got.end());
+    return got;
+  };
+  CHECK(sources() == want);
+  r.run({dev_event(cmd::kDiscard, 3, 341)});
+  want.erase(std::find(want.begin(), want.end(), "DeviceID 3 EventID 341"));
+  CHECK(sources() == want);
 }

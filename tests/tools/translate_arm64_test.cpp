@@ -82,7 +82,7 @@ TEST_CASE("cli translate arm64: bad input exits 2 with one line") {
            {"translate", "arm64", "--cmd", "MAPD DeviceID=0x100000000", "--msi", "1:1"},
            {"translate", "arm64", "--cmd", "MAPD DeviceID=1 ITT_addr=0x41000010", "--msi", "1:1"},
            {"translate", "arm64", "--msi", "12"},
-           {"translate", "arm64", "--cmd", "SYNC"},
+           {"translate", "arm64"},
            {"translate", "arm64", "--cpus", "0", "--msi", "1:1"},
            {"translate", "arm64", "--policy", "maybe", "--msi", "1:1"}}) {
     CAPTURE(args[2]);
@@ -91,4 +91,30 @@ TEST_CASE("cli translate arm64: bad input exits 2 with one line") {
     CHECK(r.err.starts_with("irqremap: error: "));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("cli translate arm64: commands alone run and report each command error (issue 13)") {
+  auto ok = run(kMap);
+  CHECK(ok.status == 0);
+  CHECK(ok.out == "3 commands processed, 0 command errors\n");
+  auto bad = run({"translate", "arm64", "--cmd", "MAPD DeviceID=2 Size=4", "--cmd",
+                  "MAPTI DeviceID=2 EventID=40 pINTID=8195 ICID=1", "--cmd", "SYNC RDbase=0"});
+  CHECK(bad.status == 1);
+  CHECK(bad.out.find("command error: #2 'MAPTI DeviceID=2 EventID=40 pINTID=8195 ICID=1': "
+                     "E_ITS_MAPTI_ID_OOR") != std::string::npos);
+  CHECK(bad.out.ends_with("3 commands processed, 1 command error\n"));
+}
+
+TEST_CASE("cli translate arm64: a MAPD Size beyond IDbits gets the ITS's E_ITS_MAPD_ITTSIZE_OOR, not a CLI error") {
+  auto r = run({"translate", "arm64", "--cmd", "MAPD DeviceID=7 Size=31"});
+  CHECK(r.status == 1);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("command error: #1 'MAPD DeviceID=7 Size=31': E_ITS_MAPD_ITTSIZE_OOR") !=
+        std::string::npos);
+  // A Size the ITS accepts still gets a default ITT and works.
+  auto ok = run({"translate", "arm64", "--cmd", "MAPD DeviceID=7 Size=15", "--cmd",
+                 "MAPC ICID=0 RDbase=0", "--cmd", "MAPTI DeviceID=7 EventID=65535 pINTID=9000 ICID=0",
+                 "--msi", "7:65535"});
+  CHECK(ok.status == 0);
+  CHECK(ok.out == "delivered rd=0 lpi=9000\n");
 }
