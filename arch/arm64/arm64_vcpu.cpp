@@ -164,34 +164,22 @@ bool Arm64Vcpu::physically_backed(uint64_t pa) const {
   bool found = false;
   // Alias pages are Unicorn regions too, but nothing of the machine's sits there.
   for (uint32_t i = 0; i < n && !found; ++i)
-    found = pa >= regions[i].begin && pa <= regions[i].end && !alias_pages_.contains(pa & ~uint64_t{0xFFF});
+    found = pa >= regions[i].begin && pa <= regions[i].end && !aliases_.contains(pa);
   uc_free(regions);
   return found;
 }
 
 bool Arm64Vcpu::map_alias(uint64_t va, uint64_t pa) {
-  constexpr uint64_t kPage = 0x1000;  // Unicorn's mapping granule
-  const uint64_t va_page = va & ~(kPage - 1), pa_page = pa & ~(kPage - 1);
-  if (alias_pages_.contains(va_page)) return false;  // mapped already: something else is wrong
-  std::byte* host = mem_.host_ptr(pa_page, kPage);
-  if (host == nullptr) {
-    // MMIO (or a ROM window Unicorn maps itself): the alias only has to exist for
-    // Unicorn's check; the access goes to the PA through the TLB.
+  // Unicorn's TLB takes the access to the PA, so behind an alias of a device page any
+  // bytes will do: a scratch page only has to exist for Unicorn's look-up.
+  auto scratch = [this](uint64_t va_page, uint64_t) {
     if (!scratch_page_) {
-      scratch_page_.reset(static_cast<std::byte*>(std::aligned_alloc(kPage, kPage)));
-      std::memset(scratch_page_.get(), 0, kPage);
+      scratch_page_.reset(static_cast<std::byte*>(std::aligned_alloc(arch::VaAliases::kPage, arch::VaAliases::kPage)));
+      std::memset(scratch_page_.get(), 0, arch::VaAliases::kPage);
     }
-    host = scratch_page_.get();
-  }
-  if (uc_mem_map_ptr(uc_, va_page, kPage, UC_PROT_ALL, host) != UC_ERR_OK) return false;
-  alias_pages_.insert(va_page);
-  trace_.emit_lazy([&] {
-    return Event{EventKind::Note, fmt::format("cpu{}", index_),
-                 fmt::format("alias page mapped at VA {:#x} for PA {:#x} (Unicorn 2.0.1 checks the VA first)",
-                             va_page, pa_page),
-                 {{"va", va_page}, {"pa", pa_page}}};
-  });
-  return true;
+    return uc_mem_map_ptr(uc_, va_page, arch::VaAliases::kPage, UC_PROT_ALL, scratch_page_.get()) == UC_ERR_OK;
+  };
+  return aliases_.map(uc_, mem_, va, pa, scratch, trace_, index_);
 }
 
 bool Arm64Vcpu::restore_el1_regime() {

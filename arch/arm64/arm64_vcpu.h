@@ -73,6 +73,7 @@
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/raised_exception.h"
+#include "arch/common/va_aliases.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
@@ -170,8 +171,8 @@ class Arm64Vcpu final : public arch::Vcpu {
     bool write;
   };
   std::optional<Unmapped> unmapped_;  // the access Unicorn refused in this quantum
-  // Alias pages mapped at virtual addresses (see the Unicorn facts above), by VA page.
-  std::set<uint64_t> alias_pages_;
+  // Alias pages mapped at virtual addresses (see the Unicorn facts above).
+  arch::VaAliases aliases_;
   struct FreeDeleter {
     void operator()(std::byte* p) const { std::free(p); }
   };

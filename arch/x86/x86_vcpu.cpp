@@ -305,22 +305,9 @@ bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, i
 }
 
 bool X86Vcpu::map_alias(uint64_t va, uint64_t pa) {
-  constexpr uint64_t kPage = 0x1000;  // Unicorn's mapping granule
-  const uint64_t va_page = va & ~(kPage - 1), pa_page = pa & ~(kPage - 1);
-  if (alias_pages_.contains(va_page) || va_page + kPage < va_page) return false;
-  if (std::byte* host = mem_.host_ptr(pa_page, kPage)) {
-    if (uc_mem_map_ptr(uc_, va_page, kPage, UC_PROT_ALL, host) != UC_ERR_OK) return false;
-  } else if (!alias_mmio_ || !alias_mmio_(va_page, pa_page)) {
-    return false;
-  }
-  alias_pages_.insert(va_page);
-  trace_.emit_lazy([&] {
-    return Event{EventKind::Note, fmt::format("cpu{}", index_),
-                 fmt::format("alias page mapped at VA {:#x} for PA {:#x} (Unicorn 2.0.1 checks the VA first)",
-                             va_page, pa_page),
-                 {{"va", va_page}, {"pa", pa_page}}};
-  });
-  return true;
+  // Unicorn accesses the page mapped at the VA itself, so a device page needs the device
+  // behind the alias (set_alias_mmio).
+  return aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_);
 }
 
 std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
@@ -346,7 +333,7 @@ std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
     return arch::StopRequest{arch::StopKind::Unsupported,
                              fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what), 1};
   if (map_alias(va, t->pa)) return std::nullopt;  // RIP is still at the instruction: it runs again
-  if (alias_pages_.contains(va & ~uint64_t{0xFFF}))
+  if (aliases_.contains(va))
     return arch::StopRequest{arch::StopKind::Unsupported,
                              fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias "
                                          "page was mapped at the VA", what, va, t->pa),
