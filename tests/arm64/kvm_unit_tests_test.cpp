@@ -12,35 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/kvm_unit_tests.h"
 #include "tests/tools/cli_run.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path kut_dir() { return fs::path(IRQREMAP_SOURCE_DIR) / ".." / "shared" / "kvm-unit-tests"; }
-
-// The verdict lines of a UART transcript (carriage returns dropped, as compare.sh does).
-std::vector<std::string> verdicts(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::erase(line, '\r');
-    for (const char* p : {"PASS:", "FAIL:", "SKIP:", "XFAIL:", "SUMMARY:", "EXIT:"})
-      if (line.starts_with(p)) {
-        out.push_back(line);
-        break;
-      }
-  }
-  return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using kuttest::kut_dir;
+using kuttest::slurp;
+using kuttest::verdicts;
 
 struct KutCase {
   const char* name;   // the reference transcript qemu-7.2/<name>.txt

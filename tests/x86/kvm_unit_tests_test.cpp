@@ -11,36 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/kvm_unit_tests.h"
 #include "tests/tools/cli_run.h"
 
-namespace {
-
 namespace fs = std::filesystem;
-
-fs::path kut_dir() { return fs::path(IRQREMAP_SOURCE_DIR) / ".." / "shared" / "kvm-unit-tests"; }
-
-std::vector<std::string> lines_starting(const std::string& text, std::initializer_list<const char*> prefixes) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::erase(line, '\r');
-    for (const char* p : prefixes)
-      if (line.starts_with(p)) {
-        out.push_back(line);
-        break;
-      }
-  }
-  return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-}  // namespace
+using kuttest::kut_dir;
+using kuttest::lines_starting;
+using kuttest::slurp;
 
 TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("x86-intel-iommu: multiboot entry, INIT/SIPI for 3 APs, paging, then VT-d init, DMAR through edu, IR for the I/O APIC and MSI") {
