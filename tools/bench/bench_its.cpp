@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/rss.h"
 #include "arch/arm64/gicv3_redistributor.h"
 #include "remap/guest_memory.h"
 #include "remap/its/command_format.h"
@@ -120,23 +121,9 @@ BENCHMARK(BM_TranslateAndPend)
 
 // --- Issue 13: 65,536 x 256 through the command queue ---
 
-// Peak resident set size in MiB (VmHWM), and its reset (Linux: "5" to clear_refs).
-// A /proc/self/status figure in MiB: VmHWM (peak resident set) or VmRSS (now).
-double status_mib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, n, key) == 0) return std::strtod(line.c_str() + n, nullptr) / 1024.0;
-  return 0;
-}
-double peak_rss_mib() { return status_mib("VmHWM:"); }
-void reset_peak_rss() {
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-}
+using bench::peak_rss_mib;
+using bench::reset_peak_rss;
+using bench::status_mib;
 
 constexpr uint32_t kScaleDevices = 65536, kScaleEvents = 256;
 // Guest layout: queue 1 MiB (the largest CBASER allows), two-level device table (one

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/rss.h"
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
 #include "remap/vtd/apic_bus.h"
@@ -96,22 +97,9 @@ BENCHMARK(BM_Translate)
     ->Args({0, 65536, 1})
     ->Args({1, 65536, 1});
 
-// A /proc/self/status figure in MiB: VmHWM (peak resident set) or VmRSS (now).
-double status_mib(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::size_t n = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, n, key) == 0) return std::strtod(line.c_str() + n, nullptr) / 1024.0;
-  return 0;
-}
-double peak_rss_mib() { return status_mib("VmHWM:"); }
-void reset_peak_rss() {
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-}
+using bench::peak_rss_mib;
+using bench::reset_peak_rss;
+using bench::status_mib;
 
 void BM_VtdScale(benchmark::State& state) {
   using clock = std::chrono::steady_clock;
