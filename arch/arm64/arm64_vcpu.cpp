@@ -85,8 +85,8 @@ uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
   // is a bounds check and a load, not a region search or a table walk.
   if (pc - code_va_ < code_size_ && code_size_ - (pc - code_va_) >= 4)
     return bits::load_le<uint32_t>(code_host_ + (pc - code_va_));
-  const TranslationRegs regs = translation_regs();
-  if ((regs.sctlr & 1) == 0) {
+  // SCTLR_EL1.M alone decides; the other translation registers only matter with it set.
+  if ((sysreg_value(3, 0, 1, 0, 0) & 1) == 0) {
     for (const GuestMemory::Region& r : mem_.regions()) {
       if (pc >= r.base && pc - r.base <= r.size - 4) {
         code_va_ = r.base;
@@ -99,7 +99,7 @@ uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
   }
   // MMU on: the word at a virtual address is read at the physical address the guest's
   // tables give (code at a VA other than its PA: a kernel linked high).
-  auto t = stage1_translate(pc, regs, [this](uint64_t pa) -> std::optional<uint64_t> {
+  auto t = stage1_translate(pc, translation_regs(), [this](uint64_t pa) -> std::optional<uint64_t> {
     auto v = mem_.read64(pa);
     return v ? std::optional<uint64_t>(*v) : std::nullopt;
   });
@@ -411,7 +411,9 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
                             fmt::format("MSR to read-only {}", GenericTimer::name(enc)), 1});
         return 1;
       }
-      self->kick();  // a new deadline: the machine re-plans the quantum, a PPI may be due
+      // A new deadline: a PPI may be due. kick() ends the quantum only when it could be
+      // taken now; with IRQs masked the unmask (or a WFI) asks for the boundary itself.
+      self->kick();
     }
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the

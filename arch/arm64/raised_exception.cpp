@@ -1,7 +1,6 @@
 #include "arch/arm64/raised_exception.h"
 
 #include <cstring>
-#include <vector>
 
 namespace irqremap::arm64 {
 
@@ -11,27 +10,35 @@ constexpr uint16_t kProbeImm = 0x5A5A;
 constexpr uint32_t kProbeSvc = 0xD400'0001u | (uint32_t{kProbeImm} << 5);  // SVC #0x5A5A
 constexpr uint32_t kProbeSyndrome = (0x15u << 26) | (1u << 25) | kProbeImm;
 
-// A copy of the engine's saved context as bytes.
-std::vector<unsigned char> snapshot(uc_engine* uc) {
-  std::vector<unsigned char> bytes;
+// Calls `use(bytes, size)` with the engine's saved context; false when it cannot be saved.
+template <typename Use>
+bool with_snapshot(uc_engine* uc, Use&& use) {
   uc_context* ctx = nullptr;
-  if (uc_context_alloc(uc, &ctx) != UC_ERR_OK) return bytes;
-  if (uc_context_save(uc, ctx) == UC_ERR_OK) {
-    const size_t n = uc_context_size(uc);
-    bytes.resize(n);
-    std::memcpy(bytes.data(), ctx, n);
-  }
+  if (uc_context_alloc(uc, &ctx) != UC_ERR_OK) return false;
+  const bool ok = uc_context_save(uc, ctx) == UC_ERR_OK;
+  if (ok) use(reinterpret_cast<const unsigned char*>(ctx), uc_context_size(uc));
   uc_context_free(ctx);
-  return bytes;
+  return ok;
 }
 
 struct Probe {
+  bool taken = false;
   std::optional<size_t> offset;  // of exception.syndrome in the snapshot
-  std::vector<unsigned char> at_svc;
+  bool ambiguous = false;
 };
 
+// At the probe's SVC: the one offset that holds its syndrome.
 void probe_hook(uc_engine* uc, uint32_t, void* user) {
-  static_cast<Probe*>(user)->at_svc = snapshot(uc);
+  auto& p = *static_cast<Probe*>(user);
+  p.taken = with_snapshot(uc, [&p](const unsigned char* bytes, size_t n) {
+    for (size_t o = 0; o + 16 <= n; o += 4) {
+      uint32_t v;
+      std::memcpy(&v, bytes + o, 4);
+      if (v != kProbeSyndrome) continue;
+      if (p.offset) p.ambiguous = true;
+      p.offset = o;
+    }
+  });
   uc_emu_stop(uc);
 }
 
@@ -49,15 +56,8 @@ std::optional<size_t> find_offset() {
     uc_emu_start(uc, kBase, kBase + 4, 0, 1);
   }
   uc_close(uc);
-  std::optional<size_t> found;
-  for (size_t o = 0; o + 16 <= p.at_svc.size(); o += 4) {
-    uint32_t v;
-    std::memcpy(&v, p.at_svc.data() + o, 4);
-    if (v != kProbeSyndrome) continue;
-    if (found) return std::nullopt;  // ambiguous: trust nothing
-    found = o;
-  }
-  return found;
+  if (!p.taken || p.ambiguous) return std::nullopt;  // ambiguous: trust nothing
+  return p.offset;
 }
 
 }  // namespace
@@ -65,12 +65,14 @@ std::optional<size_t> find_offset() {
 std::optional<RaisedException> raised_exception(uc_engine* uc) {
   static const std::optional<size_t> offset = find_offset();
   if (!offset) return std::nullopt;
-  const std::vector<unsigned char> bytes = snapshot(uc);
+  std::optional<RaisedException> r;
   // exception.{syndrome (u32), fsr (u32), vaddress (u64)} are consecutive.
-  if (bytes.size() < *offset + 16) return std::nullopt;
-  RaisedException r;
-  std::memcpy(&r.syndrome, bytes.data() + *offset, 4);
-  std::memcpy(&r.vaddress, bytes.data() + *offset + 8, 8);
+  with_snapshot(uc, [&](const unsigned char* bytes, size_t n) {
+    if (n < *offset + 16) return;
+    r.emplace();
+    std::memcpy(&r->syndrome, bytes + *offset, 4);
+    std::memcpy(&r->vaddress, bytes + *offset + 8, 8);
+  });
   return r;
 }
 
