@@ -32,3 +32,10 @@ extern "C" void __sanitizer_cov_trace_pc() {
   ++counters[(slot ^ previous) & (kEdges - 1)];
   previous = slot >> 1;  // halved, so A->B and B->A land apart
 }
+
+// GCC's trace-cmp also reports floating-point comparisons (nlohmann-json's number printing
+// and CLI11's range checks have them), which libFuzzer has no hook for: its value
+// profile only steers integer operands. Taking them here keeps the fully instrumented
+// build (tools/fuzz.sh) linking; they carry nothing the mutator could use.
+extern "C" void __sanitizer_cov_trace_cmpf(float, float) {}
+extern "C" void __sanitizer_cov_trace_cmpd(double, double) {}
