@@ -70,7 +70,8 @@ int run_demo(Io io) {
 
 }  // namespace
 
-int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out);  // cmd_demo_live.cpp
+int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out,
+                  const std::string& trace_svg, const std::string& svg_window);  // cmd_demo_live.cpp
 
 void add_demo(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
@@ -80,14 +81,20 @@ void add_demo(CLI::App& app, Context& ctx) {
   auto arch = std::make_shared<std::string>("both");
   auto tour = std::make_shared<bool>(false);
   auto trace_out = std::make_shared<std::string>();
+  auto trace_svg = std::make_shared<std::string>();
+  auto svg_window = std::make_shared<std::string>();
   sub->add_option("--arch", *arch, "Which machine: arm64, x86 or both")
       ->check(CLI::IsMember({"arm64", "x86", "both"}));
   sub->add_flag("--tour", *tour, "The explain-only guided tour (no CPUs): MSI, IRTE, MAPTI field by field");
   sub->add_option("--trace-out", *trace_out,
                   "Write the runs as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
-  sub->callback([&ctx, arch, tour, trace_out] {
+  sub->add_option("--trace-svg", *trace_svg,
+                  "Draw the same timeline as a self-contained SVG picture (lanes, handler slices, MSI arrows)");
+  sub->add_option("--trace-svg-window", *svg_window,
+                  "Draw only the span of the firmware phases whose names start with this, e.g. migrate");
+  sub->callback([&ctx, arch, tour, trace_out, trace_svg, svg_window] {
     ctx.status = *tour ? run_demo(ctx.io)
-                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out);
+                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out, *trace_svg, *svg_window);
   });
 }
 

@@ -41,7 +41,8 @@ bool written_once(const MachineRun& r) {
 
 }  // namespace
 
-int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out) {
+int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out, const std::string& trace_svg,
+                  const std::string& svg_window) {
   io.out << "irqremap demo — one device, its MSI message written once, two remapping units\n"
             "==============================================================================\n"
             "The same device model sits on both machines. Its driver writes each message slot\n"
@@ -50,10 +51,10 @@ int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out) {
             "the hardware events that explain them ([unit] kind: ...).\n";
   std::vector<MachineRun> runs;
   TimelineSink timeline;
-  TimelineSink* t = trace_out.empty() ? nullptr : &timeline;
+  TimelineSink* t = trace_out.empty() && trace_svg.empty() ? nullptr : &timeline;
   if (arm64) runs.push_back(demo_arm64(t));
   if (x86) runs.push_back(demo_x86(t));
-  if (t) run_detail::write_timeline(timeline, trace_out);
+  if (t) run_detail::write_timeline(timeline.timeline(), trace_out, trace_svg, svg_window);
   for (const MachineRun& r : runs) print_run(r, io.out);
 
   io.out << "\nSide by side\n------------\n";

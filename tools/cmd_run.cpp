@@ -22,6 +22,8 @@ struct RunArgs {
   std::string mem;
   std::string append;
   std::string trace_out;
+  std::string trace_svg;
+  std::string trace_svg_window;
 };
 
 }  // namespace
@@ -37,6 +39,10 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
   sub->add_option("--trace-out", args->trace_out,
                   "Write the run as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
+  sub->add_option("--trace-svg", args->trace_svg,
+                  "Draw the same timeline as a self-contained SVG picture (lanes, handler slices, MSI arrows)");
+  sub->add_option("--trace-svg-window", args->trace_svg_window,
+                  "Draw only the span of the firmware phases whose names start with this (phase markers)");
   sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
   sub->add_option("--mem", args->mem,
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
@@ -49,7 +55,7 @@ void add_run(CLI::App& app, Context& ctx) {
       "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
   sub->callback([&ctx, args] {
     RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append,
-                 args->trace_out};
+                 args->trace_out, args->trace_svg, args->trace_svg_window};
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
     ctx.status = args->arch == "arm64" ? run_arm64(o, ctx.io) : run_x86(o, ctx.io);
   });

@@ -36,7 +36,7 @@ struct MachineRun {
 };
 
 class TimelineSink;
-// With a timeline, each stub's run becomes one of its processes (--trace-out).
+// With a timeline, each stub's run becomes one of its processes (--trace-out, --trace-svg).
 MachineRun demo_x86(TimelineSink* timeline = nullptr);
 MachineRun demo_arm64(TimelineSink* timeline = nullptr);
 

@@ -17,7 +17,9 @@
 #include "remap/trace.h"
 #include "guest-fw/firmware.h"
 #include "tools/cli.h"
+#include "tools/timeline_json.h"
 #include "tools/timeline_sink.h"
+#include "tools/timeline_svg.h"
 
 namespace irqremap::cli {
 
@@ -29,7 +31,9 @@ struct RunOptions {
   uint64_t max_insns = 100'000'000;
   std::optional<uint64_t> mem_mib;  // --mem: RAM in MiB (machine default when absent)
   std::string append;               // --append: the kernel command line
-  std::string trace_out;            // --trace-out: Trace Event Format JSON (timeline_sink.h)
+  std::string trace_out;            // --trace-out: Trace Event Format JSON (timeline_json.h)
+  std::string trace_svg;            // --trace-svg: the same timeline as a picture (timeline_svg.h)
+  std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -60,11 +64,18 @@ uint64_t virtual_now(const Machine& m) {
   else return m.time().now() / m.time().ticks_per_insn();
 }
 
-// Writes the timeline, or says why it could not.
-inline void write_timeline(const TimelineSink& t, const std::string& path) {
-  std::ofstream f(path, std::ios::binary);
-  f << t.json().dump() << "\n";
-  if (!f) throw UsageError(fmt::format("--trace-out {}: cannot write", path));
+// Writes the timeline to the files asked for (--trace-out JSON, --trace-svg picture), or
+// says why it could not.
+inline void write_timeline(const Timeline& t, const std::string& json_path, const std::string& svg_path,
+                           const std::string& svg_window = "") {
+  auto write = [](const char* option, const std::string& path, const std::string& text) {
+    if (path.empty()) return;
+    std::ofstream f(path, std::ios::binary);
+    f << text;
+    if (!f) throw UsageError(fmt::format("{} {}: cannot write", option, path));
+  };
+  if (!json_path.empty()) write("--trace-out", json_path, timeline_json(t).dump() + "\n");
+  write("--trace-svg", svg_path, timeline_svg(t, svg_window));
 }
 
 inline std::vector<std::byte> read_file(const std::string& path) {
@@ -126,17 +137,18 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
     machine.set_trace_instructions(true);
   }
   TimelineSink timeline;
-  if (!o.trace_out.empty()) {
-    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel),
+  const bool timed = !o.trace_out.empty() || !o.trace_svg.empty();
+  if (timed) {
+    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel), cfg.cpus,
                            [&machine] { return run_detail::virtual_now(machine); });
     machine.attach(&timeline);
   }
   const arch::RunResult r = machine.run(*entry, o.max_insns);
   if (o.trace) machine.detach(&sink);
-  if (!o.trace_out.empty()) {
+  if (timed) {
     machine.detach(&timeline);
     timeline.end_process();
-    run_detail::write_timeline(timeline, o.trace_out);
+    run_detail::write_timeline(timeline.timeline(), o.trace_out, o.trace_svg, o.trace_svg_window);
   }
   io.out << uart_line;
   io.out.flush();

@@ -21,101 +21,180 @@ std::optional<unsigned> unit_number(const std::string& unit, std::string_view pr
 
 bool has(const Event& e, std::string_view key) { return e.value(key, ~uint64_t{0}) != ~uint64_t{0}; }
 
-nlohmann::json args_of(const Event& e) {
-  nlohmann::json a = {{"text", e.text}};
-  for (const auto& [k, v] : e.values) a[k] = v;
-  return a;
+TimelineArgs args_of(const Event& e) { return TimelineArgs{e.text, e.values}; }
+
+bool is_msi_write(const Event& e) {
+  return e.kind == EventKind::Device && e.text.find("sends MSI") != std::string::npos;
 }
+
+std::string cpu_unit(unsigned cpu) { return fmt::format("cpu{}", cpu); }
 
 }  // namespace
 
-void TimelineSink::begin_process(std::string name, std::function<uint64_t()> now) {
-  ++pid_;
+void TimelineSink::begin_process(std::string name, unsigned cpus, std::function<uint64_t()> now) {
+  TimelineProcess p;
+  p.pid = int(timeline_.processes.size()) + 1;
+  p.name = std::move(name);
+  timeline_.processes.push_back(std::move(p));
   now_ = std::move(now);
-  tracks_.clear();
   handlers_.clear();
-  awaiting_handler_.clear();
+  phases_.clear();
+  awaiting_.clear();
   msi_in_flight_.reset();
-  events_.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid_}, {"tid", 0},
-                     {"args", {{"name", std::move(name)}}}});
+  // Every CPU has its track, also one that never runs: an empty lane is information.
+  for (unsigned c = 0; c < cpus; ++c) track(cpu_unit(c));
 }
 
 int TimelineSink::track(const std::string& unit) {
-  if (auto it = tracks_.find(unit); it != tracks_.end()) return it->second;
+  TimelineProcess& p = process();
+  for (const TimelineTrack& t : p.tracks)
+    if (t.name == unit) return t.tid;
   // CPUs first, in CPU order; every other unit after them in order of first appearance.
   const std::optional<unsigned> cpu = unit_number(unit, "cpu");
-  const int tid = cpu ? int(*cpu) + 1 : 1000 + int(tracks_.size());
-  tracks_[unit] = tid;
-  events_.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid_}, {"tid", tid}, {"args", {{"name", unit}}}});
-  events_.push_back(
-      {{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", pid_}, {"tid", tid}, {"args", {{"sort_index", tid}}}});
+  const int tid = cpu ? int(*cpu) + 1 : 1000 + int(p.tracks.size());
+  p.tracks.push_back(TimelineTrack{unit, tid});
   return tid;
 }
 
-nlohmann::json TimelineSink::base(const char* ph, const std::string& name, const std::string& unit, uint64_t ts) {
-  return {{"ph", ph}, {"name", name}, {"pid", pid_}, {"tid", track(unit)}, {"ts", ts}};
+void TimelineSink::mark(const Event& e, uint64_t ts) {
+  // A translation takes one instruction's width: it is where an MSI's flow bends, and a
+  // flow step binds to a slice in the viewers. Everything else is an instant.
+  if (e.kind == EventKind::Translation) {
+    process().slices.push_back(
+        TimelineSlice{track(e.unit), ts, 1, std::string(to_string(e.kind)), "translate", args_of(e)});
+    return;
+  }
+  const std::string kind(to_string(e.kind));
+  process().marks.push_back(
+      TimelineMark{track(e.unit), ts, is_msi_write(e) ? "MSI write" : kind, is_msi_write(e) ? "msi" : kind, args_of(e)});
 }
 
-void TimelineSink::instant(const Event& e, uint64_t ts) {
-  // An MSI write and its translation are one-instruction slices rather than instants:
-  // flow arrows attach to slices, and these are where an MSI's arrow starts and bends.
-  const bool flow_point = e.kind == EventKind::Translation ||
-                          (e.kind == EventKind::Device && e.text.find("sends MSI") != std::string::npos);
-  nlohmann::json j = base(flow_point ? "X" : "i", std::string(to_string(e.kind)), e.unit, ts);
-  if (flow_point) j["dur"] = 1;
-  else j["s"] = "t";
-  j["cat"] = std::string(to_string(e.kind));
-  j["args"] = args_of(e);
-  events_.push_back(std::move(j));
+TimelineFlow& TimelineSink::flow(uint64_t id) {
+  auto& flows = process().flows;
+  for (TimelineFlow& f : flows)
+    if (f.id == id) return f;
+  flows.push_back(TimelineFlow{id, {}});
+  return flows.back();
 }
 
-// Flow events bind to the slice enclosing them on their track ("e": the enclosing one for
-// the end, so the arrow lands on the handler).
-void TimelineSink::flow(const char* ph, uint64_t id, const std::string& unit, uint64_t ts) {
-  nlohmann::json j = base(ph, "msi", unit, ts);
-  j["cat"] = "msi";
-  j["id"] = id;
-  if (std::string_view(ph) == "f") j["bp"] = "e";
-  events_.push_back(std::move(j));
+void TimelineSink::flow_point(uint64_t id, char ph, const std::string& unit, uint64_t ts) {
+  flow(id).points.push_back(TimelineFlowPoint{ph, track(unit), ts});
 }
 
 void TimelineSink::handler_begin(unsigned cpu, std::string name, uint64_t ts) {
-  handlers_[cpu].push_back(Handler{ts, std::move(name), nlohmann::json::object()});
+  handlers_[cpu].push_back(Open{ts, std::move(name), {}});
 }
 
 // The handler now running on `cpu` serves `key` (INTID or vector): name it, and end the
-// flow of the MSI that raised it there.
+// flows of the MSIs that raised it there (more than one when they coalesced).
 void TimelineSink::handler_named(unsigned cpu, uint64_t key, std::string name, uint64_t ts) {
   auto& stack = handlers_[cpu];
   if (stack.empty()) return;
   stack.back().name = std::move(name);
-  stack.back().args["id"] = key;
-  if (auto it = awaiting_handler_.find({cpu, key}); it != awaiting_handler_.end()) {
-    flow("f", it->second, fmt::format("cpu{}", cpu), ts);
-    awaiting_handler_.erase(it);
+  stack.back().args.values.emplace_back("id", key);
+  if (auto it = awaiting_.find({cpu, key}); it != awaiting_.end()) {
+    for (const Awaiting& a : it->second) flow_point(a.flow, 'f', cpu_unit(cpu), ts);
+    awaiting_.erase(it);
   }
 }
 
-void TimelineSink::handler_end(unsigned cpu, uint64_t ts) {
-  auto& stack = handlers_[cpu];
+void TimelineSink::close(std::vector<Open>& stack, unsigned cpu, const char* cat, uint64_t ts) {
   if (stack.empty()) return;
-  Handler h = std::move(stack.back());
+  Open o = std::move(stack.back());
   stack.pop_back();
-  nlohmann::json j = base("X", h.name, fmt::format("cpu{}", cpu), h.start);
-  j["cat"] = "handler";
-  j["dur"] = ts > h.start ? ts - h.start : 1;  // a zero-length slice would not show
-  j["args"] = std::move(h.args);
-  events_.push_back(std::move(j));
+  const uint64_t dur = ts > o.start ? ts - o.start : 1;  // a zero-length slice would not show
+  process().slices.push_back(TimelineSlice{track(cpu_unit(cpu)), o.start, dur, std::move(o.name), cat, std::move(o.args)});
 }
 
 void TimelineSink::end_process() {
   const uint64_t ts = now_ ? now_() : 0;
   for (auto& [cpu, stack] : handlers_)
-    while (!stack.empty()) handler_end(cpu, ts);
+    while (!stack.empty()) close(stack, cpu, "handler", ts);
+  for (auto& [cpu, stack] : phases_)
+    while (!stack.empty()) close(stack, cpu, "phase", ts);
+  process().end = ts;
+}
+
+// The firmware's phase marker (arch/*/README.md): {"phase", 1} opens a slice named by the
+// text after "phase begin: ", {"phase", 0} closes the innermost one on that CPU.
+void TimelineSink::phase(const Event& e, unsigned cpu, uint64_t ts) {
+  static constexpr std::string_view kBegin = "phase begin: ";
+  if (e.value("phase") == 1)
+    phases_[cpu].push_back(Open{ts, e.text.starts_with(kBegin) ? e.text.substr(kBegin.size()) : e.text, {e.text, {}}});
+  else
+    close(phases_[cpu], cpu, "phase", ts);
+}
+
+// An MSI's flow: started at the device's write, bent at the translation, carried along when
+// its pending state moves (see the header), ended at the handler or at the fault.
+void TimelineSink::follow(const Event& e, uint64_t ts) {
+  if (is_msi_write(e)) {
+    msi_in_flight_ = next_flow_++;
+    flow_point(*msi_in_flight_, 's', e.unit, ts);
+    return;
+  }
+  if (e.kind == EventKind::Translation && msi_in_flight_) {
+    flow_point(*msi_in_flight_, 't', e.unit, ts);
+    // ITS: redistributor = CPU, LPI INTID; VT-d: destination APIC ID = CPU, vector.
+    Awaiting a{*msi_in_flight_, std::nullopt};
+    if (has(e, "index")) a.irte = e.value("index");
+    if (has(e, "rd") && has(e, "intid"))
+      awaiting_[{unsigned(e.value("rd")), e.value("intid")}].push_back(a);
+    else if (has(e, "dest") && has(e, "vector"))
+      awaiting_[{unsigned(e.value("dest")), e.value("vector")}].push_back(a);
+    msi_in_flight_.reset();
+    return;
+  }
+  if (e.kind == EventKind::Fault && msi_in_flight_) {
+    flow_point(*msi_in_flight_, 'f', e.unit, ts);  // a dropped MSI ends where it was dropped
+    msi_in_flight_.reset();
+    return;
+  }
+  // ITS MOVI/MOVALL: the pending LPI now waits on the new redistributor's CPU.
+  if (e.kind == EventKind::Delivery && has(e, "from_rd") && has(e, "rd") && has(e, "intid")) {
+    auto it = awaiting_.find({unsigned(e.value("from_rd")), e.value("intid")});
+    if (it == awaiting_.end()) return;
+    std::vector<Awaiting> moved = std::move(it->second);
+    awaiting_.erase(it);
+    for (const Awaiting& a : moved) flow_point(a.flow, 't', e.unit, ts);
+    auto& to = awaiting_[{unsigned(e.value("rd")), e.value("intid")}];
+    to.insert(to.end(), moved.begin(), moved.end());
+    return;
+  }
+  // VT-d: an IEC invalidation covering the IRTE of an MSI still waiting in an IRR.
+  if (e.kind == EventKind::CacheInvalidate && e.unit == "vtd") {
+    const bool global = !has(e, "first");
+    const uint64_t first = e.value("first", 0), count = e.value("count", 1);
+    for (auto& [target, list] : awaiting_)
+      for (Awaiting& a : list)
+        if (a.irte && (global || (*a.irte >= first && *a.irte < first + count))) a.irte_invalidated = true;
+    return;
+  }
+  // VT-d: the old CPU retriggers such an MSI with an IPI to its new destination and vector.
+  if (e.kind == EventKind::Command && has(e, "dest") && has(e, "vector") && e.value("shorthand", 0) == 0) {
+    const std::optional<unsigned> from = unit_number(e.unit, "lapic");
+    if (!from) return;
+    for (auto it = awaiting_.begin(); it != awaiting_.end(); ++it) {
+      if (it->first.first != *from) continue;
+      auto& list = it->second;
+      for (auto a = list.begin(); a != list.end(); ++a) {
+        if (!a->irte_invalidated) continue;
+        Awaiting moved = *a;
+        moved.irte_invalidated = false;
+        list.erase(a);
+        if (list.empty()) awaiting_.erase(it);
+        flow_point(moved.flow, 't', e.unit, ts);
+        awaiting_[{unsigned(e.value("dest")), e.value("vector")}].push_back(moved);
+        return;
+      }
+    }
+  }
 }
 
 void TimelineSink::on_event(const Event& e) {
   const uint64_t ts = now_ ? now_() : 0;
+  const std::optional<unsigned> cpu = unit_number(e.unit, "cpu");
+  if (e.kind == EventKind::Note && cpu && has(e, "phase")) return phase(e, *cpu, ts);
   switch (e.kind) {
     case EventKind::GuestInsn:
     case EventKind::RegRead:
@@ -125,7 +204,6 @@ void TimelineSink::on_event(const Event& e) {
     default:
       break;
   }
-  const std::optional<unsigned> cpu = unit_number(e.unit, "cpu");
   if (e.kind == EventKind::Delivery && cpu) {
     // Exception entry (AArch64 IRQ: the INTID is known at the ICC_IAR1_EL1 read; x86: the
     // vector is known at once), then EOI ends it.
@@ -139,32 +217,13 @@ void TimelineSink::on_event(const Event& e) {
       const uint64_t id = e.value("intid");
       return handler_named(*cpu, id, fmt::format("{} {}", id >= 8192 ? "LPI" : id < 16 ? "SGI" : "PPI", id), ts);
     }
-    if (has(e, "eoi")) return handler_end(*cpu, ts);
+    if (has(e, "eoi")) return close(handlers_[*cpu], *cpu, "handler", ts);
   }
   if (const auto apic = unit_number(e.unit, "lapic"); apic && e.kind == EventKind::Delivery && has(e, "eoi"))
-    handler_end(*apic, ts);  // APIC ID = CPU number on the x86 machine
+    close(handlers_[*apic], *apic, "handler", ts);  // APIC ID = CPU number on the x86 machine
 
-  instant(e, ts);
-  if (e.kind == EventKind::Device && e.text.find("sends MSI") != std::string::npos) {
-    msi_in_flight_ = next_flow_++;
-    flow("s", *msi_in_flight_, e.unit, ts);
-  } else if (e.kind == EventKind::Translation && msi_in_flight_) {
-    flow("t", *msi_in_flight_, e.unit, ts);
-    // ITS: redistributor = CPU, LPI INTID; VT-d: destination APIC ID = CPU, vector.
-    if (has(e, "rd") && has(e, "intid"))
-      awaiting_handler_[{unsigned(e.value("rd")), e.value("intid")}] = *msi_in_flight_;
-    else if (has(e, "dest") && has(e, "vector"))
-      awaiting_handler_[{unsigned(e.value("dest")), e.value("vector")}] = *msi_in_flight_;
-    msi_in_flight_.reset();
-  } else if (e.kind == EventKind::Fault) {
-    msi_in_flight_.reset();  // a dropped MSI reaches no handler
-  }
-}
-
-nlohmann::json TimelineSink::json() const {
-  return {{"traceEvents", events_},
-          {"displayTimeUnit", "ns"},
-          {"otherData", {{"time", "retired instructions (one per microsecond on the axis)"}}}};
+  mark(e, ts);
+  follow(e, ts);
 }
 
 }  // namespace irqremap::cli

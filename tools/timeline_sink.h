@@ -1,14 +1,18 @@
 #pragma once
-// --trace-out: a run's trace as Trace Event Format JSON, the format ui.perfetto.dev and
-// chrome://tracing open. Each machine run is a process; each CPU and each unit (ITS,
-// redistributor, VT-d, local APIC, device, ...) is a named track. Interrupt handlers are
-// slices on their CPU from the exception entry to the EOI; MSI writes, translations,
-// table reads, cache events, commands, faults and hazards are instant events with the
-// event's decoded values as args; a flow follows each MSI from the device's write through
-// the translation to the handler that took it.
+// Collects a run's trace into a Timeline (timeline.h), which --trace-out and --trace-svg
+// then write. Each machine run is a process; each CPU and each unit (ITS, redistributor,
+// VT-d, local APIC, device, ...) is a named track, every CPU of the machine even when idle.
+// Interrupt handlers are slices on their CPU from the exception entry to the EOI; firmware
+// phases (the marker of arch/*/README.md, "Timeline phase markers") are slices too; MSI
+// writes, table reads, cache events, commands, faults and hazards are marks with the
+// event's decoded values; a flow follows each MSI from the device's write through the
+// translation to the handler that took it, or to the fault that dropped it.
 //
-// Time is the machine's deterministic virtual time in retired instructions: the viewer's
-// microsecond is one instruction, so the same run gives the same file.
+// Where an MSI's pending state changes CPU before any CPU took it, the flow follows it:
+//  - ITS: MOVI/MOVALL moves the pending LPI to the new redistributor (an event says so);
+//  - VT-d: the IRTE that carried the MSI is invalidated while the MSI still sits in the old
+//    CPU's IRR, and that CPU then sends an IPI: the retrigger of Linux's fixup_irqs on
+//    hot-unplug, so the flow goes on to the IPI's destination and vector.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,45 +21,52 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "remap/trace.h"
+#include "tools/timeline.h"
 
 namespace irqremap::cli {
 
 class TimelineSink final : public TraceSink {
  public:
-  // Starts a process named `name` (one machine run); `now` reads its virtual time.
-  void begin_process(std::string name, std::function<uint64_t()> now);
-  // Closes the handlers still running at the end of the run.
+  // Starts a process named `name` (one machine run of `cpus` CPUs); `now` reads its
+  // virtual time.
+  void begin_process(std::string name, unsigned cpus, std::function<uint64_t()> now);
+  // Closes the handlers and phases still running at the end of the run.
   void end_process();
   void on_event(const Event& e) override;
-  // {"traceEvents": [...], ...}: the whole file.
-  nlohmann::json json() const;
+  const Timeline& timeline() const { return timeline_; }
 
  private:
-  struct Handler {
+  struct Open {
     uint64_t start;
     std::string name;
-    nlohmann::json args;
+    TimelineArgs args;
   };
+  // A translated MSI waiting for the handler that takes it.
+  struct Awaiting {
+    uint64_t flow;
+    std::optional<uint64_t> irte;  // VT-d: the IRTE index that translated it
+    bool irte_invalidated = false;
+  };
+  using Target = std::pair<unsigned, uint64_t>;  // (CPU, INTID or vector)
+
+  TimelineProcess& process() { return timeline_.processes.back(); }
   int track(const std::string& unit);
-  nlohmann::json base(const char* ph, const std::string& name, const std::string& unit, uint64_t ts);
-  void instant(const Event& e, uint64_t ts);
-  void flow(const char* ph, uint64_t id, const std::string& unit, uint64_t ts);
+  void mark(const Event& e, uint64_t ts);
+  TimelineFlow& flow(uint64_t id);
+  void flow_point(uint64_t id, char ph, const std::string& unit, uint64_t ts);
   void handler_begin(unsigned cpu, std::string name, uint64_t ts);
   void handler_named(unsigned cpu, uint64_t key, std::string name, uint64_t ts);
-  void handler_end(unsigned cpu, uint64_t ts);
+  void close(std::vector<Open>& stack, unsigned cpu, const char* cat, uint64_t ts);
+  void phase(const Event& e, unsigned cpu, uint64_t ts);
+  void follow(const Event& e, uint64_t ts);
 
-  std::vector<nlohmann::json> events_;
-  int pid_ = 0;
+  Timeline timeline_;
   std::function<uint64_t()> now_;
-  std::map<std::string, int> tracks_;
-  std::map<unsigned, std::vector<Handler>> handlers_;
-  // The MSI whose translation comes next, and translated MSIs waiting for their handler
-  // by (CPU, INTID or vector).
+  std::map<unsigned, std::vector<Open>> handlers_, phases_;
+  // The MSI whose translation comes next, and translated MSIs waiting for their handler.
   std::optional<uint64_t> msi_in_flight_;
-  std::map<std::pair<unsigned, uint64_t>, uint64_t> awaiting_handler_;
+  std::map<Target, std::vector<Awaiting>> awaiting_;
   uint64_t next_flow_ = 1;
 };
 

@@ -8,6 +8,7 @@
 #include "arch/arm64/fdt_virt.h"
 #include "arch/arm64/virt_boot.h"
 #include "arch/common/engine_memory.h"
+#include "arch/common/phase_marker.h"
 #include "arch/common/image_loader.h"
 
 namespace irqremap::arm64 {
@@ -174,6 +175,14 @@ void Arm64Machine::hvc(Arm64Vcpu& cpu, uint16_t imm) {
   if (imm != 0) {
     // SMCCC: HVC #0 only; other immediates are not PSCI calls.
     cpu.set_reg(UC_ARM64_REG_X0, uint64_t(psci::NOT_SUPPORTED));
+    return;
+  }
+  if (x0 == arch::phase_marker::kArmBegin || x0 == arch::phase_marker::kArmEnd) {
+    if (trace_.on())
+      trace_.emit(x0 == arch::phase_marker::kArmBegin
+                      ? arch::phase_marker::begin(cpu.index(), arch::phase_marker::read_name(mem_, x1))
+                      : arch::phase_marker::end(cpu.index()));
+    cpu.set_reg(UC_ARM64_REG_X0, uint64_t(psci::SUCCESS));
     return;
   }
   const PsciResult r = psci_.call(cpu.index(), x0, x1, x2, x3);

@@ -577,6 +577,16 @@ void Redistributors::clear_pending(uint32_t rd, uint32_t intid) {
   if (rd < rds_.size()) rds_[rd]->clear_pending(intid);
 }
 
+// A pending LPI that MOVI/MOVALL carries to another redistributor is the same interrupt,
+// not a new one: the event says so, so a timeline can follow it to the CPU that takes it.
+void Redistributors::trace_moved(uint32_t from, uint32_t to, uint32_t intid) {
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, fmt::format("gicr{}", to),
+                 fmt::format("LPI {} pending state moved from RD {} to RD {}", intid, from, to),
+                 {{"intid", intid}, {"from_rd", from}, {"rd", to}}};
+  });
+}
+
 void Redistributors::move_pending(uint32_t from, uint32_t to, uint32_t intid) {
   if (from >= rds_.size() || to >= rds_.size() || from == to) return;
   Gicv3Redistributor& src = *rds_[from];
@@ -584,6 +594,7 @@ void Redistributors::move_pending(uint32_t from, uint32_t to, uint32_t intid) {
   if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
   dst.adopt_config(intid, src.config(intid));
   if (!src.is_pending(intid)) return;
+  trace_moved(from, to, intid);
   src.clear_pending(intid);
   dst.set_pending(intid);
 }
@@ -595,6 +606,7 @@ void Redistributors::move_all_pending(uint32_t from, uint32_t to) {
   if (!src.lpis_enabled() || !dst.lpis_enabled()) return;
   for (uint32_t intid : src.pending_lpis()) {
     dst.adopt_config(intid, src.config(intid));
+    trace_moved(from, to, intid);
     src.clear_pending(intid);
     dst.set_pending(intid);
   }

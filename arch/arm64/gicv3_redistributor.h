@@ -294,6 +294,7 @@ class Redistributors final : public MmioDevice, public its::LpiTarget {
   void set_on_enable_change(std::function<void(uint32_t cpu, bool enabled)> fn);
 
  private:
+  void trace_moved(uint32_t from, uint32_t to, uint32_t intid);
   uint64_t base_;
   Trace trace_;
   std::vector<std::unique_ptr<Gicv3Redistributor>> rds_;

@@ -50,7 +50,8 @@ std::expected<void, std::string> X86Machine::init() {
   boot_rom::build({rom->host, rom->size});
   std::string err;
   if (!io_.add(map::kCom1Port, uart_, &err) || !io_.add(map::kDebugExitPort, debug_exit_, &err) ||
-      !io_.add(PmControl::kPort, pm_, &err) || !io_.add(FwCfg::kPort, fw_cfg_, &err))
+      !io_.add(PmControl::kPort, pm_, &err) || !io_.add(FwCfg::kPort, fw_cfg_, &err) ||
+      !io_.add(arch::phase_marker::kX86Port, phase_port_, &err))
     return std::unexpected(err);
   // The items QEMU 7.2's q35 has for firmware (hw/nvram/fw_cfg.c fw_cfg_common_init,
   // hw/i386/fw_cfg.c fw_cfg_arch_create): APIC IDs are the CPU indices, so the APIC ID
@@ -71,7 +72,10 @@ std::expected<void, std::string> X86Machine::init() {
     if (auto ok = arch::map_guest_memory(uc, mem_); !ok) return ok;
     cpus_.push_back(std::make_unique<X86Vcpu>(c, uc, mem_, bus_.apic(c), io_));
     X86Vcpu& v = *cpus_.back();
-    v.set_after_out([this, uc] {
+    v.set_after_out([this, uc, c] {
+      if (auto phase = phase_port_.take(); phase && trace_.on())
+        trace_.emit(*phase ? arch::phase_marker::begin(c, arch::phase_marker::read_name(mem_, *phase))
+                           : arch::phase_marker::end(c));
       if (debug_exit_.exit_requested() || pm_.power_off_requested()) uc_emu_stop(uc);
     });
     v.set_on_insn([this, c](uint64_t address, uint32_t) {

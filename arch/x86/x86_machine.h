@@ -29,6 +29,7 @@
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
 #include "arch/x86/debug_exit.h"
+#include "arch/x86/phase_port.h"
 #include "arch/x86/fw_cfg.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/ioapic.h"
@@ -161,6 +162,7 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   IoPortBus io_;
   Uart16550 uart_;
   DebugExit debug_exit_;
+  PhasePort phase_port_;  // firmware phase markers (arch/common/phase_marker.h)
   PmControl pm_;
   WakeupMailbox mailbox_;
   FwCfg fw_cfg_;

@@ -2,7 +2,7 @@
 // committed under tests/golden/, so any change to it shows up as a reviewed diff.
 // The guest-instruction lines are left out (hundreds of thousands of spin-loop lines);
 // every hardware event, fault, hazard and UART line stays. To accept a change:
-//   IRQREMAP_UPDATE_GOLDEN=1 build/test_tools -tc='golden*'
+//   IRQREMAP_UPDATE_GOLDEN=1 build/tests/test_tools -tc='golden*'
 // rewrites the files; review them with git diff (tests/golden/README.md).
 #include <doctest/doctest.h>
 
@@ -70,4 +70,9 @@ TEST_CASE("golden: x86/irq-clear-p --trace shows the in-flight MSI faulting 22h"
 
 TEST_CASE("golden: arm64/lpi-self --trace shows each doorbell store and the LPI taken after it") {
   check_golden({"run", "--arch", "arm64", "--firmware", "arm64/lpi-self", "--trace"}, "arm64-lpi-self.trace");
+}
+
+TEST_CASE("golden: arm64/its-migrate --trace shows MOVI moving the LPI and its pending state, then CPU_OFF") {
+  check_golden({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate", "--trace"},
+               "arm64-its-migrate.trace");
 }

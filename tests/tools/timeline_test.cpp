@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,15 +16,28 @@
 
 namespace {
 
-nlohmann::json demo_timeline(const char* arch) {
-  const std::string path = std::string("timeline-test-") + arch + ".json";
-  const auto r = clitest::run_cli({"demo", "--arch", arch, "--trace-out", path});
-  REQUIRE(r.status == 0);
+nlohmann::json read_json(const std::string& path) {
   std::ifstream f(path);
   REQUIRE(f.good());
   nlohmann::json j = nlohmann::json::parse(f);
   std::remove(path.c_str());
   return j;
+}
+
+nlohmann::json demo_timeline(const char* arch) {
+  const std::string path = std::string("timeline-test-") + arch + ".json";
+  const auto r = clitest::run_cli({"demo", "--arch", arch, "--trace-out", path});
+  REQUIRE(r.status == 0);
+  return read_json(path);
+}
+
+nlohmann::json run_timeline(std::vector<std::string> args) {
+  const std::string path = "timeline-test-run.json";
+  args.insert(args.begin(), "run");
+  args.insert(args.end(), {"--trace-out", path});
+  const auto r = clitest::run_cli(args);
+  REQUIRE(r.status == 0);
+  return read_json(path);
 }
 
 // Track names of process `pid`, by tid.
@@ -34,20 +48,31 @@ std::map<int, std::string> tracks(const nlohmann::json& events, int pid) {
   return names;
 }
 
-// Every flow of the file, as the track names its steps s, t, f are on.
+// Every flow of the file, as the track names its steps s, t..., f are on.
 struct Flow {
-  std::string start, step, end;
+  std::string start, end;
+  std::vector<std::string> steps;
 };
 std::map<std::pair<int, uint64_t>, Flow> flows(const nlohmann::json& events) {
   std::map<std::pair<int, uint64_t>, Flow> out;
   for (const auto& e : events) {
-    if (!e.contains("cat") || e["cat"] != "msi") continue;
+    const std::string ph = e["ph"];
+    if (ph != "s" && ph != "t" && ph != "f") continue;
     const int pid = e["pid"];
     const std::string track = tracks(events, pid).at(e["tid"]);
     Flow& f = out[{pid, e["id"].get<uint64_t>()}];
-    (e["ph"] == "s" ? f.start : e["ph"] == "t" ? f.step : f.end) = track;
+    if (ph == "s") f.start = track;
+    else if (ph == "t") f.steps.push_back(track);
+    else f.end = track;
   }
   return out;
+}
+
+int count(const nlohmann::json& events, const char* ph, const char* cat) {
+  int n = 0;
+  for (const auto& e : events)
+    if (e["ph"] == ph && e.contains("cat") && e["cat"] == cat) ++n;
+  return n;
 }
 
 }  // namespace
@@ -81,16 +106,24 @@ TEST_CASE("timeline: arm64 demo has CPU, ITS, redistributor and device tracks, L
   for (const auto& e : ev)
     if (e["ph"] == "X" && e["cat"] == "handler" && e["name"] == "LPI 8192") ++lpi_slices;
   CHECK(lpi_slices >= 9);
-  int complete = 0;
-  for (const auto& [id, f] : flows(ev)) {
+  // Every MSI the device sent reaches the handler of the CPU that took it; the one that was
+  // pending on CPU 2 when MOVI moved it goes through gicr1 (the move) to CPU 1.
+  const auto all = flows(ev);
+  CHECK(all.size() == 10);
+  CHECK(count(ev, "i", "msi") == 10);  // the MSI writes are instants
+  int moved = 0;
+  for (const auto& [id, f] : all) {
     CHECK(f.start == "dev0");
-    CHECK(f.step == "its");
-    if (!f.end.empty()) {
-      CHECK(f.end.starts_with("cpu"));
-      ++complete;
+    REQUIRE(!f.steps.empty());
+    CHECK(f.steps.front() == "its");
+    CHECK(f.end.starts_with("cpu"));
+    if (f.steps.size() == 2) {
+      CHECK(f.steps[1] == "gicr1");
+      CHECK(f.end == "cpu1");
+      ++moved;
     }
   }
-  CHECK(complete >= 9);
+  CHECK(moved == 1);
 }
 
 TEST_CASE("timeline: x86 demo has VT-d and local APIC tracks, vector handler slices, MSI flows dev0 -> vtd -> cpu") {
@@ -103,15 +136,71 @@ TEST_CASE("timeline: x86 demo has VT-d and local APIC tracks, vector handler sli
   for (const auto& e : ev)
     if (e["ph"] == "X" && e["cat"] == "handler" && e["name"].get<std::string>().starts_with("vector 0x")) ++handler_slices;
   CHECK(handler_slices >= 3);
-  int complete = 0;
-  for (const auto& [id, f] : flows(ev)) {
+  // All 8 MSIs reach a handler. The one in CPU 2's IRR when it went offline is retriggered
+  // by CPU 2's IPI to its new CPU and vector: its flow goes through lapic2 to cpu1.
+  const auto all = flows(ev);
+  CHECK(all.size() == 8);
+  CHECK(count(ev, "i", "msi") == 8);
+  int retriggered = 0;
+  for (const auto& [id, f] : all) {
     CHECK(f.start == "dev0");
-    CHECK(f.step == "vtd");
-    if (f.end.starts_with("cpu")) ++complete;
+    REQUIRE(!f.steps.empty());
+    CHECK(f.steps.front() == "vtd");
+    CHECK(f.end.starts_with("cpu"));
+    if (f.steps.size() == 2) {
+      CHECK(f.steps[1] == "lapic2");
+      CHECK(f.end == "cpu1");
+      ++retriggered;
+    }
   }
-  CHECK(complete >= 3);
+  CHECK(retriggered == 1);
+}
+
+TEST_CASE("timeline: an MSI dropped by a VT-d fault ends its flow at the fault, the delivered ones at a handler") {
+  const nlohmann::json j = run_timeline({"--arch", "x86", "--smp", "4", "--firmware", "x86/irq-clear-p"});
+  const auto& ev = j["traceEvents"];
+  int faults = 0;
+  for (const auto& e : ev)
+    if (e["ph"] == "i" && e["cat"] == "fault" && e["args"].value("reason", 0) == 0x22) ++faults;
+  CHECK(faults == 1);
+  int at_fault = 0, at_handler = 0;
+  for (const auto& [id, f] : flows(ev)) {
+    if (f.end == "vtd") ++at_fault;
+    if (f.end.starts_with("cpu")) ++at_handler;
+  }
+  CHECK(at_fault == faults);
+  CHECK(at_handler == count(ev, "i", "msi") - faults);
+}
+
+TEST_CASE("timeline: every CPU gets a named track, also one that never ran") {
+  const nlohmann::json j = run_timeline({"--arch", "arm64", "--smp", "3", "--firmware", "arm64/uart-hello"});
+  const auto names = tracks(j["traceEvents"], 1);
+  CHECK(names.at(1) == "cpu0");
+  CHECK(names.at(2) == "cpu1");
+  CHECK(names.at(3) == "cpu2");
 }
 
 TEST_CASE("timeline: the same demo gives the same file (virtual time, not the host clock)") {
   CHECK(demo_timeline("x86") == demo_timeline("x86"));
+}
+
+// The firmware phase marker (arch/common/phase_marker.h): the demo stubs mark their
+// migrations, and each becomes a slice of that name on the marking CPU's track.
+TEST_CASE("timeline: a firmware phase marker makes a named slice on the CPU that wrote it") {
+  for (const auto& [args, name] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--arch", "arm64", "--smp", "4", "--firmware", "arm64/device-migrate"}, "migrate (hot-unplug)"},
+           {{"--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate"}, "migrate"}}) {
+    const nlohmann::json j = run_timeline(args);
+    const auto& ev = j["traceEvents"];
+    const auto names = tracks(ev, 1);
+    int found = 0;
+    for (const auto& e : ev)
+      if (e["ph"] == "X" && e["cat"] == "phase") {
+        CHECK(names.at(e["tid"]) == "cpu0");
+        CHECK(e["dur"].get<uint64_t>() > 100);
+        if (e["name"] == name) ++found;
+      }
+    CHECK(found == 1);
+  }
 }

@@ -89,6 +89,12 @@ long psci(u64 fn, u64 a1, u64 a2, u64 a3);
 #define PSCI_CPU_ON 0xC4000003ul
 #define PSCI_AFFINITY_INFO 0xC4000004ul
 #define PSCI_SYSTEM_OFF 0x84000008ul
+// Timeline phase markers (arch/common/phase_marker.h): a named slice on this CPU's track in
+// --trace-out/--trace-svg. SMCCC vendor hypervisor calls: QEMU answers NOT_SUPPORTED.
+#define PHASE_BEGIN 0xC6000001ul
+#define PHASE_END 0xC6000002ul
+static inline void phase_begin(const char *name) { psci(PHASE_BEGIN, (u64)name, 0, 0); }
+static inline void phase_end(void) { psci(PHASE_END, 0, 0, 0); }
 __attribute__((noreturn)) void system_off(void);
 void secondary_entry(void);  // start.S: CPU_ON entry point
 

@@ -125,6 +125,7 @@ int main(void) {
   putdec(handled[1]);
   puts("/3\n");
 
+  phase_begin("migrate");
   request_target = 2;
   dsb();
   request_seq = 1;
@@ -132,11 +133,13 @@ int main(void) {
   while (done_seq[3] != 1) {
   }
   fire(3);
+  phase_end();
   puts("phase 2: worker CPU 3 did MOVI + SYNC; handled on CPU 2: ");
   putdec(handled[2]);
   puts("/3\n");
 
   u32 on2 = handled[2], on1 = handled[1];
+  phase_begin("migrate (hot-unplug)");
   unplug_cmd = 1;
   ring(2);
   while (unplug_state != 1) {
@@ -151,6 +154,7 @@ int main(void) {
   }
   while (handled[1] == on1) {  // the moved LPI arrives at CPU 1
   }
+  phase_end();
   fire(3);
   puts("phase 3: CPU 2 offline after MOVI + SYNC; pending LPI kept: ");
   puts(pending_ok ? "yes" : "no");

@@ -15,6 +15,12 @@ typedef long s64;
 
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(u16 port, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+// Timeline phase markers (arch/common/phase_marker.h): a named slice on this CPU's track in
+// --trace-out/--trace-svg. QEMU ignores the port, so marked firmware runs the same there.
+#define PHASE_PORT 0x520
+static inline void phase_begin(const char *name) { outl(PHASE_PORT, (u32)(u64)name); }
+static inline void phase_end(void) { outl(PHASE_PORT, 0); }
 static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline u32 mmio_read32(u64 a) { return *(volatile u32 *)a; }
 static inline void mmio_write32(u64 a, u32 v) { *(volatile u32 *)a = v; }

@@ -14,8 +14,10 @@ int main(void) {
   int cpu = fire_and_wait(0, 100000);
   report("before", 0, cpu);
   if (cpu != 1) return 0x21;
+  phase_begin("migrate");
   request_migration(1, 0, 2, UPDATE_CMPXCHG16B, MIGRATE_OK);
   cpu = fire_and_wait(0, 100000);
+  phase_end();
   report("after migration (cmpxchg16b)", 0, cpu);
   if (cpu != 2) return 0x22;
   request_migration(1, 1, 0, UPDATE_LOW_HALF, MIGRATE_OK);

@@ -11,9 +11,11 @@ int main(void) {
   if (rc) return rc;
   request_migration(1, 3, 1, UPDATE_CMPXCHG16B, MIGRATE_OK);
   puts("irq-unplug: slots 0-2 on cpu2, slot 3 on cpu1; unplugging cpu2\n");
+  phase_begin("migrate (hot-unplug)");
   hot_unplug(2, 0);
   // The in-flight slot 0 interrupt must have been handled exactly once, on CPU 1.
   for (u32 i = 0; i < 100000 && slot_hits[0][1] == 0; ++i) { sti(); cpu_relax(); }
+  phase_end();
   puts("in-flight slot 0 handled on cpu1: ");
   putdec(slot_hits[0][1]);
   puts("\n");
