@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <optional>
 #include <fmt/format.h>
 
 #include "remap/vtd/cap_format.h"
@@ -154,14 +155,19 @@ uint64_t Unit::mmio_read(uint64_t offset, unsigned size) {
   }
   uint64_t value = 0;
   std::string_view name;
+  uint64_t base = 0;  // the register's own offset, so the trace names the byte within it
+  std::optional<unsigned> record;  // which fault recording register (FRCD is an array)
   if (offset >= reg::FRCD && offset < reg::FRCD + 16 * frcd_.size()) {
     const unsigned i = unsigned((offset - reg::FRCD) / 16), byte = unsigned((offset - reg::FRCD) % 16);
     if (byte % 8 + size > 8) return 0;
     value = extract_read(frcd_[i][byte / 8], byte % 8, size);
     name = "FRCD";
+    base = reg::FRCD + 16 * i;
+    record = i;
   } else if (const RegInfo* r = find_reg(offset); r && offset + size <= r->off + r->width) {
     value = extract_read(read_reg(r->off), unsigned(offset - r->off), size);
     name = r->name;
+    base = r->off;
   } else if (r && size == 8 && offset % 4 == 0) {
     // A 64-bit access spanning two 32-bit registers (FEADDR+FEUADDR): two halves.
     return mmio_read(offset, 4) | (mmio_read(offset + 4, 4) << 32);
@@ -174,7 +180,9 @@ uint64_t Unit::mmio_read(uint64_t offset, unsigned size) {
   }
   trace_.emit_lazy([&] {
     return ev(EventKind::RegRead, "vtd",
-                 fmt::format("read {}+{:#x} ({} bytes) = {:#x}", name, offset & 0xF, size, value),
+                 fmt::format("read {}{}+{:#x} ({} bytes) = {:#x}", name,
+                             record ? fmt::format("[{}]", *record) : std::string(), offset - base, size,
+                             value),
                  {{"offset", offset}, {"value", value}});
   });
   return value;

@@ -175,3 +175,16 @@ TEST_CASE("vtd: IRTA and IQA at the top of the address space fault cleanly (23h,
   r.w64(vtd::reg::IQT, 0x10);
   CHECK((r.r32(vtd::reg::FSTS) & 0x10) != 0);
 }
+
+TEST_CASE("vtd: a register read's trace names the byte within that register (GSTS at 1Ch, FRCD[i] at FRO + 16*i)") {
+  Rig r(vtd::Config{.nfr = 4});
+  r.sink.clear();
+  (void)r.unit.mmio_read(vtd::reg::GSTS, 4);  // 1Ch: a 32-bit register of its own (§11.4.5)
+  (void)r.unit.mmio_read(vtd::reg::ECAP + 4, 4);  // the upper half of the 64-bit ECAP
+  (void)r.unit.mmio_read(vtd::reg::FRCD + 16 + 8, 4);  // the upper quadword of fault record 1
+  const auto reads = r.sink.of_kind(EventKind::RegRead);
+  REQUIRE(reads.size() == 3);
+  CHECK(reads[0].text.starts_with("read GSTS+0x0 (4 bytes)"));
+  CHECK(reads[1].text.starts_with("read ECAP+0x4 (4 bytes)"));
+  CHECK(reads[2].text.starts_with("read FRCD[1]+0x8 (4 bytes)"));
+}

@@ -76,3 +76,27 @@ TEST_CASE("golden: arm64/its-migrate --trace shows MOVI moving the LPI and its p
   check_golden({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate", "--trace"},
                "arm64-its-migrate.trace");
 }
+
+TEST_CASE("golden: x86/irq-migrate --trace shows the IRTE rewritten, the IEC index flush and the wait, never the device") {
+  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate", "--trace"},
+               "x86-irq-migrate.trace");
+}
+
+TEST_CASE("golden: x86/irq-unplug --trace shows every IRTE moved off the unplugged CPU and its IRR retriggered") {
+  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-unplug", "--trace"},
+               "x86-irq-unplug.trace");
+}
+
+TEST_CASE("golden: x86/vtd-enable --trace shows Linux's bring-up order (QI, SIRTP, global IEC, IRE)") {
+  check_golden({"run", "--arch", "x86", "--firmware", "x86/vtd-enable", "--trace"}, "x86-vtd-enable.trace");
+}
+
+TEST_CASE("golden: x86/ioapic-migrate --trace shows the RTE left alone and only the IRTE rewritten") {
+  check_golden({"run", "--arch", "x86", "--smp", "2", "--firmware", "x86/ioapic-migrate", "--trace"},
+               "x86-ioapic-migrate.trace");
+}
+
+TEST_CASE("golden: arm64/device-migrate --trace shows the message store written once, then MOVI + SYNC only") {
+  check_golden({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/device-migrate", "--trace"},
+               "arm64-device-migrate.trace");
+}
