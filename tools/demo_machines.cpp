@@ -43,7 +43,8 @@ MachineRun run_stubs(std::string title, std::vector<std::string> stubs, const ch
     story.on_event(Event{EventKind::Note, "demo", "running " + name, {}});
     machine.attach(&story);
     if (timeline) {
-      timeline->begin_process(name, cfg.cpus, [&machine] { return run_detail::virtual_now(machine); });
+      timeline->begin_process(name, name.substr(0, name.find('/')), cfg.cpus,
+                              [&machine] { return run_detail::virtual_now(machine); });
       machine.attach(timeline);
     }
     const arch::RunResult r = machine.run(*entry, 50'000'000);

@@ -139,7 +139,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   TimelineSink timeline;
   const bool timed = !o.trace_out.empty() || !o.trace_svg.empty();
   if (timed) {
-    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel), cfg.cpus,
+    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel), arch, cfg.cpus,
                            [&machine] { return run_detail::virtual_now(machine); });
     machine.attach(&timeline);
   }

@@ -31,7 +31,8 @@ std::string cpu_unit(unsigned cpu) { return fmt::format("cpu{}", cpu); }
 
 }  // namespace
 
-void TimelineSink::begin_process(std::string name, unsigned cpus, std::function<uint64_t()> now) {
+void TimelineSink::begin_process(std::string name, std::string_view arch, unsigned cpus,
+                                 std::function<uint64_t()> now) {
   TimelineProcess p;
   p.pid = int(timeline_.processes.size()) + 1;
   p.name = std::move(name);
@@ -41,8 +42,14 @@ void TimelineSink::begin_process(std::string name, unsigned cpus, std::function<
   phases_.clear();
   awaiting_.clear();
   msi_in_flight_.reset();
-  // Every CPU has its track, also one that never runs: an empty lane is information.
+  // Every CPU has its track, also one that never runs: an empty lane is information. So do
+  // the remapping unit and each CPU's interrupt target (redistributor or local APIC), in
+  // that order, so lanes read top-down as an interrupt travels; devices and the other
+  // units follow in order of first appearance.
   for (unsigned c = 0; c < cpus; ++c) track(cpu_unit(c));
+  const bool arm64 = arch == "arm64";
+  track(arm64 ? "its" : "vtd");
+  for (unsigned c = 0; c < cpus; ++c) track(fmt::format("{}{}", arm64 ? "gicr" : "lapic", c));
 }
 
 int TimelineSink::track(const std::string& unit) {

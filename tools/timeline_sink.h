@@ -28,9 +28,9 @@ namespace irqremap::cli {
 
 class TimelineSink final : public TraceSink {
  public:
-  // Starts a process named `name` (one machine run of `cpus` CPUs); `now` reads its
-  // virtual time.
-  void begin_process(std::string name, unsigned cpus, std::function<uint64_t()> now);
+  // Starts a process named `name` (one run of an `arch` machine, "x86" or "arm64", with
+  // `cpus` CPUs); `now` reads its virtual time.
+  void begin_process(std::string name, std::string_view arch, unsigned cpus, std::function<uint64_t()> now);
   // Closes the handlers and phases still running at the end of the run.
   void end_process();
   void on_event(const Event& e) override;

@@ -172,12 +172,24 @@ TEST_CASE("timeline: an MSI dropped by a VT-d fault ends its flow at the fault, 
   CHECK(at_handler == count(ev, "i", "msi") - faults);
 }
 
-TEST_CASE("timeline: every CPU gets a named track, also one that never ran") {
+TEST_CASE("timeline: every CPU, the remapping unit and each CPU's interrupt target get a named track, also idle ones") {
+  // uart-hello touches neither the ITS nor a redistributor, and CPUs 1 and 2 never run.
   const nlohmann::json j = run_timeline({"--arch", "arm64", "--smp", "3", "--firmware", "arm64/uart-hello"});
   const auto names = tracks(j["traceEvents"], 1);
   CHECK(names.at(1) == "cpu0");
   CHECK(names.at(2) == "cpu1");
   CHECK(names.at(3) == "cpu2");
+  std::vector<std::string> units;
+  for (const auto& [tid, name] : names)
+    if (tid >= 1000) units.push_back(name);
+  REQUIRE(units.size() >= 4);
+  CHECK(std::vector<std::string>(units.begin(), units.begin() + 4) ==
+        std::vector<std::string>{"its", "gicr0", "gicr1", "gicr2"});
+  const nlohmann::json x = run_timeline({"--arch", "x86", "--smp", "2", "--firmware", "x86/uart-hello"});
+  const auto xnames = tracks(x["traceEvents"], 1);
+  CHECK(xnames.at(1000 + 2) == "vtd");
+  CHECK(xnames.at(1000 + 3) == "lapic0");
+  CHECK(xnames.at(1000 + 4) == "lapic1");
 }
 
 TEST_CASE("timeline: the same demo gives the same file (virtual time, not the host clock)") {
