@@ -185,7 +185,7 @@ TEST_CASE("timeline: every CPU, the remapping unit and each CPU's interrupt targ
   REQUIRE(units.size() >= 4);
   CHECK(std::vector<std::string>(units.begin(), units.begin() + 4) ==
         std::vector<std::string>{"its", "gicr0", "gicr1", "gicr2"});
-  const nlohmann::json x = run_timeline({"--arch", "x86", "--smp", "2", "--firmware", "x86/uart-hello"});
+  const nlohmann::json x = run_timeline({"--arch", "x86", "--smp", "2", "--firmware", "x86/vtd-enable"});
   const auto xnames = tracks(x["traceEvents"], 1);
   CHECK(xnames.at(1000 + 2) == "vtd");
   CHECK(xnames.at(1000 + 3) == "lapic0");
