@@ -24,8 +24,14 @@ std::string without_instructions(const std::string& trace) {
   return out;
 }
 
-// Runs the stub with --trace and compares with (or, when asked, rewrites) its golden file.
-void check_golden(const std::vector<std::string>& args, const std::string& file) {
+// Runs the stub with --trace and compares with (or, when asked, rewrites) its golden file,
+// <arch>-<stub>.trace.
+void check_golden(const std::string& stub, const std::string& smp) {
+  const std::string arch = stub.substr(0, stub.find('/'));
+  std::string file = stub + ".trace";
+  file[arch.size()] = '-';
+  std::vector<std::string> args{"run", "--arch", arch, "--firmware", stub, "--trace"};
+  if (!smp.empty()) args.insert(args.end(), {"--smp", smp});
   const auto r = clitest::run_cli(args);
   REQUIRE(r.status == 0);
   const std::string got = without_instructions(r.out);
@@ -58,45 +64,39 @@ void check_golden(const std::vector<std::string>& args, const std::string& file)
 
 }  // namespace
 
+// One golden file per teaching stub; each names what a student should see in it.
 TEST_CASE("golden: x86/irq-stale-iec --trace shows the stale IEC entry delivering to the old CPU") {
-  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-stale-iec", "--trace"},
-               "x86-irq-stale-iec.trace");
+  check_golden("x86/irq-stale-iec", "4");
 }
 
 TEST_CASE("golden: x86/irq-clear-p --trace shows the in-flight MSI faulting 22h") {
-  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-clear-p", "--trace"},
-               "x86-irq-clear-p.trace");
-}
-
-TEST_CASE("golden: arm64/lpi-self --trace shows each doorbell store and the LPI taken after it") {
-  check_golden({"run", "--arch", "arm64", "--firmware", "arm64/lpi-self", "--trace"}, "arm64-lpi-self.trace");
-}
-
-TEST_CASE("golden: arm64/its-migrate --trace shows MOVI moving the LPI and its pending state, then CPU_OFF") {
-  check_golden({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate", "--trace"},
-               "arm64-its-migrate.trace");
+  check_golden("x86/irq-clear-p", "4");
 }
 
 TEST_CASE("golden: x86/irq-migrate --trace shows the IRTE rewritten, the IEC index flush and the wait, never the device") {
-  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate", "--trace"},
-               "x86-irq-migrate.trace");
+  check_golden("x86/irq-migrate", "4");
 }
 
 TEST_CASE("golden: x86/irq-unplug --trace shows every IRTE moved off the unplugged CPU and its IRR retriggered") {
-  check_golden({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-unplug", "--trace"},
-               "x86-irq-unplug.trace");
+  check_golden("x86/irq-unplug", "4");
 }
 
 TEST_CASE("golden: x86/vtd-enable --trace shows Linux's bring-up order (QI, SIRTP, global IEC, IRE)") {
-  check_golden({"run", "--arch", "x86", "--firmware", "x86/vtd-enable", "--trace"}, "x86-vtd-enable.trace");
+  check_golden("x86/vtd-enable", "");
 }
 
 TEST_CASE("golden: x86/ioapic-migrate --trace shows the RTE left alone and only the IRTE rewritten") {
-  check_golden({"run", "--arch", "x86", "--smp", "2", "--firmware", "x86/ioapic-migrate", "--trace"},
-               "x86-ioapic-migrate.trace");
+  check_golden("x86/ioapic-migrate", "2");
+}
+
+TEST_CASE("golden: arm64/lpi-self --trace shows each doorbell store and the LPI taken after it") {
+  check_golden("arm64/lpi-self", "");
+}
+
+TEST_CASE("golden: arm64/its-migrate --trace shows MOVI moving the LPI and its pending state, then CPU_OFF") {
+  check_golden("arm64/its-migrate", "4");
 }
 
 TEST_CASE("golden: arm64/device-migrate --trace shows the message store written once, then MOVI + SYNC only") {
-  check_golden({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/device-migrate", "--trace"},
-               "arm64-device-migrate.trace");
+  check_golden("arm64/device-migrate", "4");
 }
