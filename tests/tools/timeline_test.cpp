@@ -75,6 +75,28 @@ int count(const nlohmann::json& events, const char* ph, const char* cat) {
   return n;
 }
 
+// The demo's MSI flows: `n` of them, each from dev0 through `unit` to a CPU's handler, and
+// exactly one whose pending interrupt changed CPU before it was taken, so its flow goes on
+// through `via` (the old CPU's redistributor or local APIC) to `to`.
+void check_demo_flows(const nlohmann::json& ev, std::size_t n, const std::string& unit, const std::string& via,
+                      const std::string& to) {
+  const auto all = flows(ev);
+  CHECK(all.size() == n);
+  int rerouted = 0;
+  for (const auto& [id, f] : all) {
+    CHECK(f.start == "dev0");
+    REQUIRE(!f.steps.empty());
+    CHECK(f.steps.front() == unit);
+    CHECK(f.end.starts_with("cpu"));
+    if (f.steps.size() == 2) {
+      CHECK(f.steps[1] == via);
+      CHECK(f.end == to);
+      ++rerouted;
+    }
+  }
+  CHECK(rerouted == 1);
+}
+
 }  // namespace
 
 TEST_CASE("timeline: every event has the fields the Trace Event Format requires, time never runs back per track") {
@@ -108,22 +130,8 @@ TEST_CASE("timeline: arm64 demo has CPU, ITS, redistributor and device tracks, L
   CHECK(lpi_slices >= 9);
   // Every MSI the device sent reaches the handler of the CPU that took it; the one that was
   // pending on CPU 2 when MOVI moved it goes through gicr1 (the move) to CPU 1.
-  const auto all = flows(ev);
-  CHECK(all.size() == 10);
   CHECK(count(ev, "i", "msi") == 10);  // the MSI writes are instants
-  int moved = 0;
-  for (const auto& [id, f] : all) {
-    CHECK(f.start == "dev0");
-    REQUIRE(!f.steps.empty());
-    CHECK(f.steps.front() == "its");
-    CHECK(f.end.starts_with("cpu"));
-    if (f.steps.size() == 2) {
-      CHECK(f.steps[1] == "gicr1");
-      CHECK(f.end == "cpu1");
-      ++moved;
-    }
-  }
-  CHECK(moved == 1);
+  check_demo_flows(ev, 10, "its", "gicr1", "cpu1");
 }
 
 TEST_CASE("timeline: x86 demo has VT-d and local APIC tracks, vector handler slices, MSI flows dev0 -> vtd -> cpu") {
@@ -138,22 +146,8 @@ TEST_CASE("timeline: x86 demo has VT-d and local APIC tracks, vector handler sli
   CHECK(handler_slices >= 3);
   // All 8 MSIs reach a handler. The one in CPU 2's IRR when it went offline is retriggered
   // by CPU 2's IPI to its new CPU and vector: its flow goes through lapic2 to cpu1.
-  const auto all = flows(ev);
-  CHECK(all.size() == 8);
   CHECK(count(ev, "i", "msi") == 8);
-  int retriggered = 0;
-  for (const auto& [id, f] : all) {
-    CHECK(f.start == "dev0");
-    REQUIRE(!f.steps.empty());
-    CHECK(f.steps.front() == "vtd");
-    CHECK(f.end.starts_with("cpu"));
-    if (f.steps.size() == 2) {
-      CHECK(f.steps[1] == "lapic2");
-      CHECK(f.end == "cpu1");
-      ++retriggered;
-    }
-  }
-  CHECK(retriggered == 1);
+  check_demo_flows(ev, 8, "vtd", "lapic2", "cpu1");
 }
 
 TEST_CASE("timeline: an MSI dropped by a VT-d fault ends its flow at the fault, the delivered ones at a handler") {
