@@ -1,14 +1,16 @@
 // Fuzz target: the whole AArch64 machine running a random guest program. Each op emits a
 // few valid A64 instructions, biased towards what reaches the models: loads and stores to
 // the GICD, ITS, GICR, PL011, flash and common-device windows, ICC_* and timer system
-// registers, PSCI calls over HVC, WFI, DAIF changes and exceptions (SVC, BRK, UDF, ERET).
-// The program ends with PSCI SYSTEM_OFF and runs under an instruction budget.
+// registers, PSCI calls and timeline phase markers over HVC, WFI, DAIF changes and
+// exceptions (SVC, BRK, UDF, ERET). The program ends with PSCI SYSTEM_OFF and runs under
+// an instruction budget.
 #include <cstdint>
 #include <vector>
 
 #include "arch/arm64/arm64_machine.h"
 #include "arch/arm64/psci.h"
 #include "arch/arm64/virt_map.h"
+#include "arch/common/phase_marker.h"
 #include "tests/fuzz/machine_check.h"
 #include "tests/fuzz/op_stream.h"
 
@@ -55,7 +57,8 @@ constexpr uint32_t kSysregs[] = {
     sr(3, 0, 4, 0, 0),   sr(3, 0, 5, 2, 0),   sr(3, 0, 6, 0, 0),   sr(3, 0, 1, 0, 2)};
 constexpr uint32_t kPsci[] = {arm64::psci::PSCI_VERSION, arm64::psci::CPU_OFF, arm64::psci::CPU_ON_32,
                               0xC400'0003, arm64::psci::AFFINITY_INFO_32, arm64::psci::MIGRATE_INFO_TYPE,
-                              arm64::psci::SYSTEM_RESET, arm64::psci::PSCI_FEATURES, 0x8400'0001};
+                              arm64::psci::SYSTEM_RESET, arm64::psci::PSCI_FEATURES, 0x8400'0001,
+                              arch::phase_marker::kArmBegin, arch::phase_marker::kArmEnd};
 
 uint64_t window(OpStream& in, unsigned cpus) {
   switch (in.below(8)) {
@@ -75,6 +78,7 @@ void run(OpStream& in) {
   cfg.cpus = 1 + in.below(2);
   cfg.ram_size = 64ull << 20;
   cfg.quantum = 1 + in.u8();
+  const bool traced = in.flag();
   cfg.uart_out = [](char) {};
   Program p;
   p.emit(0xD503'201Fu);  // a NOP first, so a random word never starts with the ELF magic
@@ -126,6 +130,8 @@ void run(OpStream& in) {
   p.emit(0xD400'0002u);
   auto m = arm64::Arm64Machine::create(cfg);
   if (!m) __builtin_trap();
+  RenderingSink sink;
+  if (traced) (*m)->attach(&sink);
   const auto image = p.bytes();
   auto entry = (*m)->load(image);
   if (!entry) __builtin_trap();

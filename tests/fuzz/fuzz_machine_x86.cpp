@@ -2,11 +2,12 @@
 // entered in 64-bit mode). Each op emits a few valid instructions, biased towards what
 // reaches the models: loads and stores to the local APIC, VT-d, I/O APIC and
 // common-device windows, x2APIC and other MSRs, I/O ports (COM1, PCI configuration,
-// isa-debug-exit), HLT, STI/CLI, LIDT and exceptions (INT3, UD2, INT n). The program ends
+// isa-debug-exit, the timeline phase marker), HLT, STI/CLI, LIDT and exceptions (INT3, UD2, INT n). The program ends
 // with an isa-debug-exit write and runs under an instruction budget.
 #include <cstdint>
 #include <vector>
 
+#include "arch/common/phase_marker.h"
 #include "arch/x86/x86_machine.h"
 #include "arch/x86/x86_map.h"
 #include "tests/fuzz/machine_check.h"
@@ -41,7 +42,7 @@ constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRbx = 3;
 constexpr uint32_t kMsrs[] = {0x80B, 0x808, 0x80F, 0x830, 0x832, 0x838, 0x83E, 0x802, 0x803,
                               0x1B,  0x6E0, 0x10,  0xC000'0080, 0x3A, 0x277};
 constexpr uint16_t kPorts[] = {map::kDebugExitPort, map::kCom1Port, map::kCom1Port + 5, map::kPciConfigPort,
-                               0xCFC, 0x510, 0x511, 0x604, 0x64, 0x70};
+                               0xCFC, 0x510, 0x511, 0x604, 0x64, 0x70, arch::phase_marker::kX86Port};
 
 uint64_t window(OpStream& in) {
   switch (in.below(7)) {
@@ -59,6 +60,7 @@ void run(OpStream& in) {
   x86::X86MachineConfig cfg;
   cfg.cpus = 1 + in.below(2);
   cfg.quantum = 1 + in.u8();
+  const bool traced = in.flag();
   cfg.uart_out = [](char) {};
   Program p;
   p.bytes({0x90});  // a NOP first, so random bytes never start with the ELF magic
@@ -121,6 +123,8 @@ void run(OpStream& in) {
   p.bytes({0xEE, 0xF4});
   auto m = x86::X86Machine::create(cfg);
   if (!m) __builtin_trap();
+  RenderingSink sink;
+  if (traced) (*m)->attach(&sink);
   auto entry = (*m)->load(p.code());
   if (!entry) __builtin_trap();
   check_stop((*m)->run(*entry, kBudget), kBudget);

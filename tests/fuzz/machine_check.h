@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "arch/common/scheduler.h"
+#include "remap/trace.h"
 
 namespace irqremap::fuzz {
 
@@ -12,5 +13,17 @@ inline void check_stop(const arch::RunResult& r, uint64_t budget) {
   if (r.instructions > budget) __builtin_trap();
   if (r.stop == arch::StopKind::SystemOff && r.exit_status != 0) __builtin_trap();
 }
+
+// Half the runs listen to the machine's trace (not its per-instruction lines), so the
+// formatting of guest-controlled values (register writes, phase-marker names read from
+// guest memory, decoded commands) runs under the sanitizers too. Every field is read.
+class RenderingSink final : public TraceSink {
+ public:
+  void on_event(const Event& e) override {
+    bytes += e.format().size();
+    for (const auto& [name, value] : e.values) bytes += name.size() + (value & 1);
+  }
+  uint64_t bytes = 0;
+};
 
 }  // namespace irqremap::fuzz
