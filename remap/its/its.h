@@ -48,6 +48,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <expected>
 #include <string>
 #include <unordered_map>
@@ -111,7 +112,7 @@ class Its final : public MmioDevice, public Remapper {
   Translation translate(const MsiWrite& msi) override;
   // The same translation and delivery for a machine's bus, which needs no Translation:
   // nothing is formatted or allocated unless a trace sink listens. True when delivered.
-  bool deliver(const MsiWrite& msi) { return route(msi).has_value(); }
+  bool deliver(const MsiWrite& msi);
   void invalidate_all() override;
   RemapStats stats() const override { return stats_; }
   std::vector<Mapping> mappings() const override;
@@ -187,17 +188,27 @@ class Its final : public MmioDevice, public Remapper {
   void note_ite_written(uint64_t address);
   bool ite_page_marked(uint64_t page) const;
   // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
-  std::expected<LpiDelivery, WalkError> route(const MsiWrite& msi);
-  // walk()'s reads in walk()'s order through host pointers, building no error value:
-  // the miss path of route() when no trace listens. nullopt: some step did not give a
-  // mapped entry in RAM, and the generic walk runs to say which.
-  std::optional<Resolved> walk_fast(uint32_t devid, uint32_t eventid) const;
+  // True with `out` set; false after drop(), with the reason in *why when asked.
+  bool route(const MsiWrite& msi, LpiDelivery& out, WalkError* why);
+  // walk()'s reads in walk()'s order through host pointers, building no error value: the
+  // miss path of route() when no trace listens. False: some step did not give a mapped
+  // entry in RAM, and walk_explained() runs to say which.
+  bool walk_fast(uint32_t devid, uint32_t eventid, Resolved& out) const;
+  bool rd_exists(uint32_t rd) const;
+  bool pend(uint32_t rd, uint32_t intid);
+  // route()'s cold ends, out of line so the hot path stays small.
+  [[gnu::cold, gnu::noinline]] bool refuse(const WalkError& e, WalkError* why);
+  [[gnu::cold, gnu::noinline]] bool refuse_request(uint64_t address, WalkError* why);
+  [[gnu::cold, gnu::noinline]] void trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const;
+  [[gnu::cold, gnu::noinline]] void trace_translation(uint32_t devid, uint32_t eventid,
+                                                      const Resolved& r) const;
   // walk() with the reads traced and a redistributor the target lacks reported.
   std::expected<Resolved, WalkError> walk_explained(uint32_t devid, uint32_t eventid);
   std::unexpected<WalkError> drop(WalkError e);
 
   GuestMemory& mem_;
   LpiTarget& target_;
+  std::span<const PendingTableView* const> views_;  // target_.pending_views()
   ItsConfig config_;
   Trace trace_;
 
