@@ -103,10 +103,6 @@ uint64_t Its::typer() const {
   return t;
 }
 
-uint64_t Its::collection_limit() const {
-  return uint64_t{1} << (config_.cil ? config_.cidbits : 16);
-}
-
 uint64_t Its::read_reg64(uint64_t reg) const {
   if (reg == GITS_TYPER) return typer();
   if (reg == GITS_CBASER) return cbaser_;
@@ -214,6 +210,7 @@ void Its::latch() {
   const bool qvalid = fields::get(cbaser_, CBASER_Valid) != 0;
   queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
   queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;
+  queue_host_ = queue_size_ != 0 ? mem_.host_ptr(queue_base_, queue_size_) : nullptr;
   flush_cache("tables latched");
 }
 
@@ -350,12 +347,12 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
   return target_.set_pending(rd, intid);
 }
 
-[[gnu::always_inline]] inline bool Its::route(const MsiWrite& msi, LpiDelivery& out,
+[[gnu::always_inline]] inline bool Its::route(uint64_t address, uint32_t devid,
+                                              uint32_t eventid, LpiDelivery& out,
                                               WalkError* why) {
   ++stats_.translations;
-  if (msi.address != config_.base + GITS_TRANSLATER || !enabled_) [[unlikely]]
-    return refuse_request(msi.address, why);
-  const uint32_t devid = msi.source, eventid = msi.data;
+  if (address != config_.base + GITS_TRANSLATER || !enabled_) [[unlikely]]
+    return refuse_request(address, why);
   const bool traced = trace_.on();
   const uint64_t key = TranslationCache::key(devid, eventid);
   Resolved r;
@@ -390,13 +387,13 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
 Translation Its::translate(const MsiWrite& msi) {
   LpiDelivery d;
   WalkError e{WalkFail::ItsDisabled};
-  if (route(msi, d, &e)) return d;
+  if (route(msi.address, msi.source, msi.data, d, &e)) return d;
   return Blocked{uint32_t(e.fail), e.describe(), false};
 }
 
-bool Its::deliver(const MsiWrite& msi) {
+bool Its::deliver(uint64_t address, uint32_t devid, uint32_t eventid) {
   LpiDelivery d;
-  return route(msi, d, nullptr);
+  return route(address, devid, eventid, d, nullptr);
 }
 
 bool Its::refuse(const WalkError& e, WalkError* why) {

@@ -112,7 +112,9 @@ class Its final : public MmioDevice, public Remapper {
   Translation translate(const MsiWrite& msi) override;
   // The same translation and delivery for a machine's bus, which needs no Translation:
   // nothing is formatted or allocated unless a trace sink listens. True when delivered.
-  bool deliver(const MsiWrite& msi);
+  bool deliver(const MsiWrite& msi) { return deliver(msi.address, msi.source, msi.data); }
+  // The same with the MSI's parts in registers: address, DeviceID, EventID.
+  bool deliver(uint64_t address, uint32_t devid, uint32_t eventid);
   void invalidate_all() override;
   RemapStats stats() const override { return stats_; }
   std::vector<Mapping> mappings() const override;
@@ -167,6 +169,7 @@ class Its final : public MmioDevice, public Remapper {
   CmdResult cmd_mapd(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapc(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapti(const std::array<uint64_t, 4>& c, bool mapi);
+  bool mapti_fast(const std::array<uint64_t, 4>& c, bool mapi);
   CmdResult cmd_movi(const std::array<uint64_t, 4>& c);
   CmdResult cmd_movall(const std::array<uint64_t, 4>& c);
   CmdResult cmd_discard(const std::array<uint64_t, 4>& c);
@@ -177,7 +180,7 @@ class Its final : public MmioDevice, public Remapper {
   CmdResult cmd_sync(const std::array<uint64_t, 4>& c);
   // RDbase of MAPC/SYNC/MOVALL -> redistributor number (PTA decides the encoding).
   std::optional<uint32_t> rd_from_rdbase(uint64_t rdbase_field) const;
-  uint64_t collection_limit() const;
+  uint64_t collection_limit() const { return uint64_t{1} << (config_.cil ? config_.cidbits : 16); }
   void record_error(ItsError code, const std::array<uint64_t, 4>& cmd, uint64_t offset,
                     std::string what);
   void flush_cache(std::string_view why);
@@ -189,7 +192,8 @@ class Its final : public MmioDevice, public Remapper {
   bool ite_page_marked(uint64_t page) const;
   // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
   // True with `out` set; false after drop(), with the reason in *why when asked.
-  bool route(const MsiWrite& msi, LpiDelivery& out, WalkError* why);
+  bool route(uint64_t address, uint32_t devid, uint32_t eventid, LpiDelivery& out,
+             WalkError* why);
   // walk()'s reads in walk()'s order through host pointers, building no error value: the
   // miss path of route() when no trace listens. False: some step did not give a mapped
   // entry in RAM, and walk_explained() runs to say which.
@@ -220,12 +224,14 @@ class Its final : public MmioDevice, public Remapper {
   std::array<uint64_t, 8> baser_{};
   ItsTables tables_;
   uint64_t queue_base_ = 0, queue_size_ = 0;  // latched at enable
+  const std::byte* queue_host_ = nullptr;      // the whole queue when in one RAM region
 
   TranslationCache cache_;
   // 1 GiB of guest-physical space -> one bit per 4 KiB page (32 KiB per GiB that holds
   // ITEs); the last chunk used is remembered, as MAPTIs come in runs per device.
   std::unordered_map<uint64_t, std::vector<uint64_t>> ite_pages_;
   uint64_t last_chunk_ = ~uint64_t{0};
+  uint64_t last_ite_page_ = ~uint64_t{0};  // page of the last fast MAPTI (already marked)
   std::vector<uint64_t>* last_bits_ = nullptr;
   RemapStats stats_;
   uint64_t error_count_ = 0, commands_ = 0;

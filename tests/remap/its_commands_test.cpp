@@ -303,3 +303,39 @@ TEST_CASE("its cmd: mappings() finds sparse events in large ITTs, page-straddlin
   want.erase(std::find(want.begin(), want.end(), "DeviceID 3 EventID 341"));
   CHECK(sources() == want);
 }
+
+TEST_CASE("its delivery: an LPI already pending is left as it is, with the same answers and redistributor trace as set_pending (IHI0069 §5.1, issue 13)") {
+  for (const bool cache : {true, false}) {
+    CAPTURE(cache);
+    ItsConfig cfg;
+    cfg.cache = cache;
+    Rig r(cfg);
+    r.map_one(2, 3, 8195, 1, 1);
+    REQUIRE(delivered(r.msi(2, 3), 1, 8195));  // becomes pending: through set_pending
+    CHECK(r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == arm64::PendingIrq{8195, 0x80});
+    // Again: already pending, found in the pending table; nothing changes.
+    CHECK(delivered(r.msi(2, 3), 1, 8195));
+    CHECK(r.its->deliver(MsiWrite{kTranslater, 3, 2}));
+    CHECK((*r.rds)[1].pending_lpis() == std::vector<uint32_t>{8195});
+    // A listening redistributor trace still hears every set, "already" included.
+    RecordingSink sink;
+    r.rds->trace().attach(&sink);
+    CHECK(delivered(r.msi(2, 3), 1, 8195));
+    CHECK(sink.contains(EventKind::Delivery, "LPI 8195 pending (already)"));
+    r.rds->trace().detach(&sink);
+    // The CPU takes it: the bit is clear, so the next MSI makes it pending again and the
+    // CPU interface sees it.
+    CHECK((*r.rds)[1].acknowledge() == arm64::PendingIrq{8195, 0x80});
+    CHECK(!r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == std::nullopt);
+    CHECK(r.its->deliver(MsiWrite{kTranslater, 3, 2}));
+    CHECK(r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == arm64::PendingIrq{8195, 0x80});
+    // EnableLPIs=0: the LPI is refused, pending bit or not (LpiRejected).
+    r.rds->mmio_write(1 * arm64::gicr::kFrameSize + arm64::gicr::CTLR, 4, 0);
+    auto b = blocked(r.msi(2, 3));
+    REQUIRE(b);
+    CHECK(b->reason == uint32_t(WalkFail::LpiRejected));
+  }
+}
