@@ -348,11 +348,10 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
 }
 
 [[gnu::always_inline]] inline bool Its::route(uint64_t address, uint32_t devid,
-                                              uint32_t eventid, LpiDelivery& out,
-                                              WalkError* why) {
+                                              uint32_t eventid, LpiDelivery& out) {
   ++stats_.translations;
   if (address != config_.base + GITS_TRANSLATER || !enabled_) [[unlikely]]
-    return refuse_request(address, why);
+    return refuse_request(address);
   const bool traced = trace_.on();
   const uint64_t key = TranslationCache::key(devid, eventid);
   Resolved r;
@@ -367,7 +366,7 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
     if (traced || !walk_fast(devid, eventid, r) || !rd_exists(r.rd)) [[unlikely]] {
       // Something to explain (or a trace to feed): the walk that says what it read.
       auto res = walk_explained(devid, eventid);
-      if (!res) return refuse(std::move(res.error()), why);
+      if (!res) return refuse(res.error());
       r = *res;
     }
     if (config_.cache) cache_.insert(key, r);
@@ -378,7 +377,7 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
     WalkError e{WalkFail::LpiRejected};
     e.rd = r.rd;
     e.intid = r.intid;
-    return refuse(e, why);
+    return refuse(e);
   }
   out = LpiDelivery{r.rd, r.intid};
   return true;
@@ -386,30 +385,29 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
 
 Translation Its::translate(const MsiWrite& msi) {
   LpiDelivery d;
-  WalkError e{WalkFail::ItsDisabled};
-  if (route(msi.address, msi.source, msi.data, d, &e)) return d;
-  return Blocked{uint32_t(e.fail), e.describe(), false};
+  if (route(msi.address, msi.source, msi.data, d)) return d;
+  return Blocked{uint32_t(last_drop_.fail), last_drop_.describe(), false};
 }
 
 bool Its::deliver(uint64_t address, uint32_t devid, uint32_t eventid) {
   LpiDelivery d;
-  return route(address, devid, eventid, d, nullptr);
+  return route(address, devid, eventid, d);
 }
 
-bool Its::refuse(const WalkError& e, WalkError* why) {
+bool Its::refuse(const WalkError& e) {
+  last_drop_ = e;
   drop(e);
-  if (why != nullptr) *why = e;
   return false;
 }
 
-bool Its::refuse_request(uint64_t address, WalkError* why) {
+bool Its::refuse_request(uint64_t address) {
   if (address != config_.base + GITS_TRANSLATER) {
     WalkError e{WalkFail::NotTranslater};
     e.address = address;
     e.limit = config_.base + GITS_TRANSLATER;
-    return refuse(e, why);
+    return refuse(e);
   }
-  return refuse(WalkError{WalkFail::ItsDisabled}, why);
+  return refuse(WalkError{WalkFail::ItsDisabled});
 }
 
 void Its::trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const {
@@ -419,7 +417,7 @@ void Its::trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const {
                     {{"device", devid}, {"event", eventid}}});
 }
 
-void Its::trace_translation(uint32_t devid, uint32_t eventid, const Resolved& r) const {
+void Its::trace_translation(uint32_t devid, uint32_t eventid, Resolved r) const {
   trace_.emit(Event{EventKind::Translation, "its",
                     fmt::format("DeviceID {} EventID {} -> ICID {} -> RD {} LPI {}", devid,
                                 eventid, r.icid, r.rd, r.intid),

@@ -48,6 +48,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <expected>
 #include <string>
@@ -191,9 +192,9 @@ class Its final : public MmioDevice, public Remapper {
   void note_ite_written(uint64_t address);
   bool ite_page_marked(uint64_t page) const;
   // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
-  // True with `out` set; false after drop(), with the reason in *why when asked.
-  bool route(uint64_t address, uint32_t devid, uint32_t eventid, LpiDelivery& out,
-             WalkError* why);
+  // True with `out` set; false after drop(), with the reason in last_drop_ (a member, so
+  // that the MSIs that succeed build no WalkError).
+  bool route(uint64_t address, uint32_t devid, uint32_t eventid, LpiDelivery& out);
   // walk()'s reads in walk()'s order through host pointers, building no error value: the
   // miss path of route() when no trace listens. False: some step did not give a mapped
   // entry in RAM, and walk_explained() runs to say which.
@@ -201,11 +202,12 @@ class Its final : public MmioDevice, public Remapper {
   bool rd_exists(uint32_t rd) const;
   bool pend(uint32_t rd, uint32_t intid);
   // route()'s cold ends, out of line so the hot path stays small.
-  [[gnu::cold, gnu::noinline]] bool refuse(const WalkError& e, WalkError* why);
-  [[gnu::cold, gnu::noinline]] bool refuse_request(uint64_t address, WalkError* why);
+  [[gnu::cold, gnu::noinline]] bool refuse(const WalkError& e);
+  [[gnu::cold, gnu::noinline]] bool refuse_request(uint64_t address);
   [[gnu::cold, gnu::noinline]] void trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const;
+  // `r` by value: a reference would make route() keep its Resolved in memory.
   [[gnu::cold, gnu::noinline]] void trace_translation(uint32_t devid, uint32_t eventid,
-                                                      const Resolved& r) const;
+                                                      Resolved r) const;
   // walk() with the reads traced and a redistributor the target lacks reported.
   std::expected<Resolved, WalkError> walk_explained(uint32_t devid, uint32_t eventid);
   std::unexpected<WalkError> drop(WalkError e);
@@ -234,6 +236,7 @@ class Its final : public MmioDevice, public Remapper {
   uint64_t last_ite_page_ = ~uint64_t{0};  // page of the last fast MAPTI (already marked)
   std::vector<uint64_t>* last_bits_ = nullptr;
   RemapStats stats_;
+  WalkError last_drop_{WalkFail::ItsDisabled};  // why route() last returned false
   uint64_t error_count_ = 0, commands_ = 0;
   std::deque<CommandErrorRecord> errors_;
 };
