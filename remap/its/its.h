@@ -170,7 +170,18 @@ class Its final : public MmioDevice, public Remapper {
   CmdResult cmd_mapd(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapc(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapti(const std::array<uint64_t, 4>& c, bool mapi);
-  bool mapti_fast(const std::array<uint64_t, 4>& c, bool mapi);
+  // The device of the last MAPTI/MAPI within one process_queue() run: its DTE and, when
+  // the whole ITT lies in one writable RAM region, the ITT's host address (a device's
+  // MAPTIs come in runs). Only the ITS writes guest memory while the queue runs (the CWRITER
+  // write is processed synchronously; the machine is single-threaded) and any command
+  // other than a MAPTI/MAPI drops the memo, so it always equals a fresh DTE read.
+  struct DeviceMemo {
+    uint32_t devid = 0;
+    bool valid = false;
+    Dte dte;
+    std::byte* itt = nullptr;
+  };
+  bool mapti_fast(const std::array<uint64_t, 4>& c, bool mapi, DeviceMemo* memo);
   CmdResult cmd_movi(const std::array<uint64_t, 4>& c);
   CmdResult cmd_movall(const std::array<uint64_t, 4>& c);
   CmdResult cmd_discard(const std::array<uint64_t, 4>& c);

@@ -29,7 +29,8 @@ void Its::record_error(ItsError code, const C& cmd, uint64_t offset, std::string
 // MAPTI/MAPI (§5.3.9, §5.3.10) when nothing is wrong: a mapped device, an EventID in
 // range, a valid pINTID and ICID, DTE and ITE in writable RAM, all through host pointers.
 // False: some check fails, and cmd_mapti's checks in the architected order say which.
-[[gnu::always_inline]] inline bool Its::mapti_fast(const C& c, bool mapi) {
+// `memo` (may be null) keeps the DTE of the previous MAPTI/MAPI of the same queue run.
+[[gnu::always_inline]] inline bool Its::mapti_fast(const C& c, bool mapi, DeviceMemo* memo) {
   const uint32_t devid = uint32_t(fields::get(c, cmd::DeviceID));
   const uint32_t eventid = uint32_t(fields::get(c, cmd::EventID));
   const uint32_t pintid = mapi ? eventid : uint32_t(fields::get(c, cmd::pINTID));
@@ -37,12 +38,23 @@ void Its::record_error(ItsError code, const C& cmd, uint64_t offset, std::string
   if (pintid < lpi::kFirstLpi || (config_.lpi_bits < 32 && pintid >= (1u << config_.lpi_bits)))
     return false;
   if (icid >= collection_limit() || icid >= tables_.collection.id_limit) return false;
-  const std::byte* dp = entry_host(mem_, tables_.device, devid);
-  if (dp == nullptr) return false;
-  const Dte dte = dte_from_word(bits::load_le<uint64_t>(dp));
+  Dte dte;
+  std::byte* itt = nullptr;
+  if (memo != nullptr && memo->valid && memo->devid == devid) {
+    dte = memo->dte;
+    itt = memo->itt;
+  } else {
+    const std::byte* dp = entry_host(mem_, tables_.device, devid);
+    if (dp == nullptr) return false;
+    dte = dte_from_word(bits::load_le<uint64_t>(dp));
+    if (dte.valid)
+      itt = mem_.writable_host_ptr(dte.itt_addr, dte.event_count() * table::kIteBytes);
+    if (memo != nullptr) *memo = DeviceMemo{devid, true, dte, itt};
+  }
   if (!dte.valid || eventid >= dte.event_count()) return false;
   const uint64_t addr = ite_address(dte, eventid);
-  std::byte* ip = mem_.writable_host_ptr(addr, table::kIteBytes);
+  std::byte* ip = itt != nullptr ? itt + uint64_t(eventid) * table::kIteBytes
+                                 : mem_.writable_host_ptr(addr, table::kIteBytes);
   if (ip == nullptr) return false;
   const uint64_t first = addr >> 12, last = (addr + table::kIteBytes - 1) >> 12;
   if (first != last_ite_page_ || last != first) {
@@ -71,6 +83,7 @@ void Its::process_queue() {
                              cwriter_, creadr_, queue_size_));
     return;
   }
+  DeviceMemo memo;
   while (creadr_ != cwriter_) {
     C cmd{};
     CmdResult r;
@@ -84,7 +97,7 @@ void Its::process_queue() {
       // here, with no CmdResult and no trace work (issue 13: 16.7 M of them well under 1 s).
       const auto op = cmd::Opcode(fields::get(cmd, cmd::Op));
       if ((op == cmd::Opcode::MAPTI || op == cmd::Opcode::MAPI) && !trace_.on() &&
-          mapti_fast(cmd, op == cmd::Opcode::MAPI)) {
+          mapti_fast(cmd, op == cmd::Opcode::MAPI, &memo)) {
         ++commands_;
         creadr_ += 32;
         if (creadr_ == queue_size_) creadr_ = 0;
@@ -100,6 +113,7 @@ void Its::process_queue() {
                    fmt::format("command read failed: {}", w.error().describe()));
       }
     }
+    memo.valid = false;  // any other command may change a DTE
     if (r) r = execute(cmd);
     ++commands_;
     if (!r) {
@@ -223,7 +237,7 @@ Its::CmdResult Its::cmd_mapti(const C& c, bool mapi) {
   const bool pintid_ok =
       pintid >= lpi::kFirstLpi && (config_.lpi_bits >= 32 || pintid < (1u << config_.lpi_bits));
   const bool icid_ok = icid < collection_limit() && icid < tables_.collection.id_limit;
-  if (mapti_fast(c, mapi)) return {};
+  if (mapti_fast(c, mapi, nullptr)) return {};
   // Anything else goes through the checks below, in the architected order, which say why.
   auto slot = entry_address(mem_, tables_.device, devid);
   if (!slot)

@@ -339,3 +339,27 @@ TEST_CASE("its delivery: an LPI already pending is left as it is, with the same 
     CHECK(b->reason == uint32_t(WalkFail::LpiRejected));
   }
 }
+
+TEST_CASE("its cmd: MAPTIs batched after a MAPD, a re-MAPD and a V=0 MAPD in one CWRITER write see each DTE as written (issue 13 queue fast path)") {
+  Rig r;
+  r.lpi_config(8200, 0x80, true);
+  r.lpi_config(8201, 0x80, true);
+  const uint64_t itt_a = kItt + 0x5000, itt_b = kItt + 0x6000;
+  // One publication: the ITS runs all of these in one pass.
+  r.run({mapc(0, 1), mapd(5, 4, itt_a), mapti(5, 1, 8200, 0), mapd(5, 4, itt_b),
+         mapti(5, 2, 8201, 0), mapti(5, 4, 8203, 0), mapd(5, 4, 0, false),
+         mapti(5, 3, 8202, 0)});
+  CHECK(r.its->error_count() == 1);
+  CHECK(r.last_error() == ItsError::E_ITS_MAPTI_UNMAPPED_DEVICE);
+  // The ITE of event 1 went into ITT A, that of event 2 into ITT B.
+  CHECK(read_ite(r.mem, itt_a + 1 * table::kIteBytes)->valid);
+  CHECK(!read_ite(r.mem, itt_b + 1 * table::kIteBytes)->valid);
+  CHECK(read_ite(r.mem, itt_b + 2 * table::kIteBytes)->valid);
+  CHECK(!read_ite(r.mem, itt_a + 2 * table::kIteBytes)->valid);
+  CHECK(read_ite(r.mem, itt_b + 4 * table::kIteBytes)->pintid == 8203);  // same device, next MAPTI
+  CHECK(!read_ite(r.mem, itt_b + 3 * table::kIteBytes)->valid);
+  // Re-map the device on ITT B: event 2 translates, event 1 (only in ITT A) does not.
+  r.run({mapd(5, 4, itt_b)});
+  CHECK(delivered(r.msi(5, 2), 1, 8201));
+  CHECK(blocked(r.msi(5, 1)));
+}
