@@ -48,9 +48,9 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <optional>
 #include <span>
-#include <expected>
 #include <string>
 #include <unordered_map>
 #include <vector>
