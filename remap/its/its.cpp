@@ -340,8 +340,10 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
 [[gnu::always_inline]] inline bool Its::pend(uint32_t rd, uint32_t intid) {
   if (rd < views_.size()) {
     const PendingTableView& v = *views_[rd];
-    if (intid >= lpi::kFirstLpi && intid < v.limit && !v.trace->on() &&
-        (bits::load_le<uint64_t>(v.table + (intid / 64) * 8) >> (intid % 64) & 1) != 0)
+    // The bit first, the trace last: the two loads do not wait for each other.
+    if (intid >= lpi::kFirstLpi && intid < v.limit &&
+        (bits::load_le<uint64_t>(v.table + (intid / 64) * 8) >> (intid % 64) & 1) != 0 &&
+        !v.trace->on())
       return true;
   }
   return target_.set_pending(rd, intid);
