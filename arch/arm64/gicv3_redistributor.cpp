@@ -20,7 +20,9 @@ Gicv3Redistributor::Gicv3Redistributor(GuestMemory& mem, uint32_t processor_numb
       last_(last),
       trace_(trace),
       unit_(fmt::format("gicr{}", processor_number)),
-      id_bits_(std::clamp(id_bits, 14u, 32u)) {}
+      id_bits_(std::clamp(id_bits, 14u, 32u)) {
+  view_.trace = &trace_;
+}
 
 uint64_t Gicv3Redistributor::typer() const {
   uint64_t t = fields::set(0, TYPER_PLPIS, 1);
@@ -128,6 +130,8 @@ void Gicv3Redistributor::set_enable_lpis(bool enable) {
     config_cache_.assign(std::bit_ceil(entries), 0);
     config_shift_ = unsigned(std::countr_zero(config_cache_.size()));
     attach_pending_table();
+    view_.table = pend_;
+    view_.limit = lpi_limit_;
     trace_.emit_lazy([&] {
       return Event{EventKind::RegWrite, unit_,
                    fmt::format("EnableLPIs=1: {} LPIs (INTID {}..{}), config at {:#x}, pending "
@@ -142,6 +146,8 @@ void Gicv3Redistributor::set_enable_lpis(bool enable) {
     std::vector<uint64_t>().swap(pend_fallback_);
     pend_ = nullptr;
     lpi_limit_ = lpi::kFirstLpi;
+    view_.table = nullptr;
+    view_.limit = 0;
     trace_.emit_lazy([&] {
       return Event{EventKind::RegWrite, unit_,
                    "EnableLPIs=0: LPIs off; pending state stays in the guest's pending table",
@@ -547,6 +553,7 @@ Redistributors::Redistributors(GuestMemory& mem, unsigned cpus, uint64_t base,
     const uint64_t aff = affinity ? affinity(n) : virt::mpidr_affinity(n);
     rds_.push_back(
         std::make_unique<Gicv3Redistributor>(mem, n, aff, n + 1 == cpus, trace_, id_bits));
+    views_.push_back(&rds_.back()->pending_view());
   }
 }
 

@@ -154,6 +154,9 @@ class Gicv3Redistributor final : public MmioDevice {
   bool is_pending(uint32_t intid) const;
   // Every pending LPI INTID, ascending.
   std::vector<uint32_t> pending_lpis() const;
+  // The pending table as the ITS reads it to skip an LPI that is already pending
+  // (lpi_target.h); kept current across EnableLPIs changes.
+  const its::PendingTableView& pending_view() const { return view_; }
   // INV / INVALL: re-read configuration bytes from the guest's configuration table.
   void reload_config(uint32_t intid);
   void reload_all_config();
@@ -236,6 +239,7 @@ class Gicv3Redistributor final : public MmioDevice {
   std::byte* pend_ = nullptr;             // pending table from INTID 0 (guest RAM or below)
   std::vector<uint64_t> pend_fallback_;   // only when the table is not in guest RAM
   std::vector<uint64_t> summary_;         // bit w: table word (kFirstLpi / 64 + w) non-zero
+  its::PendingTableView view_;            // pend_ and lpi_limit_ while EnableLPIs=1
   mutable bool hpp_valid_ = false;
   mutable std::optional<PendingIrq> hpp_;
   uint64_t acks_ = 0, eois_ = 0;
@@ -282,6 +286,7 @@ class Redistributors final : public MmioDevice, public its::LpiTarget {
   void move_all_pending(uint32_t from, uint32_t to) override;
   void reload_config(uint32_t rd, uint32_t intid) override;
   void reload_all_config(uint32_t rd) override;
+  std::span<const its::PendingTableView* const> pending_views() const override { return views_; }
 
   // CPU interface queries, by CPU number.
   std::optional<PendingIrq> highest_pending(uint32_t cpu) const;
@@ -298,6 +303,7 @@ class Redistributors final : public MmioDevice, public its::LpiTarget {
   uint64_t base_;
   Trace trace_;
   std::vector<std::unique_ptr<Gicv3Redistributor>> rds_;
+  std::vector<const its::PendingTableView*> views_;  // rds_[n]->pending_view()
 };
 
 }  // namespace irqremap::arm64

@@ -74,7 +74,11 @@ const fields::Format* format_of(uint64_t offset) {
 }  // namespace
 
 Its::Its(GuestMemory& mem, LpiTarget& target, ItsConfig config)
-    : mem_(mem), target_(target), config_(clamp(config)), cache_(config_.cache_entries) {
+    : mem_(mem),
+      target_(target),
+      views_(target.pending_views()),
+      config_(clamp(config)),
+      cache_(config_.cache_entries) {
   // Reset values (QEMU gicv3_its_reset_hold): BASER0 devices, BASER1 collections, 64 KiB
   // pages, 8-byte entries.
   uint64_t dev = fields::set(0, BASER_Type, 1);
@@ -97,10 +101,6 @@ uint64_t Its::typer() const {
   t = fields::set(t, TYPER_CIL, config_.cil);
   t = fields::set(t, TYPER_CIDbits, config_.cil ? config_.cidbits - 1 : 0);
   return t;
-}
-
-uint64_t Its::collection_limit() const {
-  return uint64_t{1} << (config_.cil ? config_.cidbits : 16);
 }
 
 uint64_t Its::read_reg64(uint64_t reg) const {
@@ -210,6 +210,7 @@ void Its::latch() {
   const bool qvalid = fields::get(cbaser_, CBASER_Valid) != 0;
   queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
   queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;
+  queue_host_ = queue_size_ != 0 ? mem_.host_ptr(queue_base_, queue_size_) : nullptr;
   flush_cache("tables latched");
 }
 
@@ -297,64 +298,132 @@ std::expected<Resolved, WalkError> Its::resolve(uint32_t devid, uint32_t eventid
   return walk(mem_, tables_, devid, eventid);
 }
 
-Translation Its::translate(const MsiWrite& msi) {
-  auto r = route(msi);
-  if (r) return *r;
-  return Blocked{uint32_t(r.error().fail), r.error().describe(), false};
+// The hot path (issue 13: a warm GITS_TRANSLATER delivery in ~10 ns) is route() inlined
+// into translate() and deliver(): values stay in registers (no optional or expected is
+// returned through memory between the steps), the walk reads through host pointers, an
+// LPI already pending costs one load of its pending-table word, and everything that
+// explains (trace text, the WalkError of a drop) sits in out-of-line cold functions.
+
+// walk()'s reads in walk()'s order through host pointers, building no error value. False:
+// some step did not give a mapped entry in RAM, and walk_explained() says which.
+[[gnu::always_inline]] inline bool Its::walk_fast(uint32_t devid, uint32_t eventid,
+                                                  Resolved& out) const {
+  using namespace table;
+  const std::byte* dp = entry_host(mem_, tables_.device, devid);
+  if (dp == nullptr) return false;
+  const uint64_t dte = bits::load_le<uint64_t>(dp);
+  if (fields::get(dte, DTE_Valid) == 0) return false;
+  if (uint64_t{eventid} >> (fields::get(dte, DTE_Size) + 1) != 0) return false;  // range
+  const uint64_t ite_addr = (fields::get(dte, DTE_ITT_addr) << 8) + uint64_t(eventid) * kIteBytes;
+  const std::byte* ip = mem_.host_ptr(ite_addr, kIteBytes);
+  if (ip == nullptr) return false;
+  const uint64_t ite = bits::load_le<uint64_t>(ip);
+  if (fields::get(ite, ITE_Valid) == 0) return false;
+  const auto icid = uint16_t(fields::get(ite, ITE_ICID));
+  const std::byte* cp = entry_host(mem_, tables_.collection, icid);
+  if (cp == nullptr) return false;
+  const uint64_t cte = bits::load_le<uint64_t>(cp);
+  if (fields::get(cte, CTE_Valid) == 0) return false;
+  out = Resolved{uint32_t(fields::get(cte, CTE_RDbase)), uint32_t(fields::get(ite, ITE_pINTID)),
+                 icid};
+  return true;
 }
 
-std::expected<LpiDelivery, WalkError> Its::route(const MsiWrite& msi) {
-  ++stats_.translations;
-  if (msi.address != config_.base + GITS_TRANSLATER) {
-    WalkError e{WalkFail::NotTranslater};
-    e.address = msi.address;
-    e.limit = config_.base + GITS_TRANSLATER;
-    return drop(e);
+// Redistributor `rd` exists: the views answer for the machine's redistributors without a
+// virtual call; a target with no views (a test recorder) is asked.
+[[gnu::always_inline]] inline bool Its::rd_exists(uint32_t rd) const {
+  return rd < views_.size() || rd < target_.redistributor_count();
+}
+
+// Hands the LPI over. An LPI already pending at `rd` stays as it is (no count, IHI0069
+// §5.1): seen in the pending table, nothing else happens, unless a trace listens.
+[[gnu::always_inline]] inline bool Its::pend(uint32_t rd, uint32_t intid) {
+  if (rd < views_.size()) {
+    const PendingTableView& v = *views_[rd];
+    // The bit first, the trace last: the two loads do not wait for each other.
+    if (intid >= lpi::kFirstLpi && intid < v.limit &&
+        (bits::load_le<uint64_t>(v.table + (intid / 64) * 8) >> (intid % 64) & 1) != 0 &&
+        !v.trace->on())
+      return true;
   }
-  if (!enabled_) return drop(WalkError{WalkFail::ItsDisabled});
-  const uint32_t devid = msi.source, eventid = msi.data;
-  Resolved r;
+  return target_.set_pending(rd, intid);
+}
+
+[[gnu::always_inline]] inline bool Its::route(uint64_t address, uint32_t devid,
+                                              uint32_t eventid, LpiDelivery& out) {
+  ++stats_.translations;
+  if (address != config_.base + GITS_TRANSLATER || !enabled_) [[unlikely]]
+    return refuse_request(address);
+  const bool traced = trace_.on();
   const uint64_t key = TranslationCache::key(devid, eventid);
-  if (config_.cache && cache_.find(key, r)) {
-    ++stats_.cache_hits;
-    trace_.emit_lazy([&] {
-      return Event{EventKind::CacheHit, "its",
-                   fmt::format("cache hit DeviceID {} EventID {}", devid, eventid),
-                   {{"device", devid}, {"event", eventid}}};
-    });
-  } else {
-    if (config_.cache) {
-      ++stats_.cache_misses;
-      trace_.emit_lazy([&] {
-        return Event{EventKind::CacheMiss, "its",
-                     fmt::format("cache miss DeviceID {} EventID {}", devid, eventid),
-                     {{"device", devid}, {"event", eventid}}};
-      });
-    }
-    const auto fast = trace_.on() ? std::nullopt : walk_fast(devid, eventid);
-    if (fast && fast->rd < target_.redistributor_count()) {
-      r = *fast;
-    } else {
+  Resolved r;
+  bool hit = false;
+  if (config_.cache) {
+    hit = cache_.find(key, r);
+    ++(hit ? stats_.cache_hits : stats_.cache_misses);
+    if (traced) [[unlikely]]
+      trace_lookup(hit, devid, eventid);
+  }
+  if (!hit) {
+    if (traced || !walk_fast(devid, eventid, r) || !rd_exists(r.rd)) [[unlikely]] {
       // Something to explain (or a trace to feed): the walk that says what it read.
       auto res = walk_explained(devid, eventid);
-      if (!res) return drop(res.error());
+      if (!res) return refuse(res.error());
       r = *res;
     }
     if (config_.cache) cache_.insert(key, r);
   }
-  trace_.emit_lazy([&] {
-    return Event{EventKind::Translation, "its",
-                 fmt::format("DeviceID {} EventID {} -> ICID {} -> RD {} LPI {}", devid, eventid,
-                             r.icid, r.rd, r.intid),
-                 {{"device", devid}, {"event", eventid}, {"rd", r.rd}, {"intid", r.intid}}};
-  });
-  if (!target_.set_pending(r.rd, r.intid)) {
+  if (traced) [[unlikely]]
+    trace_translation(devid, eventid, r);
+  if (!pend(r.rd, r.intid)) [[unlikely]] {
     WalkError e{WalkFail::LpiRejected};
     e.rd = r.rd;
     e.intid = r.intid;
-    return drop(e);
+    return refuse(e);
   }
-  return LpiDelivery{r.rd, r.intid};
+  out = LpiDelivery{r.rd, r.intid};
+  return true;
+}
+
+Translation Its::translate(const MsiWrite& msi) {
+  LpiDelivery d;
+  if (route(msi.address, msi.source, msi.data, d)) return d;
+  return Blocked{uint32_t(last_drop_.fail), last_drop_.describe(), false};
+}
+
+bool Its::deliver(uint64_t address, uint32_t devid, uint32_t eventid) {
+  LpiDelivery d;
+  return route(address, devid, eventid, d);
+}
+
+bool Its::refuse(const WalkError& e) {
+  last_drop_ = e;
+  drop(e);
+  return false;
+}
+
+bool Its::refuse_request(uint64_t address) {
+  if (address != config_.base + GITS_TRANSLATER) {
+    WalkError e{WalkFail::NotTranslater};
+    e.address = address;
+    e.limit = config_.base + GITS_TRANSLATER;
+    return refuse(e);
+  }
+  return refuse(WalkError{WalkFail::ItsDisabled});
+}
+
+void Its::trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const {
+  trace_.emit(Event{hit ? EventKind::CacheHit : EventKind::CacheMiss, "its",
+                    fmt::format("cache {} DeviceID {} EventID {}", hit ? "hit" : "miss", devid,
+                                eventid),
+                    {{"device", devid}, {"event", eventid}}});
+}
+
+void Its::trace_translation(uint32_t devid, uint32_t eventid, Resolved r) const {
+  trace_.emit(Event{EventKind::Translation, "its",
+                    fmt::format("DeviceID {} EventID {} -> ICID {} -> RD {} LPI {}", devid,
+                                eventid, r.icid, r.rd, r.intid),
+                    {{"device", devid}, {"event", eventid}, {"rd", r.rd}, {"intid", r.intid}}});
 }
 
 void Its::note_ite_written(uint64_t address) {
@@ -400,27 +469,6 @@ std::expected<Resolved, WalkError> Its::walk_explained(uint32_t devid, uint32_t 
     return std::unexpected(e);
   }
   return Resolved{cte->rd, ite->ite.pintid, ite->ite.icid};
-}
-
-std::optional<Resolved> Its::walk_fast(uint32_t devid, uint32_t eventid) const {
-  using namespace table;
-  const std::byte* dp = entry_host(mem_, tables_.device, devid);
-  if (dp == nullptr) return std::nullopt;
-  const uint64_t dte = bits::load_le<uint64_t>(dp);
-  if (fields::get(dte, DTE_Valid) == 0) return std::nullopt;
-  if (uint64_t{eventid} >> (fields::get(dte, DTE_Size) + 1) != 0) return std::nullopt;  // range
-  const uint64_t ite_addr = (fields::get(dte, DTE_ITT_addr) << 8) + uint64_t(eventid) * kIteBytes;
-  const std::byte* ip = mem_.host_ptr(ite_addr, kIteBytes);
-  if (ip == nullptr) return std::nullopt;
-  const uint64_t ite = bits::load_le<uint64_t>(ip);
-  if (fields::get(ite, ITE_Valid) == 0) return std::nullopt;
-  const auto icid = uint16_t(fields::get(ite, ITE_ICID));
-  const std::byte* cp = entry_host(mem_, tables_.collection, icid);
-  if (cp == nullptr) return std::nullopt;
-  const uint64_t cte = bits::load_le<uint64_t>(cp);
-  if (fields::get(cte, CTE_Valid) == 0) return std::nullopt;
-  return Resolved{uint32_t(fields::get(cte, CTE_RDbase)), uint32_t(fields::get(ite, ITE_pINTID)),
-                  icid};
 }
 
 std::vector<Mapping> Its::mappings() const {

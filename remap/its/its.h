@@ -49,6 +49,8 @@
 #include <cstdint>
 #include <deque>
 #include <expected>
+#include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -111,7 +113,9 @@ class Its final : public MmioDevice, public Remapper {
   Translation translate(const MsiWrite& msi) override;
   // The same translation and delivery for a machine's bus, which needs no Translation:
   // nothing is formatted or allocated unless a trace sink listens. True when delivered.
-  bool deliver(const MsiWrite& msi) { return route(msi).has_value(); }
+  bool deliver(const MsiWrite& msi) { return deliver(msi.address, msi.source, msi.data); }
+  // The same with the MSI's parts in registers: address, DeviceID, EventID.
+  bool deliver(uint64_t address, uint32_t devid, uint32_t eventid);
   void invalidate_all() override;
   RemapStats stats() const override { return stats_; }
   std::vector<Mapping> mappings() const override;
@@ -166,6 +170,18 @@ class Its final : public MmioDevice, public Remapper {
   CmdResult cmd_mapd(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapc(const std::array<uint64_t, 4>& c);
   CmdResult cmd_mapti(const std::array<uint64_t, 4>& c, bool mapi);
+  // The device of the last MAPTI/MAPI within one process_queue() run: its DTE and, when
+  // the whole ITT lies in one writable RAM region, the ITT's host address (a device's
+  // MAPTIs come in runs). Only the ITS writes guest memory while the queue runs (the CWRITER
+  // write is processed synchronously; the machine is single-threaded) and any command
+  // other than a MAPTI/MAPI drops the memo, so it always equals a fresh DTE read.
+  struct DeviceMemo {
+    uint32_t devid = 0;
+    bool valid = false;
+    Dte dte;
+    std::byte* itt = nullptr;
+  };
+  bool mapti_fast(const std::array<uint64_t, 4>& c, bool mapi, DeviceMemo* memo);
   CmdResult cmd_movi(const std::array<uint64_t, 4>& c);
   CmdResult cmd_movall(const std::array<uint64_t, 4>& c);
   CmdResult cmd_discard(const std::array<uint64_t, 4>& c);
@@ -176,7 +192,7 @@ class Its final : public MmioDevice, public Remapper {
   CmdResult cmd_sync(const std::array<uint64_t, 4>& c);
   // RDbase of MAPC/SYNC/MOVALL -> redistributor number (PTA decides the encoding).
   std::optional<uint32_t> rd_from_rdbase(uint64_t rdbase_field) const;
-  uint64_t collection_limit() const;
+  uint64_t collection_limit() const { return uint64_t{1} << (config_.cil ? config_.cidbits : 16); }
   void record_error(ItsError code, const std::array<uint64_t, 4>& cmd, uint64_t offset,
                     std::string what);
   void flush_cache(std::string_view why);
@@ -187,17 +203,29 @@ class Its final : public MmioDevice, public Remapper {
   void note_ite_written(uint64_t address);
   bool ite_page_marked(uint64_t page) const;
   // translate() and deliver(): cache or walk, trace, hand the LPI to its redistributor.
-  std::expected<LpiDelivery, WalkError> route(const MsiWrite& msi);
-  // walk()'s reads in walk()'s order through host pointers, building no error value:
-  // the miss path of route() when no trace listens. nullopt: some step did not give a
-  // mapped entry in RAM, and the generic walk runs to say which.
-  std::optional<Resolved> walk_fast(uint32_t devid, uint32_t eventid) const;
+  // True with `out` set; false after drop(), with the reason in last_drop_ (a member, so
+  // that the MSIs that succeed build no WalkError).
+  bool route(uint64_t address, uint32_t devid, uint32_t eventid, LpiDelivery& out);
+  // walk()'s reads in walk()'s order through host pointers, building no error value: the
+  // miss path of route() when no trace listens. False: some step did not give a mapped
+  // entry in RAM, and walk_explained() runs to say which.
+  bool walk_fast(uint32_t devid, uint32_t eventid, Resolved& out) const;
+  bool rd_exists(uint32_t rd) const;
+  bool pend(uint32_t rd, uint32_t intid);
+  // route()'s cold ends, out of line so the hot path stays small.
+  [[gnu::cold, gnu::noinline]] bool refuse(const WalkError& e);
+  [[gnu::cold, gnu::noinline]] bool refuse_request(uint64_t address);
+  [[gnu::cold, gnu::noinline]] void trace_lookup(bool hit, uint32_t devid, uint32_t eventid) const;
+  // `r` by value: a reference would make route() keep its Resolved in memory.
+  [[gnu::cold, gnu::noinline]] void trace_translation(uint32_t devid, uint32_t eventid,
+                                                      Resolved r) const;
   // walk() with the reads traced and a redistributor the target lacks reported.
   std::expected<Resolved, WalkError> walk_explained(uint32_t devid, uint32_t eventid);
   std::unexpected<WalkError> drop(WalkError e);
 
   GuestMemory& mem_;
   LpiTarget& target_;
+  std::span<const PendingTableView* const> views_;  // target_.pending_views()
   ItsConfig config_;
   Trace trace_;
 
@@ -209,14 +237,17 @@ class Its final : public MmioDevice, public Remapper {
   std::array<uint64_t, 8> baser_{};
   ItsTables tables_;
   uint64_t queue_base_ = 0, queue_size_ = 0;  // latched at enable
+  const std::byte* queue_host_ = nullptr;      // the whole queue when in one RAM region
 
   TranslationCache cache_;
   // 1 GiB of guest-physical space -> one bit per 4 KiB page (32 KiB per GiB that holds
   // ITEs); the last chunk used is remembered, as MAPTIs come in runs per device.
   std::unordered_map<uint64_t, std::vector<uint64_t>> ite_pages_;
   uint64_t last_chunk_ = ~uint64_t{0};
+  uint64_t last_ite_page_ = ~uint64_t{0};  // page of the last fast MAPTI (already marked)
   std::vector<uint64_t>* last_bits_ = nullptr;
   RemapStats stats_;
+  WalkError last_drop_{WalkFail::ItsDisabled};  // why route() last returned false
   uint64_t error_count_ = 0, commands_ = 0;
   std::deque<CommandErrorRecord> errors_;
 };

@@ -93,10 +93,6 @@ MemResult<void> write_cte(GuestMemory& mem, uint64_t address, const Cte& e) {
   return mem.write64(address, fields::set(fields::set(0, CTE_Valid, e.valid), CTE_RDbase, e.rd));
 }
 
-uint64_t ite_address(const Dte& dte, uint32_t eventid) {
-  return dte.itt_addr + uint64_t(eventid) * kIteBytes;
-}
-
 std::string WalkError::describe() const {
   switch (fail) {
     case WalkFail::MemoryError: return fmt::format("{} read failed: {}", table, fault.describe());

@@ -112,7 +112,9 @@ MemResult<Ite> read_ite(const GuestMemory& mem, uint64_t address);
 MemResult<void> write_ite(GuestMemory& mem, uint64_t address, const Ite& e);
 MemResult<Cte> read_cte(const GuestMemory& mem, uint64_t address);
 MemResult<void> write_cte(GuestMemory& mem, uint64_t address, const Cte& e);
-uint64_t ite_address(const Dte& dte, uint32_t eventid);
+inline uint64_t ite_address(const Dte& dte, uint32_t eventid) {
+  return dte.itt_addr + uint64_t(eventid) * table::kIteBytes;
+}
 
 // Why a walk stopped; the numbers are the Blocked::reason of a dropped MSI.
 enum class WalkFail : uint32_t {

@@ -9,10 +9,26 @@
 // Redistributors are named by processor number (GITS_TYPER.PTA = 0, RDbase = the PE's
 // GICR_TYPER.Processor_Number). With PTA = 1 the ITS resolves a physical RDbase address
 // through rd_by_address().
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
+
+#include "remap/trace.h"
 
 namespace irqremap::its {
+
+// A redistributor's pending table as the ITS may read it (issue 13: a GITS_TRANSLATER
+// delivery in a few ns). An LPI has no count (IHI0069 §5.1), so setting one that is
+// already pending changes nothing: when the bit is set the ITS is done with one load,
+// and only an LPI that becomes pending goes through set_pending() (summary, highest
+// pending, IRQ line). The redistributor keeps the view current; `limit` is 0 while it
+// cannot take LPIs (EnableLPIs=0), and a listening `trace` wants every set reported.
+struct PendingTableView {
+  const std::byte* table = nullptr;  // bit n = INTID n, from INTID 0 (its.md §5)
+  uint64_t limit = 0;                // one past the highest LPI INTID in range
+  const Trace* trace = nullptr;
+};
 
 class LpiTarget {
  public:
@@ -35,6 +51,10 @@ class LpiTarget {
   virtual void reload_config(uint32_t rd, uint32_t intid) = 0;
   // INVALL: `rd` re-reads the configuration of every LPI.
   virtual void reload_all_config(uint32_t rd) = 0;
+  // Views of the pending tables of redistributors 0..n-1 (n may be 0: no shortcut, every
+  // LPI goes through set_pending). The span and the views it points at must live as long
+  // as the target; the views' contents may change at any time.
+  virtual std::span<const PendingTableView* const> pending_views() const { return {}; }
 };
 
 }  // namespace irqremap::its

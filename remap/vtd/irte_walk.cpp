@@ -12,7 +12,6 @@ constexpr uint64_t kRemappedRsvd0 = fields::reserved_mask(irte::kRemappedFields,
 constexpr uint64_t kRemappedRsvd1 = fields::reserved_mask(irte::kRemappedFields, 1);
 constexpr uint64_t kPostedRsvd0 = fields::reserved_mask(irte::kPostedFields, 0);
 constexpr uint64_t kPostedRsvd1 = fields::reserved_mask(irte::kPostedFields, 1);
-constexpr uint16_t kSqMask[4] = {0xFFFF, 0xFFFB, 0xFFF9, 0xFFF8};  // §9.9 Table 26
 
 RequestDecode fault(uint8_t reason, std::string_view why) {
   RequestDecode r;
@@ -83,23 +82,6 @@ RequestDecode decode_request(uint64_t address, uint32_t data, const IrState& ir)
   r.kind = RequestDecode::Kind::Remap;
   r.index = ri.index;
   return r;
-}
-
-bool source_id_ok(const Irte& e, uint16_t rid) {
-  const uint16_t sid = uint16_t(fields::get(e, irte::SID));
-  switch (fields::get(e, irte::SVT)) {
-    case 0: return true;
-    case 1: {
-      const uint16_t m = kSqMask[fields::get(e, irte::SQ)];
-      return (sid & m) == (rid & m);
-    }
-    case 2: {
-      // StartBus = SID[15:8], EndBus = SID[7:0] (§9.9; QEMU has them reversed).
-      const unsigned bus = rid >> 8, start = sid >> 8, end = sid & 0xFF;
-      return start <= bus && bus <= end;
-    }
-    default: return false;
-  }
 }
 
 IrteOutcome check_source(const IrteOutcome& entry, const Irte& e, uint16_t sid) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "remap/remapper.h"
+#include "remap/vtd/irte_format.h"
 
 namespace irqremap::vtd {
 
@@ -57,8 +58,29 @@ IrteOutcome check_source(const IrteOutcome& entry, const Irte& irte, uint16_t si
 // fields, source-ID verification).
 IrteOutcome check_irte(const Irte& irte, uint16_t sid, const IrState& ir);
 
-// Source-ID verification alone (§9.9 SVT/SQ): true when rid passes.
-bool source_id_ok(const Irte& irte, uint16_t rid);
+// Source-ID verification alone (§9.9 SVT/SQ): true when rid passes. Inline: every
+// remapped MSI runs it, cached or not.
+// The fields it reads (SID, SQ, SVT) all lie in the IRTE's upper doubleword, `w1`.
+inline bool source_id_ok_w1(uint64_t w1, uint16_t rid) {
+  constexpr uint16_t kSqMask[4] = {0xFFFF, 0xFFFB, 0xFFF9, 0xFFF8};  // §9.9 Table 26
+  static_assert(irte::SID.word() == 1 && irte::SQ.word() == 1 && irte::SVT.word() == 1);
+  auto get = [w1](const fields::Field& f) { return bits::extract(w1, f.word_hi(), f.word_lo()); };
+  const uint16_t sid = uint16_t(get(irte::SID));
+  switch (get(irte::SVT)) {
+    case 0: return true;
+    case 1: {
+      const uint16_t m = kSqMask[get(irte::SQ)];
+      return (sid & m) == (rid & m);
+    }
+    case 2: {
+      // StartBus = SID[15:8], EndBus = SID[7:0] (§9.9; QEMU has them reversed).
+      const unsigned bus = rid >> 8, start = sid >> 8, end = sid & 0xFF;
+      return start <= bus && bus <= end;
+    }
+    default: return false;
+  }
+}
+inline bool source_id_ok(const Irte& e, uint16_t rid) { return source_id_ok_w1(e[1], rid); }
 
 using Pid = std::array<uint64_t, 8>;
 struct PostOutcome {

@@ -113,6 +113,10 @@ class Unit final : public MmioDevice, public Remapper {
   Translation fault(uint8_t reason, std::optional<uint32_t> index, uint16_t sid, bool fpd,
                     std::string_view why);
   Translation post_interrupt(const IrteOutcome& o, uint32_t index, uint16_t sid);
+  // translate()'s trace events, out of line so the hot path stays small.
+  [[gnu::cold, gnu::noinline]] void trace_iec_hit(uint32_t index, const Irte& irte) const;
+  [[gnu::cold, gnu::noinline]] void trace_remapped(const MsiWrite& msi, uint32_t index,
+                                                   const ApicDelivery& d) const;
   bool read_irte(uint32_t index, Irte& out) const;
 
   // fault recording and events (§7.4.1)

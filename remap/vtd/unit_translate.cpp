@@ -5,6 +5,7 @@
 #include "remap/vtd/fault_format.h"
 #include "remap/vtd/fault_reason.h"
 #include "remap/vtd/irte_format.h"
+#include "remap/vtd/msi_format.h"
 #include "remap/vtd/unit.h"
 
 namespace irqremap::vtd {
@@ -26,46 +27,58 @@ bool Unit::read_irte(uint32_t index, Irte& out) const {
   return true;
 }
 
+// The hot path (issue 13) is a remappable MSI to a remapped IRTE: its index found without
+// building a RequestDecode, an IEC hit answered from the slot's packed delivery, the
+// source-ID check inline, nothing formatted unless a trace listens. Every other case
+// (compatibility format, faults, posted IRTEs, an IrState changed since the slot was
+// filled) goes the general way below, which says why.
 Translation Unit::translate(const MsiWrite& msi) {
   ++stats_.translations;
   const uint16_t sid = uint16_t(msi.source);
-  const RequestDecode rq = decode_request(msi.address, msi.data, ir_);
-  if (rq.kind == RequestDecode::Kind::Pass) {
-    trace_.emit_lazy([&] {
-      return ev(EventKind::Translation, "vtd",
-                   fmt::format("MSI {:#x}:{:#x} from {}: {} -> {}", msi.address, msi.data, bdf(sid),
-                               rq.why, describe(rq.pass)),
-                   {{"sid", sid}});
-    });
-    bus_.deliver(rq.pass);
-    return rq.pass;
+  uint32_t index = 0;
+  const msi::RemappableIndex ri = msi::remappable_index(msi.address, msi.data);
+  if (ir_.ire && msi.address >> 20 == msi::kInterruptWindow && msi::is_remappable(msi.address) &&
+      !(ri.shv && fields::get(msi.data, msi::DATA_RSVD) != 0) && ri.index < ir_.irt_entries) {
+    index = ri.index;  // what decode_request() answers for this request (§5.1.2.2)
+  } else {
+    const RequestDecode rq = decode_request(msi.address, msi.data, ir_);
+    if (rq.kind == RequestDecode::Kind::Pass) {
+      trace_.emit_lazy([&] {
+        return ev(EventKind::Translation, "vtd",
+                  fmt::format("MSI {:#x}:{:#x} from {}: {} -> {}", msi.address, msi.data,
+                              bdf(sid), rq.why, describe(rq.pass)),
+                  {{"sid", sid}});
+      });
+      bus_.deliver(rq.pass);
+      return rq.pass;
+    }
+    if (rq.kind == RequestDecode::Kind::Fault)
+      return fault(rq.reason,
+                   rq.reason == fault_reason::kIndexOver ? std::optional<uint32_t>(rq.index)
+                                                         : std::nullopt,
+                   sid, false, rq.why);
+    index = rq.index;
   }
-  if (rq.kind == RequestDecode::Kind::Fault)
-    return fault(rq.reason,
-                 rq.reason == fault_reason::kIndexOver ? std::optional<uint32_t>(rq.index) : std::nullopt,
-                 sid, false, rq.why);
 
-  const uint32_t index = rq.index;
+  const bool traced = trace_.on();
   Irte irte;
   IrteOutcome entry;
-  if (const CachedIrte* cached = iec_.lookup(index)) {
+  if (const IecSlot* cached = iec_.lookup(index)) {
     ++stats_.cache_hits;
-    irte = cached->irte;
-    // Decoded under the current IrState (same SIRTP epoch): reuse; else decode again.
-    entry = cached->epoch == epoch_ ? cached->entry : check_irte_entry(irte, ir_);
-    if (trace_.on()) {
-      trace_.emit(ev(EventKind::CacheHit, "vtd",
-                     fmt::format("IEC hit for IRTE {}: {}", index, irte_text(irte)),
-                     {{"index", index}}));
-      Irte in_memory;
-      if (read_irte(index, in_memory) && in_memory != irte)
-        trace_.emit(ev(EventKind::Hazard, "vtd",
-                       fmt::format("IEC serves a stale IRTE {}: cache {} but memory {}; the "
-                                   "guest changed it without an IEC invalidate descriptor "
-                                   "(§6.5.2.8)",
-                                   index, irte_text(irte), irte_text(in_memory)),
-                       {{"index", index}}));
+    if (traced) [[unlikely]]
+      trace_iec_hit(index, iec_.irte(cached));
+    // Decoded under the current IrState (same SIRTP epoch) to a remapped interrupt whose
+    // source check passes: the slot answers. Else decode the cached IRTE again.
+    if (cached->epoch == epoch_ && cached->remapped &&
+        (msi.source == kNoSourceId || source_id_ok_w1(cached->sid_word, sid))) [[likely]] {
+      const ApicDelivery d = cached->delivery;
+      if (traced) [[unlikely]]
+        trace_remapped(msi, index, d);
+      bus_.deliver(d);
+      return d;
     }
+    irte = iec_.irte(cached);
+    entry = check_irte_entry(irte, ir_);
   } else {
     if (iec_.enabled()) {
       ++stats_.cache_misses;
@@ -84,27 +97,52 @@ Translation Unit::translate(const MsiWrite& msi) {
                 {{"index", index}});
     });
     entry = check_irte_entry(irte, ir_);
-    iec_.insert(index, CachedIrte{irte, entry, epoch_});
+    iec_.insert(index, irte, entry, epoch_);
   }
 
   // A message with no requester ID (kNoSourceId: QEMU's I/O APIC) has nothing to verify;
   // QEMU's vtd_mem_ir_write skips the check for it the same way.
+  if (entry.kind == IrteOutcome::Kind::Remapped &&
+      (msi.source == kNoSourceId || source_id_ok(irte, sid))) [[likely]] {
+    if (traced) [[unlikely]]
+      trace_remapped(msi, index, entry.delivery);
+    bus_.deliver(entry.delivery);
+    return entry.delivery;
+  }
   const IrteOutcome o = msi.source == kNoSourceId ? entry : check_source(entry, irte, sid);
   switch (o.kind) {
     case IrteOutcome::Kind::Remapped:
-      trace_.emit_lazy([&] {
-        return ev(EventKind::Translation, "vtd",
-                     fmt::format("MSI {:#x}:{:#x} from {} -> IRTE {} -> {}", msi.address, msi.data,
-                                 bdf(sid), index, describe(o.delivery)),
-                     {{"index", index}, {"sid", sid}, {"vector", o.delivery.vector},
-                      {"dest", o.delivery.dest}});
-      });
+      trace_remapped(msi, index, o.delivery);
       bus_.deliver(o.delivery);
       return o.delivery;
     case IrteOutcome::Kind::Posted: return post_interrupt(o, index, sid);
     case IrteOutcome::Kind::Fault: break;
   }
   return fault(o.reason, index, sid, o.fpd, o.why);
+}
+
+void Unit::trace_iec_hit(uint32_t index, const Irte& irte) const {
+  trace_.emit(ev(EventKind::CacheHit, "vtd",
+                 fmt::format("IEC hit for IRTE {}: {}", index, irte_text(irte)),
+                 {{"index", index}}));
+  Irte in_memory;
+  if (read_irte(index, in_memory) && in_memory != irte)
+    trace_.emit(ev(EventKind::Hazard, "vtd",
+                   fmt::format("IEC serves a stale IRTE {}: cache {} but memory {}; the "
+                               "guest changed it without an IEC invalidate descriptor "
+                               "(§6.5.2.8)",
+                               index, irte_text(irte), irte_text(in_memory)),
+                   {{"index", index}}));
+}
+
+void Unit::trace_remapped(const MsiWrite& msi, uint32_t index, const ApicDelivery& d) const {
+  trace_.emit_lazy([&] {
+    const uint16_t sid = uint16_t(msi.source);
+    return ev(EventKind::Translation, "vtd",
+              fmt::format("MSI {:#x}:{:#x} from {} -> IRTE {} -> {}", msi.address, msi.data,
+                          bdf(sid), index, describe(d)),
+              {{"index", index}, {"sid", sid}, {"vector", d.vector}, {"dest", d.dest}});
+  });
 }
 
 Translation Unit::post_interrupt(const IrteOutcome& o, uint32_t index, uint16_t sid) {

@@ -303,3 +303,63 @@ TEST_CASE("its cmd: mappings() finds sparse events in large ITTs, page-straddlin
   want.erase(std::find(want.begin(), want.end(), "DeviceID 3 EventID 341"));
   CHECK(sources() == want);
 }
+
+TEST_CASE("its delivery: an LPI already pending is left as it is, with the same answers and redistributor trace as set_pending (IHI0069 §5.1, issue 13)") {
+  for (const bool cache : {true, false}) {
+    CAPTURE(cache);
+    ItsConfig cfg;
+    cfg.cache = cache;
+    Rig r(cfg);
+    r.map_one(2, 3, 8195, 1, 1);
+    REQUIRE(delivered(r.msi(2, 3), 1, 8195));  // becomes pending: through set_pending
+    CHECK(r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == arm64::PendingIrq{8195, 0x80});
+    // Again: already pending, found in the pending table; nothing changes.
+    CHECK(delivered(r.msi(2, 3), 1, 8195));
+    CHECK(r.its->deliver(MsiWrite{kTranslater, 3, 2}));
+    CHECK((*r.rds)[1].pending_lpis() == std::vector<uint32_t>{8195});
+    // A listening redistributor trace still hears every set, "already" included.
+    RecordingSink sink;
+    r.rds->trace().attach(&sink);
+    CHECK(delivered(r.msi(2, 3), 1, 8195));
+    CHECK(sink.contains(EventKind::Delivery, "LPI 8195 pending (already)"));
+    r.rds->trace().detach(&sink);
+    // The CPU takes it: the bit is clear, so the next MSI makes it pending again and the
+    // CPU interface sees it.
+    CHECK((*r.rds)[1].acknowledge() == arm64::PendingIrq{8195, 0x80});
+    CHECK(!r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == std::nullopt);
+    CHECK(r.its->deliver(MsiWrite{kTranslater, 3, 2}));
+    CHECK(r.pending(1, 8195));
+    CHECK((*r.rds)[1].highest_pending() == arm64::PendingIrq{8195, 0x80});
+    // EnableLPIs=0: the LPI is refused, pending bit or not (LpiRejected).
+    r.rds->mmio_write(1 * arm64::gicr::kFrameSize + arm64::gicr::CTLR, 4, 0);
+    auto b = blocked(r.msi(2, 3));
+    REQUIRE(b);
+    CHECK(b->reason == uint32_t(WalkFail::LpiRejected));
+  }
+}
+
+TEST_CASE("its cmd: MAPTIs batched after a MAPD, a re-MAPD and a V=0 MAPD in one CWRITER write see each DTE as written (issue 13 queue fast path)") {
+  Rig r;
+  r.lpi_config(8200, 0x80, true);
+  r.lpi_config(8201, 0x80, true);
+  const uint64_t itt_a = kItt + 0x5000, itt_b = kItt + 0x6000;
+  // One publication: the ITS runs all of these in one pass.
+  r.run({mapc(0, 1), mapd(5, 4, itt_a), mapti(5, 1, 8200, 0), mapd(5, 4, itt_b),
+         mapti(5, 2, 8201, 0), mapti(5, 4, 8203, 0), mapd(5, 4, 0, false),
+         mapti(5, 3, 8202, 0)});
+  CHECK(r.its->error_count() == 1);
+  CHECK(r.last_error() == ItsError::E_ITS_MAPTI_UNMAPPED_DEVICE);
+  // The ITE of event 1 went into ITT A, that of event 2 into ITT B.
+  CHECK(read_ite(r.mem, itt_a + 1 * table::kIteBytes)->valid);
+  CHECK(!read_ite(r.mem, itt_b + 1 * table::kIteBytes)->valid);
+  CHECK(read_ite(r.mem, itt_b + 2 * table::kIteBytes)->valid);
+  CHECK(!read_ite(r.mem, itt_a + 2 * table::kIteBytes)->valid);
+  CHECK(read_ite(r.mem, itt_b + 4 * table::kIteBytes)->pintid == 8203);  // same device, next MAPTI
+  CHECK(!read_ite(r.mem, itt_b + 3 * table::kIteBytes)->valid);
+  // Re-map the device on ITT B: event 2 translates, event 1 (only in ITT A) does not.
+  r.run({mapd(5, 4, itt_b)});
+  CHECK(delivered(r.msi(5, 2), 1, 8201));
+  CHECK(blocked(r.msi(5, 1)));
+}
