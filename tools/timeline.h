@@ -25,8 +25,7 @@ struct TimelineArgs {
 };
 
 // Something that takes time on a track: an interrupt handler (cat "handler", from the
-// exception entry to the EOI), a firmware phase (cat "phase"), or a one-instruction
-// translation (cat "translate"), where an MSI's flow bends.
+// exception entry to the EOI) or a firmware phase (cat "phase").
 struct TimelineSlice {
   int tid = 0;
   uint64_t ts = 0, dur = 1;

@@ -64,16 +64,12 @@ int TimelineSink::track(const std::string& unit) {
 }
 
 void TimelineSink::mark(const Event& e, uint64_t ts) {
-  // A translation takes one instruction's width: it is where an MSI's flow bends, and a
-  // flow step binds to a slice in the viewers. Everything else is an instant.
-  if (e.kind == EventKind::Translation) {
-    process().slices.push_back(
-        TimelineSlice{track(e.unit), ts, 1, std::string(to_string(e.kind)), "translate", args_of(e)});
-    return;
-  }
+  // Every unit event is an instant, translations too: the flow events written at the same
+  // time on the same track bind to it (timeline_json.cpp writes the instant first).
   const std::string kind(to_string(e.kind));
-  process().marks.push_back(
-      TimelineMark{track(e.unit), ts, is_msi_write(e) ? "MSI write" : kind, is_msi_write(e) ? "msi" : kind, args_of(e)});
+  const bool msi = is_msi_write(e), translation = e.kind == EventKind::Translation;
+  process().marks.push_back(TimelineMark{track(e.unit), ts, msi ? "MSI write" : kind,
+                                         msi ? "msi" : translation ? "translate" : kind, args_of(e)});
 }
 
 TimelineFlow& TimelineSink::flow(uint64_t id) {

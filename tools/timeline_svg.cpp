@@ -135,8 +135,8 @@ void draw_block(std::string& out, const Block& b, double plot_x) {
     auto it = std::upper_bound(v.begin(), v.end(), x + 0.5);
     return it == v.end() ? plot_x + b.axis.width() : *it;
   };
-  // Phases under handlers; translations are one instruction wide.
-  for (const char* cat : {"phase", "handler", "translate"})
+  // Phases under handlers.
+  for (const char* cat : {"phase", "handler"})
     for (const TimelineSlice& s : p.slices) {
       if (s.cat != cat) continue;
       const double x = X(s.ts), w = std::max(X(s.ts + s.dur) - x, 2.0), y = b.lane_y(s.tid);
@@ -144,14 +144,10 @@ void draw_block(std::string& out, const Block& b, double plot_x) {
       out += fmt::format("<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\">{}</rect>\n", s.cat, num(x),
                          num(y + (phase ? 1 : 4)), num(w), num(phase ? kLaneH - 2 : kLaneH - 8),
                          title(s.name, s.args));
-      if (s.cat == "translate") {
-        label(out, x + 3, y + 14, next_after(s.tid, x), short_label("translate", s.args), "mlabel");
-      } else {
-        // The name, or its last word ("0x50", "8192") when the whole name does not fit.
-        const std::string last = s.name.substr(s.name.rfind(' ') + 1);
-        const std::string& text = x + 2 + kCharW * double(s.name.size()) <= x + w ? s.name : last;
-        label(out, x + 2, y + (phase ? 11 : 13.5), x + w, text, phase ? "plabel" : "hlabel");
-      }
+      // The name, or its last word ("0x50", "8192") when the whole name does not fit.
+      const std::string last = s.name.substr(s.name.rfind(' ') + 1);
+      const std::string& text = x + 2 + kCharW * double(s.name.size()) <= x + w ? s.name : last;
+      label(out, x + 2, y + (phase ? 11 : 13.5), x + w, text, phase ? "plabel" : "hlabel");
     }
   std::map<std::pair<int, uint64_t>, bool> labelled;  // one label per lane and instant
   for (const TimelineMark& m : p.marks) {
@@ -159,6 +155,9 @@ void draw_block(std::string& out, const Block& b, double plot_x) {
     const std::string tip = title(m.name, m.args);
     if (m.cat == "msi")
       out += fmt::format("<circle class=\"msi\" cx=\"{}\" cy=\"{}\" r=\"4\">{}</circle>\n", num(x), num(y), tip);
+    else if (m.cat == "translate")  // a purple bar where the MSI's arrow bends
+      out += fmt::format("<rect class=\"translate\" x=\"{}\" y=\"{}\" width=\"2.0\" height=\"{}\">{}</rect>\n",
+                         num(x - 1), num(y - kLaneH / 2 + 4), num(kLaneH - 8), tip);
     else if (m.cat == "fault" || m.cat == "hazard" || m.cat == "command-error")
       out += fmt::format("<path class=\"fault\" d=\"M{0} {1}l5 6h-10z\">{2}</path>\n", num(x), num(y - 5), tip);
     else
