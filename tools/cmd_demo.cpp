@@ -88,10 +88,11 @@ void add_demo(CLI::App& app, Context& ctx) {
   sub->add_flag("--tour", *tour, "The explain-only guided tour (no CPUs): MSI, IRTE, MAPTI field by field");
   sub->add_option("--trace-out", *trace_out,
                   "Write the runs as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
-  sub->add_option("--trace-svg", *trace_svg,
+  CLI::Option* svg = sub->add_option("--trace-svg", *trace_svg,
                   "Draw the same timeline as a self-contained SVG picture (lanes, handler slices, MSI arrows)");
   sub->add_option("--trace-svg-window", *svg_window,
-                  "Draw only the span of the firmware phases whose names start with this, e.g. migrate");
+                  "Draw only the span of the firmware phases whose names start with this, e.g. migrate")
+      ->needs(svg);
   sub->callback([&ctx, arch, tour, trace_out, trace_svg, svg_window] {
     ctx.status = *tour ? run_demo(ctx.io)
                        : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out, *trace_svg, *svg_window);

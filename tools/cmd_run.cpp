@@ -39,10 +39,11 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
   sub->add_option("--trace-out", args->trace_out,
                   "Write the run as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
-  sub->add_option("--trace-svg", args->trace_svg,
+  CLI::Option* svg = sub->add_option("--trace-svg", args->trace_svg,
                   "Draw the same timeline as a self-contained SVG picture (lanes, handler slices, MSI arrows)");
   sub->add_option("--trace-svg-window", args->trace_svg_window,
-                  "Draw only the span of the firmware phases whose names start with this (phase markers)");
+                  "Draw only the span of the firmware phases whose names start with this (phase markers)")
+      ->needs(svg);
   sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
   sub->add_option("--mem", args->mem,
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");

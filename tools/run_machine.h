@@ -5,7 +5,9 @@
 // fault, an unsupported instruction or a deadlock (one line on err: what, CPU, PC,
 // disassembled instruction); 2 for bad arguments (UsageError).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -75,6 +77,14 @@ inline void write_timeline(const Timeline& t, const std::string& json_path, cons
     if (!f) throw UsageError(fmt::format("{} {}: cannot write", option, path));
   };
   if (!json_path.empty()) write("--trace-out", json_path, timeline_json(t).dump() + "\n");
+  if (!svg_window.empty()) {
+    // A window no phase matches would draw an empty picture; say what the run marked.
+    const std::vector<std::string> names = phase_names(t);
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return n.starts_with(svg_window); }))
+      throw UsageError(fmt::format("--trace-svg-window {}: no firmware phase starts with that ({})", svg_window,
+                                   names.empty() ? "the run marked no phases"
+                                                 : fmt::format("phases: {}", fmt::join(names, ", "))));
+  }
   write("--trace-svg", svg_path, timeline_svg(t, svg_window));
 }
 

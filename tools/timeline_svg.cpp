@@ -224,6 +224,14 @@ std::optional<TimelineProcess> windowed(const TimelineProcess& p, const std::str
 
 }  // namespace
 
+std::vector<std::string> phase_names(const Timeline& t) {
+  std::vector<std::string> names;
+  for (const TimelineProcess& p : t.processes)
+    for (const TimelineSlice& s : p.slices)
+      if (s.cat == "phase" && std::find(names.begin(), names.end(), s.name) == names.end()) names.push_back(s.name);
+  return names;
+}
+
 std::string timeline_svg(const Timeline& whole, const std::string& window) {
   Timeline t;
   for (const TimelineProcess& p : whole.processes) {

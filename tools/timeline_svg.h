@@ -12,6 +12,7 @@
 // The output depends only on the timeline: the same run gives the same bytes.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/timeline.h"
 
@@ -24,5 +25,9 @@ inline constexpr uint64_t kSvgGap = 400;  // instructions; longer quiet stretche
 // without such a phase is left out: the picture shows what the firmware marked as the
 // interesting part, however long the boot before it.
 std::string timeline_svg(const Timeline& t, const std::string& window = "");
+
+// The distinct names of the firmware phases in `t`, in order of first appearance, so a
+// window that matches none can be refused with what there is.
+std::vector<std::string> phase_names(const Timeline& t);
 
 }  // namespace irqremap::cli

@@ -3,10 +3,10 @@
 // alone (no scripts, nothing fetched) and is the same bytes for the same run.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
@@ -99,6 +99,25 @@ TEST_CASE("svg: x86 demo has VT-d and local APIC lanes and matches its JSON") {
 
 TEST_CASE("svg: the same run draws the same bytes") {
   CHECK(demo("x86").svg == demo("x86").svg);
+}
+
+TEST_CASE("svg: a window no firmware phase matches is refused with the phases there are, not drawn empty") {
+  const std::string path = "svg-window-test.svg";
+  auto r = clitest::run_cli({"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate", "--trace-svg",
+                             path, "--trace-svg-window", "migrat3"});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--trace-svg-window migrat3: no firmware phase starts with that (phases: migrate)") !=
+        std::string::npos);
+  r = clitest::run_cli({"run", "--arch", "x86", "--firmware", "x86/vtd-enable", "--trace-svg", path,
+                        "--trace-svg-window", "migrate"});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("the run marked no phases") != std::string::npos);
+  std::remove(path.c_str());
+  // A window without a picture to draw is a usage error before anything runs.
+  r = clitest::run_cli({"run", "--arch", "x86", "--firmware", "x86/vtd-enable", "--trace-svg-window", "migrate"});
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("--trace-svg-window requires --trace-svg") != std::string::npos);
 }
 
 // The README's pictures are rendered afresh and compared byte for byte, so they cannot go
