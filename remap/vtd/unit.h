@@ -118,6 +118,8 @@ class Unit final : public MmioDevice, public Remapper {
   [[gnu::cold, gnu::noinline]] void trace_remapped(const MsiWrite& msi, uint32_t index,
                                                    const ApicDelivery& d) const;
   bool read_irte(uint32_t index, Irte& out) const;
+  // mappings(): IRTE `index` as a listing line, when it is present.
+  void list_irte(uint32_t index, std::vector<Mapping>& out) const;
 
   // fault recording and events (§7.4.1)
   // fi: FRCD word 0 bits 63:12 as they are to be stored; read: FRCD.T.

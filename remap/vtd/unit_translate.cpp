@@ -2,6 +2,10 @@
 // irte_walk.cpp, with the interrupt entry cache and fault reporting.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "remap/vtd/fault_format.h"
 #include "remap/vtd/fault_reason.h"
 #include "remap/vtd/irte_format.h"
@@ -222,23 +226,37 @@ void Unit::invalidate_all() {
 std::vector<Mapping> Unit::mappings() const {
   std::vector<Mapping> out;
   if (!(gsts_ & (1u << 24))) return out;  // no table latched (GSTS.IRTPS=0)
-  for (uint32_t i = 0; i < ir_.irt_entries; ++i) {
-    Irte e;
-    if (!read_irte(i, e) || fields::get(e, irte::P) == 0) continue;
-    Mapping m;
-    const uint16_t sid = uint16_t(fields::get(e, irte::SID));
-    m.source = fmt::format("IRTE {} (SID {})", i, bdf(sid));
-    const IrteOutcome o = check_irte(e, sid, ir_);
-    if (o.kind == IrteOutcome::Kind::Remapped)
-      m.target = describe(o.delivery);
-    else if (o.kind == IrteOutcome::Kind::Posted)
-      m.target = fmt::format("posted: PIR[{:#x}] in descriptor {:#x}", o.vv, o.pda);
-    else
-      m.target = fmt::format("fault {:#x}: {}", o.reason, o.why);
-    m.cached = iec_.lookup(i) != nullptr;
-    out.push_back(std::move(m));
+  // Only the IRTEs that lie in guest memory can be present: the listing walks those runs
+  // of the table (regions are 4 KiB aligned, so no IRTE straddles two), not every index
+  // of a 65,536-entry table that IRTA placed mostly outside RAM.
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // [first, last) indices backed by memory
+  const uint64_t base = ir_.irt_base, end = base + uint64_t{ir_.irt_entries} * 16;
+  for (const GuestMemory::Region& r : mem_.regions()) {
+    const uint64_t lo = std::max(base, r.base), hi = std::min(end, r.base + r.size);
+    if (lo < hi) runs.emplace_back(uint32_t((lo - base + 15) / 16), uint32_t((hi - base) / 16));
   }
+  std::sort(runs.begin(), runs.end());
+  for (const auto& [first, last] : runs)
+    for (uint32_t i = first; i < last; ++i)
+      list_irte(i, out);
   return out;
+}
+
+void Unit::list_irte(uint32_t i, std::vector<Mapping>& out) const {
+  Irte e;
+  if (!read_irte(i, e) || fields::get(e, irte::P) == 0) return;
+  Mapping m;
+  const uint16_t sid = uint16_t(fields::get(e, irte::SID));
+  m.source = fmt::format("IRTE {} (SID {})", i, bdf(sid));
+  const IrteOutcome o = check_irte(e, sid, ir_);
+  if (o.kind == IrteOutcome::Kind::Remapped)
+    m.target = describe(o.delivery);
+  else if (o.kind == IrteOutcome::Kind::Posted)
+    m.target = fmt::format("posted: PIR[{:#x}] in descriptor {:#x}", o.vv, o.pda);
+  else
+    m.target = fmt::format("fault {:#x}: {}", o.reason, o.why);
+  m.cached = iec_.lookup(i) != nullptr;
+  out.push_back(std::move(m));
 }
 
 }  // namespace irqremap::vtd

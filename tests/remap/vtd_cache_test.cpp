@@ -99,6 +99,24 @@ TEST_CASE("vtd: mappings() lists present IRTEs with their targets and cache stat
   CHECK(m[0].cached);
 }
 
+TEST_CASE("vtd: mappings() of a 65,536-entry IRT lists the present IRTEs in every run of it that guest memory backs") {
+  Rig r;
+  // RAM ends 4 KiB into the table (IRTEs 0..255), and a second region backs IRTEs
+  // 0x8000..0x80FF; the rest of the 1 MiB table is outside guest memory.
+  const uint64_t base = 0x1000000 - 0x1000;
+  REQUIRE(r.mem.add_ram(base + 0x8000 * 16, 0x1000, "high").has_value());
+  r.set_table(base, 15);
+  r.put(0, irte({.vector = 0x40}), base);
+  r.put(255, irte({.vector = 0x41}), base);
+  r.put(0x8000 + 7, irte({.vector = 0x42}), base);
+  const auto m = r.unit.mappings();
+  REQUIRE(m.size() == 3);
+  CHECK(m[0].source.starts_with("IRTE 0 "));
+  CHECK(m[1].source.starts_with("IRTE 255 "));
+  CHECK(m[2].source.starts_with("IRTE 32775 "));
+  CHECK(m[2].target.find("vector=0x42") != std::string::npos);
+}
+
 TEST_CASE("vtd: randomized IRTE edits, invalidations and MSIs: a cached unit equals a cache-off unit after each matching invalidation") {
   // Traced (every hit also compared with memory) and untraced (the hit path that answers
   // from the slot alone, issue 13), with a power-of-two IEC and one that is not.
