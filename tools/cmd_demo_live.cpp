@@ -54,7 +54,7 @@ int run_live_demo(Io io, bool x86, bool arm64, const std::string& trace_out, con
   TimelineSink* t = trace_out.empty() && trace_svg.empty() ? nullptr : &timeline;
   if (arm64) runs.push_back(demo_arm64(t));
   if (x86) runs.push_back(demo_x86(t));
-  if (t) run_detail::write_timeline(timeline.timeline(), trace_out, trace_svg, svg_window);
+  if (t) run_detail::write_timeline(timeline.timeline(), io.err, trace_out, trace_svg, svg_window);
   for (const MachineRun& r : runs) print_run(r, io.out);
 
   io.out << "\nSide by side\n------------\n";

@@ -68,15 +68,15 @@ uint64_t virtual_now(const Machine& m) {
 
 // Writes the timeline to the files asked for (--trace-out JSON, --trace-svg picture), or
 // says why it could not.
-inline void write_timeline(const Timeline& t, const std::string& json_path, const std::string& svg_path,
-                           const std::string& svg_window = "") {
-  auto write = [](const char* option, const std::string& path, const std::string& text) {
+inline void write_timeline(const Timeline& t, std::ostream& err, const std::string& json_path,
+                           const std::string& svg_path, const std::string& svg_window = "") {
+  auto write = [](const char* option, const std::string& path, auto&& put) {
     if (path.empty()) return;
     std::ofstream f(path, std::ios::binary);
-    f << text;
+    put(f);
     if (!f) throw UsageError(fmt::format("{} {}: cannot write", option, path));
   };
-  if (!json_path.empty()) write("--trace-out", json_path, timeline_json(t).dump() + "\n");
+  write("--trace-out", json_path, [&](std::ostream& f) { write_timeline_json(t, f); });
   if (!svg_window.empty()) {
     // A window no phase matches would draw an empty picture; say what the run marked.
     const std::vector<std::string> names = phase_names(t);
@@ -85,7 +85,11 @@ inline void write_timeline(const Timeline& t, const std::string& json_path, cons
                                    names.empty() ? "the run marked no phases"
                                                  : fmt::format("phases: {}", fmt::join(names, ", "))));
   }
-  write("--trace-svg", svg_path, timeline_svg(t, svg_window));
+  if (!svg_path.empty()) write("--trace-svg", svg_path, [&](std::ostream& f) { f << timeline_svg(t, svg_window); });
+  if (t.dropped != 0)
+    err << fmt::format("irqremap: note: the timeline holds the run's first {} items; {} later events are not in it "
+                       "(a shorter run, --max-insns, shows the rest)\n",
+                       Timeline::kMaxItems, t.dropped);
 }
 
 inline std::vector<std::byte> read_file(const std::string& path) {
@@ -158,7 +162,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if (timed) {
     machine.detach(&timeline);
     timeline.end_process();
-    run_detail::write_timeline(timeline.timeline(), o.trace_out, o.trace_svg, o.trace_svg_window);
+    run_detail::write_timeline(timeline.timeline(), io.err, o.trace_out, o.trace_svg, o.trace_svg_window);
   }
   io.out << uart_line;
   io.out.flush();

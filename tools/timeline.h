@@ -5,6 +5,7 @@
 // two files always show the same tracks, slices, marks and flows.
 //
 // Time is the machine's virtual time in retired instructions.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -74,6 +75,12 @@ struct TimelineProcess {
 
 struct Timeline {
   std::vector<TimelineProcess> processes;
+  // A timeline holds at most kMaxItems slices, marks and flow points over all its runs, so
+  // a run of millions of MSIs (arm64/doorbell-storm) gives a file a viewer can open and a
+  // bounded amount of host memory, not gigabytes. Past the bound every run keeps its
+  // tracks; `dropped` counts the unit events left out.
+  static constexpr std::size_t kMaxItems = 100'000;
+  uint64_t dropped = 0;
 };
 
 }  // namespace irqremap::cli

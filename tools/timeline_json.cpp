@@ -1,7 +1,11 @@
 #include "tools/timeline_json.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
+#include <vector>
 
 namespace irqremap::cli {
 
@@ -19,51 +23,74 @@ nlohmann::json metadata(const char* name, int pid, int tid, nlohmann::json args)
 }
 
 // One process's timed events in time order; at equal times a slice or mark comes before
-// the flow events that bind to it.
-std::vector<nlohmann::json> timed_events(const TimelineProcess& p) {
-  std::vector<std::tuple<uint64_t, int, size_t, nlohmann::json>> ev;  // (ts, rank, order, event)
-  auto add = [&ev](uint64_t ts, int rank, nlohmann::json j) { ev.emplace_back(ts, rank, ev.size(), std::move(j)); };
-  for (const TimelineSlice& s : p.slices)
-    add(s.ts, 0, {{"ph", "X"}, {"name", s.name}, {"cat", s.cat}, {"pid", p.pid}, {"tid", s.tid}, {"ts", s.ts},
-                  {"dur", s.dur}, {"args", args_json(s.args)}});
-  for (const TimelineMark& m : p.marks)
-    add(m.ts, 0, {{"ph", "i"}, {"s", "t"}, {"name", m.name}, {"cat", m.cat}, {"pid", p.pid}, {"tid", m.tid},
-                  {"ts", m.ts}, {"args", args_json(m.args)}});
-  for (const TimelineFlow& f : p.flows)
-    for (const TimelineFlowPoint& pt : f.points) {
-      // Flow events bind to the slice enclosing them on their track ("e": the enclosing
-      // one for the end, so the arrow lands on the handler).
-      nlohmann::json j = {{"ph", std::string(1, pt.ph)}, {"name", "msi"}, {"cat", "msi"}, {"pid", p.pid},
-                          {"tid", pt.tid},           {"ts", pt.ts},   {"id", f.id}};
-      if (pt.ph == 'f') j["bp"] = "e";
-      add(pt.ts, 1, std::move(j));
-    }
-  std::stable_sort(ev.begin(), ev.end(), [](const auto& a, const auto& b) {
-    return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
-           std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+// the flow events that bind to it. Only references are sorted; each event's JSON is made
+// when it is written.
+void write_events(const TimelineProcess& p, std::ostream& out) {
+  enum class Kind : uint8_t { Slice, Mark, FlowPoint };
+  struct Ref {
+    uint64_t ts;
+    int rank;
+    size_t order;
+    Kind kind;
+    size_t index, point;
+  };
+  std::vector<Ref> refs;
+  for (size_t i = 0; i < p.slices.size(); ++i) refs.push_back({p.slices[i].ts, 0, refs.size(), Kind::Slice, i, 0});
+  for (size_t i = 0; i < p.marks.size(); ++i) refs.push_back({p.marks[i].ts, 0, refs.size(), Kind::Mark, i, 0});
+  for (size_t i = 0; i < p.flows.size(); ++i)
+    for (size_t k = 0; k < p.flows[i].points.size(); ++k)
+      refs.push_back({p.flows[i].points[k].ts, 1, refs.size(), Kind::FlowPoint, i, k});
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    return std::tie(a.ts, a.rank, a.order) < std::tie(b.ts, b.rank, b.order);
   });
-  std::vector<nlohmann::json> out;
-  for (auto& e : ev) out.push_back(std::move(std::get<3>(e)));
-  return out;
+  for (const Ref& r : refs) {
+    nlohmann::json j;
+    if (r.kind == Kind::Slice) {
+      const TimelineSlice& s = p.slices[r.index];
+      j = {{"ph", "X"}, {"name", s.name}, {"cat", s.cat}, {"pid", p.pid}, {"tid", s.tid}, {"ts", s.ts},
+           {"dur", s.dur}, {"args", args_json(s.args)}};
+    } else if (r.kind == Kind::Mark) {
+      const TimelineMark& m = p.marks[r.index];
+      j = {{"ph", "i"}, {"s", "t"}, {"name", m.name}, {"cat", m.cat}, {"pid", p.pid}, {"tid", m.tid},
+           {"ts", m.ts}, {"args", args_json(m.args)}};
+    } else {
+      const TimelineFlow& f = p.flows[r.index];
+      const TimelineFlowPoint& pt = f.points[r.point];
+      // Flow events bind to the slice or instant on their track at their time ("e": the
+      // enclosing one for the end, so the arrow lands on the handler).
+      j = {{"ph", std::string(1, pt.ph)}, {"name", "msi"}, {"cat", "msi"}, {"pid", p.pid},
+           {"tid", pt.tid},           {"ts", pt.ts},   {"id", f.id}};
+      if (pt.ph == 'f') j["bp"] = "e";
+    }
+    out << ",\n" << j.dump();
+  }
 }
 
 }  // namespace
 
-nlohmann::json timeline_json(const Timeline& t) {
-  std::vector<nlohmann::json> events;
+void write_timeline_json(const Timeline& t, std::ostream& out) {
+  out << "{\"traceEvents\":[";
+  bool first = true;
+  auto put = [&](const nlohmann::json& j) {
+    out << (first ? "\n" : ",\n") << j.dump();
+    first = false;
+  };
   for (const TimelineProcess& p : t.processes) {
-    events.push_back(metadata("process_name", p.pid, 0, {{"name", p.name}}));
+    put(metadata("process_name", p.pid, 0, {{"name", p.name}}));
     std::vector<TimelineTrack> tracks = p.tracks;
     std::sort(tracks.begin(), tracks.end(), [](const auto& a, const auto& b) { return a.tid < b.tid; });
     for (const TimelineTrack& tr : tracks) {
-      events.push_back(metadata("thread_name", p.pid, tr.tid, {{"name", tr.name}}));
-      events.push_back(metadata("thread_sort_index", p.pid, tr.tid, {{"sort_index", tr.tid}}));
+      put(metadata("thread_name", p.pid, tr.tid, {{"name", tr.name}}));
+      put(metadata("thread_sort_index", p.pid, tr.tid, {{"sort_index", tr.tid}}));
     }
-    for (nlohmann::json& e : timed_events(p)) events.push_back(std::move(e));
+    write_events(p, out);  // after the process_name metadata, so never the first element
   }
-  return {{"traceEvents", events},
-          {"displayTimeUnit", "ns"},
-          {"otherData", {{"time", "retired instructions (one per microsecond on the axis)"}}}};
+  nlohmann::json other = {{"time", "retired instructions (one per microsecond on the axis)"}};
+  if (t.dropped != 0) {
+    other["truncated_after_items"] = Timeline::kMaxItems;
+    other["dropped_events"] = t.dropped;
+  }
+  out << "\n],\"displayTimeUnit\":\"ns\",\"otherData\":" << other.dump() << "}\n";
 }
 
 }  // namespace irqremap::cli

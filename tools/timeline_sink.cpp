@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace irqremap::cli {
@@ -42,6 +43,7 @@ void TimelineSink::begin_process(std::string name, std::string_view arch, unsign
   phases_.clear();
   awaiting_.clear();
   msi_in_flight_.reset();
+  if (truncated_at_) truncated_at_ = 0;  // past the bound a new run keeps no events from its start
   // Every CPU has its track, also one that never runs: an empty lane is information. So do
   // the remapping unit and each CPU's interrupt target (redistributor or local APIC), in
   // that order, so lanes read top-down as an interrupt travels; devices and the other
@@ -68,19 +70,22 @@ void TimelineSink::mark(const Event& e, uint64_t ts) {
   // time on the same track bind to it (timeline_json.cpp writes the instant first).
   const std::string kind(to_string(e.kind));
   const bool msi = is_msi_write(e), translation = e.kind == EventKind::Translation;
+  ++items_;
   process().marks.push_back(TimelineMark{track(e.unit), ts, msi ? "MSI write" : kind,
                                          msi ? "msi" : translation ? "translate" : kind, args_of(e)});
 }
 
 TimelineFlow& TimelineSink::flow(uint64_t id) {
+  // Flow ids grow with each MSI and a flow is made at its first point, so the list is in
+  // id order: a binary search, not a scan of every MSI so far.
   auto& flows = process().flows;
-  for (TimelineFlow& f : flows)
-    if (f.id == id) return f;
-  flows.push_back(TimelineFlow{id, {}});
-  return flows.back();
+  auto it = std::lower_bound(flows.begin(), flows.end(), id, [](const TimelineFlow& f, uint64_t v) { return f.id < v; });
+  if (it != flows.end() && it->id == id) return *it;
+  return *flows.insert(it, TimelineFlow{id, {}});
 }
 
 void TimelineSink::flow_point(uint64_t id, char ph, const std::string& unit, uint64_t ts) {
+  ++items_;
   flow(id).points.push_back(TimelineFlowPoint{ph, track(unit), ts});
 }
 
@@ -106,11 +111,14 @@ void TimelineSink::close(std::vector<Open>& stack, unsigned cpu, const char* cat
   Open o = std::move(stack.back());
   stack.pop_back();
   const uint64_t dur = ts > o.start ? ts - o.start : 1;  // a zero-length slice would not show
+  ++items_;
   process().slices.push_back(TimelineSlice{track(cpu_unit(cpu)), o.start, dur, std::move(o.name), cat, std::move(o.args)});
 }
 
 void TimelineSink::end_process() {
-  const uint64_t ts = now_ ? now_() : 0;
+  const uint64_t now = now_ ? now_() : 0;
+  // Past the bound, what was still open ends where the timeline stops, not at the run's end.
+  const uint64_t ts = truncated_at_ ? std::min(*truncated_at_, now) : now;
   for (auto& [cpu, stack] : handlers_)
     while (!stack.empty()) close(stack, cpu, "handler", ts);
   for (auto& [cpu, stack] : phases_)
@@ -195,7 +203,21 @@ void TimelineSink::follow(const Event& e, uint64_t ts) {
 }
 
 void TimelineSink::on_event(const Event& e) {
+  if (truncated_at_) {
+    ++timeline_.dropped;
+    return;
+  }
   const uint64_t ts = now_ ? now_() : 0;
+  // A few items of headroom: one event adds at most a mark, a slice and a few flow points.
+  if (items_ + 8 > Timeline::kMaxItems) {
+    truncated_at_ = ts;
+    ++timeline_.dropped;
+    process().marks.push_back(TimelineMark{track(cpu_unit(0)), ts, "timeline truncated", "note",
+                                           {fmt::format("the timeline keeps {} items; later events are left out",
+                                                        Timeline::kMaxItems),
+                                            {}}});
+    return;
+  }
   const std::optional<unsigned> cpu = unit_number(e.unit, "cpu");
   if (e.kind == EventKind::Note && cpu && has(e, "phase")) return phase(e, *cpu, ts);
   switch (e.kind) {

@@ -68,6 +68,8 @@ class TimelineSink final : public TraceSink {
   std::optional<uint64_t> msi_in_flight_;
   std::map<Target, std::vector<Awaiting>> awaiting_;
   uint64_t next_flow_ = 1;
+  std::size_t items_ = 0;                 // slices, marks and flow points recorded
+  std::optional<uint64_t> truncated_at_;  // when the bound was reached (Timeline::kMaxItems)
 };
 
 }  // namespace irqremap::cli

@@ -3,6 +3,7 @@
 // flows that start at the device, bend at the remapping unit and end on the CPU's handler.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -211,4 +212,31 @@ TEST_CASE("timeline: a firmware phase marker makes a named slice on the CPU that
       }
     CHECK(found == 1);
   }
+}
+
+TEST_CASE("timeline: a storm of MSIs is cut at the bound with a note, so the file and the host memory stay bounded") {
+  // arm64/doorbell-storm writes GITS_TRANSLATER in a loop: by 500,000 instructions it has
+  // made far more unit events than the timeline keeps (Timeline::kMaxItems).
+  const std::string path = "timeline-test-storm.json";
+  const auto r = clitest::run_cli({"run", "--arch", "arm64", "--firmware", "arm64/doorbell-storm", "--max-insns",
+                                   "500000", "--trace-out", path});
+  CHECK(r.status == 1);  // the instruction budget, not the storm's end
+  CHECK(r.err.find("the timeline holds the run's first 100000 items") != std::string::npos);
+  const nlohmann::json j = read_json(path);
+  CHECK(j["otherData"]["truncated_after_items"] == 100000);
+  CHECK(j["otherData"]["dropped_events"].get<uint64_t>() > 0);
+  std::size_t timed = 0, cut = 0;
+  uint64_t cut_at = 0, last = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e["ph"] == "M") continue;
+    ++timed;
+    last = std::max(last, e["ts"].get<uint64_t>());
+    if (e["ph"] == "i" && e["name"] == "timeline truncated") {
+      ++cut;
+      cut_at = e["ts"].get<uint64_t>();
+    }
+  }
+  CHECK(timed <= 100000);
+  CHECK(cut == 1);
+  CHECK(last == cut_at);  // nothing after the cut, and what was open ends there
 }
