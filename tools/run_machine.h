@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -92,12 +94,28 @@ inline void write_timeline(const Timeline& t, std::ostream& err, const std::stri
                        Timeline::kMaxItems, t.dropped);
 }
 
+// The most of a --kernel file irqremap reads: a kernel with its debug information fits
+// many times over, and a file the size of a disk image is refused before it is read.
+inline constexpr std::uintmax_t kMaxKernelBytes = std::uintmax_t{1} << 30;
+
+// A --kernel image: a regular file of at most kMaxKernelBytes. A directory, a FIFO or a
+// device such as /dev/zero is refused by name (reading one throws, blocks or never ends).
 inline std::vector<std::byte> read_file(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) throw UsageError(fmt::format("--kernel {}: cannot open (no such file)", path));
+  if (!std::filesystem::is_regular_file(st))
+    throw UsageError(fmt::format("--kernel {}: not a regular file (an ELF or raw image is)", path));
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw UsageError(fmt::format("--kernel {}: cannot read its size: {}", path, ec.message()));
+  if (size > kMaxKernelBytes)
+    throw UsageError(fmt::format("--kernel {}: {} bytes, more than the {} MiB irqremap reads", path, size,
+                                 kMaxKernelBytes >> 20));
   std::ifstream f(path, std::ios::binary);
   if (!f) throw UsageError(fmt::format("--kernel {}: cannot open", path));
-  std::vector<char> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) out[i] = std::byte(uint8_t(raw[i]));
+  std::vector<std::byte> out(size);
+  f.read(reinterpret_cast<char*>(out.data()), std::streamsize(size));
+  if (std::uintmax_t(f.gcount()) != size) throw UsageError(fmt::format("--kernel {}: read failed", path));
   return out;
 }
 
@@ -144,7 +162,8 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if (!m) throw UsageError(m.error());
   Machine& machine = **m;
   auto entry = machine.load(image);
-  if (!entry) throw UsageError(entry.error());
+  if (!entry)
+    throw UsageError(o.kernel.empty() ? entry.error() : fmt::format("--kernel {}: {}", o.kernel, entry.error()));
   run_detail::StreamSink sink(io.out);
   if (o.trace) {
     machine.attach(&sink);

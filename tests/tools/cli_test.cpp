@@ -1,6 +1,10 @@
 // The irqremap command line: explain, encode, demo, and bad input (exit 2, one line).
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "tests/tools/cli_run.h"
@@ -82,6 +86,11 @@ TEST_CASE("cli: bad input exits 2 with one clear line") {
       {{"encode", "irte-remapped", "P"}, "'P' is not NAME=VALUE"},
       {{"explain", "msi", "--arch", "x86", "--address", "1"}, "needs --address and --data"},
       {{"frobnicate"}, "irqremap: error:"},
+      // --kernel takes a regular file of bounded size: a directory threw out of the CLI
+      // (abort) and /dev/zero was read until the host ran out of memory.
+      {{"run", "--arch", "arm64", "--kernel", "/"}, "--kernel /: not a regular file"},
+      {{"run", "--arch", "x86", "--kernel", "/dev/zero"}, "--kernel /dev/zero: not a regular file"},
+      {{"run", "--arch", "arm64", "--kernel", "/nonexistent-kernel"}, "--kernel /nonexistent-kernel: cannot open"},
   };
   for (const Case& c : cases) {
     auto r = run(c.args);
@@ -124,4 +133,14 @@ TEST_CASE("cli: explain ioapic-rte picks the compatibility or remappable format 
   CHECK(remap.out.find("remappable format") != std::string::npos);
   CHECK(remap.out.find("Interrupt_Index[14:0]") != std::string::npos);
   CHECK(remap.out.find("ok: no reserved bits set") != std::string::npos);
+}
+
+TEST_CASE("cli: a --kernel file over 1 GiB is refused by its size, before anything is read") {
+  const std::string path = "cli-test-huge.img";
+  { std::ofstream(path, std::ios::binary) << 'x'; }
+  std::filesystem::resize_file(path, (std::uintmax_t{1} << 30) + 1);  // sparse: no disk used
+  const auto r = run({"run", "--arch", "arm64", "--kernel", path});
+  std::filesystem::remove(path);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("1073741825 bytes, more than the 1024 MiB irqremap reads") != std::string::npos);
 }
