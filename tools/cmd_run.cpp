@@ -44,7 +44,15 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--trace-svg-window", args->trace_svg_window,
                   "Draw only the span of the firmware phases whose names start with this (phase markers)")
       ->needs(svg);
-  sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs");
+  // CLI11 would read "-5" into the unsigned budget as 2^64-5: a positive count only.
+  sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return v.starts_with('-') || v.find_first_not_of('0') == std::string::npos
+                       ? std::string("the budget is a positive number of instructions")
+                       : std::string();
+          },
+          "POSITIVE"));
   sub->add_option("--mem", args->mem,
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
   sub->add_option("--append", args->append,

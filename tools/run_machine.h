@@ -43,8 +43,10 @@ struct RunOptions {
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
 // bound is the machine's, checked when it is created.
 inline uint64_t parse_mem_mib(const std::string& text) {
-  const bool digits = !text.empty() && text.size() <= 12 &&
-                      text.find_first_not_of("0123456789") == std::string::npos;
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && text.find_first_not_of('0') != std::string::npos && text.size() - text.find_first_not_of('0') > 12)
+    throw UsageError(fmt::format("--mem {}: more RAM than either machine holds (arm64 at most 261120 MiB, x86 3072)",
+                                 text));
   const uint64_t mib = digits ? std::stoull(text) : 0;
   if (mib == 0) throw UsageError(fmt::format("--mem {}: give the RAM size as a whole number of MiB, at least 1", text));
   return mib;

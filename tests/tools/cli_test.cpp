@@ -91,6 +91,11 @@ TEST_CASE("cli: bad input exits 2 with one clear line") {
       {{"run", "--arch", "arm64", "--kernel", "/"}, "--kernel /: not a regular file"},
       {{"run", "--arch", "x86", "--kernel", "/dev/zero"}, "--kernel /dev/zero: not a regular file"},
       {{"run", "--arch", "arm64", "--kernel", "/nonexistent-kernel"}, "--kernel /nonexistent-kernel: cannot open"},
+      // CLI11 read "-5" into the unsigned budget as 2^64-5 and ran.
+      {{"run", "--arch", "arm64", "--firmware", "arm64/uart-hello", "--max-insns", "-5"},
+       "--max-insns: the budget is a positive number of instructions"},
+      {{"run", "--arch", "x86", "--firmware", "x86/uart-hello", "--mem", "99999999999999"},
+       "--mem 99999999999999: more RAM than either machine holds"},
   };
   for (const Case& c : cases) {
     auto r = run(c.args);
