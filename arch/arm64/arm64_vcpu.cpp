@@ -514,6 +514,10 @@ void Arm64Vcpu::take_unmapped_abort(uc_err e) {
     // first (see the header). PC is still at the instruction (or the fetch target): it
     // runs again in the next quantum.
     if (map_alias(va, t->pa)) return;
+    if (aliases_.full() && !aliases_.contains(va)) {
+      request_stop({arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa), 1});
+      return;
+    }
     request_stop({arch::StopKind::Unsupported,
                   fmt::format("guest access to VA {:#x} mapped to PA {:#x}: Unicorn refused it again after "
                               "an alias page was mapped at the VA", va, t->pa), 1});

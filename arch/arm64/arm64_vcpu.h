@@ -172,7 +172,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   };
   std::optional<Unmapped> unmapped_;  // the access Unicorn refused in this quantum
   // Alias pages mapped at virtual addresses (see the Unicorn facts above).
-  arch::VaAliases aliases_;
+  arch::VaAliases aliases_{arch::VaAliases::kArm64MaxPages};
   struct FreeDeleter {
     void operator()(std::byte* p) const { std::free(p); }
   };

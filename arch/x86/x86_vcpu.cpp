@@ -333,6 +333,8 @@ std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
     return arch::StopRequest{arch::StopKind::Unsupported,
                              fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what), 1};
   if (map_alias(va, t->pa)) return std::nullopt;  // RIP is still at the instruction: it runs again
+  if (aliases_.full() && !aliases_.contains(va))
+    return arch::StopRequest{arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa), 1};
   if (aliases_.contains(va))
     return arch::StopRequest{arch::StopKind::Unsupported,
                              fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias "

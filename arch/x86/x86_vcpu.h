@@ -167,7 +167,7 @@ class X86Vcpu final : public arch::Vcpu {
     uc_mem_type type;
   };
   std::optional<Unmapped> unmapped_;  // recorded by on_unmapped, taken after uc_emu_start
-  arch::VaAliases aliases_;           // alias pages mapped at linear addresses
+  arch::VaAliases aliases_{arch::VaAliases::kX86MaxPages};  // alias pages mapped at linear addresses
   std::function<bool(uint64_t va_page, uint64_t pa_page)> alias_mmio_;
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
