@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "arch/arm64/raised_exception.h"
+#include "arch/common/unicorn_abort.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -299,8 +300,14 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   // Unicorn would add a second per-instruction hook for it. `until` is an address no
   // instruction has, so no PC (flash at 0 included) ends the run.
   limit_ = max_insns;
-  const uc_err e = uc_emu_start(uc_, pc(), ~uint64_t{0}, 0, 0);
+  const uint64_t start = pc();
+  const std::optional<uc_err> ran = arch::guarded_emu_start(uc_, start, ~uint64_t{0}, 0, 0);
   in_step_ = false;
+  if (!ran) {
+    return arch::StepResult{executed_,
+                            arch::StopRequest{arch::StopKind::Unsupported, arch::unicorn_abort_message(start, "PC"), 1}};
+  }
+  const uc_err e = *ran;
   if (resume_pc_) {
     set_reg(UC_ARM64_REG_PC, *resume_pc_);
     resume_pc_.reset();
@@ -340,6 +347,7 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
 }
 
 void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
   if (self->kick_next_) {
     // The previous instruction asked for a boundary (kick(), MSR DAIFClr): stop before
@@ -372,6 +380,7 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
 }
 
 uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
   const uint32_t enc = sysreg(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2);
   const uint64_t pc = self->pc();
@@ -426,6 +435,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
 }
 
 void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
   const uint64_t pc = self->pc();
   const uint64_t ps = self->pstate();
@@ -489,6 +499,7 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
 }
 
 bool Arm64Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
   // Only recorded here: the abort is taken after uc_emu_start returns, with PC at the
   // faulting instruction (never inside the instruction).

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/unicorn_abort.h"
+
 namespace irqremap::arch {
 
 uint64_t MmioBindings::read_cb(uc_engine*, uint64_t off, unsigned size, void* user) {
+  HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* b = static_cast<Binding*>(user);
   MmioBindings& o = *b->owner;
   if (o.before_) o.before_(b->cpu, b->base + off, false);
@@ -20,6 +23,7 @@ uint64_t MmioBindings::read_cb(uc_engine*, uint64_t off, unsigned size, void* us
 }
 
 void MmioBindings::write_cb(uc_engine*, uint64_t off, unsigned size, uint64_t value, void* user) {
+  HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* b = static_cast<Binding*>(user);
   MmioBindings& o = *b->owner;
   if (o.before_) o.before_(b->cpu, b->base + off, true);

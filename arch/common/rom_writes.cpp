@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "arch/common/unicorn_abort.h"
+
 namespace irqremap::arch {
 
 RomWrites::RomWrites(uc_engine* uc, GuestMemory& mem, Trace& trace, std::string who)
@@ -33,6 +35,7 @@ void RomWrites::restore() {
 }
 
 bool RomWrites::on_write_prot(uc_engine*, uc_mem_type, uint64_t addr, int size, int64_t value, void* self) {
+  HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto& s = *static_cast<RomWrites*>(self);
   s.restore();  // the bytes under an earlier dropped store are the ROM's
   std::byte* p = s.mem_.host_ptr(addr, uint64_t(size));
@@ -50,6 +53,7 @@ bool RomWrites::on_write_prot(uc_engine*, uc_mem_type, uint64_t addr, int size, 
 }
 
 void RomWrites::on_read(uc_engine*, uc_mem_type, uint64_t, int, int64_t, void* self) {
+  HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   static_cast<RomWrites*>(self)->restore();
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/unicorn_abort.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/insn_access.h"
@@ -112,9 +113,15 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns) {
   unmapped_.reset();
   // `until` is ignored: exits come from the (empty) exit set, see the constructor.
   in_step_ = true;
-  const uc_err e = uc_emu_start(uc_, rip(), 0, 0, max_insns);
+  const uint64_t start = rip();
+  const std::optional<uc_err> ran = arch::guarded_emu_start(uc_, start, 0, 0, max_insns);
   in_step_ = false;
   r.executed = executed_;
+  if (!ran) {
+    r.stop = arch::StopRequest{arch::StopKind::Unsupported, arch::unicorn_abort_message(start, "RIP"), 1};
+    return r;
+  }
+  const uc_err e = *ran;
   if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_ &&
       !error_) {
     r.stop = take_unmapped(e);
@@ -265,6 +272,7 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
 }
 
 void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
   ++self->executed_;
   if (self->on_insn_) self->on_insn_(address, size);
@@ -284,21 +292,25 @@ void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
 }
 
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
   return self->io_.in(uint16_t(port), unsigned(size));
 }
 
 void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
   self->io_.out(uint16_t(port), unsigned(size), value);
   if (self->after_out_) self->after_out_();
 }
 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   static_cast<X86Vcpu*>(p)->raise_exception(intno);
 }
 
 bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   // Only recorded: the access is answered after uc_emu_start returns, at the instruction.
   static_cast<X86Vcpu*>(p)->unmapped_ = Unmapped{address, type};
   return false;
@@ -347,6 +359,7 @@ std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
 }
 
 bool X86Vcpu::on_invalid(uc_engine*, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   static_cast<X86Vcpu*>(p)->raise_exception(6);
   return true;  // handled: Unicorn then ends this uc_emu_start, the handler runs next step
 }

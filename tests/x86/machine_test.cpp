@@ -117,6 +117,19 @@ TEST_CASE("run x86: #UD with no usable IDT stops with status 1 and one line nami
   CHECK(r.err.find("ud2") != std::string::npos);
 }
 
+TEST_CASE("run x86: code Unicorn 2.0.1 cannot translate (FF /5 with a register operand) stops the run with one line; the host process lives on") {
+  // jmp far rdi: an invalid encoding (#UD on hardware). Unicorn's translator calls abort()
+  // on it ("tcg fatal error"); found by the machine_x86 fuzz target (unicorn_abort.h).
+  for (int round = 0; round < 2; ++round) {  // and a second machine after the first
+    auto r = run_raw({0x90, 0xFF, 0xEF});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("Unicorn 2.0.1 aborted translating guest code in the quantum from RIP 0x100000") !=
+          std::string::npos);
+  }
+  auto ok = run_raw({0xB0, 0x10, 0xE6, 0xF4});  // mov al, 0x10; out 0xf4, al: machines still run
+  CHECK(ok.status == 0x21);
+}
+
 TEST_CASE("run x86: a load from an unmapped address is a guest fault with status 1") {
   // mov rax, [0x4000_0000]
   auto r = run_raw({0x48, 0x8B, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40});
