@@ -50,6 +50,7 @@ std::string exception_name(uint32_t n) {
 Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInterface& gic,
                      uint64_t mpidr, Trace& trace)
     : index_(index), uc_(uc), mem_(mem), gic_(gic), mpidr_(mpidr), trace_(trace) {
+  arch::install_abort_guard();
   uc_hook_add(uc_, &code_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_code), this, 1, 0);
   uc_hook_add(uc_, &mrs_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_sys), this, 1, 0,
               UC_ARM64_INS_MRS);

@@ -22,6 +22,10 @@
 
 namespace irqremap::arch {
 
+// Makes SIGABRT ours (chaining to the handler it replaces) unless it already is. Each vCPU
+// calls it when it is created; guarded_emu_start() relies on it.
+void install_abort_guard();
+
 // uc_emu_start(uc, begin, until, timeout, count), or std::nullopt when Unicorn aborted
 // inside it; the engine may then only be closed.
 std::optional<uc_err> guarded_emu_start(uc_engine* uc, uint64_t begin, uint64_t until, uint64_t timeout,

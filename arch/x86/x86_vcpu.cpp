@@ -25,6 +25,7 @@ std::string exception_name(uint32_t v) {
 
 X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& apic, IoPortBus& io)
     : index_(index), uc_(uc), mem_(mem), apic_(apic), io_(io) {
+  arch::install_abort_guard();
   uc_hook_add(uc_, &code_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&X86Vcpu::on_code), this,
               1, 0);
   uc_hook_add(uc_, &in_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&X86Vcpu::on_in), this, 1,
