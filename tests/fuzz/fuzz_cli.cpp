@@ -33,6 +33,7 @@ std::string number(OpStream& in) {
     default: return in.text(40);
   }
 }
+}  // namespace
 
 void run(OpStream& in) {
   static const std::vector<std::string_view> names = format_names();
@@ -74,11 +75,4 @@ void run(OpStream& in) {
   }
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

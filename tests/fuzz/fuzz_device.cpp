@@ -20,6 +20,7 @@ struct Bus final : MsiSink {
 
 constexpr uint64_t kRegs[] = {reg::ERROR, reg::TRIGGER, reg::CONTROL, reg::CTX_BASE,
                               reg::CQ_BASE, reg::CQ_SIZE, reg::CQ_TAIL};
+}  // namespace
 
 void run(OpStream& in) {
   GuestMemory mem;
@@ -91,11 +92,4 @@ void run(OpStream& in) {
   if (dev.events() < fired) __builtin_trap();
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

@@ -25,6 +25,7 @@ constexpr uint8_t kCommands[] = {0x01, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0A, 0x0B,
 uint64_t ram_pointer(OpStream& in, uint64_t align) {
   return kRam + ((uint64_t(in.u16()) * align) % kRamSize);
 }
+}  // namespace
 
 void run(OpStream& in) {
   GuestMemory mem;
@@ -148,11 +149,4 @@ void run(OpStream& in) {
   if (its.stalled() && its.error_count() == 0) __builtin_trap();
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

@@ -106,6 +106,7 @@ void check(const GuestMemory& mem, const arch::LoadedImage& img) {
   if (img.high < img.low) __builtin_trap();
   if (img.high > img.low && !mem.region_at(img.low)) __builtin_trap();
 }
+}  // namespace
 
 void run(OpStream& in) {
   GuestMemory mem;
@@ -161,11 +162,4 @@ void run(OpStream& in) {
   }
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

@@ -72,6 +72,7 @@ uint64_t window(OpStream& in, unsigned cpus) {
     default: return in.u64() & ~7ull;
   }
 }
+}  // namespace
 
 void run(OpStream& in) {
   arm64::Arm64MachineConfig cfg;
@@ -128,21 +129,7 @@ void run(OpStream& in) {
   }
   p.mov(0, arm64::psci::SYSTEM_OFF);
   p.emit(0xD400'0002u);
-  auto m = arm64::Arm64Machine::create(cfg);
-  if (!m) __builtin_trap();
-  RenderingSink sink;
-  if (traced) (*m)->attach(&sink);
-  const auto image = p.bytes();
-  auto entry = (*m)->load(image);
-  if (!entry) __builtin_trap();
-  check_stop((*m)->run(*entry, kBudget), kBudget);
+  run_program<arm64::Arm64Machine>(cfg, p.bytes(), traced, kBudget);
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

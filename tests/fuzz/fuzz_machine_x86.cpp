@@ -55,6 +55,7 @@ uint64_t window(OpStream& in) {
     default: return in.flag() ? in.u32() : in.u64();
   }
 }
+}  // namespace
 
 void run(OpStream& in) {
   x86::X86MachineConfig cfg;
@@ -121,20 +122,7 @@ void run(OpStream& in) {
   p.mov32(kRdx, map::kDebugExitPort);
   p.mov32(kRax, 0);
   p.bytes({0xEE, 0xF4});
-  auto m = x86::X86Machine::create(cfg);
-  if (!m) __builtin_trap();
-  RenderingSink sink;
-  if (traced) (*m)->attach(&sink);
-  auto entry = (*m)->load(p.code());
-  if (!entry) __builtin_trap();
-  check_stop((*m)->run(*entry, kBudget), kBudget);
+  run_program<x86::X86Machine>(cfg, p.code(), traced, kBudget);
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

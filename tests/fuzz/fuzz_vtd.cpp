@@ -28,6 +28,7 @@ constexpr uint64_t kRegs[] = {vtd::reg::GCMD,   vtd::reg::RTADDR, vtd::reg::CCMD
                               vtd::reg::FRCD,   vtd::reg::FRCD + 8, vtd::reg::FRCD + 16};
 // GCMD's command bits (VT-d §11.4.4.1): TE, SRTP, WBF, QIE, IRE, SIRTP, CFI.
 constexpr uint32_t kGcmd[] = {1u << 31, 1u << 30, 1u << 27, 1u << 26, 1u << 25, 1u << 24, 1u << 23};
+}  // namespace
 
 void run(OpStream& in) {
   GuestMemory mem;
@@ -118,11 +119,4 @@ void run(OpStream& in) {
   if (unit.mmio_read(vtd::reg::FSTS, 4) != unit.fsts()) __builtin_trap();
 }
 
-}  // namespace
 }  // namespace irqremap::fuzz
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  irqremap::fuzz::OpStream in(data, size);
-  irqremap::fuzz::run(in);
-  return 0;
-}

@@ -1,7 +1,9 @@
 #pragma once
 // What every whole-machine fuzz run must end with, whatever the guest did: one clean
 // stop line (a kind, a one-line message) and no more instructions than the budget.
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "arch/common/scheduler.h"
 #include "remap/trace.h"
@@ -25,5 +27,19 @@ class RenderingSink final : public TraceSink {
   }
   uint64_t bytes = 0;
 };
+
+// One whole-machine run: the machine built from `cfg`, listening to its trace when
+// `traced`, the program loaded and run under `budget`, and the stop checked. A machine
+// that cannot be built or a program it will not load is the target's own bug: a trap.
+template <typename Machine, typename Config>
+void run_program(const Config& cfg, std::span<const std::byte> image, bool traced, uint64_t budget) {
+  auto m = Machine::create(cfg);
+  if (!m) __builtin_trap();
+  RenderingSink sink;
+  if (traced) (*m)->attach(&sink);
+  auto entry = (*m)->load(image);
+  if (!entry) __builtin_trap();
+  check_stop((*m)->run(*entry, budget), budget);
+}
 
 }  // namespace irqremap::fuzz

@@ -51,4 +51,7 @@ inline uint64_t truncate(uint64_t v, unsigned bytes) {
   return bytes >= 8 ? v : v & ((uint64_t{1} << (8 * bytes)) - 1);
 }
 
+// What each target defines: one input, run against the model (entry.cpp calls it).
+void run(OpStream& in);
+
 }  // namespace irqremap::fuzz
