@@ -89,7 +89,7 @@ inline void write_timeline(const Timeline& t, std::ostream& err, const std::stri
                                    names.empty() ? "the run marked no phases"
                                                  : fmt::format("phases: {}", fmt::join(names, ", "))));
   }
-  if (!svg_path.empty()) write("--trace-svg", svg_path, [&](std::ostream& f) { f << timeline_svg(t, svg_window); });
+  write("--trace-svg", svg_path, [&](std::ostream& f) { f << timeline_svg(t, svg_window); });
   if (t.dropped != 0)
     err << fmt::format("irqremap: note: the timeline holds the run's first {} items; {} later events are not in it "
                        "(a shorter run, --max-insns, shows the rest)\n",
