@@ -53,28 +53,37 @@ void run(OpStream& in) {
         break;
       }
       case 2: {  // a queue or context pointer into RAM
-        dev.mmio_write(in.flag() ? reg::CQ_BASE : reg::CTX_BASE, 8,
-                       kRam + (uint64_t(in.u16()) * 8) % kRamSize);
+        const uint64_t reg = in.flag() ? reg::CQ_BASE : reg::CTX_BASE;
+        dev.mmio_write(reg, 8, kRam + (uint64_t(in.u16()) * 8) % kRamSize);
         break;
       }
       case 3: {  // a command entry in RAM, then the doorbell
         const uint64_t at = kRam + (uint64_t(in.u16()) * 16) % kRamSize;
-        (void)mem.write64(at, uint64_t(in.below(10)) | (uint64_t(in.below(slots + 2)) << 16) |
-                                  (in.flag() ? in.u64() << 24 : 0));
+        const uint64_t op = in.below(10), slot = in.below(slots + 2);
+        (void)mem.write64(at, op | slot << 16 | (in.flag() ? in.u64() << 24 : 0));
         (void)mem.write64(at + 8, in.flag() ? in.u64() : 0);
         dev.mmio_write(reg::CQ_TAIL, 4, in.u16() % 4096);
         break;
       }
       case 4: {  // a slot store of any piece, as firmware writes it
-        const uint64_t off = reg::SLOT_BASE + 16 * in.below(slots + 1) + in.below(16);
+        const uint64_t slot = in.below(slots + 1);
+        const uint64_t off = reg::SLOT_BASE + 16 * slot + in.below(16);
         const unsigned size = in.size();
         dev.mmio_write(off, size, truncate(in.u64(), size));
         break;
       }
-      case 5:
-        dev.write_slot(in.below(slots), in.u64(), in.u32(), in.flag());
+      case 5: {
+        const unsigned slot = in.below(slots);
+        const uint64_t address = in.u64();
+        const uint32_t data = in.u32();
+        dev.write_slot(slot, address, data, in.flag());
         break;
-      case 6: dev.set_mask(in.below(slots), in.flag()); break;
+      }
+      case 6: {
+        const unsigned slot = in.below(slots);
+        dev.set_mask(slot, in.flag());
+        break;
+      }
       case 7: dev.fire(in.below(slots)); ++fired; break;
       case 8: dev.disable(in.below(slots)); break;
       case 9: dev.enable(in.below(slots)); break;
@@ -83,7 +92,11 @@ void run(OpStream& in) {
       case 12: (void)dev.swap_out(); break;
       case 13: dev.request_ro_reload(); break;
       case 14: dev.process_queue(); break;
-      case 15: (void)dev.mmio_read(in.u16() % reg::kWindowSize, in.size()); break;
+      case 15: {
+        const uint64_t off = in.u16() % reg::kWindowSize;
+        (void)dev.mmio_read(off, in.size());
+        break;
+      }
     }
   }
   // Every MSI the device counts reached the bus, and the register view agrees.

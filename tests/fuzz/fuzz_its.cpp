@@ -3,7 +3,20 @@
 // BASER0/1 flat and Indirect), commands queued in RAM with their operands drawn from the
 // input, level-1/level-2 table entries, device MSIs and CPU TRANSLATER writes, and the
 // CPU interface's acknowledge/EOI. Its::mappings() is left out: issue 13 makes it fast.
+//
+// Half the inputs run twice, once with the translation cache and once without, and every
+// MSI's translation, every acknowledge and the final state (registers, command errors,
+// redistributors, guest RAM) must agree: issue 13's "a hit always equals a fresh walk"
+// under any command stream, erroneous ones included. The cache may legitimately hold a
+// translation the guest overwrote in RAM without a command (IHI0069 §5.3.1: software
+// changes tables only through commands), so in those runs each direct table write is
+// followed by a global invalidation, in both runs alike.
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
@@ -25,14 +38,62 @@ constexpr uint8_t kCommands[] = {0x01, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0A, 0x0B,
 uint64_t ram_pointer(OpStream& in, uint64_t align) {
   return kRam + ((uint64_t(in.u16()) * align) % kRamSize);
 }
+
+// What one run showed the outside: every MSI's translation and every acknowledge, in
+// order, then the final state as numbers and the guest RAM as bytes.
+struct Observed {
+  std::vector<Translation> msis;
+  std::vector<uint64_t> values;
+  std::unique_ptr<GuestMemory> mem;  // kept, not copied: a copy costs more than the run
+};
+
+// Names the first difference between the cached and the uncached run, then stops.
+[[noreturn]] void differ(const char* what, std::size_t at, const std::string& cached, const std::string& walked) {
+  std::fprintf(stderr, "fuzz_its: cache on and off differ at %s #%zu:\n  cache on:  %s\n  cache off: %s\n",
+               what, at, cached.c_str(), walked.c_str());
+  __builtin_trap();
+}
+
+void compare(const Observed& on, const Observed& off) {
+  for (std::size_t i = 0; i < std::min(on.msis.size(), off.msis.size()); ++i)
+    if (!(on.msis[i] == off.msis[i])) differ("MSI", i, describe(on.msis[i]), describe(off.msis[i]));
+  if (on.msis.size() != off.msis.size())
+    differ("MSI count", 0, std::to_string(on.msis.size()), std::to_string(off.msis.size()));
+  for (std::size_t i = 0; i < std::min(on.values.size(), off.values.size()); ++i)
+    if (on.values[i] != off.values[i]) differ("value", i, std::to_string(on.values[i]), std::to_string(off.values[i]));
+  if (on.values.size() != off.values.size())
+    differ("value count", 0, std::to_string(on.values.size()), std::to_string(off.values.size()));
+  const std::byte* a = on.mem->host_ptr(kRam, kRamSize);
+  const std::byte* b = off.mem->host_ptr(kRam, kRamSize);
+  if (std::memcmp(a, b, kRamSize) != 0) {
+    const auto [x, y] = std::mismatch(a, a + kRamSize, b);
+    differ("RAM byte", std::size_t(x - a), std::to_string(unsigned(*x)), std::to_string(unsigned(*y)));
+  }
+}
+
+void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed);
 }  // namespace
 
 void run(OpStream& in) {
-  GuestMemory mem;
-  if (!mem.add_ram(kRam, kRamSize, "ram")) __builtin_trap();
   const uint8_t knobs = in.u8();
+  if (!(knobs & 16)) {
+    play(in, knobs, knobs & 1, nullptr);
+    return;
+  }
+  OpStream again = in;
+  Observed on, off;
+  play(in, knobs, true, &on);
+  play(again, knobs, false, &off);
+  compare(on, off);
+}
+
+namespace {
+void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
+  auto owned = std::make_unique<GuestMemory>();
+  GuestMemory& mem = *owned;
+  if (!mem.add_ram(kRam, kRamSize, "ram")) __builtin_trap();
   its::ItsConfig cfg;
-  cfg.cache = knobs & 1;
+  cfg.cache = cache;
   cfg.policy = (knobs & 2) ? its::ErrorPolicy::Stall : its::ErrorPolicy::Skip;
   cfg.pta = knobs & 4;
   // One 3-way bucket or sixteen: a small cache evicts often (the path that must stay
@@ -61,14 +122,15 @@ void run(OpStream& in) {
         its.mmio_write(its::reg::GITS_CTLR, 4, in.u8() & 1);
         break;
       case 2: {  // CBASER: Valid, a RAM queue, 1..16 pages
-        its.mmio_write(its::reg::GITS_CBASER, 8,
-                       (uint64_t{1} << 63) | ram_pointer(in, 0x1000) | in.below(16) | (uint64_t(in.u8()) << 56 & 0x3800'0000'0000'0000));
+        const uint64_t queue = ram_pointer(in, 0x1000), pages = in.below(16);
+        const uint64_t cacheability = uint64_t(in.u8()) << 56 & 0x3800'0000'0000'0000;
+        its.mmio_write(its::reg::GITS_CBASER, 8, uint64_t{1} << 63 | queue | pages | cacheability);
         cwriter = 0;
         break;
       }
       case 3: {  // BASER0 (devices) or BASER1 (collections): Valid, maybe Indirect, a RAM table
-        const uint64_t v = (uint64_t{1} << 63) | (uint64_t(in.flag()) << 62) | ram_pointer(in, 0x1000) |
-                           (uint64_t(in.below(4)) << 8) | in.below(16);
+        const uint64_t indirect = in.flag(), table = ram_pointer(in, 0x1000), page_size = in.below(4);
+        const uint64_t v = uint64_t{1} << 63 | indirect << 62 | table | page_size << 8 | in.below(16);
         its.mmio_write(its::reg::GITS_BASER + 8 * in.below(2), 8, v);
         break;
       }
@@ -78,10 +140,16 @@ void run(OpStream& in) {
         const uint64_t at = queue + cwriter;
         const uint64_t devid = in.flag() ? in.u8() : in.u32();
         (void)mem.write64(at, kCommands[in.below(std::size(kCommands))] | (devid << 32));
-        (void)mem.write64(at + 8, uint64_t(in.flag() ? in.u8() : in.u32()) |
-                                      (uint64_t(in.flag() ? 8192 + in.u16() : in.u32()) << 32) | in.below(32));
-        (void)mem.write64(at + 16, (uint64_t(in.flag()) << 63) | (ram_pointer(in, 0x100) & ~0xFFull) |
-                                       (in.flag() ? in.u16() % 4 : in.u16()));
+        const uint64_t eventid = in.flag() ? in.u8() : in.u32();
+        const uint64_t pintid = in.flag() ? 8192 + in.u16() : in.u32();
+        (void)mem.write64(at + 8, eventid | pintid << 32 | in.below(32));
+        // Word 2: V, then an ITT address (MAPD) or, with bit 1 of the same byte, a processor
+        // number as RDbase (MAPC, MOVALL with GITS_TYPER.PTA=0), then the ICID.
+        const uint8_t w2 = in.u8();
+        const uint16_t where = in.u16();
+        const uint64_t target = (w2 & 2) && !cfg.pta ? uint64_t(where % kCpus) << 16
+                                                      : (kRam + (uint64_t(where) * 0x100) % kRamSize) & ~0xFFull;
+        (void)mem.write64(at + 16, (uint64_t(w2 & 1) << 63) | target | (in.flag() ? in.u16() % 4 : in.u16()));
         (void)mem.write64(at + 24, in.flag() ? in.below(kCpus) << 16 : in.u64());
         cwriter = (cwriter + 32) % (0x1000 * ((cbaser & 0xFF) + 1));
         its.mmio_write(its::reg::GITS_CWRITER, 8, cwriter | (in.u8() == 0xFF ? 1 : 0));
@@ -90,23 +158,34 @@ void run(OpStream& in) {
       case 5: {  // a table entry (level-1 pointer, DTE, ITE, CTE, LPI config) in RAM
         const uint64_t at = ram_pointer(in, 8);
         (void)mem.write64(at, in.flag() ? (uint64_t{1} << 63) | ram_pointer(in, 0x1000) : in.u64());
+        if (observed != nullptr) its.invalidate_all();
         break;
       }
       case 6: {  // a device MSI
         const uint32_t event = in.flag() ? in.u8() : in.u32();
         const uint32_t devid = in.flag() ? in.u8() : in.u32();
-        (void)its.translate(MsiWrite{cfg.base + its::reg::GITS_TRANSLATER, event, devid});
+        Translation t = its.translate(MsiWrite{cfg.base + its::reg::GITS_TRANSLATER, event, devid});
+        if (observed != nullptr) observed->msis.push_back(std::move(t));
         break;
       }
       case 7: {  // a CPU store to GITS_TRANSLATER
-        its.mmio_write(its::reg::GITS_TRANSLATER, 1u << (1 + in.below(2)), in.u16());
+        const unsigned size = 1u << (1 + in.below(2));
+        its.mmio_write(its::reg::GITS_TRANSLATER, size, in.u16());
         break;
       }
       case 8: {  // a redistributor register, LPI setup (PROPBASER/PENDBASER with RAM pointers)
         const uint64_t frame = arm64::gicr::kFrameSize * in.below(kCpus);
         switch (in.below(4)) {
-          case 0: rds.mmio_write(frame + arm64::gicr::PROPBASER, 8, ram_pointer(in, 0x1000) | in.below(32)); break;
-          case 1: rds.mmio_write(frame + arm64::gicr::PENDBASER, 8, ram_pointer(in, 0x10000) | (uint64_t(in.flag()) << 62)); break;
+          case 0: {
+            const uint64_t table = ram_pointer(in, 0x1000);
+            rds.mmio_write(frame + arm64::gicr::PROPBASER, 8, table | in.below(32));
+            break;
+          }
+          case 1: {
+            const uint64_t table = ram_pointer(in, 0x10000);
+            rds.mmio_write(frame + arm64::gicr::PENDBASER, 8, table | uint64_t(in.flag()) << 62);
+            break;
+          }
           case 2: rds.mmio_write(frame + arm64::gicr::CTLR, 4, in.u8() & 1); break;
           default: {
             const uint64_t off = in.u32() % arm64::gicr::kFrameSize;
@@ -128,18 +207,22 @@ void run(OpStream& in) {
         const auto acked = rds.acknowledge(cpu);
         if (seen.has_value() != acked.has_value()) __builtin_trap();
         if (acked) rds.eoi(cpu, acked->intid);
+        if (observed != nullptr) observed->values.push_back(acked ? acked->intid : ~uint64_t{0});
         break;
       }
       case 11:
-        (void)its.mmio_read(in.u32() % its::reg::kWindowSize, in.size());
-        (void)rds.mmio_read(in.u32() % (kCpus * arm64::gicr::kFrameSize), in.size());
-        (void)gicd.mmio_read(in.u16(), in.size());
+        for (MmioDevice* d : {static_cast<MmioDevice*>(&its), static_cast<MmioDevice*>(&rds),
+                              static_cast<MmioDevice*>(&gicd)}) {
+          const uint64_t off = in.u32() % d->mmio_size();
+          (void)d->mmio_read(off, in.size());
+        }
         break;
       case 12:
         its.invalidate_all();
         break;
       case 13:
-        (void)its.resolve(in.flag() ? in.u8() : in.u32(), in.flag() ? in.u8() : in.u32());
+        const uint32_t devid = in.flag() ? in.u8() : in.u32();
+        (void)its.resolve(devid, in.flag() ? in.u8() : in.u32());
         break;
     }
   }
@@ -147,6 +230,25 @@ void run(OpStream& in) {
   const uint64_t cbaser = its.mmio_read(its::reg::GITS_CBASER, 8);
   if ((its.creadr() & 0xFFFE0) > 0x1000 * ((cbaser & 0xFF) + 1)) __builtin_trap();
   if (its.stalled() && its.error_count() == 0) __builtin_trap();
+  if (observed == nullptr) return;
+  // The final state a guest or a tool can see, apart from the cache's own statistics.
+  auto& v = observed->values;
+  for (uint64_t off = 0; off < 0x100; off += 8) v.push_back(its.mmio_read(off, 8));
+  for (uint64_t off = 0x10000; off < 0x10100; off += 8) v.push_back(its.mmio_read(off, 8));
+  v.insert(v.end(), {its.creadr(), its.cwriter(), uint64_t(its.stalled()), uint64_t(its.enabled()),
+                     its.error_count(), its.commands_processed(), its.stats().translations,
+                     its.stats().faults});
+  for (const its::CommandErrorRecord& e : its.errors()) {
+    v.insert(v.end(), {uint64_t(e.code), e.offset});
+    v.insert(v.end(), e.command.begin(), e.command.end());
+  }
+  for (unsigned cpu = 0; cpu < kCpus; ++cpu) {
+    const auto p = rds.highest_pending(cpu);
+    v.push_back(p ? uint64_t(p->intid) << 8 | p->priority : ~uint64_t{0});
+    for (uint64_t off = 0; off < 0x100; off += 8) v.push_back(rds.mmio_read(arm64::gicr::kFrameSize * cpu + off, 8));
+  }
+  observed->mem = std::move(owned);  // outlives the ITS, which only held a reference
 }
+}  // namespace
 
 }  // namespace irqremap::fuzz

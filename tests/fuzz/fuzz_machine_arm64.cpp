@@ -64,7 +64,10 @@ uint64_t window(OpStream& in, unsigned cpus) {
   switch (in.below(8)) {
     case 0: return virt::kGicdBase + (in.u16() & ~3u);
     case 1: return virt::kItsBase + (in.u32() % 0x2'0000 & ~3u);
-    case 2: return virt::kGicrBase + 0x2'0000 * in.below(cpus) + (in.u32() % 0x2'0000 & ~3u);
+    case 2: {
+      const uint64_t frame = virt::kGicrBase + 0x2'0000 * in.below(cpus);
+      return frame + (in.u32() % 0x2'0000 & ~3u);
+    }
     case 3: return virt::kUartBase + (in.u16() % 0x1000 & ~3u);
     case 4: return virt::kDeviceBase + (in.u16() % 0x1000 & ~3u);
     case 5: return virt::kRamBase + 0x20'0000 + (in.u16() & ~7u);
@@ -111,10 +114,15 @@ void run(OpStream& in) {
         break;
       }
       case 6: p.emit(0xD503'207Fu); break;                                // WFI
-      case 7: p.emit((in.flag() ? 0xD503'40FFu : 0xD503'40DFu) | uint32_t(in.below(16)) << 8); break;  // DAIFClr/Set
+      case 7: {  // MSR DAIFClr/DAIFSet, #imm
+        const uint32_t op = in.flag() ? 0xD503'40FFu : 0xD503'40DFu;
+        p.emit(op | uint32_t(in.below(16)) << 8);
+        break;
+      }
       case 8: {  // an exception or exception return
         static constexpr uint32_t kTraps[] = {0xD400'0001u, 0xD420'0000u, 0x0000'0000u, 0xD69F'03E0u, 0xD400'0003u};
-        p.emit(kTraps[in.below(std::size(kTraps))] | (in.flag() ? uint32_t(in.u16()) << 5 & 0x1F'FFE0 : 0));
+        const uint32_t trap = kTraps[in.below(std::size(kTraps))];
+        p.emit(trap | (in.flag() ? uint32_t(in.u16()) << 5 & 0x1F'FFE0 : 0));
         break;
       }
       case 9: p.emit(0x1400'0000u | (in.u8() % 8)); break;                // B forward

@@ -3,6 +3,11 @@
 // operands it needs, and runs them against the model. A short input simply ends the
 // stream (every read past the end yields 0), so any byte string is a valid program and
 // libFuzzer's mutations stay meaningful: flipping one byte changes one operand.
+//
+// Read each operand in its own statement (or in the arms of ?:). Two reads in one
+// expression or one call's arguments are unsequenced in C++, so the compiler picks their
+// order, and one input would mean different programs in the -O0 test build and the -O1
+// fuzzing build (GCC read `a | in.u16() << 4 | in.u8()` right to left).
 #include <cstddef>
 #include <cstdint>
 #include <span>
