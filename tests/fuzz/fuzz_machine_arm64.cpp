@@ -79,11 +79,12 @@ uint64_t window(OpStream& in, unsigned cpus) {
 
 void run(OpStream& in) {
   arm64::Arm64MachineConfig cfg;
-  cfg.cpus = 1 + in.below(2);
+  const uint8_t shape = in.u8();
+  cfg.cpus = 1 + shape % 2;
+  const bool twice = shape & 2;  // run it again: the two runs must agree (machine_check.h)
   cfg.ram_size = 64ull << 20;
   cfg.quantum = 1 + in.u8();
   const bool traced = in.flag();
-  cfg.uart_out = [](char) {};
   Program p;
   p.emit(0xD503'201Fu);  // a NOP first, so a random word never starts with the ELF magic
   for (unsigned ops = 0; !in.done() && ops < 256; ++ops) {
@@ -137,7 +138,7 @@ void run(OpStream& in) {
   }
   p.mov(0, arm64::psci::SYSTEM_OFF);
   p.emit(0xD400'0002u);
-  run_program<arm64::Arm64Machine>(cfg, p.bytes(), traced, kBudget);
+  run_program<arm64::Arm64Machine>(cfg, p.bytes(), traced, twice, kBudget);
 }
 
 }  // namespace irqremap::fuzz

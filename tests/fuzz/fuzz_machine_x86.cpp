@@ -59,10 +59,11 @@ uint64_t window(OpStream& in) {
 
 void run(OpStream& in) {
   x86::X86MachineConfig cfg;
-  cfg.cpus = 1 + in.below(2);
+  const uint8_t shape = in.u8();
+  cfg.cpus = 1 + shape % 2;
+  const bool twice = shape & 2;  // run it again: the two runs must agree (machine_check.h)
   cfg.quantum = 1 + in.u8();
   const bool traced = in.flag();
-  cfg.uart_out = [](char) {};
   Program p;
   p.bytes({0x90});  // a NOP first, so random bytes never start with the ELF magic
   for (unsigned ops = 0; !in.done() && ops < 256; ++ops) {
@@ -122,7 +123,7 @@ void run(OpStream& in) {
   p.mov32(kRdx, map::kDebugExitPort);
   p.mov32(kRax, 0);
   p.bytes({0xEE, 0xF4});
-  run_program<x86::X86Machine>(cfg, p.code(), traced, kBudget);
+  run_program<x86::X86Machine>(cfg, p.code(), traced, twice, kBudget);
 }
 
 }  // namespace irqremap::fuzz

@@ -1,9 +1,14 @@
 #pragma once
 // What every whole-machine fuzz run must end with, whatever the guest did: one clean
-// stop line (a kind, a one-line message) and no more instructions than the budget.
+// stop line (a kind, a one-line message) and no more instructions than the budget; and,
+// for half the inputs, the same run again: the same stop, instruction count, UART output
+// and trace (every run is deterministic: no host time, no address or hash order, no
+// uninitialised state may reach what a guest or a user sees).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <span>
+#include <string>
 
 #include "arch/common/scheduler.h"
 #include "remap/trace.h"
@@ -22,24 +27,75 @@ inline void check_stop(const arch::RunResult& r, uint64_t budget) {
 class RenderingSink final : public TraceSink {
  public:
   void on_event(const Event& e) override {
-    bytes += e.format().size();
-    for (const auto& [name, value] : e.values) bytes += name.size() + (value & 1);
+    ++events;
+    mix(e.format());
+    for (const auto& [name, value] : e.values) {
+      mix(name);
+      mix(std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+    }
   }
-  uint64_t bytes = 0;
+  uint64_t events = 0;
+  uint64_t hash = 0xCBF2'9CE4'8422'2325;  // FNV-1a over every rendered event
+
+ private:
+  void mix(std::string_view s) {
+    for (char c : s) hash = (hash ^ uint8_t(c)) * 0x100'0000'01B3;
+  }
 };
 
-// One whole-machine run: the machine built from `cfg`, listening to its trace when
-// `traced`, the program loaded and run under `budget`, and the stop checked. A machine
-// that cannot be built or a program it will not load is the target's own bug: a trap.
+// What a run showed: compared between the two runs of one input.
+struct RunSummary {
+  arch::RunResult result;
+  std::string uart;
+  uint64_t events = 0, trace_hash = 0;
+};
+
+inline bool same(const RunSummary& a, const RunSummary& b) {
+  const arch::RunResult &x = a.result, &y = b.result;
+  return x.stop == y.stop && x.exit_status == y.exit_status && x.message == y.message && x.cpu == y.cpu &&
+         x.pc == y.pc && x.insn == y.insn && x.instructions == y.instructions && a.uart == b.uart &&
+         a.events == b.events && a.trace_hash == b.trace_hash;
+}
+
+// One whole-machine run: the machine built from `cfg` (its UART captured), listening to
+// its trace when `traced`, the program loaded and run under `budget`, and the stop
+// checked. A machine that cannot be built or a program it will not load is the target's
+// own bug: a trap.
 template <typename Machine, typename Config>
-void run_program(const Config& cfg, std::span<const std::byte> image, bool traced, uint64_t budget) {
+RunSummary run_once(Config cfg, std::span<const std::byte> image, bool traced, uint64_t budget) {
+  RunSummary out;
+  cfg.uart_out = [&out](char c) {
+    if (out.uart.size() < 4096) out.uart.push_back(c);
+  };
   auto m = Machine::create(cfg);
   if (!m) __builtin_trap();
   RenderingSink sink;
   if (traced) (*m)->attach(&sink);
   auto entry = (*m)->load(image);
   if (!entry) __builtin_trap();
-  check_stop((*m)->run(*entry, budget), budget);
+  out.result = (*m)->run(*entry, budget);
+  check_stop(out.result, budget);
+  out.events = sink.events;
+  out.trace_hash = sink.hash;
+  return out;
+}
+
+// The run, and with `twice` the same run on a fresh machine, which must show the same.
+template <typename Machine, typename Config>
+void run_program(const Config& cfg, std::span<const std::byte> image, bool traced, bool twice, uint64_t budget) {
+  const RunSummary first = run_once<Machine>(cfg, image, traced, budget);
+  if (!twice) return;
+  const RunSummary second = run_once<Machine>(cfg, image, traced, budget);
+  if (!same(first, second)) {
+    std::fprintf(stderr,
+                 "machine run is not deterministic:\n  first:  %s (%llu instructions, %llu events, UART %zu "
+                 "bytes)\n  second: %s (%llu instructions, %llu events, UART %zu bytes)\n",
+                 first.result.message.c_str(), (unsigned long long)first.result.instructions,
+                 (unsigned long long)first.events, first.uart.size(), second.result.message.c_str(),
+                 (unsigned long long)second.result.instructions, (unsigned long long)second.events,
+                 second.uart.size());
+    __builtin_trap();
+  }
 }
 
 }  // namespace irqremap::fuzz
