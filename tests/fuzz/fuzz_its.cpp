@@ -9,9 +9,10 @@
 // MSI's translation, every acknowledge and the final state (registers, command errors,
 // redistributors, guest RAM) must agree: issue 13's "a hit always equals a fresh walk"
 // under any command stream, erroneous ones included. The cache may legitimately hold a
-// translation the guest overwrote in RAM without a command (IHI0069 §5.3.1: software
-// changes tables only through commands), so in those runs each direct table write is
-// followed by a global invalidation, in both runs alike.
+// translation whose memory changed under it without a command (IHI0069 §5.3.1: software
+// changes tables only through commands; overlapping tables are UNPREDICTABLE), so those
+// runs keep the structures apart (Layout below) and follow each direct table write with a
+// global invalidation, in both runs alike.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -41,6 +42,25 @@ constexpr uint8_t kCommands[] = {0x01, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0A, 0x0B,
 uint64_t ram_pointer(OpStream& in, uint64_t align) {
   return kRam + ((uint64_t(in.u16()) * align) % kRamSize);
 }
+
+// Where the differential runs put each structure, so that no write the ITS, the
+// redistributors or the queue make lands in a table another translation reads: the
+// device table (flat DTEs or level-1 entries), the collection table, the queue, LPI
+// configuration, one pending table per CPU, level-2 device pages, and one 16 KiB ITT slot
+// per DeviceID below 16 (a DeviceID beyond gets an ITT outside RAM, so its MAPTIs write
+// nothing). DTEs, CTEs and level-2 pages may alias each other: MAPD and MAPC flush the
+// whole cache. Elsewhere (the memory-safety runs) anything goes anywhere.
+namespace layout {
+constexpr uint64_t kDevices = kRam, kCollections = kRam + 0x1'0000, kQueue = kRam + 0x2'0000,
+                   kLpiConfig = kRam + 0x3'0000, kPending = kRam + 0x5'0000, kLevel2 = kRam + 0x7'0000,
+                   kItts = kRam + 0x9'0000, kTableBytes = 0x1'0000, kIttBytes = 0x4000;
+constexpr unsigned kMaxItsSize = 9;  // 2^10 ITEs of 12 bytes fit a slot
+constexpr uint64_t itt(uint64_t devid) { return devid < 16 ? kItts + devid * kIttBytes : 0xF000'0000; }
+// Pages of `page_size` (GITS_BASER encoding) that fit one 64 KiB region.
+constexpr uint64_t pages_field(uint64_t pages, uint64_t page_size) {
+  return pages % (16 >> (page_size == 0 ? 0 : page_size == 1 ? 2 : 4));
+}
+}  // namespace layout
 
 // What one run showed the outside: every MSI's translation and every acknowledge, in
 // order, then the final state as numbers and the guest RAM as bytes.
@@ -112,29 +132,38 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
     if (!on) its.invalidate_all();
   });
   uint64_t cwriter = 0;
+  const bool apart = observed != nullptr;  // the differential runs keep structures apart
 
   for (unsigned steps = 0; !in.done() && steps < 512; ++steps) {
     switch (in.below(14)) {
-      case 0: {  // any ITS register access
+      case 0: {  // any ITS register access (but where tables go, in the differential runs)
         const uint64_t off = in.u32() % its::reg::kWindowSize;
         const unsigned size = in.size();
-        its.mmio_write(off, size, truncate(in.u64(), size));
+        const uint64_t value = truncate(in.u64(), size);
+        const bool moves_table = (off >= its::reg::GITS_CBASER && off < its::reg::GITS_CBASER + 8) ||
+                                 (off >= its::reg::GITS_BASER && off < its::reg::GITS_BASER + 0x40);
+        if (!(apart && moves_table)) its.mmio_write(off, size, value);
         break;
       }
       case 1:  // CTLR.Enabled on or off
         its.mmio_write(its::reg::GITS_CTLR, 4, in.u8() & 1);
         break;
       case 2: {  // CBASER: Valid, a RAM queue, 1..16 pages
-        const uint64_t queue = ram_pointer(in, 0x1000), pages = in.below(16);
+        const uint64_t anywhere = ram_pointer(in, 0x1000), pages = in.below(16);
+        const uint64_t queue = apart ? layout::kQueue : anywhere;
         const uint64_t cacheability = uint64_t(in.u8()) << 56 & 0x3800'0000'0000'0000;
         its.mmio_write(its::reg::GITS_CBASER, 8, uint64_t{1} << 63 | queue | pages | cacheability);
         cwriter = 0;
         break;
       }
       case 3: {  // BASER0 (devices) or BASER1 (collections): Valid, maybe Indirect, a RAM table
-        const uint64_t indirect = in.flag(), table = ram_pointer(in, 0x1000), page_size = in.below(4);
-        const uint64_t v = uint64_t{1} << 63 | indirect << 62 | table | page_size << 8 | in.below(16);
-        its.mmio_write(its::reg::GITS_BASER + 8 * in.below(2), 8, v);
+        const uint64_t indirect = in.flag(), anywhere = ram_pointer(in, 0x1000), page_size = in.below(4);
+        const uint64_t pages = in.below(16);
+        const unsigned n = in.below(2);
+        const uint64_t table = apart ? (n == 0 ? layout::kDevices : layout::kCollections) : anywhere;
+        const uint64_t v = uint64_t{1} << 63 | indirect << 62 | table | page_size << 8 |
+                           (apart ? layout::pages_field(pages, page_size) : pages);
+        its.mmio_write(its::reg::GITS_BASER + 8 * n, 8, v);
         break;
       }
       case 4: {  // one command at CWRITER, then CWRITER moves past it (maybe with Retry)
@@ -142,26 +171,46 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
         const uint64_t queue = cbaser & 0x000F'FFFF'FFFF'F000ull;
         const uint64_t at = queue + cwriter;
         const uint64_t devid = in.flag() ? in.u8() : in.u32();
-        (void)mem.write64(at, kCommands[in.below(std::size(kCommands))] | (devid << 32));
+        const uint8_t opcode = kCommands[in.below(std::size(kCommands))];
+        (void)mem.write64(at, opcode | (devid << 32));
         const uint64_t eventid = in.flag() ? in.u8() : in.u32();
         const uint64_t pintid = in.flag() ? 8192 + in.u16() : in.u32();
-        (void)mem.write64(at + 8, eventid | pintid << 32 | in.below(32));
+        const uint64_t size = in.below(32);
+        // MAPD's Size shares the EventID field; apart, it is a Size whose ITT fits its slot.
+        const bool mapd = opcode == 0x08;
+        (void)mem.write64(at + 8, apart && mapd ? size % (layout::kMaxItsSize + 1) : eventid | pintid << 32 | size);
         // Word 2: V, then an ITT address (MAPD) or, with bit 1 of the same byte, a processor
         // number as RDbase (MAPC, MOVALL with GITS_TYPER.PTA=0), then the ICID.
         const uint8_t w2 = in.u8();
         const uint16_t where = in.u16();
         const uint64_t target = (w2 & 2) && !cfg.pta ? uint64_t(where % kCpus) << 16
-                                                      : (kRam + (uint64_t(where) * 0x100) % kRamSize) & ~0xFFull;
-        (void)mem.write64(at + 16, (uint64_t(w2 & 1) << 63) | target | (in.flag() ? in.u16() % 4 : in.u16()));
+                                : apart && mapd        ? layout::itt(devid)
+                                                       : (kRam + (uint64_t(where) * 0x100) % kRamSize) & ~0xFFull;
+        const uint64_t icid = in.flag() || apart ? in.u16() % 4 : in.u16();
+        (void)mem.write64(at + 16, (uint64_t(w2 & 1) << 63) | target | icid);
         (void)mem.write64(at + 24, in.flag() ? in.below(kCpus) << 16 : in.u64());
         cwriter = (cwriter + 32) % (0x1000 * ((cbaser & 0xFF) + 1));
         its.mmio_write(its::reg::GITS_CWRITER, 8, cwriter | (in.u8() == 0xFF ? 1 : 0));
         break;
       }
       case 5: {  // a table entry (level-1 pointer, DTE, ITE, CTE, LPI config) in RAM
-        const uint64_t at = ram_pointer(in, 8);
-        (void)mem.write64(at, in.flag() ? (uint64_t{1} << 63) | ram_pointer(in, 0x1000) : in.u64());
-        if (observed != nullptr) its.invalidate_all();
+        const uint16_t slot = in.u16();
+        const bool pointer = in.flag();
+        const uint64_t value = pointer ? (uint64_t{1} << 63) | ram_pointer(in, 0x1000) : in.u64();
+        if (!apart) {
+          (void)mem.write64(kRam + (uint64_t(slot) * 8) % kRamSize, value);
+          break;
+        }
+        // Apart: a level-1 entry (Valid, pointing at one of two level-2 pages) or an
+        // invalid one, or eight LPI configuration bytes.
+        if (slot & 1) {
+          const uint64_t l2 = layout::kLevel2 + (value >> 12 & 1) * layout::kTableBytes;
+          (void)mem.write64(layout::kDevices + 8 * ((slot >> 1) % (layout::kTableBytes / 8)),
+                            pointer ? (uint64_t{1} << 63) | l2 : 0);
+        } else {
+          (void)mem.write64(layout::kLpiConfig + 8 * ((slot >> 1) % (2 * layout::kTableBytes / 8)), value);
+        }
+        its.invalidate_all();
         break;
       }
       case 6: {  // a device MSI
@@ -180,12 +229,14 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
         const uint64_t frame = arm64::gicr::kFrameSize * in.below(kCpus);
         switch (in.below(4)) {
           case 0: {
-            const uint64_t table = ram_pointer(in, 0x1000);
+            const uint64_t anywhere = ram_pointer(in, 0x1000);
+            const uint64_t table = apart ? layout::kLpiConfig : anywhere;
             rds.mmio_write(frame + arm64::gicr::PROPBASER, 8, table | in.below(32));
             break;
           }
           case 1: {
-            const uint64_t table = ram_pointer(in, 0x10000);
+            const uint64_t anywhere = ram_pointer(in, 0x10000);
+            const uint64_t table = apart ? layout::kPending + frame / arm64::gicr::kFrameSize * layout::kTableBytes : anywhere;
             rds.mmio_write(frame + arm64::gicr::PENDBASER, 8, table | uint64_t(in.flag()) << 62);
             break;
           }
@@ -193,7 +244,9 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
           default: {
             const uint64_t off = in.u32() % arm64::gicr::kFrameSize;
             const unsigned size = in.size();
-            rds.mmio_write(frame + off, size, truncate(in.u64(), size));
+            const uint64_t value = truncate(in.u64(), size);
+            const bool moves_table = off >= arm64::gicr::PROPBASER && off < arm64::gicr::PENDBASER + 8;
+            if (!(apart && moves_table)) rds.mmio_write(frame + off, size, value);
           }
         }
         break;

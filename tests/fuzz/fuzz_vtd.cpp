@@ -7,9 +7,11 @@
 // Half the inputs run twice, with the interrupt entry cache and without it, and
 // every MSI's translation, every DMA answer, the registers, the fault records and guest
 // RAM must agree: a hit equals a fresh walk (issue 13), across SIRTP epochs, EIM, posted
-// IRTEs, FPD and fault-record overflow. The IEC may keep an IRTE the guest rewrote until
-// software invalidates it (VT-d §6.5.2.7), so in those runs each direct write to RAM is
-// followed by a global IEC invalidation, in both runs alike.
+// IRTEs, FPD and fault-record overflow. The IEC may keep an IRTE whose memory changed
+// until software invalidates it (VT-d §6.5.2.7), so in those runs a global IEC
+// invalidation follows, in both runs alike, whatever may have written RAM: a direct
+// write, the invalidation queue (a wait descriptor's status write can land anywhere), and
+// a posted interrupt (the unit writes the descriptor, which may overlap the table).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -113,11 +115,14 @@ void play(OpStream& in, uint8_t knobs, uint8_t nfr, std::optional<bool> iec, Obs
   uint32_t gcmd = 0;  // the persistent bits the "driver" has set, as Linux keeps them
   // A register write. With ECAP.ESIRTPS=0 a SIRTP leaves the IEC as it was (§6.5.2.7) and
   // a driver follows it with a global IEC invalidation, as Linux does; the differential
-  // runs do the same after any write that reaches GCMD, since before it the IEC may answer
-  // from the previous table.
+  // runs do the same after any write that reaches GCMD (SIRTP; QIE, which starts the
+  // queue), or IQT (which runs it).
+  auto reaches = [](uint64_t off, unsigned size, uint64_t reg, unsigned bytes) {
+    return off < reg + bytes && off + size > reg;
+  };
   auto write = [&](uint64_t off, unsigned size, uint64_t value) {
     unit.mmio_write(off, size, value);
-    if (observed != nullptr && !cfg.esirtps && off < vtd::reg::GCMD + 4 && off + size > vtd::reg::GCMD)
+    if (observed != nullptr && (reaches(off, size, vtd::reg::GCMD, 4) || reaches(off, size, vtd::reg::IQT, 8)))
       unit.invalidate_all();
   };
   unsigned listings = 0;
@@ -162,7 +167,7 @@ void play(OpStream& in, uint8_t knobs, uint8_t nfr, std::optional<bool> iec, Obs
         break;
       }
       case 6: {  // the queue tail moves by n descriptors
-        unit.mmio_write(vtd::reg::IQT, 8, uint64_t(in.u8()) << 4);
+        write(vtd::reg::IQT, 8, uint64_t(in.u8()) << 4);
         break;
       }
       case 7: {  // a device MSI, remappable or compatibility format
@@ -170,7 +175,9 @@ void play(OpStream& in, uint8_t knobs, uint8_t nfr, std::optional<bool> iec, Obs
         const uint64_t addr = 0xFEE0'0000 | bits | in.u8() % 16;  // SHV, handle[15]
         const uint32_t data = in.u32();
         Translation t = unit.translate(MsiWrite{addr, data, in.u16()});
-        if (observed != nullptr) observed->msis.push_back(std::move(t));
+        if (observed == nullptr) break;
+        if (std::holds_alternative<PostedDelivery>(t)) unit.invalidate_all();
+        observed->msis.push_back(std::move(t));
         break;
       }
       case 8: {  // a DMA request
