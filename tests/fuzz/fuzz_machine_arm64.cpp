@@ -18,7 +18,6 @@ namespace irqremap::fuzz {
 namespace {
 
 namespace virt = arm64::virt;
-constexpr uint64_t kBudget = 20'000;
 
 class Program {
  public:
@@ -138,7 +137,7 @@ void run(OpStream& in) {
   }
   p.mov(0, arm64::psci::SYSTEM_OFF);
   p.emit(0xD400'0002u);
-  run_program<arm64::Arm64Machine>(cfg, p.bytes(), traced, twice, kBudget);
+  run_program<arm64::Arm64Machine>(cfg, p.bytes(), traced, twice, budget_for(cfg.quantum, cfg.cpus));
 }
 
 }  // namespace irqremap::fuzz

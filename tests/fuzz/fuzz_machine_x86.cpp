@@ -17,7 +17,6 @@ namespace irqremap::fuzz {
 namespace {
 
 namespace map = x86::map;
-constexpr uint64_t kBudget = 20'000;
 
 class Program {
  public:
@@ -123,7 +122,7 @@ void run(OpStream& in) {
   p.mov32(kRdx, map::kDebugExitPort);
   p.mov32(kRax, 0);
   p.bytes({0xEE, 0xF4});
-  run_program<x86::X86Machine>(cfg, p.code(), traced, twice, kBudget);
+  run_program<x86::X86Machine>(cfg, p.code(), traced, twice, budget_for(cfg.quantum, cfg.cpus));
 }
 
 }  // namespace irqremap::fuzz
