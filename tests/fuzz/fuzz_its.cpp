@@ -13,10 +13,7 @@
 // changes tables only through commands; overlapping tables are UNPREDICTABLE), so those
 // runs keep the structures apart (Layout below) and follow each direct table write with a
 // global invalidation, in both runs alike.
-#include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +24,7 @@
 #include "remap/guest_memory.h"
 #include "remap/its/its.h"
 #include "remap/its/register_format.h"
+#include "tests/fuzz/differential.h"
 #include "tests/fuzz/op_stream.h"
 
 namespace irqremap::fuzz {
@@ -62,38 +60,6 @@ constexpr uint64_t pages_field(uint64_t pages, uint64_t page_size) {
 }
 }  // namespace layout
 
-// What one run showed the outside: every MSI's translation and every acknowledge, in
-// order, then the final state as numbers and the guest RAM as bytes.
-struct Observed {
-  std::vector<Translation> msis;
-  std::vector<uint64_t> values;
-  std::unique_ptr<GuestMemory> mem;  // kept, not copied: a copy costs more than the run
-};
-
-// Names the first difference between the cached and the uncached run, then stops.
-[[noreturn]] void differ(const char* what, std::size_t at, const std::string& cached, const std::string& walked) {
-  std::fprintf(stderr, "fuzz_its: cache on and off differ at %s #%zu:\n  cache on:  %s\n  cache off: %s\n",
-               what, at, cached.c_str(), walked.c_str());
-  __builtin_trap();
-}
-
-void compare(const Observed& on, const Observed& off) {
-  for (std::size_t i = 0; i < std::min(on.msis.size(), off.msis.size()); ++i)
-    if (!(on.msis[i] == off.msis[i])) differ("MSI", i, describe(on.msis[i]), describe(off.msis[i]));
-  if (on.msis.size() != off.msis.size())
-    differ("MSI count", 0, std::to_string(on.msis.size()), std::to_string(off.msis.size()));
-  for (std::size_t i = 0; i < std::min(on.values.size(), off.values.size()); ++i)
-    if (on.values[i] != off.values[i]) differ("value", i, std::to_string(on.values[i]), std::to_string(off.values[i]));
-  if (on.values.size() != off.values.size())
-    differ("value count", 0, std::to_string(on.values.size()), std::to_string(off.values.size()));
-  const std::byte* a = on.mem->host_ptr(kRam, kRamSize);
-  const std::byte* b = off.mem->host_ptr(kRam, kRamSize);
-  if (std::memcmp(a, b, kRamSize) != 0) {
-    const auto [x, y] = std::mismatch(a, a + kRamSize, b);
-    differ("RAM byte", std::size_t(x - a), std::to_string(unsigned(*x)), std::to_string(unsigned(*y)));
-  }
-}
-
 void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed);
 }  // namespace
 
@@ -107,7 +73,7 @@ void run(OpStream& in) {
   Observed on, off;
   play(in, knobs, true, &on);
   play(again, knobs, false, &off);
-  compare(on, off);
+  compare("fuzz_its", on, off, kRam, kRamSize);
 }
 
 namespace {

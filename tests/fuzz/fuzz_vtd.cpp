@@ -12,10 +12,7 @@
 // invalidation follows, in both runs alike, whatever may have written RAM: a direct
 // write, the invalidation queue (a wait descriptor's status write can land anywhere), and
 // a posted interrupt (the unit writes the descriptor, which may overlap the table).
-#include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +21,7 @@
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
 #include "remap/vtd/unit.h"
+#include "tests/fuzz/differential.h"
 #include "tests/fuzz/op_stream.h"
 
 namespace irqremap::fuzz {
@@ -45,37 +43,6 @@ constexpr uint64_t kRegs[] = {vtd::reg::GCMD,   vtd::reg::RTADDR, vtd::reg::CCMD
 // GCMD's command bits (VT-d §11.4.4.1): TE, SRTP, WBF, QIE, IRE, SIRTP, CFI.
 constexpr uint32_t kGcmd[] = {1u << 31, 1u << 30, 1u << 27, 1u << 26, 1u << 25, 1u << 24, 1u << 23};
 
-// What one run showed the outside: every MSI's translation and DMA answer in order, then
-// the final registers; and the guest RAM, kept rather than copied.
-struct Observed {
-  std::vector<Translation> msis;
-  std::vector<uint64_t> values;
-  std::unique_ptr<GuestMemory> mem;
-};
-
-[[noreturn]] void differ(const char* what, std::size_t at, const std::string& cached, const std::string& walked) {
-  std::fprintf(stderr, "fuzz_vtd: IEC on and off differ at %s #%zu:\n  IEC on:  %s\n  IEC off: %s\n", what,
-               at, cached.c_str(), walked.c_str());
-  __builtin_trap();
-}
-
-void compare(const Observed& on, const Observed& off) {
-  for (std::size_t i = 0; i < std::min(on.msis.size(), off.msis.size()); ++i)
-    if (!(on.msis[i] == off.msis[i])) differ("MSI", i, describe(on.msis[i]), describe(off.msis[i]));
-  if (on.msis.size() != off.msis.size())
-    differ("MSI count", 0, std::to_string(on.msis.size()), std::to_string(off.msis.size()));
-  for (std::size_t i = 0; i < std::min(on.values.size(), off.values.size()); ++i)
-    if (on.values[i] != off.values[i]) differ("value", i, std::to_string(on.values[i]), std::to_string(off.values[i]));
-  if (on.values.size() != off.values.size())
-    differ("value count", 0, std::to_string(on.values.size()), std::to_string(off.values.size()));
-  const std::byte* a = on.mem->host_ptr(kRam, kRamSize);
-  const std::byte* b = off.mem->host_ptr(kRam, kRamSize);
-  if (std::memcmp(a, b, kRamSize) != 0) {
-    const auto [x, y] = std::mismatch(a, a + kRamSize, b);
-    differ("RAM byte", std::size_t(x - a), std::to_string(unsigned(*x)), std::to_string(unsigned(*y)));
-  }
-}
-
 void play(OpStream& in, uint8_t knobs, uint8_t nfr, std::optional<bool> iec, Observed* observed);
 }  // namespace
 
@@ -89,7 +56,7 @@ void run(OpStream& in) {
   Observed on, off;
   play(in, knobs, nfr, true, &on);
   play(again, knobs, nfr, false, &off);
-  compare(on, off);
+  compare("fuzz_vtd", on, off, kRam, kRamSize);
 }
 
 namespace {
