@@ -45,7 +45,6 @@ class VaAliases {
   // Whether the cap is reached: map() refuses every new page from then on.
   bool full() const { return pages_.size() >= max_pages_; }
   std::size_t size() const { return pages_.size(); }
-  std::size_t max_pages() const { return max_pages_; }
   // The one-line stop message for an access that needs a page past the cap.
   std::string cap_message(uint64_t va, uint64_t pa) const;
 

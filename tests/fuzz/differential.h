@@ -32,6 +32,12 @@ struct Observed {
   __builtin_trap();
 }
 
+// Whether an access of `size` bytes at `off` touches any byte of the `bytes`-byte register
+// at `reg`: the register writes after which (or instead of which) a differential run acts.
+inline bool reaches(uint64_t off, unsigned size, uint64_t reg, unsigned bytes) {
+  return off < reg + bytes && off + size > reg;
+}
+
 // `unit` names the target in the message; RAM is compared over [ram, ram + bytes).
 inline void compare(const char* unit, const Observed& on, const Observed& off, uint64_t ram, uint64_t bytes) {
   for (std::size_t i = 0; i < std::min(on.msis.size(), off.msis.size()); ++i)

@@ -106,8 +106,8 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
         const uint64_t off = in.u32() % its::reg::kWindowSize;
         const unsigned size = in.size();
         const uint64_t value = truncate(in.u64(), size);
-        const bool moves_table = (off >= its::reg::GITS_CBASER && off < its::reg::GITS_CBASER + 8) ||
-                                 (off >= its::reg::GITS_BASER && off < its::reg::GITS_BASER + 0x40);
+        const bool moves_table = reaches(off, size, its::reg::GITS_CBASER, 8) ||
+                                 reaches(off, size, its::reg::GITS_BASER, 0x40);
         if (!(apart && moves_table)) its.mmio_write(off, size, value);
         break;
       }
@@ -211,7 +211,7 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
             const uint64_t off = in.u32() % arm64::gicr::kFrameSize;
             const unsigned size = in.size();
             const uint64_t value = truncate(in.u64(), size);
-            const bool moves_table = off >= arm64::gicr::PROPBASER && off < arm64::gicr::PENDBASER + 8;
+            const bool moves_table = reaches(off, size, arm64::gicr::PROPBASER, 16);  // and PENDBASER
             if (!(apart && moves_table)) rds.mmio_write(frame + off, size, value);
           }
         }
@@ -242,10 +242,11 @@ void play(OpStream& in, uint8_t knobs, bool cache, Observed* observed) {
       case 12:
         its.invalidate_all();
         break;
-      case 13:
+      case 13: {
         const uint32_t devid = in.flag() ? in.u8() : in.u32();
         (void)its.resolve(devid, in.flag() ? in.u8() : in.u32());
         break;
+      }
     }
   }
   // CREADR never runs past the queue end, and a stalled queue is a disabled or erring one.

@@ -84,9 +84,6 @@ void play(OpStream& in, uint8_t knobs, uint8_t nfr, std::optional<bool> iec, Obs
   // a driver follows it with a global IEC invalidation, as Linux does; the differential
   // runs do the same after any write that reaches GCMD (SIRTP; QIE, which starts the
   // queue), or IQT (which runs it).
-  auto reaches = [](uint64_t off, unsigned size, uint64_t reg, unsigned bytes) {
-    return off < reg + bytes && off + size > reg;
-  };
   auto write = [&](uint64_t off, unsigned size, uint64_t value) {
     unit.mmio_write(off, size, value);
     if (observed != nullptr && (reaches(off, size, vtd::reg::GCMD, 4) || reaches(off, size, vtd::reg::IQT, 8)))
