@@ -1,15 +1,25 @@
 // Fuzz target: the text the CLI turns into numbers and formats: parse_number_or_throw
-// (every numeric option), --mem's parser, and `explain` / `encode` over every format they
-// know (tools/format_registry.h), run in-process as the tests run them. Bad input must be
-// a UsageError or an exit status of 2, never another exception or a crash.
+// (every numeric option), --mem's parser, the decoders behind `explain` and `encode`
+// (value parsing, decode, text and JSON explanation, encode from NAME=VALUE) over every
+// format they know (tools/format_registry.h), `explain msi` on both architectures, and
+// whole command lines through cli::run, as the tests run them. Bad input must be a
+// UsageError, an error value or an exit status of 2, never another exception or a crash.
+//
+// cli::run builds the whole CLI11 tree (every subcommand and option) on each call, which
+// costs about 7 ms in the fuzzing build: a whole command line runs only as an input's
+// first step, and the other steps call what it would call, each in well under a millisecond.
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "remap/fields.h"
 #include "tools/cli.h"
+#include "tools/explain_msi.h"
 #include "tools/format_registry.h"
 #include "tools/run_machine.h"
 #include "tests/fuzz/op_stream.h"
@@ -17,11 +27,11 @@
 namespace irqremap::fuzz {
 namespace {
 
-std::vector<std::string_view> format_names() {
-  std::vector<std::string_view> names{"msi"};
+std::vector<const fields::Format*> formats() {
+  std::vector<const fields::Format*> all;
   for (const FormatGroup& g : cli::explainable_format_groups())
-    for (const fields::Format* f : g.formats) names.push_back(f->name);
-  return names;
+    for (const fields::Format* f : g.formats) all.push_back(f);
+  return all;
 }
 
 // A number as a user types it: hex, binary, decimal, or raw text.
@@ -33,12 +43,98 @@ std::string number(OpStream& in) {
     default: return in.text(40);
   }
 }
+
+// A field name: one of the format's own (any case is accepted), or raw text.
+std::string field_name(OpStream& in, const fields::Format& f) {
+  if (f.fields.empty() || in.flag()) return in.text(24);
+  return std::string(f.fields[in.below(unsigned(f.fields.size()))].name);
+}
+
+// explain FORMAT VALUE...: parse, decode, and both renderings.
+void explain_value(OpStream& in, const fields::Format& f) {
+  std::vector<std::string> values;
+  const unsigned n = in.below(5);
+  for (unsigned i = 0; i < n; ++i) values.push_back(number(in));
+  auto words = fields::parse_value(f, values);
+  if (!words) {
+    if (words.error().empty()) __builtin_trap();  // every error says what was wrong
+    return;
+  }
+  fields::Context ctx;
+  ctx.eime = in.flag();
+  const bool json = in.flag();
+  const fields::Decoded d = fields::decode(f, *words, ctx);
+  if (d.format == nullptr) __builtin_trap();
+  if (json)
+    (void)fields::to_json(d).dump(2);
+  else if (fields::explain(d).empty())
+    __builtin_trap();
+}
+
+// encode FORMAT NAME=VALUE...: what is encoded must decode to the same named values.
+void encode_value(OpStream& in, const fields::Format& f) {
+  std::vector<std::pair<std::string, uint64_t>> as;
+  const unsigned n = in.below(5);
+  for (unsigned i = 0; i < n; ++i) {
+    std::string name = field_name(in, f);
+    const uint64_t wide = in.u64();
+    const uint64_t value = wide >> in.below(64);  // narrow values too, so some fit the field
+    as.emplace_back(std::move(name), value);
+  }
+  auto words = fields::encode(f, as);
+  if (!words) {
+    if (words.error().empty()) __builtin_trap();
+    return;
+  }
+  if (words->size() != f.words()) __builtin_trap();
+  (void)fields::explain(fields::decode(f, *words));
+}
+
+// explain msi --arch x86|arm64 --address A --data D [--device-id N] [--eime] [--json]
+void explain_msi(OpStream& in) {
+  cli::MsiQuery q;
+  q.address = in.flag() ? (0xFEE0'0000ull | (in.u32() & 0xF'FFFF)) : in.u64();
+  q.data = in.u32();
+  if (in.flag()) q.device_id = in.u32();
+  q.eime = in.flag();
+  const bool x86 = in.flag();
+  const bool json = in.flag();
+  std::ostringstream out, err;
+  const cli::Io io{out, err};
+  const int status = x86 ? cli::explain_msi_x86(q, json, io) : cli::explain_msi_arm64(q, json, io);
+  if (status != 0 && status != 1 && status != 2) __builtin_trap();
+}
+
+// A whole command line: explain or encode with options and values, as a user types it.
+void command_line(OpStream& in, const std::vector<const fields::Format*>& all) {
+  const bool encode = in.flag();
+  std::vector<std::string> args{encode ? "encode" : "explain"};
+  args.push_back(in.below(8) == 0 ? "msi" : std::string(all[in.below(unsigned(all.size()))]->name));
+  const unsigned n = in.below(5);
+  for (unsigned i = 0; i < n; ++i) {
+    switch (in.below(5)) {
+      case 0: {
+        std::string name = in.text(24);
+        args.push_back(name + "=" + number(in));
+        break;
+      }
+      case 1: args.push_back(in.text(24)); break;
+      case 2: args.push_back("--json"); break;
+      case 3: args.push_back(in.flag() ? "--eime" : "--arch=" + std::string(in.flag() ? "x86" : "arm64")); break;
+      default: args.push_back(number(in)); break;
+    }
+  }
+  std::ostringstream out, err;
+  const int status = cli::run(args, out, err);
+  if (status != 0 && status != 1 && status != 2) __builtin_trap();
+  if (status == 2 && err.str().empty()) __builtin_trap();  // bad input is always explained
+}
 }  // namespace
 
 void run(OpStream& in) {
-  static const std::vector<std::string_view> names = format_names();
+  static const std::vector<const fields::Format*> all = formats();
   for (unsigned steps = 0; !in.done() && steps < 16; ++steps) {
-    switch (in.below(4)) {
+    switch (in.below(6)) {
       case 0:
         try {
           (void)cli::parse_number_or_throw(in.text(40), "value");
@@ -51,26 +147,12 @@ void run(OpStream& in) {
         } catch (const cli::UsageError&) {
         }
         break;
-      case 2:
-      case 3: {
-        const bool encode = in.flag();
-        std::vector<std::string> args{encode ? "encode" : "explain",
-                                      std::string(names[in.below(unsigned(names.size()))])};
-        const unsigned n = in.below(5);
-        for (unsigned i = 0; i < n; ++i) {
-          switch (in.below(5)) {
-            case 0: args.push_back(in.text(24) + "=" + number(in)); break;
-            case 1: args.push_back(in.text(24)); break;
-            case 2: args.push_back("--json"); break;
-            case 3: args.push_back(in.flag() ? "--eime" : "--arch=" + std::string(in.flag() ? "x86" : "arm64")); break;
-            default: args.push_back(number(in)); break;
-          }
-        }
-        std::ostringstream out, err;
-        const int status = cli::run(args, out, err);
-        if (status != 0 && status != 1 && status != 2) __builtin_trap();
+      case 2: explain_value(in, *all[in.below(unsigned(all.size()))]); break;
+      case 3: encode_value(in, *all[in.below(unsigned(all.size()))]); break;
+      case 4: explain_msi(in); break;
+      case 5:
+        if (steps == 0) command_line(in, all);
         break;
-      }
     }
   }
 }

@@ -23,9 +23,19 @@ class OpStream {
   std::size_t left() const { return size_ - pos_; }
 
   uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-  uint32_t u32() { return uint32_t(u16()) | (uint32_t(u16()) << 16); }
-  uint64_t u64() { return uint64_t(u32()) | (uint64_t(u32()) << 32); }
+  // Little-endian, low part read first (in its own statement, as above).
+  uint16_t u16() {
+    const unsigned lo = u8();
+    return uint16_t(lo | unsigned(u8()) << 8);
+  }
+  uint32_t u32() {
+    const uint32_t lo = u16();
+    return lo | uint32_t(u16()) << 16;
+  }
+  uint64_t u64() {
+    const uint64_t lo = u32();
+    return lo | uint64_t(u32()) << 32;
+  }
   bool flag() { return u8() & 1; }
   // A value in [0, n) (n > 0).
   unsigned below(unsigned n) { return u8() % n; }
