@@ -2,7 +2,9 @@
 // (every numeric option), --mem's parser, the decoders behind `explain` and `encode`
 // (value parsing, decode, text and JSON explanation, encode from NAME=VALUE) over every
 // format they know (tools/format_registry.h), `explain msi` on both architectures, and
-// whole command lines through cli::run, as the tests run them. Bad input must be a
+// whole command lines through cli::run, as the tests run them: explain and encode,
+// `translate x86` and `translate arm64` with their IRTE/memory/MSI/requester-ID and ITS
+// command texts, and `run`'s numeric options. Bad input must be a
 // UsageError, an error value or an exit status of 2, never another exception or a crash.
 //
 // cli::run builds the whole CLI11 tree (every subcommand and option) on each call, which
@@ -18,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "remap/fields.h"
+#include "remap/its/command_format.h"
 #include "tools/cli.h"
 #include "tools/explain_msi.h"
 #include "tools/format_registry.h"
@@ -105,10 +108,85 @@ void explain_msi(OpStream& in) {
   if (status != 0 && status != 1 && status != 2) __builtin_trap();
 }
 
-// A whole command line: explain or encode with options and values, as a user types it.
-void command_line(OpStream& in, const std::vector<const fields::Format*>& all) {
+// `translate x86`: the IRTEs, memory, MSI and requester ID as NAME=VALUE / A:B text.
+void translate_x86(OpStream& in, std::vector<std::string>& args) {
+  args.insert(args.end(), {"translate", "x86", "--msi"});
+  if (in.flag()) {
+    std::string address = number(in);
+    args.push_back(address + ":" + number(in));
+  } else {
+    args.push_back(in.text(40));
+  }
+  const unsigned irtes = in.below(4);
+  for (unsigned i = 0; i < irtes; ++i) {
+    std::string index = in.flag() ? std::to_string(in.below(32)) : number(in);
+    std::string low = number(in);
+    args.insert(args.end(), {"--irte", index + "=" + low + ":" + number(in)});
+  }
+  if (in.below(4) == 0) {
+    std::string address = number(in);
+    args.insert(args.end(), {"--mem", address + "=" + number(in)});
+  }
+  if (in.flag()) {
+    if (in.flag()) {
+      const unsigned bus = in.u8(), dev = in.below(0x40), fn = in.below(16);
+      args.insert(args.end(), {"--sid", fmt::format("{:02x}:{:02x}.{:x}", bus, dev, fn)});
+    } else {
+      args.insert(args.end(), {"--sid", in.text(16)});
+    }
+  }
+  if (in.flag()) args.insert(args.end(), {"--irta-size", in.flag() ? std::to_string(in.below(20)) : in.text(8)});
+  for (const char* f : {"--eime", "--cfi", "--json", "--trace"})
+    if (in.flag()) args.push_back(f);
+}
+
+// `translate arm64`: ITS commands as "NAME Field=value ..." and DeviceID:EventID MSIs.
+void translate_arm64(OpStream& in, std::vector<std::string>& args) {
+  static constexpr its::cmd::Opcode kOps[] = {
+      its::cmd::Opcode::MOVI,  its::cmd::Opcode::INT,  its::cmd::Opcode::CLEAR,  its::cmd::Opcode::SYNC,
+      its::cmd::Opcode::MAPD,  its::cmd::Opcode::MAPC, its::cmd::Opcode::MAPTI,  its::cmd::Opcode::MAPI,
+      its::cmd::Opcode::INV,   its::cmd::Opcode::INVALL, its::cmd::Opcode::MOVALL, its::cmd::Opcode::DISCARD};
+  args.insert(args.end(), {"translate", "arm64"});
+  const unsigned cmds = in.below(6);
+  for (unsigned i = 0; i < cmds; ++i) {
+    if (in.below(8) == 0) {
+      args.insert(args.end(), {"--cmd", in.text(64)});
+      continue;
+    }
+    const uint8_t op = uint8_t(kOps[in.below(std::size(kOps))]);
+    const fields::Format& f = *its::cmd::format_for(op);
+    std::string text(its::cmd::opcode_name(op));
+    const unsigned n = in.below(4);
+    for (unsigned j = 0; j < n; ++j) {
+      std::string name = field_name(in, f);
+      text += " " + name + "=" + number(in);
+    }
+    args.insert(args.end(), {"--cmd", text});
+  }
+  const unsigned msis = in.below(3);
+  for (unsigned i = 0; i < msis; ++i) {
+    std::string dev = in.flag() ? std::to_string(in.below(8)) : number(in);
+    args.insert(args.end(), {"--msi", dev + ":" + (in.flag() ? std::to_string(in.below(8)) : number(in))});
+  }
+  if (in.flag()) args.insert(args.end(), {"--cpus", in.flag() ? std::to_string(in.below(70)) : in.text(8)});
+  if (in.flag()) args.insert(args.end(), {"--policy", in.flag() ? (in.flag() ? "stall" : "skip") : in.text(8)});
+  for (const char* f : {"--pta", "--json"})
+    if (in.flag()) args.push_back(f);
+}
+
+// `run` up to its numbers (--smp, --max-insns, --mem): the stub it names never exists, so
+// no machine starts; the options are parsed and checked first.
+void run_options(OpStream& in, std::vector<std::string>& args) {
+  args.insert(args.end(), {"run", "--arch", in.flag() ? "x86" : "arm64", "--firmware", "fuzz/no-such-stub"});
+  if (in.flag()) args.insert(args.end(), {"--smp", in.flag() ? std::to_string(in.below(10)) : in.text(8)});
+  if (in.flag()) args.insert(args.end(), {"--max-insns", number(in)});
+  if (in.flag()) args.insert(args.end(), {"--mem", number(in)});
+}
+
+// explain or encode with options and values, as a user types them.
+void explain_or_encode(OpStream& in, const std::vector<const fields::Format*>& all, std::vector<std::string>& args) {
   const bool encode = in.flag();
-  std::vector<std::string> args{encode ? "encode" : "explain"};
+  args.push_back(encode ? "encode" : "explain");
   args.push_back(in.below(8) == 0 ? "msi" : std::string(all[in.below(unsigned(all.size()))]->name));
   const unsigned n = in.below(5);
   for (unsigned i = 0; i < n; ++i) {
@@ -124,10 +202,21 @@ void command_line(OpStream& in, const std::vector<const fields::Format*>& all) {
       default: args.push_back(number(in)); break;
     }
   }
+}
+
+// A whole command line through cli::run: its status is 0, 1 or 2, and 2 always says why.
+void command_line(OpStream& in, const std::vector<const fields::Format*>& all) {
+  std::vector<std::string> args;
+  switch (in.below(4)) {
+    case 0: translate_x86(in, args); break;
+    case 1: translate_arm64(in, args); break;
+    case 2: run_options(in, args); break;
+    default: explain_or_encode(in, all, args); break;
+  }
   std::ostringstream out, err;
   const int status = cli::run(args, out, err);
   if (status != 0 && status != 1 && status != 2) __builtin_trap();
-  if (status == 2 && err.str().empty()) __builtin_trap();  // bad input is always explained
+  if (status == 2 && err.str().empty()) __builtin_trap();
 }
 }  // namespace
 
