@@ -53,7 +53,7 @@ std::string field_name(OpStream& in, const fields::Format& f) {
   return std::string(f.fields[in.below(unsigned(f.fields.size()))].name);
 }
 
-// explain FORMAT VALUE...: parse, decode, and both renderings.
+// explain FORMAT VALUE...: parse, decode, and the text or the JSON rendering (--json).
 void explain_value(OpStream& in, const fields::Format& f) {
   std::vector<std::string> values;
   const unsigned n = in.below(5);
@@ -74,7 +74,8 @@ void explain_value(OpStream& in, const fields::Format& f) {
     __builtin_trap();
 }
 
-// encode FORMAT NAME=VALUE...: what is encoded must decode to the same named values.
+// encode FORMAT NAME=VALUE...: an error that says why, or as many words as the format has,
+// which decode and explain.
 void encode_value(OpStream& in, const fields::Format& f) {
   std::vector<std::pair<std::string, uint64_t>> as;
   const unsigned n = in.below(5);
