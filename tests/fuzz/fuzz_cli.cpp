@@ -143,23 +143,20 @@ void translate_x86(OpStream& in, std::vector<std::string>& args) {
 
 // `translate arm64`: ITS commands as "NAME Field=value ..." and DeviceID:EventID MSIs.
 void translate_arm64(OpStream& in, std::vector<std::string>& args) {
-  static constexpr its::cmd::Opcode kOps[] = {
-      its::cmd::Opcode::MOVI,  its::cmd::Opcode::INT,  its::cmd::Opcode::CLEAR,  its::cmd::Opcode::SYNC,
-      its::cmd::Opcode::MAPD,  its::cmd::Opcode::MAPC, its::cmd::Opcode::MAPTI,  its::cmd::Opcode::MAPI,
-      its::cmd::Opcode::INV,   its::cmd::Opcode::INVALL, its::cmd::Opcode::MOVALL, its::cmd::Opcode::DISCARD};
   args.insert(args.end(), {"translate", "arm64"});
   const unsigned cmds = in.below(6);
   for (unsigned i = 0; i < cmds; ++i) {
-    if (in.below(8) == 0) {
+    // An opcode that is not a physical command (0, 2, 6, 7) stands for raw text instead.
+    const uint8_t op = uint8_t(in.below(16));
+    const fields::Format* f = its::cmd::format_for(op);
+    if (f == nullptr) {
       args.insert(args.end(), {"--cmd", in.text(64)});
       continue;
     }
-    const uint8_t op = uint8_t(kOps[in.below(std::size(kOps))]);
-    const fields::Format& f = *its::cmd::format_for(op);
     std::string text(its::cmd::opcode_name(op));
     const unsigned n = in.below(4);
     for (unsigned j = 0; j < n; ++j) {
-      std::string name = field_name(in, f);
+      std::string name = field_name(in, *f);
       text += " " + name + "=" + number(in);
     }
     args.insert(args.end(), {"--cmd", text});
