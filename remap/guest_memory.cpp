@@ -75,6 +75,25 @@ const GuestMemory::Region* GuestMemory::region_at(uint64_t pa) const {
   return nullptr;
 }
 
+// madvise(MADV_DONTNEED) on a private anonymous mapping (every region's backing): the
+// next touch of each page maps a zero-filled one (madvise(2)). Unicorn maps the same host
+// pages (uc_mem_map_ptr), so it reads the zeros too. The partial pages at either end are
+// cleared by hand.
+bool GuestMemory::zero(uint64_t pa, uint64_t size) {
+  if (size == 0) return true;
+  std::byte* p = host_ptr(pa, size);
+  if (p == nullptr) return false;
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = (at + kPage - 1) & ~uintptr_t(kPage - 1), last = (at + size) & ~uintptr_t(kPage - 1);
+  if (first >= last || madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) {
+    std::memset(p, 0, size);
+    return true;
+  }
+  std::memset(p, 0, first - at);
+  std::memset(reinterpret_cast<std::byte*>(last), 0, at + size - last);
+  return true;
+}
+
 // An empty access touches no byte, so it succeeds wherever it points; it must not reach
 // memcpy, whose pointers must be valid even for a zero length (an empty span's data() may
 // be null: UBSan aborts on memcpy(nullptr, p, 0)).

@@ -74,6 +74,10 @@ class GuestMemory {
   }
   // The region holding byte `pa`, or nullptr.
   const Region* region_at(uint64_t pa) const;
+  // Zero-fills [pa, pa+size) inside one region; like host_ptr it reaches read-only regions
+  // too (for loaders). Whole pages go back to the kernel instead of being written, so
+  // clearing a large range touches no page. False when the range is not inside a region.
+  bool zero(uint64_t pa, uint64_t size);
   bool contains(uint64_t pa, uint64_t size) const { return host_ptr(pa, size) != nullptr; }
 
   MemResult<void> read(uint64_t pa, std::span<std::byte> out) const;

@@ -1,6 +1,7 @@
 #include "arch/arm64/arm64_machine.h"
 
 #include <fmt/format.h>
+#include <libfdt.h>
 
 #include <cstdio>
 #include <cstring>
@@ -153,16 +154,21 @@ void Arm64Machine::msi_write(const MsiWrite& msi) {
 std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byte> image) {
   auto r = arch::load_image(mem_, image, arch::kEmAarch64, virt::kKernelLoad);
   if (!r) return std::unexpected(r.error());
-  auto fdt = build_virt_fdt(VirtFdtConfig{cfg_.cpus, cfg_.ram_size, cfg_.bootargs, cfg_.device});
+  auto fdt = build_virt_fdt_packed(VirtFdtConfig{cfg_.cpus, cfg_.ram_size, cfg_.bootargs, cfg_.device});
   if (!fdt) return std::unexpected(fdt.error());
-  auto place = place_boot_fdt(ImageSpan{r->elf, r->low, r->high}, cfg_.ram_size, fdt->size());
+  auto place = place_boot_fdt(ImageSpan{r->elf, r->low, r->high}, cfg_.ram_size, kVirtFdtSize);
   if (!place) return std::unexpected(place.error());
   if (place->fdt) {
     // Through the host pointer: the tree may go into flash, which guest writes cannot change.
-    std::byte* host = mem_.host_ptr(*place->fdt, fdt->size());
+    std::byte* host = mem_.host_ptr(*place->fdt, kVirtFdtSize);
     if (host == nullptr)
       return std::unexpected(fmt::format("the device tree at {:#x} is outside guest memory", *place->fdt));
+    // What fdt_open_into makes of the packed tree in a kVirtFdtSize buffer (its blocks are
+    // in order, so nothing moves): the same bytes, zeros after them, totalsize = the
+    // buffer. build_virt_fdt() gives this blob; tests/arm64/boot_test.cpp compares them.
     std::memcpy(host, fdt->data(), fdt->size());
+    mem_.zero(*place->fdt + fdt->size(), kVirtFdtSize - fdt->size());
+    fdt_set_totalsize(host, kVirtFdtSize);
   }
   fdt_address_ = place->fdt;
   boot_x0_ = place->x0;

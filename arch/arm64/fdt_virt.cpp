@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libfdt.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <string_view>
 
@@ -64,13 +65,11 @@ class Writer {
     for (auto [base, size] : ranges) v.insert(v.end(), {hi(base), lo(base), hi(size), lo(size)});
     cells("reg", v);
   }
-  // Ends the tree and spreads it over the whole buffer (totalsize = buffer size), as
-  // QEMU's tree is: free space after the strings block.
-  std::expected<void, std::string> finish() {
+  // Ends the tree, packed: header, reserve map, structure block, strings block, back to
+  // back (totalsize = the bytes used). 0 or the first libfdt error.
+  int finish() {
     if (ok()) check(fdt_finish(fdt()));
-    if (ok()) check(fdt_open_into(fdt(), fdt(), int(buf_.size())));
-    if (!ok()) return std::unexpected(fmt::format("device tree: libfdt: {}", fdt_strerror(err_)));
-    return {};
+    return err_;
   }
 
  private:
@@ -133,10 +132,9 @@ void add_gic(Writer& w, unsigned cpus) {
   w.end();
 }
 
-}  // namespace
-
-std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtConfig& cfg) {
-  std::vector<std::byte> buf(kVirtFdtSize);
+// The whole tree into `buf`: 0, or the first libfdt error (-FDT_ERR_NOSPACE when `buf` is
+// too small).
+int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
   Writer w(buf);
   const unsigned n = cfg.cpus;
   w.begin("");
@@ -212,8 +210,36 @@ std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtC
   w.end();
 
   w.end();  // root
-  if (auto ok = w.finish(); !ok) return std::unexpected(ok.error());
-  return buf;
+  return w.finish();
+}
+
+std::string libfdt_error(int err) { return fmt::format("device tree: libfdt: {}", fdt_strerror(err)); }
+
+}  // namespace
+
+std::expected<std::vector<std::byte>, std::string> build_virt_fdt_packed(const VirtFdtConfig& cfg) {
+  // The trees irqremap builds take a few KiB; only a long bootargs string needs more. In
+  // sequential-write mode the buffer holds the structure and strings blocks at once, as
+  // the packed tree does, so the last try, kVirtFdtSize, fails exactly when the tree
+  // would not fit QEMU's 1 MiB either.
+  for (size_t size = 16 * 1024;; size *= 2) {
+    std::vector<std::byte> buf(std::min<size_t>(size, kVirtFdtSize));
+    const int err = write_tree(buf, cfg);
+    if (err == -FDT_ERR_NOSPACE && buf.size() < kVirtFdtSize) continue;
+    if (err != 0) return std::unexpected(libfdt_error(err));
+    buf.resize(fdt_totalsize(buf.data()));
+    return buf;
+  }
+}
+
+std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtConfig& cfg) {
+  auto packed = build_virt_fdt_packed(cfg);
+  if (!packed) return packed;
+  // Zero-filled, so the free space after the strings block is zeros, as in QEMU's blob.
+  std::vector<std::byte> blob(kVirtFdtSize);
+  if (const int err = fdt_open_into(packed->data(), blob.data(), int(blob.size())); err != 0)
+    return std::unexpected(libfdt_error(err));
+  return blob;
 }
 
 }  // namespace irqremap::arm64

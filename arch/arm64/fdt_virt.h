@@ -48,8 +48,14 @@ constexpr uint32_t phandle_cpu(unsigned cpus, unsigned cpu) { return kPhandleClo
 constexpr uint32_t phandle_gic(unsigned cpus) { return kPhandleClock + cpus + 1; }
 constexpr uint32_t phandle_its(unsigned cpus) { return phandle_gic(cpus) + 1; }
 
-// Builds the blob (kVirtFdtSize bytes, big-endian as every FDT). An error only when
-// libfdt refuses (a bootargs string too long for the tree).
+// The tree packed: totalsize is the bytes it uses (a few KiB). The machine copies these
+// to guest memory and gives the tree QEMU's totalsize there (Arm64Machine::load), so no
+// 1 MiB buffer is built, filled and copied per machine. An error only when libfdt
+// refuses (a bootargs string too long for kVirtFdtSize).
+std::expected<std::vector<std::byte>, std::string> build_virt_fdt_packed(const VirtFdtConfig& cfg);
+
+// The blob as the guest sees it: kVirtFdtSize bytes, totalsize = kVirtFdtSize, the free
+// space after the strings block zero (as in QEMU's blob); big-endian as every FDT.
 std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtConfig& cfg);
 
 }  // namespace irqremap::arm64

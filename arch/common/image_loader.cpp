@@ -21,7 +21,7 @@ T le(std::span<const std::byte> b, size_t off) {
 
 // Copies `bytes` to pa and zero-fills up to `size`, region by region (RAM or ROM), so a
 // segment may cross from one region into the next; false when any byte has no region.
-bool fill(const GuestMemory& mem, uint64_t pa, std::span<const std::byte> bytes, uint64_t size) {
+bool fill(GuestMemory& mem, uint64_t pa, std::span<const std::byte> bytes, uint64_t size) {
   if (size != 0 && pa + size - 1 < pa) return false;
   for (uint64_t done = 0; done < size;) {
     const GuestMemory::Region* r = mem.region_at(pa + done);
@@ -30,7 +30,7 @@ bool fill(const GuestMemory& mem, uint64_t pa, std::span<const std::byte> bytes,
     std::byte* host = r->host + (pa + done - r->base);
     const uint64_t copy = done < bytes.size() ? std::min<uint64_t>(n, bytes.size() - done) : 0;
     if (copy != 0) std::memcpy(host, bytes.data() + done, copy);
-    std::memset(host + copy, 0, n - copy);
+    mem.zero(pa + done + copy, n - copy);  // a large .bss costs no page (GuestMemory::zero)
     done += n;
   }
   return true;

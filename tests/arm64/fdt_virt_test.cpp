@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <libfdt.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -150,6 +151,39 @@ TEST_CASE("fdt: /chosen has bootargs only when --append gave some, and stdout-pa
   const auto out = prop(t, "/chosen", "stdout-path");
   REQUIRE(out);
   CHECK(fdt_path_offset(t.data(), out->c_str()) == fdt_path_offset(t.data(), "/pl011@9000000"));
+}
+
+TEST_CASE("fdt: the free space after the strings block is zeros, as in QEMU's 1 MiB blob") {
+  const auto ref = read_file(kRefDir + "/virt-gicv3-its-smp4.dtb");
+  REQUIRE(ref.size() == kVirtFdtSize);
+  for (const auto& t : {ref, tree(4, 128ull << 20, "selftest")}) {
+    REQUIRE(fdt_totalsize(t.data()) == kVirtFdtSize);
+    const size_t used = std::max(fdt_off_dt_strings(t.data()) + fdt_size_dt_strings(t.data()),
+                                 fdt_off_dt_struct(t.data()) + fdt_size_dt_struct(t.data()));
+    CHECK(used < 0x4000);
+    CHECK(std::all_of(t.begin() + ptrdiff_t(used), t.end(), [](std::byte b) { return b == std::byte{0}; }));
+  }
+}
+
+TEST_CASE("fdt: the packed tree is the blob's used bytes; bootargs that outgrow the first buffer still fit, "
+          "bootargs past 1 MiB are refused") {
+  const VirtFdtConfig cfg{2, 128ull << 20, "console=ttyAMA0", true};
+  const auto packed = build_virt_fdt_packed(cfg);
+  const auto blob = build_virt_fdt(cfg);
+  REQUIRE(packed);
+  REQUIRE(blob);
+  CHECK(fdt_totalsize(packed->data()) == packed->size());
+  CHECK(std::equal(packed->begin() + 8, packed->end(), blob->begin() + 8));  // all but totalsize (offset 4..7)
+  CHECK(std::equal(packed->begin(), packed->begin() + 4, blob->begin()));
+
+  // 100 KiB of bootargs: more than the first 16 KiB sequential-write buffer holds.
+  const std::string long_args(100 * 1024, 'x');
+  const auto big = tree(1, 128ull << 20, long_args);
+  CHECK(prop(big, "/chosen", "bootargs") == long_args + '\0');
+
+  const auto refused = build_virt_fdt(VirtFdtConfig{1, 128ull << 20, std::string(kVirtFdtSize, 'x'), true});
+  REQUIRE(!refused);
+  CHECK(refused.error() == "device tree: libfdt: FDT_ERR_NOSPACE");
 }
 
 TEST_CASE("fdt: irqremap's device sends MSIs to the ITS with its DeviceID (msi-parent), and is absent when not attached") {
