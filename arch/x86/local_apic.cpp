@@ -48,11 +48,9 @@ void LocalApic::reset_registers() {
 
 std::string LocalApic::unit() const { return fmt::format("lapic{}", id_); }
 
-void LocalApic::note(EventKind kind, std::string text,
-                     std::vector<std::pair<std::string, uint64_t>> v) const {
-  if (!trace_.on()) return;
-  v.emplace_back("apic", id_);
-  trace_.emit(Event{kind, unit(), std::move(text), std::move(v)});
+void LocalApic::emit_note(EventKind kind, NoteText n) const {
+  n.values.emplace_back("apic", id_);
+  trace_.emit(Event{kind, unit(), std::move(n.text), std::move(n.values)});
 }
 
 int LocalApic::highest(const Bits256& b) {
@@ -148,10 +146,11 @@ bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
       svr_ = v;
       if (!software_enabled())
         for (auto& e : lvt_) e |= kLvtMasked;
-      note(EventKind::RegWrite,
-           fmt::format("SVR <- {:#x}: APIC Software Enable={} spurious vector {:#04x}", v,
-                       fields::get(v, SVR_ENABLE), fields::get(v, SVR_VECTOR)),
-           {{"svr", v}});
+      note(EventKind::RegWrite, [&] {
+        return NoteText{fmt::format("SVR <- {:#x}: APIC Software Enable={} spurious vector {:#04x}", v,
+                                    fields::get(v, SVR_ENABLE), fields::get(v, SVR_VECTOR)),
+                        {{"svr", v}}};
+      });
       return true;
     }
     case ESR:
@@ -186,7 +185,9 @@ uint64_t LocalApic::mmio_read(uint64_t offset, unsigned size) {
   const uint64_t reg = offset & ~uint64_t{0xF}, byte = offset & 0xF;
   if (byte >= 4) return 0;
   const uint32_t v = read_reg(reg, false).value_or(0);
-  note(EventKind::RegRead, fmt::format("read {:#05x} -> {:#x}", reg, v), {{"offset", reg}});
+  note(EventKind::RegRead, [&] {
+    return NoteText{fmt::format("read {:#05x} -> {:#x}", reg, v), {{"offset", reg}}};
+  });
   return extract_read(v, unsigned(byte), std::min(size, 4u - unsigned(byte)));
 }
 
@@ -195,11 +196,15 @@ void LocalApic::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
   const uint64_t reg = offset & ~uint64_t{0xF};
   if ((offset & 0xF) != 0 || size < 4) {
     // §11.4.1: registers take aligned 32-bit stores only; anything else is ignored.
-    note(EventKind::Note, fmt::format("ignored {}-byte write at {:#05x}", size, offset));
+    note(EventKind::Note, [&] {
+      return NoteText{fmt::format("ignored {}-byte write at {:#05x}", size, offset), {}};
+    });
     return;
   }
-  note(EventKind::RegWrite, fmt::format("write {:#05x} <- {:#x}", reg, uint32_t(value)),
-       {{"offset", reg}, {"value", uint32_t(value)}});
+  note(EventKind::RegWrite, [&] {
+    return NoteText{fmt::format("write {:#05x} <- {:#x}", reg, uint32_t(value)),
+                    {{"offset", reg}, {"value", uint32_t(value)}}};
+  });
   write_reg(reg, uint32_t(value), false);
 }
 
@@ -225,18 +230,20 @@ bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
     if (next != mode_) {
       if (next == ApicMode::Disabled) reset_registers();
       mode_ = next;
-      note(EventKind::RegWrite,
-           fmt::format("IA32_APIC_BASE <- {:#x}: {}", base_,
-                       next == ApicMode::Disabled ? "disabled"
-                       : next == ApicMode::XApic  ? "xAPIC mode"
-                                                  : "x2APIC mode"),
-           {{"mode", uint64_t(next)}});
+      note(EventKind::RegWrite, [&] {
+        return NoteText{fmt::format("IA32_APIC_BASE <- {:#x}: {}", base_,
+                                    next == ApicMode::Disabled ? "disabled"
+                                    : next == ApicMode::XApic  ? "xAPIC mode"
+                                                               : "x2APIC mode"),
+                        {{"mode", uint64_t(next)}}};
+      });
     }
     return true;
   }
   if (!handles_msr(msr) || mode_ != ApicMode::X2Apic) return false;
-  note(EventKind::RegWrite, fmt::format("WRMSR {:#x} <- {:#x}", msr, value),
-       {{"msr", msr}, {"value", value}});
+  note(EventKind::RegWrite, [&] {
+    return NoteText{fmt::format("WRMSR {:#x} <- {:#x}", msr, value), {{"msr", msr}, {"value", value}}};
+  });
   if (msr == X2APIC_ICR) {
     if ((value & fields::reserved_mask(kIcrFields, 0)) != 0) return false;
     icr_lo_ = uint32_t(value);
@@ -252,7 +259,9 @@ bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
 
 bool LocalApic::accept(const ApicDelivery& r) {
   if (mode_ == ApicMode::Disabled) {
-    note(EventKind::Note, fmt::format("dropped vector {:#04x}: APIC globally disabled", r.vector));
+    note(EventKind::Note, [&] {
+      return NoteText{fmt::format("dropped vector {:#04x}: APIC globally disabled", r.vector), {}};
+    });
     return false;
   }
   switch (DeliveryMode(r.delivery_mode)) {
@@ -260,36 +269,42 @@ bool LocalApic::accept(const ApicDelivery& r) {
     case DeliveryMode::LowestPriority: {
       if (r.vector < 16) {  // §11.5.3 Receive Illegal Vector
         esr_pending_ |= ESR_RECV_ILLEGAL_VECTOR;
-        note(EventKind::Fault, fmt::format("illegal vector {:#04x} dropped (ESR bit 6)", r.vector),
-             {{"vector", r.vector}});
+        note(EventKind::Fault, [&] {
+          return NoteText{fmt::format("illegal vector {:#04x} dropped (ESR bit 6)", r.vector),
+                          {{"vector", r.vector}}};
+        });
         return false;
       }
       const bool coalesced = test(irr_, r.vector);
       put(irr_, r.vector, true);
       put(tmr_, r.vector, r.level);
-      note(EventKind::Delivery,
-           fmt::format("IRR set vector {:#04x} {} {}{}", r.vector, dlm_name(r.delivery_mode),
-                       r.level ? "level" : "edge", coalesced ? " (coalesced: already pending)" : ""),
-           {{"vector", r.vector}, {"coalesced", coalesced ? 1u : 0u}});
+      note(EventKind::Delivery, [&] {
+        return NoteText{
+            fmt::format("IRR set vector {:#04x} {} {}{}", r.vector, dlm_name(r.delivery_mode),
+                        r.level ? "level" : "edge", coalesced ? " (coalesced: already pending)" : ""),
+            {{"vector", r.vector}, {"coalesced", coalesced ? 1u : 0u}}};
+      });
       return true;
     }
     case DeliveryMode::Nmi:
       nmi_pending_ = true;
-      note(EventKind::Delivery, "NMI pending");
+      note(EventKind::Delivery, [&] { return NoteText{"NMI pending", {}}; });
       return true;
     case DeliveryMode::Init:
       init_pending_ = true;
       sipi_.reset();  // a Start Up that came before the INIT is overtaken by it
-      note(EventKind::Delivery, "INIT pending");
+      note(EventKind::Delivery, [&] { return NoteText{"INIT pending", {}}; });
       return true;
     case DeliveryMode::StartUp:
       sipi_ = r.vector;
-      note(EventKind::Delivery, fmt::format("Start Up IPI vector {:#04x}", r.vector),
-           {{"vector", r.vector}});
+      note(EventKind::Delivery, [&] {
+        return NoteText{fmt::format("Start Up IPI vector {:#04x}", r.vector), {{"vector", r.vector}}};
+      });
       return true;
     default:
-      note(EventKind::Note, fmt::format("{} delivery not modelled: dropped",
-                                        dlm_name(r.delivery_mode)));
+      note(EventKind::Note, [&] {
+        return NoteText{fmt::format("{} delivery not modelled: dropped", dlm_name(r.delivery_mode)), {}};
+      });
       return false;
   }
 }
@@ -308,31 +323,35 @@ std::optional<uint8_t> LocalApic::acknowledge() {
   if (!v) return std::nullopt;
   put(irr_, *v, false);
   put(isr_, *v, true);
-  note(EventKind::Delivery, fmt::format("acknowledge vector {:#04x}: IRR -> ISR", *v),
-       {{"vector", *v}, {"ack", 1}});
+  note(EventKind::Delivery, [&] {
+    return NoteText{fmt::format("acknowledge vector {:#04x}: IRR -> ISR", *v), {{"vector", *v}, {"ack", 1}}};
+  });
   return v;
 }
 
 void LocalApic::eoi() {
   const int v = highest(isr_);
   if (v < 0) {
-    note(EventKind::Note, "EOI with no interrupt in service: ignored");
+    note(EventKind::Note, [&] { return NoteText{"EOI with no interrupt in service: ignored", {}}; });
     return;
   }
   put(isr_, uint8_t(v), false);
   const bool level = test(tmr_, uint8_t(v));
   put(tmr_, uint8_t(v), false);
   // With no IOAPIC there is nobody to broadcast a level EOI to; the trace says so.
-  note(EventKind::Delivery,
-       fmt::format("EOI vector {:#04x}{}", v, level ? " (level: no IOAPIC to notify)" : ""),
-       {{"vector", uint64_t(v)}, {"eoi", 1}});
+  note(EventKind::Delivery, [&] {
+    return NoteText{fmt::format("EOI vector {:#04x}{}", v, level ? " (level: no IOAPIC to notify)" : ""),
+                    {{"vector", uint64_t(v)}, {"eoi", 1}}};
+  });
 }
 
 void LocalApic::init_reset() {
   const std::optional<uint8_t> sipi = sipi_;
   reset_registers();
   sipi_ = sipi;
-  note(EventKind::Note, "INIT reset: registers to power-up values, waiting for Start Up");
+  note(EventKind::Note, [&] {
+    return NoteText{"INIT reset: registers to power-up values, waiting for Start Up", {}};
+  });
 }
 
 bool LocalApic::take_nmi() { return std::exchange(nmi_pending_, false); }
@@ -352,20 +371,22 @@ void LocalApic::send_icr(uint64_t icr, bool x2) {
   d.remapped = false;
   const auto dlm = DeliveryMode(d.delivery_mode);
   if (dlm == DeliveryMode::Init && fields::get(icr, ICR_LEVEL) == 0 && d.level) {
-    note(EventKind::Note, "INIT level de-assert IPI: no effect (§11.6.1)");
+    note(EventKind::Note, [&] { return NoteText{"INIT level de-assert IPI: no effect (§11.6.1)", {}}; });
     return;
   }
   if ((dlm == DeliveryMode::Fixed || dlm == DeliveryMode::LowestPriority) && d.vector < 16) {
     esr_pending_ |= ESR_SEND_ILLEGAL_VECTOR;  // §11.5.3 Send Illegal Vector
-    note(EventKind::Fault, fmt::format("IPI with illegal vector {:#04x} not sent (ESR bit 5)",
-                                       d.vector));
+    note(EventKind::Fault, [&] {
+      return NoteText{fmt::format("IPI with illegal vector {:#04x} not sent (ESR bit 5)", d.vector), {}};
+    });
     return;
   }
-  note(EventKind::Command,
-       fmt::format("IPI {} vector {:#04x} to {} {:#x} ({})", dlm_name(d.delivery_mode), d.vector,
-                   d.dest_logical ? "logical" : "APIC", d.dest,
-                   kIcrShorthand[ipi.shorthand].label),
-       {{"vector", d.vector}, {"dest", d.dest}, {"shorthand", ipi.shorthand}});
+  note(EventKind::Command, [&] {
+    return NoteText{
+        fmt::format("IPI {} vector {:#04x} to {} {:#x} ({})", dlm_name(d.delivery_mode), d.vector,
+                    d.dest_logical ? "logical" : "APIC", d.dest, kIcrShorthand[ipi.shorthand].label),
+        {{"vector", d.vector}, {"dest", d.dest}, {"shorthand", ipi.shorthand}}};
+  });
   if (send_) send_(ipi);
 }
 

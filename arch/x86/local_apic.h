@@ -121,7 +121,17 @@ class LocalApic final : public MmioDevice {
   void send_icr(uint64_t icr, bool x2);
   void reset_registers();
   std::string unit() const;
-  void note(EventKind kind, std::string text, std::vector<std::pair<std::string, uint64_t>> v = {}) const;
+  // A trace event from this APIC. `make` gives its text and values and runs only when
+  // someone listens: an untraced guest's register accesses format nothing.
+  struct NoteText {
+    std::string text;
+    std::vector<std::pair<std::string, uint64_t>> values;
+  };
+  template <typename MakeNote>
+  void note(EventKind kind, MakeNote&& make) const {
+    if (trace_.on()) emit_note(kind, make());
+  }
+  void emit_note(EventKind kind, NoteText n) const;
 
   uint32_t id_;       // initial APIC ID
   bool bsp_;
