@@ -4,7 +4,6 @@
 #include <libfdt.h>
 
 #include <cstdio>
-#include <cstring>
 
 #include "arch/arm64/fdt_virt.h"
 #include "arch/arm64/virt_boot.h"
@@ -163,12 +162,12 @@ std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byt
     std::byte* host = mem_.host_ptr(*place->fdt, kVirtFdtSize);
     if (host == nullptr)
       return std::unexpected(fmt::format("the device tree at {:#x} is outside guest memory", *place->fdt));
-    // What fdt_open_into makes of the packed tree in a kVirtFdtSize buffer (its blocks are
-    // in order, so nothing moves): the same bytes, zeros after them, totalsize = the
-    // buffer. build_virt_fdt() gives this blob; tests/arm64/boot_test.cpp compares them.
-    std::memcpy(host, fdt->data(), fdt->size());
-    mem_.zero(*place->fdt + fdt->size(), kVirtFdtSize - fdt->size());
-    fdt_set_totalsize(host, kVirtFdtSize);
+    // The packed tree opened into the cleared window, as build_virt_fdt() does into a
+    // zeroed buffer (tests/arm64/boot_test.cpp compares them): the same bytes, zeros after
+    // them, totalsize = kVirtFdtSize. Clearing gives pages back rather than writing them.
+    mem_.zero(*place->fdt, kVirtFdtSize);
+    if (const int err = fdt_open_into(fdt->data(), host, int(kVirtFdtSize)); err != 0)
+      return std::unexpected(fmt::format("device tree: libfdt: {}", fdt_strerror(err)));
   }
   fdt_address_ = place->fdt;
   boot_x0_ = place->x0;
