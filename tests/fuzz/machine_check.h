@@ -53,8 +53,8 @@ class RenderingSink final : public TraceSink {
  private:
   // Strings are hashed by libstdc++ (std::_Hash_bytes, a fixed seed: the same bytes give
   // the same value in every run), not by a loop here: this header is compiled with
-  // coverage hooks, and a per-character loop called one for each byte of every event,
-  // an eighth of a traced machine_x86 run (perf, session 8).
+  // coverage hooks, and a per-character loop here called the hook once for each byte of
+  // every event: an eighth of a machine_x86 campaign's time (perf, session 8).
   void mix(std::string_view s) {
     mix(std::hash<std::string_view>{}(s));
     mix(s.size());
