@@ -1,7 +1,6 @@
 #include "arch/arm64/arm64_machine.h"
 
 #include <fmt/format.h>
-#include <libfdt.h>
 
 #include <cstdio>
 
@@ -166,8 +165,7 @@ std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byt
     // zeroed buffer (tests/arm64/boot_test.cpp compares them): the same bytes, zeros after
     // them, totalsize = kVirtFdtSize. Clearing gives pages back rather than writing them.
     mem_.zero(*place->fdt, kVirtFdtSize);
-    if (const int err = fdt_open_into(fdt->data(), host, int(kVirtFdtSize)); err != 0)
-      return std::unexpected(fmt::format("device tree: libfdt: {}", fdt_strerror(err)));
+    if (auto opened = open_virt_fdt(*fdt, host); !opened) return std::unexpected(opened.error());
   }
   fdt_address_ = place->fdt;
   boot_x0_ = place->x0;

@@ -237,9 +237,14 @@ std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtC
   if (!packed) return packed;
   // Zero-filled, so the free space after the strings block is zeros, as in QEMU's blob.
   std::vector<std::byte> blob(kVirtFdtSize);
-  if (const int err = fdt_open_into(packed->data(), blob.data(), int(blob.size())); err != 0)
-    return std::unexpected(libfdt_error(err));
+  if (auto opened = open_virt_fdt(*packed, blob.data()); !opened) return std::unexpected(opened.error());
   return blob;
+}
+
+std::expected<void, std::string> open_virt_fdt(std::span<const std::byte> packed, std::byte* window) {
+  if (const int err = fdt_open_into(packed.data(), window, int(kVirtFdtSize)); err != 0)
+    return std::unexpected(libfdt_error(err));
+  return {};
 }
 
 }  // namespace irqremap::arm64

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,10 @@ std::expected<std::vector<std::byte>, std::string> build_virt_fdt_packed(const V
 // The blob as the guest sees it: kVirtFdtSize bytes, totalsize = kVirtFdtSize, the free
 // space after the strings block zero (as in QEMU's blob); big-endian as every FDT.
 std::expected<std::vector<std::byte>, std::string> build_virt_fdt(const VirtFdtConfig& cfg);
+
+// Opens a packed tree into `window`, kVirtFdtSize bytes the caller has already zeroed
+// (fdt_open_into: the same blocks in order, totalsize = kVirtFdtSize). build_virt_fdt and
+// the machine's loader both place the tree this way, so they give the same bytes.
+std::expected<void, std::string> open_virt_fdt(std::span<const std::byte> packed, std::byte* window);
 
 }  // namespace irqremap::arm64
