@@ -5,9 +5,11 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "arch/arm64/raised_exception.h"
 #include "arch/common/unicorn_abort.h"
+#include "arch/arm64/pmu_absent.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -296,6 +298,7 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   saw_wfi_ = false;
   kick_next_ = false;
   unmapped_.reset();
+  undefined_at_.reset();
   in_step_ = true;
   // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
   // Unicorn would add a second per-instruction hook for it. `until` is an address no
@@ -314,6 +317,20 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
     resume_pc_.reset();
   }
   arch::StepResult r{executed_, std::nullopt};
+  if (undefined_at_) {
+    // An UNDEFINED system-register access (on_sys): the Undefined Instruction exception,
+    // ELR = the instruction (Arm ARM D1.10.4); nothing after it ran, nor was fetched.
+    const uint64_t at = *std::exchange(undefined_at_, std::nullopt);
+    unmapped_.reset();
+    if (!stop_)
+      take_exception(ExceptionKind::Synchronous, syndrome::uncategorized(), std::nullopt, at, at,
+                     std::exchange(undefined_what_, {}));
+    if (stop_) {
+      r.stop = std::move(stop_);
+      stop_.reset();
+    }
+    return r;
+  }
   if (state_ == arch::VcpuState::Off && !stop_) return r;  // PSCI CPU_OFF ended the quantum
   if (stop_) {
     r.stop = std::move(stop_);
@@ -425,6 +442,21 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       // taken now; with IRQs masked the unmask (or a WFI) asks for the boundary itself.
       self->kick();
     }
+  } else if (pmu_absent::is_pmu_register(enc)) {
+    // No PMU (pmu_absent.h): UNDEFINED, so the exception is taken at the instruction and
+    // Unicorn's host-clock counters are never read.
+    // Taken when the quantum ends, which kick_next_ makes the next instruction do: a PC
+    // written from this hook is not followed before the rest of Unicorn's block.
+    self->undefined_at_ = pc;
+    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
+                                        is_read ? "MRS" : "MSR", (enc >> 11) & 7, (enc >> 7) & 0xF,
+                                        (enc >> 3) & 0xF, enc & 7);
+    self->kick_next_ = true;
+    return 1;
+  } else if (is_read && pmu_absent::id_value(enc, ~uint64_t{0}) != ~uint64_t{0}) {
+    // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
+    const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(3, 0, 0, (enc >> 3) & 0xF, enc & 7));
+    if (!to_xzr) self->set_reg(reg, v);
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
     // old, masked PSTATE.I).

@@ -158,6 +158,9 @@ class Arm64Vcpu final : public arch::Vcpu {
 
   unsigned index_;
   uc_engine* uc_;
+  // An UNDEFINED MRS/MSR seen by on_sys (pmu_absent.h), taken after uc_emu_start returns.
+  std::optional<uint64_t> undefined_at_;
+  std::string undefined_what_;
   GuestMemory& mem_;
   GicCpuInterface& gic_;
   GenericTimer* timer_ = nullptr;

@@ -29,7 +29,7 @@ struct CpuFrameRegs {
 };
 
 inline constexpr uint64_t kRflagsIF = 1u << 9, kRflagsTF = 1u << 8, kRflagsNT = 1u << 14,
-                          kRflagsRF = 1u << 16;
+                          kRflagsRF = 1u << 16, kRflagsVM = 1u << 17;
 
 // Vector `vector` into the guest: on success `regs` holds the handler's RIP, the new RSP
 // and RFLAGS; guest memory holds the frame.

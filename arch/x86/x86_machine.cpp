@@ -78,6 +78,7 @@ std::expected<void, std::string> X86Machine::init() {
                            : arch::phase_marker::end(c));
       if (debug_exit_.exit_requested() || pm_.power_off_requested()) uc_emu_stop(uc);
     });
+    v.set_clock([this] { return now(); });
     v.set_on_insn([this, c](uint64_t address, uint32_t) {
       if (trace_insns_ && trace_.on())
         trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),

@@ -243,21 +243,91 @@ void X86Vcpu::refuse_msr(const std::string& what) {
   raise_exception(13, 0);
 }
 
-bool X86Vcpu::msr_access(uint64_t address, bool write) {
+unsigned X86Vcpu::cpl() const {
+  if ((paging_regs().cr0 & kCr0PE) == 0) return 0;  // real-address mode
+  if (rflags() & kRflagsVM) return 3;               // virtual-8086 mode
+  uint64_t cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  return unsigned(cs & 3);  // CS.RPL is the CPL once CS is loaded
+}
+
+const uint8_t* X86Vcpu::insn_bytes(uint64_t address, uint32_t size, std::array<uint8_t, 15>& scratch) const {
+  if (const std::byte* b = mem_.host_ptr(address, size)) return reinterpret_cast<const uint8_t*>(b);
+  if (size > scratch.size() || uc_mem_read(uc_, address, scratch.data(), size) != UC_ERR_OK) return nullptr;
+  return scratch.data();
+}
+
+void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
+  if (t.lock) {  // each instruction's "Exceptions": #UD if the LOCK prefix is used
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, fmt::format("cpu{}", index_),
+                   fmt::format("LOCK-prefixed {} at {:#x}: #UD", t.op == TrappedOp::Rdmsr   ? "RDMSR"
+                                                                 : t.op == TrappedOp::Wrmsr ? "WRMSR"
+                                                                 : t.op == TrappedOp::Rdtsc ? "RDTSC"
+                                                                                            : "RDTSCP",
+                               address),
+                   {{"cpu", index_}}};
+    });
+    raise_exception(6);
+    return;
+  }
+  switch (t.op) {
+    case TrappedOp::Rdmsr:
+    case TrappedOp::Wrmsr: msr_access(address, size, t.op == TrappedOp::Wrmsr); return;
+    case TrappedOp::Rdtsc:
+    case TrappedOp::Rdtscp: read_tsc(address, size, t.op == TrappedOp::Rdtscp); return;
+    case TrappedOp::None: return;
+  }
+}
+
+void X86Vcpu::read_tsc(uint64_t address, uint32_t size, bool with_aux) {
+  const char* name = with_aux ? "RDTSCP" : "RDTSC";
+  if ((paging_regs().cr4 & kCr4TSD) != 0 && cpl() != 0) {
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, fmt::format("cpu{}", index_),
+                   fmt::format("{} at CPL {} with CR4.TSD set: #GP(0)", name, cpl()), {{"cpu", index_}}};
+    });
+    raise_exception(13, 0);
+    return;
+  }
+  const uint64_t v = tsc_.read(clock());
+  // EDX:EAX, the high halves of RAX and RDX cleared; RDTSCP also loads ECX with
+  // IA32_TSC_AUX[31:0] (the instructions' "Operation").
+  const uint64_t rax = uint32_t(v), rdx = v >> 32;
+  uc_reg_write(uc_, UC_X86_REG_RAX, &rax);
+  uc_reg_write(uc_, UC_X86_REG_RDX, &rdx);
+  if (with_aux) {
+    uc_x86_msr aux{kMsrIa32TscAux, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &aux);  // Unicorn keeps IA32_TSC_AUX (WRMSR runs natively)
+    const uint64_t rcx = uint32_t(aux.value);
+    uc_reg_write(uc_, UC_X86_REG_RCX, &rcx);
+  }
+  const uint64_t next = address + size;
+  uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
+}
+
+bool X86Vcpu::msr_access(uint64_t address, uint32_t size, bool write) {
   uint64_t rcx = 0, rax = 0, rdx = 0;
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
-  if (!LocalApic::handles_msr(msr)) return false;  // executes natively
+  const bool tsc = msr == kMsrIa32Tsc;
+  if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
+  if (cpl() != 0) {  // RDMSR/WRMSR "Protected Mode Exceptions": #GP(0) if CPL is not 0
+    refuse_msr(fmt::format("{} {:#x} at CPL {}", write ? "WRMSR" : "RDMSR", msr, cpl()));
+    return true;
+  }
   if (write) {
     uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
-    if (!apic_.msr_write(msr, value)) {
+    if (tsc) {
+      tsc_.write(clock(), value);
+    } else if (!apic_.msr_write(msr, value)) {
       refuse_msr(fmt::format("WRMSR {:#x} <- {:#x}", msr, value));
       return true;
     }
   } else {
-    const auto v = apic_.msr_read(msr);
+    const auto v = tsc ? std::optional<uint64_t>(tsc_.read(clock())) : apic_.msr_read(msr);
     if (!v) {
       refuse_msr(fmt::format("RDMSR {:#x}", msr));
       return true;
@@ -267,7 +337,7 @@ bool X86Vcpu::msr_access(uint64_t address, bool write) {
     uc_reg_write(uc_, UC_X86_REG_RAX, &rax);
     uc_reg_write(uc_, UC_X86_REG_RDX, &rdx);
   }
-  const uint64_t next = address + 2;
+  const uint64_t next = address + size;
   uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // skip the instruction: it has been performed
   return true;
 }
@@ -276,20 +346,24 @@ void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
   ++self->executed_;
+  ++self->entered_;
   if (self->on_insn_) self->on_insn_(address, size);
   self->sti_shadow_ = false;
-  if (size > 2) return;
-  const std::byte* b = self->mem_.host_ptr(address, size);
+  if (size == 0) return;
+  std::array<uint8_t, 15> scratch;
+  const uint8_t* b = self->insn_bytes(address, size, scratch);
   if (b == nullptr) return;
-  const uint8_t b0 = std::to_integer<uint8_t>(b[0]);
-  if (size == 1 && b0 == 0xFB) {
-    self->sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
-  } else if (size == 1 && b0 == 0xF4) {
-    self->halted_ = true;  // HLT itself then ends uc_emu_start
-  } else if (size == 2 && b0 == 0x0F) {
-    const uint8_t b1 = std::to_integer<uint8_t>(b[1]);
-    if (b1 == 0x32 || b1 == 0x30) self->msr_access(address, b1 == 0x30);
+  if (size == 1) {
+    if (b[0] == 0xFB)
+      self->sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
+    else if (b[0] == 0xF4)
+      self->halted_ = true;  // HLT itself then ends uc_emu_start
+    return;
   }
+  // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
+  const uint8_t last = b[size - 1];
+  if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
+  if (const TrappedInsn t = classify_trapped({b, size}); t.op != TrappedOp::None) self->perform(t, address, size);
 }
 
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {

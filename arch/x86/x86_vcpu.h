@@ -6,10 +6,14 @@
 //  - IN/OUT go to the machine's IoPortBus (UC_HOOK_INSN); a write to isa-debug-exit stops
 //    the engine.
 //  - RDMSR/WRMSR of IA32_APIC_BASE and the x2APIC range 800h-8FFh go to this CPU's
-//    LocalApic. Unicorn 2.0.1 has no RDMSR/WRMSR instruction hook (and silently reads 0
-//    for MSRs it does not know), so a code hook recognises 0F 32 / 0F 30, performs the
-//    access and moves RIP past the instruction; other MSRs execute natively. An access the
-//    APIC refuses raises #GP(0) in the guest at the instruction (SDM §11.12.1.2).
+//    LocalApic, and those of IA32_TSC and RDTSC/RDTSCP to its TimeStampCounter on the
+//    machine's clock (time_stamp_counter.h). Unicorn 2.0.1 has no instruction hook for
+//    any of them (it silently reads 0 for MSRs it does not know, and the host's TSC), so
+//    the code hook recognises them, prefixed or not (trapped_insn.h), performs them and
+//    moves RIP past the instruction; other MSRs execute natively. An access the APIC
+//    refuses, an MSR access at CPL > 0 and RDTSC/RDTSCP at CPL > 0 with CR4.TSD set raise
+//    #GP(0) in the guest at the instruction (SDM §11.12.1.2, RDMSR, RDTSC), and a LOCK
+//    prefix #UD, which Unicorn does not raise.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
@@ -63,6 +67,8 @@
 #include "arch/x86/page_walk.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
+#include "arch/x86/time_stamp_counter.h"
+#include "arch/x86/trapped_insn.h"
 #include "remap/guest_memory.h"
 #include "remap/mmio.h"
 #include "remap/trace.h"
@@ -121,6 +127,9 @@ class X86Vcpu final : public arch::Vcpu {
   // Maps the device page at `pa_page` at `va_page` in this CPU's engine (the machine's
   // MMIO bindings); false when no device is there. See "linear address" above.
   void set_alias_mmio(std::function<bool(uint64_t va_page, uint64_t pa_page)> f) { alias_mmio_ = std::move(f); }
+  // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
+  // Without one (a bare engine in tests) it counts the instructions this CPU entered.
+  void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
   // Called after each OUT so the machine can stop the engine (debug exit).
   void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
   Trace& trace() { return trace_; }
@@ -143,7 +152,14 @@ class X86Vcpu final : public arch::Vcpu {
   // Whether the instruction at RIP writes memory (nullopt: its bytes are not readable).
   std::optional<bool> instruction_writes() const;
   bool take_startup_events();
-  bool msr_access(uint64_t address, bool write);
+  // The instruction's bytes (its RAM, or through the engine at an alias page); nullptr
+  // when they cannot be read.
+  const uint8_t* insn_bytes(uint64_t address, uint32_t size, std::array<uint8_t, 15>& scratch) const;
+  void perform(TrappedInsn t, uint64_t address, uint32_t size);
+  bool msr_access(uint64_t address, uint32_t size, bool write);
+  void read_tsc(uint64_t address, uint32_t size, bool with_aux);
+  unsigned cpl() const;
+  uint64_t clock() const { return clock_ ? clock_() : entered_; }
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
 
@@ -176,6 +192,9 @@ class X86Vcpu final : public arch::Vcpu {
   bool running_ = false;
   bool halted_ = false;
   uint64_t executed_ = 0;  // instructions entered in the current step
+  uint64_t entered_ = 0;   // instructions entered since the vCPU was made
+  std::function<uint64_t()> clock_;
+  TimeStampCounter tsc_;
   bool in_step_ = false;
   bool sti_shadow_ = false;  // the last instruction executed was STI
   std::optional<std::string> error_;

@@ -2,8 +2,9 @@
 // entered in 64-bit mode). Each op emits a few valid instructions, biased towards what
 // reaches the models: loads and stores to the local APIC, VT-d, I/O APIC and
 // common-device windows, x2APIC and other MSRs, I/O ports (COM1, PCI configuration,
-// isa-debug-exit, the timeline phase marker), HLT, STI/CLI, LIDT and exceptions (INT3, UD2, INT n). The program ends
-// with an isa-debug-exit write and runs under an instruction budget.
+// isa-debug-exit, the timeline phase marker), HLT, STI/CLI, LIDT, CPUID, RDTSC/RDTSCP
+// and exceptions (INT3, UD2, INT n). The program ends with an isa-debug-exit write and
+// runs under an instruction budget.
 #include <cstdint>
 #include <vector>
 
@@ -116,7 +117,20 @@ void run(OpStream& in) {
         for (unsigned i = 0; i < n; ++i) p.bytes({in.u8()});
         break;
       }
-      case 11: p.bytes({0x0F, 0xA2}); break;  // CPUID
+      case 11: {
+        switch (in.below(3)) {
+          case 0: p.bytes({0x0F, 0xA2}); break;  // CPUID
+          default:
+            // RDTSC or RDTSCP, then the count's low byte to COM1: the UART output, which
+            // the second run must repeat, shows whether the counter is deterministic.
+            if (in.flag()) p.bytes({0x0F, 0x31});
+            else p.bytes({0x0F, 0x01, 0xF9});
+            p.mov32(kRdx, map::kCom1Port);
+            p.bytes({0xEE});
+            break;
+        }
+        break;
+      }
     }
   }
   p.mov32(kRdx, map::kDebugExitPort);

@@ -185,6 +185,105 @@ TEST_CASE("vcpu: an x2APIC MSR access the APIC refuses raises #GP(0) in the gues
   CHECK(rig.bus.apic(0).mode() == ApicMode::XApic);
 }
 
+namespace {
+// mov r64, imm64 (REX.W B8+r).
+std::vector<uint8_t> mov64(unsigned reg, uint64_t v) {
+  std::vector<uint8_t> b{uint8_t(0x48 | (reg >= 8 ? 1 : 0)), uint8_t(0xB8 + (reg & 7))};
+  for (unsigned i = 0; i < 8; ++i) b.push_back(uint8_t(v >> (8 * i)));
+  return b;
+}
+std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("vcpu: RDTSC, RDTSCP and RDMSR IA32_TSC read the machine's clock, not the host's TSC (SDM vol. 3B \"Time-Stamp Counter\")") {
+  Rig rig;
+  uint64_t now = 0x1'2345'6789;
+  rig.cpu->set_clock([&] { return now; });
+  // The high halves of RAX/RDX/RCX are set first: RDTSC and RDTSCP clear them.
+  const auto dirty = cat({mov64(0, ~0ull), mov64(2, ~0ull), mov64(1, ~0ull)});
+  SUBCASE("RDTSC: EDX:EAX") {
+    put_code(rig.mem, kCode, cat({dirty, {0x0F, 0x31, 0xF4}}));
+    rig.cpu->reset(kCode, kStack);
+    REQUIRE(rig.run() == UC_ERR_OK);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x2345'6789);
+    CHECK(rig.reg(UC_X86_REG_RDX) == 1);
+    CHECK(rig.reg(UC_X86_REG_RCX) == ~0ull);  // RDTSC leaves RCX
+    CHECK(rig.cpu->halted());                 // RIP went on to the HLT, once
+  }
+  SUBCASE("RDTSCP: EDX:EAX and ECX = IA32_TSC_AUX") {
+    // mov ecx,0xC0000103; mov eax,0x8007; xor edx,edx; wrmsr (Unicorn keeps TSC_AUX)
+    put_code(rig.mem, kCode,
+             cat({{0xB9, 0x03, 0x01, 0x00, 0xC0, 0xB8, 0x07, 0x80, 0, 0, 0x31, 0xD2, 0x0F, 0x30}, dirty,
+                  {0x0F, 0x01, 0xF9, 0xF4}}));
+    rig.cpu->reset(kCode, kStack);
+    REQUIRE(rig.run() == UC_ERR_OK);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x2345'6789);
+    CHECK(rig.reg(UC_X86_REG_RDX) == 1);
+    CHECK(rig.reg(UC_X86_REG_RCX) == 0x8007);
+  }
+  SUBCASE("prefixes do not change RDTSC/RDTSCP (CS, REX.W, 66 F3): the clock is read") {
+    // cs rdtsc; mov r8,rax; rex.w rdtsc; mov r9,rax; o16 rep rdtscp; hlt
+    put_code(rig.mem, kCode,
+             cat({{0x2E, 0x0F, 0x31, 0x49, 0x89, 0xC0, 0x48, 0x0F, 0x31, 0x49, 0x89, 0xC1}, dirty,
+                  {0x66, 0xF3, 0x0F, 0x01, 0xF9, 0xF4}}));
+    rig.cpu->reset(kCode, kStack);
+    REQUIRE(rig.run() == UC_ERR_OK);
+    CHECK(rig.reg(UC_X86_REG_R8) == 0x2345'6789);
+    CHECK(rig.reg(UC_X86_REG_R9) == 0x2345'6789);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x2345'6789);
+    CHECK(rig.reg(UC_X86_REG_RDX) == 1);
+  }
+  SUBCASE("WRMSR IA32_TSC sets the count; it then goes on at the clock's pace; RDMSR reads it") {
+    now = 1000;
+    // mov ecx,0x10; mov eax,0x5000; xor edx,edx; wrmsr; hlt
+    put_code(rig.mem, kCode, {0xB9, 0x10, 0, 0, 0, 0xB8, 0x00, 0x50, 0, 0, 0x31, 0xD2, 0x0F, 0x30, 0xF4});
+    rig.cpu->reset(kCode, kStack);
+    REQUIRE(rig.run() == UC_ERR_OK);
+    now = 1500;
+    // rdtsc; mov r8,rax; mov ecx,0x10; rdmsr; hlt
+    put_code(rig.mem, kCode + 0x100, {0x0F, 0x31, 0x49, 0x89, 0xC0, 0xB9, 0x10, 0, 0, 0, 0x0F, 0x32, 0xF4});
+    rig.cpu->reset(kCode + 0x100, kStack);
+    REQUIRE(rig.run() == UC_ERR_OK);
+    CHECK(rig.reg(UC_X86_REG_R8) == 0x5000 + 500);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x5000 + 500);
+    CHECK(rig.reg(UC_X86_REG_RDX) == 0);
+  }
+}
+
+TEST_CASE("vcpu: without a machine clock the TSC counts the instructions the CPU entered, so two reads differ by the code between them") {
+  Rig rig;
+  // rdtsc; mov r8,rax; nop; nop; nop; rdtsc; hlt   (the second RDTSC is 5 instructions later)
+  put_code(rig.mem, kCode, {0x0F, 0x31, 0x49, 0x89, 0xC0, 0x90, 0x90, 0x90, 0x0F, 0x31, 0xF4});
+  rig.cpu->reset(kCode, kStack);
+  REQUIRE(rig.run() == UC_ERR_OK);
+  CHECK(rig.reg(UC_X86_REG_RAX) - rig.reg(UC_X86_REG_R8) == 5);
+}
+
+TEST_CASE("vcpu: LOCK-prefixed RDTSC, RDTSCP and RDMSR raise #UD at the instruction, which Unicorn would have run (SDM RDTSC/RDMSR \"Exceptions\")") {
+  const std::vector<std::vector<uint8_t>> forms = {
+      {0xF0, 0x0F, 0x31}, {0xF0, 0x0F, 0x01, 0xF9}, {0x2E, 0xF0, 0x0F, 0x32}};
+  for (const auto& insn : forms) {
+    CAPTURE(insn.size());
+    Rig rig;
+    rig.cpu->set_clock([] { return 0x7700; });
+    // xor eax,eax; mov ecx,0x10; <locked insn>; hlt
+    put_code(rig.mem, kCode, cat({{0x31, 0xC0, 0xB9, 0x10, 0, 0, 0}, insn, {0xF4}}));
+    put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+    put_gate(rig.mem, 6, kHandler);
+    rig.cpu->reset(kCode, kStack);
+    rig.run();
+    CHECK_FALSE(rig.cpu->error());
+    REQUIRE(rig.cpu->taken(6) == 1);
+    CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 7);  // RIP: the locked instruction
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x21);  // not performed: no count in EAX
+    CHECK(rig.exit.exit_requested() == 0x43u);  // isa-debug-exit: (0x21 << 1) | 1
+  }
+}
+
 TEST_CASE("vcpu: a refused APIC MSR with no #GP gate, INT3 and #UD with no gate stop the run naming the exception") {
   Rig rig;
   put_code(rig.mem, kCode, {0xB8, 1, 0, 0, 0, 0x31, 0xD2, 0xB9, 0x0B, 0x08, 0, 0, 0x0F, 0x30, 0xF4});

@@ -1,0 +1,37 @@
+#pragma once
+// One logical processor's time-stamp counter (SDM vol. 3B, "Time-Stamp Counter" in the
+// chapter on debug, branch profile and TSC features) on the machine's deterministic
+// virtual time (DESIGN.md "Machines": the same inputs give the same run).
+//  - Unicorn 2.0.1 answers RDTSC and RDTSCP from the host's TSC and RDMSR IA32_TSC with
+//    0, so a guest that used the counter (a delay loop, a timestamp, an address computed
+//    from it) ran differently each time. The vCPU performs those instructions itself
+//    (trapped_insn.h) and reads this counter instead.
+//  - The count is the machine's clock, X86Machine::now(): the instructions retired by
+//    every CPU, the running one's so far included, one tick each. Every CPU reads the
+//    same clock, so the counters are synchronised and invariant, as KVM gives its guests;
+//    QEMU's TCG counts host time (deterministic only with -icount).
+//  - WRMSR IA32_TSC (10h) sets this processor's count only ("Time-Stamp Counter
+//    Adjustment"): it keeps the difference to the clock, so the counter goes on from the
+//    written value at the clock's pace. RESET clears the counter and INIT leaves it (vol.
+//    3A, the table of processor state following power-up, RESET or INIT).
+//  - CR4.TSD restricts RDTSC and RDTSCP to CPL 0 in protected and virtual-8086 mode; in
+//    real-address mode they always run (the instructions' "Description").
+#include <cstdint>
+
+namespace irqremap::x86 {
+
+inline constexpr uint32_t kMsrIa32Tsc = 0x10;
+inline constexpr uint32_t kMsrIa32TscAux = 0xC000'0103;  // RDTSCP's ECX
+inline constexpr uint64_t kCr4TSD = 1ull << 2;  // with it, RDTSC/RDTSCP at CPL > 0 raise #GP(0)
+
+class TimeStampCounter {
+ public:
+  // The counter when the clock reads `now` (wraps at 2^64, as the 64-bit counter does).
+  uint64_t read(uint64_t now) const { return now + offset_; }
+  void write(uint64_t now, uint64_t value) { offset_ = value - now; }
+
+ private:
+  uint64_t offset_ = 0;
+};
+
+}  // namespace irqremap::x86

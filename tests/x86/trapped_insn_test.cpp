@@ -1,0 +1,46 @@
+// The instructions the x86 vCPU performs itself (arch/x86/trapped_insn.h), recognised
+// from their bytes with any legacy prefix or REX, and a LOCK prefix reported (#UD).
+#include <doctest/doctest.h>
+
+#include <array>
+#include <vector>
+
+#include "arch/x86/trapped_insn.h"
+
+using namespace irqremap::x86;
+
+namespace {
+TrappedInsn of(std::vector<uint8_t> b) { return classify_trapped(b); }
+}  // namespace
+
+TEST_CASE("trapped insn: RDMSR 0F 32, WRMSR 0F 30, RDTSC 0F 31, RDTSCP 0F 01 F9 (SDM vol. 2 opcode tables)") {
+  static_assert(classify_trapped(std::array<uint8_t, 2>{0x0F, 0x31}).op == TrappedOp::Rdtsc);
+  CHECK(of({0x0F, 0x32}).op == TrappedOp::Rdmsr);
+  CHECK(of({0x0F, 0x30}).op == TrappedOp::Wrmsr);
+  CHECK(of({0x0F, 0x31}).op == TrappedOp::Rdtsc);
+  CHECK(of({0x0F, 0x01, 0xF9}).op == TrappedOp::Rdtscp);
+  CHECK_FALSE(of({0x0F, 0x31}).lock);
+}
+
+TEST_CASE("trapped insn: legacy prefixes and REX are skipped; LOCK is reported for #UD") {
+  CHECK(of({0x2E, 0x0F, 0x31}).op == TrappedOp::Rdtsc);
+  CHECK(of({0x66, 0xF3, 0x0F, 0x01, 0xF9}).op == TrappedOp::Rdtscp);
+  CHECK(of({0x48, 0x0F, 0x32}).op == TrappedOp::Rdmsr);
+  CHECK(of({0x65, 0x67, 0x41, 0x0F, 0x30}).op == TrappedOp::Wrmsr);
+  const TrappedInsn locked = of({0xF0, 0x0F, 0x31});
+  CHECK(locked.op == TrappedOp::Rdtsc);
+  CHECK(locked.lock);
+  CHECK(of({0x3E, 0xF0, 0x48, 0x0F, 0x01, 0xF9}).lock);
+}
+
+TEST_CASE("trapped insn: other instructions that end in the same bytes are not trapped") {
+  CHECK(of({0x31, 0xC0}).op == TrappedOp::None);                    // xor eax,eax
+  CHECK(of({0x0F, 0x01, 0xF8}).op == TrappedOp::None);              // swapgs
+  CHECK(of({0x0F, 0x01, 0xD0}).op == TrappedOp::None);              // xgetbv
+  CHECK(of({0xB8, 0x0F, 0x31, 0x00, 0x00}).op == TrappedOp::None);  // mov eax,0x310f
+  CHECK(of({0x0F, 0x33}).op == TrappedOp::None);                    // rdpmc: Unicorn's own
+  CHECK(of({0xF0, 0x01, 0x30}).op == TrappedOp::None);              // lock add [rax],esi
+  CHECK_FALSE(of({0xF0, 0x01, 0x30}).lock);                         // ... is no concern here
+  CHECK(of({}).op == TrappedOp::None);
+  CHECK(of({0x66, 0x66}).op == TrappedOp::None);
+}
