@@ -137,10 +137,7 @@ TEST_CASE("arm64: HVC #0 is PSCI; CPU 1 reports its own MPIDR affinity (QEMU vir
       0xf2b08000,  // movk x0, #0x8400, lsl #16 -> SYSTEM_OFF
       0xd4000002,  // hvc #0
   };
-  std::vector<std::byte> img;
-  for (uint32_t w : words)
-    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
-  auto entry = (*m)->load(img);
+  auto entry = (*m)->load(arm64test::image_of(words));
   REQUIRE(entry);
   auto r = (*m)->run(*entry, 10'000);
   INFO(r.message);

@@ -4,8 +4,12 @@
 // before the first instruction to the stop.
 #include <doctest/doctest.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "arch/arm64/arm64_machine.h"
 #include "guest-fw/firmware.h"
@@ -35,6 +39,14 @@ inline Booted boot(const char* firmware, unsigned cpus, uint64_t budget = 50'000
   b.r = b.m->run(*entry, budget);
   if (sink != nullptr) b.m->detach(sink);
   return b;
+}
+
+// A raw image of A64 instruction words (little-endian), for Arm64Machine::load.
+inline std::vector<std::byte> image_of(std::span<const uint32_t> words) {
+  std::vector<std::byte> img;
+  for (uint32_t w : words)
+    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
+  return img;
 }
 
 }  // namespace arm64test

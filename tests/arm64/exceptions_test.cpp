@@ -13,6 +13,7 @@
 #include "arch/arm64/exception_entry.h"
 #include "arch/arm64/pmu_absent.h"
 #include "arch/arm64/stage1_walk.h"
+#include "tests/arm64/boot_rig.h"
 #include "tools/cli.h"
 
 using namespace irqremap;
@@ -127,10 +128,7 @@ TEST_CASE("arm64: an SVC with no vectors (VBAR_EL1 = 0, nothing there) stops wit
   auto m = Arm64Machine::create(cfg);
   REQUIRE(m);
   const uint32_t words[] = {0xd4000f61, 0xd503201f};  // svc #0x7b; nop
-  std::vector<std::byte> img;
-  for (uint32_t w : words)
-    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
-  auto entry = (*m)->load(img);
+  auto entry = (*m)->load(arm64test::image_of(words));
   REQUIRE(entry);
   auto r = (*m)->run(*entry, 10'000);
   CHECK(r.exit_status == 1);
@@ -181,10 +179,7 @@ TEST_CASE("arm64: without a PMU, ID_AA64DFR0_EL1.PMUVer reads 0 and MRS PMCCNTR_
       0xd4000002,  // hvc #0
   };
   std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-  std::vector<std::byte> img;
-  for (uint32_t w : words)
-    for (int i = 0; i < 4; ++i) img.push_back(std::byte((w >> (8 * i)) & 0xFF));
-  auto entry = (*m)->load(img);
+  auto entry = (*m)->load(arm64test::image_of(words));
   REQUIRE(entry);
   auto r = (*m)->run(*entry, 10'000);
   INFO(r.message);
