@@ -443,19 +443,18 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->kick();
     }
   } else if (pmu_absent::is_pmu_register(enc)) {
-    // No PMU (pmu_absent.h): UNDEFINED, so the exception is taken at the instruction and
-    // Unicorn's host-clock counters are never read.
-    // Taken when the quantum ends, which kick_next_ makes the next instruction do: a PC
-    // written from this hook is not followed before the rest of Unicorn's block.
+    // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.
+    // The exception is taken when the quantum ends, which kick_next_ makes the next
+    // instruction do: a PC written from this hook is not followed before the rest of
+    // Unicorn's block.
     self->undefined_at_ = pc;
     self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                        is_read ? "MRS" : "MSR", (enc >> 11) & 7, (enc >> 7) & 0xF,
-                                        (enc >> 3) & 0xF, enc & 7);
+                                        is_read ? "MRS" : "MSR", cp->op1, cp->crn, cp->crm, cp->op2);
     self->kick_next_ = true;
     return 1;
-  } else if (is_read && pmu_absent::id_value(enc, ~uint64_t{0}) != ~uint64_t{0}) {
+  } else if (is_read && pmu_absent::has_pmu_field(enc)) {
     // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
-    const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(3, 0, 0, (enc >> 3) & 0xF, enc & 7));
+    const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
     if (!to_xzr) self->set_reg(reg, v);
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the

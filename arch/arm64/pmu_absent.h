@@ -22,6 +22,9 @@ inline constexpr uint32_t kIdDfr0El1 = sysreg(3, 0, 0, 1, 2);
 inline constexpr uint64_t kPmuVerMask = uint64_t{0xF} << 8;     // ID_AA64DFR0_EL1.PMUVer
 inline constexpr uint64_t kPerfMonMask = uint64_t{0xF} << 24;   // ID_DFR0_EL1.PerfMon
 
+// Whether `enc` is an ID register with a PMU field that id_value() clears.
+constexpr bool has_pmu_field(uint32_t enc) { return enc == kIdAa64Dfr0El1 || enc == kIdDfr0El1; }
+
 // The value an ID register read returns without the PMU (other registers: unchanged).
 constexpr uint64_t id_value(uint32_t enc, uint64_t native) {
   if (enc == kIdAa64Dfr0El1) return native & ~kPmuVerMask;

@@ -22,6 +22,17 @@ struct TrappedInsn {
   bool lock = false;  // a LOCK (F0) prefix: #UD
 };
 
+constexpr const char* mnemonic(TrappedOp op) {
+  switch (op) {
+    case TrappedOp::Rdmsr: return "RDMSR";
+    case TrappedOp::Wrmsr: return "WRMSR";
+    case TrappedOp::Rdtsc: return "RDTSC";
+    case TrappedOp::Rdtscp: return "RDTSCP";
+    case TrappedOp::None: break;
+  }
+  return "(none)";
+}
+
 // `bytes` is the whole instruction, as long as Unicorn says it is (at most 15 bytes).
 constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
   TrappedInsn t;

@@ -232,19 +232,22 @@ bool X86Vcpu::take_interrupt() {
   return vector_into_guest(*v, "interrupt");
 }
 
-void X86Vcpu::refuse_msr(const std::string& what) {
-  // #GP(0) at the RDMSR/WRMSR (SDM §11.12.1.2, RDMSR/WRMSR "Protected Mode Exceptions"):
-  // the code hook runs before the instruction, RIP is still at it, so the frame's RIP is
+void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event) {
+  // The code hook runs before the instruction, RIP is still at it, so the frame's RIP is
   // the faulting instruction and the instruction never executes.
-  trace_.emit_lazy([&] {
-    return Event{EventKind::Fault, fmt::format("cpu{}", index_), fmt::format("{}: #GP(0) (SDM §11.12)", what),
-                 {{"cpu", index_}}};
-  });
-  raise_exception(13, 0);
+  trace_.emit_lazy([&] { return Event{EventKind::Fault, fmt::format("cpu{}", index_), event, {{"cpu", index_}}}; });
+  raise_exception(vector, error_code);
+}
+
+void X86Vcpu::refuse_msr(const std::string& what) {
+  // #GP(0) at the RDMSR/WRMSR (SDM §11.12.1.2, RDMSR/WRMSR "Protected Mode Exceptions").
+  fault_trapped(13, 0, fmt::format("{}: #GP(0) (SDM §11.12)", what));
 }
 
 unsigned X86Vcpu::cpl() const {
-  if ((paging_regs().cr0 & kCr0PE) == 0) return 0;  // real-address mode
+  uint64_t cr0 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+  if ((cr0 & kCr0PE) == 0) return 0;  // real-address mode
   if (rflags() & kRflagsVM) return 3;               // virtual-8086 mode
   uint64_t cs = 0;
   uc_reg_read(uc_, UC_X86_REG_CS, &cs);
@@ -259,16 +262,7 @@ const uint8_t* X86Vcpu::insn_bytes(uint64_t address, uint32_t size, std::array<u
 
 void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
   if (t.lock) {  // each instruction's "Exceptions": #UD if the LOCK prefix is used
-    trace_.emit_lazy([&] {
-      return Event{EventKind::Fault, fmt::format("cpu{}", index_),
-                   fmt::format("LOCK-prefixed {} at {:#x}: #UD", t.op == TrappedOp::Rdmsr   ? "RDMSR"
-                                                                 : t.op == TrappedOp::Wrmsr ? "WRMSR"
-                                                                 : t.op == TrappedOp::Rdtsc ? "RDTSC"
-                                                                                            : "RDTSCP",
-                               address),
-                   {{"cpu", index_}}};
-    });
-    raise_exception(6);
+    fault_trapped(6, std::nullopt, fmt::format("LOCK-prefixed {} at {:#x}: #UD", mnemonic(t.op), address));
     return;
   }
   switch (t.op) {
@@ -281,13 +275,11 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
 }
 
 void X86Vcpu::read_tsc(uint64_t address, uint32_t size, bool with_aux) {
-  const char* name = with_aux ? "RDTSCP" : "RDTSC";
-  if ((paging_regs().cr4 & kCr4TSD) != 0 && cpl() != 0) {
-    trace_.emit_lazy([&] {
-      return Event{EventKind::Fault, fmt::format("cpu{}", index_),
-                   fmt::format("{} at CPL {} with CR4.TSD set: #GP(0)", name, cpl()), {{"cpu", index_}}};
-    });
-    raise_exception(13, 0);
+  uint64_t cr4 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
+  if (const unsigned level = (cr4 & kCr4TSD) != 0 ? cpl() : 0; level != 0) {
+    fault_trapped(13, 0, fmt::format("{} at CPL {} with CR4.TSD set: #GP(0)",
+                                     mnemonic(with_aux ? TrappedOp::Rdtscp : TrappedOp::Rdtsc), level));
     return;
   }
   const uint64_t v = tsc_.read(clock());
@@ -312,8 +304,8 @@ bool X86Vcpu::msr_access(uint64_t address, uint32_t size, bool write) {
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
   if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
-  if (cpl() != 0) {  // RDMSR/WRMSR "Protected Mode Exceptions": #GP(0) if CPL is not 0
-    refuse_msr(fmt::format("{} {:#x} at CPL {}", write ? "WRMSR" : "RDMSR", msr, cpl()));
+  if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
+    fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
     return true;
   }
   if (write) {
@@ -450,11 +442,7 @@ PagingRegs X86Vcpu::paging_regs() const {
   return r;
 }
 
-bool X86Vcpu::user_mode() const {
-  uint64_t cs = 0;
-  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
-  return (cs & 3) == 3;
-}
+bool X86Vcpu::user_mode() const { return cpl() == 3; }
 
 std::optional<bool> X86Vcpu::instruction_writes() const {
   // The instruction's bytes through the guest's translation (it may run at a VA other

@@ -148,7 +148,7 @@ class X86Vcpu final : public arch::Vcpu {
   void fail(std::string what);
   void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
   PagingRegs paging_regs() const;
-  bool user_mode() const;
+  bool user_mode() const;  // CPL 3
   // Whether the instruction at RIP writes memory (nullopt: its bytes are not readable).
   std::optional<bool> instruction_writes() const;
   bool take_startup_events();
@@ -160,6 +160,8 @@ class X86Vcpu final : public arch::Vcpu {
   void read_tsc(uint64_t address, uint32_t size, bool with_aux);
   unsigned cpl() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_; }
+  // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
+  void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
 

@@ -155,6 +155,9 @@ TEST_CASE("pmu absent: the PMU registers are recognised by encoding, the generic
   CHECK(id_value(kIdAa64Dfr0El1, 0x1030'5106) == 0x1030'5006);  // Cortex-A57's, PMUVer 1 -> 0
   CHECK(id_value(kIdDfr0El1, 0x0301'0066) == 0x0001'0066);      // PerfMon 3 -> 0
   CHECK(id_value(sysreg(3, 0, 0, 0, 0), 0x411F'D070) == 0x411F'D070);  // MIDR_EL1 unchanged
+  CHECK(has_pmu_field(kIdAa64Dfr0El1));
+  CHECK(has_pmu_field(kIdDfr0El1));
+  CHECK_FALSE(has_pmu_field(sysreg(3, 0, 0, 0, 0)));
 }
 
 TEST_CASE("arm64: without a PMU, ID_AA64DFR0_EL1.PMUVer reads 0 and MRS PMCCNTR_EL0 is UNDEFINED (EC 0, ELR = the MRS), never the host clock") {

@@ -10,6 +10,7 @@
 #include "arch/common/multiboot.h"
 #include "arch/x86/fw_cfg.h"
 #include "arch/x86/x86_machine.h"
+#include "tests/x86/code_bytes.h"
 
 using namespace irqremap;
 using namespace irqremap::x86;
@@ -49,11 +50,7 @@ std::vector<uint8_t> store_eax(unsigned slot) {
   return b;
 }
 
-std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
-  std::vector<uint8_t> out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
+using x86test::cat;
 
 const std::vector<uint8_t> kExit{0xB0, 0x21, 0xE6, 0xF4, 0xF4};  // mov al,0x21; out 0xf4,al; hlt
 

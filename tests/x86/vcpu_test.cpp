@@ -11,6 +11,7 @@
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/x86_vcpu.h"
+#include "tests/x86/code_bytes.h"
 
 using namespace irqremap;
 using namespace irqremap::x86;
@@ -185,19 +186,8 @@ TEST_CASE("vcpu: an x2APIC MSR access the APIC refuses raises #GP(0) in the gues
   CHECK(rig.bus.apic(0).mode() == ApicMode::XApic);
 }
 
-namespace {
-// mov r64, imm64 (REX.W B8+r).
-std::vector<uint8_t> mov64(unsigned reg, uint64_t v) {
-  std::vector<uint8_t> b{uint8_t(0x48 | (reg >= 8 ? 1 : 0)), uint8_t(0xB8 + (reg & 7))};
-  for (unsigned i = 0; i < 8; ++i) b.push_back(uint8_t(v >> (8 * i)));
-  return b;
-}
-std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
-  std::vector<uint8_t> out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
-}  // namespace
+using x86test::cat;
+using x86test::mov64;
 
 TEST_CASE("vcpu: RDTSC, RDTSCP and RDMSR IA32_TSC read the machine's clock, not the host's TSC (SDM vol. 3B \"Time-Stamp Counter\")") {
   Rig rig;
