@@ -260,9 +260,33 @@ const uint8_t* X86Vcpu::insn_bytes(uint64_t address, uint32_t size, std::array<u
   return scratch.data();
 }
 
+bool X86Vcpu::code64() const {
+  const PagingRegs regs = paging_regs();
+  if ((regs.efer & kEferLMA) == 0) return false;
+  // Unicorn keeps CS.L only in the segment's hidden part, which its API does not read, so
+  // it is read where the guest loaded CS from: its descriptor in the GDT or LDT (a
+  // descriptor rewritten since then is not what the CPU uses; SDM vol. 3A §3.4.3). A null
+  // CS in IA-32e mode is the reset state of Unicorn's 64-bit engine, in which a raw image
+  // or an ELF64 is entered (boot_rom.h): 64-bit code. So is a descriptor that cannot be
+  // read.
+  uint64_t cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  if ((cs & ~uint64_t{3}) == 0) return true;
+  uc_x86_mmr table{};
+  uc_reg_read(uc_, (cs & 4) != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR, &table);
+  if ((cs | 7) > table.limit) return true;
+  const auto at = translate(mem_, regs, table.base + (cs & 0xFFF8), {Access::Read, false});
+  if (!at) return true;
+  const auto descriptor = mem_.read64(at->pa);
+  if (!descriptor) return true;
+  return (*descriptor >> 53 & 1) != 0;  // L, bit 21 of the high dword (§3.4.5)
+}
+
 void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
-  if (t.lock) {  // each instruction's "Exceptions": #UD if the LOCK prefix is used
-    fault_trapped(6, std::nullopt, fmt::format("LOCK-prefixed {} at {:#x}: #UD", mnemonic(t.op), address));
+  if (t.undefined != Undefined::No) {  // each instruction's "Exceptions": #UD
+    fault_trapped(6, std::nullopt,
+                  fmt::format("{} {} at {:#x}: #UD", t.undefined == Undefined::Lock ? "LOCK-prefixed" : "VEX-encoded",
+                              mnemonic(t.op), address));
     return;
   }
   switch (t.op) {
@@ -355,7 +379,10 @@ void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
   const uint8_t last = b[size - 1];
   if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
-  if (const TrappedInsn t = classify_trapped({b, size}); t.op != TrappedOp::None) self->perform(t, address, size);
+  const std::span<const uint8_t> insn{b, size};
+  // The mode matters only for a C4/C5 that is VEX in 64-bit code and LES/LDS elsewhere.
+  const bool code64 = vex_depends_on_mode(insn) && self->code64();
+  if (const TrappedInsn t = classify_trapped(insn, code64); t.op != TrappedOp::None) self->perform(t, address, size);
 }
 
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {

@@ -159,6 +159,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool msr_access(uint64_t address, uint32_t size, bool write);
   void read_tsc(uint64_t address, uint32_t size, bool with_aux);
   unsigned cpl() const;
+  // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
+  bool code64() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_; }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);

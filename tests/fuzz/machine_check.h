@@ -116,6 +116,16 @@ void run_program(const Config& cfg, std::span<const std::byte> image, bool trace
                  (unsigned long long)first.events, first.uart.size(), second.result.message.c_str(),
                  (unsigned long long)second.result.instructions, (unsigned long long)second.events,
                  second.uart.size());
+    // What else differs shows in the rest: the UART's first bytes (a value the guest
+    // printed), the stop's fields and the trace's hash.
+    for (const RunSummary* r : {&first, &second}) {
+      std::fprintf(stderr, "  UART:");
+      for (std::size_t i = 0; i < std::min<std::size_t>(r->uart.size(), 64); ++i)
+        std::fprintf(stderr, " %02x", unsigned(uint8_t(r->uart[i])));
+      std::fprintf(stderr, "%s; stop %d, exit %d, cpu %u, pc %#llx, trace hash %#llx\n",
+                   r->uart.size() > 64 ? " ..." : "", int(r->result.stop), r->result.exit_status,
+                   r->result.cpu, (unsigned long long)r->result.pc, (unsigned long long)r->trace_hash);
+    }
     __builtin_trap();
   }
 }

@@ -253,9 +253,11 @@ TEST_CASE("vcpu: without a machine clock the TSC counts the instructions the CPU
   CHECK(rig.reg(UC_X86_REG_RAX) - rig.reg(UC_X86_REG_R8) == 5);
 }
 
-TEST_CASE("vcpu: LOCK-prefixed RDTSC, RDTSCP and RDMSR raise #UD at the instruction, which Unicorn would have run (SDM RDTSC/RDMSR \"Exceptions\")") {
+TEST_CASE("vcpu: LOCK-prefixed or VEX-encoded RDTSC, RDTSCP and RDMSR raise #UD at the instruction, which Unicorn would have run (SDM RDTSC/RDMSR \"Exceptions\", vol. 2A §2.3.5)") {
   const std::vector<std::vector<uint8_t>> forms = {
-      {0xF0, 0x0F, 0x31}, {0xF0, 0x0F, 0x01, 0xF9}, {0x2E, 0xF0, 0x0F, 0x32}};
+      {0xF0, 0x0F, 0x31}, {0xF0, 0x0F, 0x01, 0xF9}, {0x2E, 0xF0, 0x0F, 0x32},
+      // VEX: the fuzzing finding's C5 0F 01 F9 read the host's TSC; 2- and 3-byte forms
+      {0xC5, 0x0F, 0x01, 0xF9}, {0xC5, 0xF8, 0x31}, {0xC4, 0xE1, 0x78, 0x32}};
   for (const auto& insn : forms) {
     CAPTURE(insn.size());
     Rig rig;
@@ -271,6 +273,47 @@ TEST_CASE("vcpu: LOCK-prefixed RDTSC, RDTSCP and RDMSR raise #UD at the instruct
     CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kCode + 7);  // RIP: the locked instruction
     CHECK(rig.reg(UC_X86_REG_RAX) == 0x21);  // not performed: no count in EAX
     CHECK(rig.exit.exit_requested() == 0x43u);  // isa-debug-exit: (0x21 << 1) | 1
+  }
+}
+
+TEST_CASE("vcpu: C5 45 31 is LDS in compatibility mode and a VEX-encoded RDTSC (#UD) in 64-bit mode, as CS.L in the GDT says (SDM vol. 2A §2.3.5)") {
+  constexpr uint64_t kGdt = 0x4000, kFarPointer = 0x5000, kTarget = 0x1100;
+  Rig rig;
+  rig.cpu->set_clock([] { return 0x7700; });
+  // null; 0x08 64-bit code (L=1); 0x10 32-bit code (D=1, L=0); 0x18 flat data
+  REQUIRE(rig.mem.write64(kGdt + 0x08, 0x00AF'9A00'0000'FFFFull));
+  REQUIRE(rig.mem.write64(kGdt + 0x10, 0x00CF'9A00'0000'FFFFull));
+  REQUIRE(rig.mem.write64(kGdt + 0x18, 0x00CF'9200'0000'FFFFull));
+  uc_x86_mmr gdtr{0, kGdt, 0x1F, 0};
+  uc_reg_write(rig.uc, UC_X86_REG_GDTR, &gdtr);
+  REQUIRE(rig.mem.write32(kFarPointer, 0xCAFE'F00D));  // the m16:32 LDS loads
+  REQUIRE(rig.mem.write16(kFarPointer + 4, 0x18));
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
+  put_gate(rig.mem, 6, kHandler, idt::kInterruptGate, 0x08);
+  auto far_return_to = [&](uint8_t selector) {
+    // mov rbp,kFarPointer-0x31; xor eax,eax; push selector; push kTarget; retfq
+    return cat({mov64(5, kFarPointer - 0x31), {0x31, 0xC0, 0x6A, selector, 0x68},
+                {uint8_t(kTarget), uint8_t(kTarget >> 8), 0, 0, 0x48, 0xCB}});
+  };
+  put_code(rig.mem, kTarget, {0xC5, 0x45, 0x31, 0xF4});  // lds eax,[ebp+0x31] / VEX RDTSC; hlt
+  SUBCASE("CS = 0x10, a 32-bit code segment in IA-32e mode: LDS runs") {
+    put_code(rig.mem, kCode, far_return_to(0x10));
+    rig.cpu->reset(kCode, kStack);
+    rig.run();
+    CHECK_FALSE(rig.cpu->error());
+    CHECK(rig.cpu->taken(6) == 0);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0xCAFE'F00Du);
+    CHECK(rig.reg(UC_X86_REG_DS) == 0x18);
+    CHECK(rig.cpu->halted());
+  }
+  SUBCASE("CS = 0x08, a 64-bit code segment: #UD at the instruction, no count read") {
+    put_code(rig.mem, kCode, far_return_to(0x08));
+    rig.cpu->reset(kCode, kStack);
+    rig.run();
+    CHECK_FALSE(rig.cpu->error());
+    REQUIRE(rig.cpu->taken(6) == 1);
+    CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kTarget);
+    CHECK(rig.reg(UC_X86_REG_RAX) == 0x21);
   }
 }
 
