@@ -2,15 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
+
 #include "arch/common/unicorn_abort.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/insn_access.h"
-
-#include <algorithm>
-#include <array>
-#include <cstring>
+#include "arch/x86/insn_prefixes.h"
 #include "arch/x86/interrupt_entry.h"
+#include "arch/x86/vex_prefix.h"
 
 namespace irqremap::x86 {
 
@@ -283,10 +285,8 @@ bool X86Vcpu::code64() const {
 }
 
 void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
-  if (t.undefined != Undefined::No) {  // each instruction's "Exceptions": #UD
-    fault_trapped(6, std::nullopt,
-                  fmt::format("{} {} at {:#x}: #UD", t.undefined == Undefined::Lock ? "LOCK-prefixed" : "VEX-encoded",
-                              mnemonic(t.op), address));
+  if (t.lock) {  // each instruction's "Exceptions": #UD if the LOCK prefix is used
+    fault_trapped(6, std::nullopt, fmt::format("LOCK-prefixed {} at {:#x}: #UD", mnemonic(t.op), address));
     return;
   }
   switch (t.op) {
@@ -376,13 +376,20 @@ void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
       self->halted_ = true;  // HLT itself then ends uc_emu_start
     return;
   }
+  const std::span<const uint8_t> insn{b, size};
+  if (const size_t i = opcode_start(insn); i < size && (b[i] == 0xC4 || b[i] == 0xC5)) {
+    // A VEX prefix this CPU has no instruction for (vex_prefix.h), or BMI, or LES/LDS:
+    // the mode is read only when it decides between VEX and LES/LDS.
+    const bool code64 = vex_depends_on_mode(insn) && self->code64();
+    if (const auto vex = decode_vex(insn, code64))
+      if (const char* why = vex_undefined(*vex))
+        self->fault_trapped(6, std::nullopt, fmt::format("VEX-encoded instruction at {:#x}: #UD ({})", address, why));
+    return;
+  }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
   const uint8_t last = b[size - 1];
   if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
-  const std::span<const uint8_t> insn{b, size};
-  // The mode matters only for a C4/C5 that is VEX in 64-bit code and LES/LDS elsewhere.
-  const bool code64 = vex_depends_on_mode(insn) && self->code64();
-  if (const TrappedInsn t = classify_trapped(insn, code64); t.op != TrappedOp::None) self->perform(t, address, size);
+  if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) self->perform(t, address, size);
 }
 
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {

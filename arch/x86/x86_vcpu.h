@@ -13,7 +13,9 @@
 //    moves RIP past the instruction; other MSRs execute natively. An access the APIC
 //    refuses, an MSR access at CPL > 0 and RDTSC/RDTSCP at CPL > 0 with CR4.TSD set raise
 //    #GP(0) in the guest at the instruction (SDM §11.12.1.2, RDMSR, RDTSC), and a LOCK
-//    or VEX prefix #UD, which Unicorn does not raise.
+//    prefix #UD, which Unicorn does not raise. So is a VEX encoding of anything but the
+//    BMI1/BMI2 instructions the CPU reports (vex_prefix.h), which Unicorn would run as
+//    the legacy or SSE instruction.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT

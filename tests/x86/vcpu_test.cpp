@@ -257,7 +257,8 @@ TEST_CASE("vcpu: LOCK-prefixed or VEX-encoded RDTSC, RDTSCP and RDMSR raise #UD 
   const std::vector<std::vector<uint8_t>> forms = {
       {0xF0, 0x0F, 0x31}, {0xF0, 0x0F, 0x01, 0xF9}, {0x2E, 0xF0, 0x0F, 0x32},
       // VEX: the fuzzing finding's C5 0F 01 F9 read the host's TSC; 2- and 3-byte forms
-      {0xC5, 0x0F, 0x01, 0xF9}, {0xC5, 0xF8, 0x31}, {0xC4, 0xE1, 0x78, 0x32}};
+      {0xC5, 0x0F, 0x01, 0xF9}, {0xC5, 0xF8, 0x31}, {0xC4, 0xE1, 0x78, 0x32},
+      {0xC5, 0xF8, 0xA2}};  // and any VEX opcode but BMI's: this one is CPUID's
   for (const auto& insn : forms) {
     CAPTURE(insn.size());
     Rig rig;
@@ -315,6 +316,20 @@ TEST_CASE("vcpu: C5 45 31 is LDS in compatibility mode and a VEX-encoded RDTSC (
     CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kTarget);
     CHECK(rig.reg(UC_X86_REG_RAX) == 0x21);
   }
+}
+
+TEST_CASE("vcpu: the BMI1/BMI2 instructions the CPU reports (CPUID.07H:EBX[3,8]) run, VEX-encoded") {
+  Rig rig;
+  // mov ecx,0x1234; mov ebx,0xFF00; andn eax,ecx,ebx; rorx r8,rbx,8; hlt
+  put_code(rig.mem, kCode,
+           {0xB9, 0x34, 0x12, 0, 0, 0xBB, 0x00, 0xFF, 0, 0, 0xC4, 0xE2, 0x70, 0xF2, 0xC3, 0xC4, 0x63, 0xFB, 0xF0,
+            0xC3, 0x08, 0xF4});
+  rig.cpu->reset(kCode, kStack);
+  REQUIRE(rig.run() == UC_ERR_OK);
+  CHECK(rig.cpu->taken(6) == 0);
+  CHECK(rig.reg(UC_X86_REG_RAX) == 0xED00);  // ~0x1234 & 0xFF00
+  CHECK(rig.reg(UC_X86_REG_R8) == 0xFF);     // 0xFF00 rotated right by 8
+  CHECK(rig.cpu->halted());
 }
 
 TEST_CASE("vcpu: a refused APIC MSR with no #GP gate, INT3 and #UD with no gate stop the run naming the exception") {
