@@ -291,27 +291,26 @@ TEST_CASE("vcpu: C5 45 31 is LDS in compatibility mode and a VEX-encoded RDTSC (
   REQUIRE(rig.mem.write16(kFarPointer + 4, 0x18));
   put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});  // mov al,0x21; out 0xf4,al
   put_gate(rig.mem, 6, kHandler, idt::kInterruptGate, 0x08);
-  auto far_return_to = [&](uint8_t selector) {
-    // mov rbp,kFarPointer-0x31; xor eax,eax; push selector; push kTarget; retfq
-    return cat({mov64(5, kFarPointer - 0x31), {0x31, 0xC0, 0x6A, selector, 0x68},
-                {uint8_t(kTarget), uint8_t(kTarget >> 8), 0, 0, 0x48, 0xCB}});
-  };
   put_code(rig.mem, kTarget, {0xC5, 0x45, 0x31, 0xF4});  // lds eax,[ebp+0x31] / VEX RDTSC; hlt
-  SUBCASE("CS = 0x10, a 32-bit code segment in IA-32e mode: LDS runs") {
-    put_code(rig.mem, kCode, far_return_to(0x10));
+  // Runs kTarget with CS = selector: mov rbp,kFarPointer-0x31; xor eax,eax; push selector;
+  // push kTarget; retfq
+  auto run_with_cs = [&](uint8_t selector) {
+    put_code(rig.mem, kCode,
+             cat({mov64(5, kFarPointer - 0x31), {0x31, 0xC0, 0x6A, selector, 0x68},
+                  {uint8_t(kTarget), uint8_t(kTarget >> 8), 0, 0, 0x48, 0xCB}}));
     rig.cpu->reset(kCode, kStack);
     rig.run();
     CHECK_FALSE(rig.cpu->error());
+  };
+  SUBCASE("CS = 0x10, a 32-bit code segment in IA-32e mode: LDS runs") {
+    run_with_cs(0x10);
     CHECK(rig.cpu->taken(6) == 0);
     CHECK(rig.reg(UC_X86_REG_RAX) == 0xCAFE'F00Du);
     CHECK(rig.reg(UC_X86_REG_DS) == 0x18);
     CHECK(rig.cpu->halted());
   }
   SUBCASE("CS = 0x08, a 64-bit code segment: #UD at the instruction, no count read") {
-    put_code(rig.mem, kCode, far_return_to(0x08));
-    rig.cpu->reset(kCode, kStack);
-    rig.run();
-    CHECK_FALSE(rig.cpu->error());
+    run_with_cs(0x08);
     REQUIRE(rig.cpu->taken(6) == 1);
     CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == kTarget);
     CHECK(rig.reg(UC_X86_REG_RAX) == 0x21);
