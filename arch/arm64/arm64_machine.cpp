@@ -101,8 +101,12 @@ std::expected<void, std::string> Arm64Machine::init() {
 }
 
 std::expected<void, std::string> Arm64Machine::attach_mmio(uint64_t base, MmioDevice& dev) {
-  for (unsigned c = 0; c < engines_.size(); ++c)
+  const uint64_t size = (dev.mmio_size() + 0xFFF) & ~uint64_t{0xFFF};
+  for (unsigned c = 0; c < engines_.size(); ++c) {
+    // Once a CPU has run, its engine's unbacked space holds every free address.
+    if (auto ok = cpus_[c]->carve_unbacked_space(base, size); !ok) return ok;
     if (auto ok = mmio_.bind(engines_[c], c, base, dev); !ok) return ok;
+  }
   return {};
 }
 

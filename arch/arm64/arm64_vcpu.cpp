@@ -103,10 +103,7 @@ uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
   }
   // MMU on: the word at a virtual address is read at the physical address the guest's
   // tables give (code at a VA other than its PA: a kernel linked high).
-  auto t = stage1_translate(pc, translation_regs(), [this](uint64_t pa) -> std::optional<uint64_t> {
-    auto v = mem_.read64(pa);
-    return v ? std::optional<uint64_t>(*v) : std::nullopt;
-  });
+  auto t = walk(pc);
   if (!t) return 0;
   constexpr uint64_t kPage = 0x1000;
   std::byte* host = mem_.host_ptr(t->pa & ~(kPage - 1), kPage);
@@ -155,35 +152,59 @@ uint64_t Arm64Vcpu::sysreg_value(uint32_t op0, uint32_t op1, uint32_t crn, uint3
   return r.val;
 }
 
+std::expected<Translation, WalkFault> Arm64Vcpu::walk(uint64_t va) const {
+  return stage1_translate(va, translation_regs(), [this](uint64_t pa) -> std::optional<uint64_t> {
+    auto v = mem_.read64(pa);
+    return v ? std::optional<uint64_t>(*v) : std::nullopt;
+  });
+}
+
 TranslationRegs Arm64Vcpu::translation_regs() const {
   return TranslationRegs{sysreg_value(3, 0, 1, 0, 0), sysreg_value(3, 0, 2, 0, 2), reg(UC_ARM64_REG_TTBR0_EL1),
                          reg(UC_ARM64_REG_TTBR1_EL1)};
 }
 
-bool Arm64Vcpu::physically_backed(uint64_t pa) const {
-  // RAM and MMIO windows are both Unicorn regions (arch/common maps them per engine).
-  uc_mem_region* regions = nullptr;
-  uint32_t n = 0;
-  if (uc_mem_regions(uc_, &regions, &n) != UC_ERR_OK) return false;
-  bool found = false;
-  // Alias pages are Unicorn regions too, but nothing of the machine's sits there.
-  for (uint32_t i = 0; i < n && !found; ++i)
-    found = pa >= regions[i].begin && pa <= regions[i].end && !aliases_.contains(pa);
-  uc_free(regions);
-  return found;
+std::expected<void, std::string> Arm64Vcpu::cover_unbacked_space() {
+  if (unbacked_) return {};
+  auto space = std::make_unique<arch::UnbackedSpace>(
+      uc_, [this](uint64_t va, arch::UnbackedSpace::Access a) { return decide_unbacked(va, a); },
+      [this](uint64_t pa, arch::UnbackedSpace::Access a, unsigned) { on_unbacked_pa(pa, a); });
+  if (auto ok = space->cover(); !ok) return ok;
+  unbacked_ = std::move(space);
+  return {};
 }
 
-bool Arm64Vcpu::map_alias(uint64_t va, uint64_t pa) {
-  // Unicorn's TLB takes the access to the PA, so behind an alias of a device page any
-  // bytes will do: a scratch page only has to exist for Unicorn's look-up.
-  auto scratch = [this](uint64_t va_page, uint64_t) {
-    if (!scratch_page_) {
-      scratch_page_.reset(static_cast<std::byte*>(std::aligned_alloc(arch::VaAliases::kPage, arch::VaAliases::kPage)));
-      std::memset(scratch_page_.get(), 0, arch::VaAliases::kPage);
-    }
-    return uc_mem_map_ptr(uc_, va_page, arch::VaAliases::kPage, UC_PROT_ALL, scratch_page_.get()) == UC_ERR_OK;
-  };
-  return aliases_.map(uc_, mem_, va, pa, scratch, trace_, index_);
+std::expected<void, std::string> Arm64Vcpu::carve_unbacked_space(uint64_t base, uint64_t size) {
+  if (!unbacked_) return {};
+  return unbacked_->carve(base, size);
+}
+
+bool Arm64Vcpu::decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access) {
+  // The same walk QEMU is about to make (Arm ARM D8.2), only to learn whether the access
+  // ends on something the machine has. Where it does not, the architecture performs no
+  // access: refuse it now, before Unicorn performs anything, and take the abort when the
+  // quantum ends.
+  auto t = walk(va);
+  uint32_t fsc_value = fsc::kSyncExternal;
+  if (!t) {
+    // Translation and access flag faults (and granules this walk does not model) are
+    // QEMU's to raise, precisely and with its own syndrome.
+    if (t.error().kind != WalkFault::Kind::ExternalOnWalk) return true;
+    fsc_value = t.error().fsc();  // a table with nothing behind it: external abort on the walk
+  } else if (physically_backed(t->pa)) {
+    return true;
+  }
+  if (!refused_) refused_ = Refused{va, access, fsc_value};
+  return false;
+}
+
+void Arm64Vcpu::on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access) {
+  // Reached after the access (its VA lies outside the unbacked space): the instruction
+  // completes with a read of 0 or a dropped write; stop before the next one and take the
+  // abort at this one. A read made to translate an instruction is told apart when the
+  // quantum ends (take_external_abort).
+  if (!unbacked_pa_) unbacked_pa_ = UnbackedPa{insn_pc_, pa, access == arch::UnbackedSpace::Access::Write};
+  if (in_step_) kick_next_ = true;
 }
 
 bool Arm64Vcpu::restore_el1_regime() {
@@ -297,8 +318,13 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   executed_ = 0;
   saw_wfi_ = false;
   kick_next_ = false;
-  unmapped_.reset();
+  refused_.reset();
+  unbacked_pa_.reset();
   undefined_at_.reset();
+  if (!unbacked_) {
+    if (auto ok = cover_unbacked_space(); !ok)
+      return arch::StepResult{0, arch::StopRequest{arch::StopKind::Unsupported, ok.error(), 1}};
+  }
   in_step_ = true;
   // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
   // Unicorn would add a second per-instruction hook for it. `until` is an address no
@@ -321,7 +347,8 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
     // An UNDEFINED system-register access (on_sys): the Undefined Instruction exception,
     // ELR = the instruction (Arm ARM D1.10.4); nothing after it ran, nor was fetched.
     const uint64_t at = *std::exchange(undefined_at_, std::nullopt);
-    unmapped_.reset();
+    refused_.reset();
+    unbacked_pa_.reset();
     if (!stop_)
       take_exception(ExceptionKind::Synchronous, syndrome::uncategorized(), std::nullopt, at, at,
                      std::exchange(undefined_what_, {}));
@@ -337,9 +364,9 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
     stop_.reset();
     return r;
   }
-  if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_) {
-    take_unmapped_abort(e);
-    unmapped_.reset();
+  const bool refused = (e == UC_ERR_READ_PROT || e == UC_ERR_WRITE_PROT || e == UC_ERR_FETCH_PROT) && refused_;
+  if (refused || (e == UC_ERR_OK && unbacked_pa_)) {
+    take_external_abort(e);
     if (stop_) {
       if (resume_pc_) set_reg(UC_ARM64_REG_PC, *resume_pc_);
       resume_pc_.reset();
@@ -348,7 +375,16 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
     }
     return r;
   }
-  unmapped_.reset();
+  refused_.reset();
+  unbacked_pa_.reset();
+  if (unmapped_) {
+    // Cannot happen while the unbacked space covers every address; said plainly if it does.
+    r.stop = arch::StopRequest{arch::StopKind::GuestFault,
+                               fmt::format("guest access to VA {:#x} outside Unicorn's memory map", *unmapped_),
+                               1};
+    unmapped_.reset();
+    return r;
+  }
   if (e != UC_ERR_OK) {
     const bool invalid = e == UC_ERR_INSN_INVALID;
     r.stop = arch::StopRequest{invalid ? arch::StopKind::Unsupported : arch::StopKind::GuestFault,
@@ -380,6 +416,7 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     return;
   }
   ++self->executed_;
+  self->insn_pc_ = address;
   // The vector's first instruction is running; after it the entry is done.
   if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
   if (self->on_insn_) [[unlikely]] self->on_insn_(address);
@@ -505,10 +542,7 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   if (intno == kExcpPrefetchAbort) {
     // An MMU fault on the fetch at PC (Unicorn had the VA in its map): classify it by
     // walking the tables; a walk that succeeds means a permission fault.
-    auto t = stage1_translate(pc, self->translation_regs(), [self](uint64_t pa) -> std::optional<uint64_t> {
-      auto v = self->mem_.read64(pa);
-      return v ? std::optional<uint64_t>(*v) : std::nullopt;
-    });
+    auto t = self->walk(pc);
     const uint32_t ifsc = t ? fsc::permission(t->level) : t.error().fsc();
     self->take_exception(ExceptionKind::Synchronous, syndrome::insn_abort(same_el, ifsc), pc, pc, pc,
                          "instruction abort");
@@ -530,48 +564,45 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
                       fmt::format("guest {} (Unicorn exception {}; not modelled)", exception_name(intno), intno), 1});
 }
 
-bool Arm64Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
+bool Arm64Vcpu::on_unmapped(uc_engine*, uc_mem_type, uint64_t address, int, int64_t, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
-  // Only recorded here: the abort is taken after uc_emu_start returns, with PC at the
-  // faulting instruction (never inside the instruction).
-  self->unmapped_ = Unmapped{address, type == UC_MEM_WRITE_UNMAPPED};
+  // Only recorded here; step() says it in the stop line.
+  self->unmapped_ = address;
   return false;
 }
 
-void Arm64Vcpu::take_unmapped_abort(uc_err e) {
-  const uint64_t va = unmapped_->address, at = pc();
-  const bool fetch = e == UC_ERR_FETCH_UNMAPPED;
+void Arm64Vcpu::take_external_abort(uc_err e) {
   const bool same_el = pstate::el(pstate()) == 1;
-  auto t = stage1_translate(va, translation_regs(), [this](uint64_t pa) -> std::optional<uint64_t> {
-    auto v = mem_.read64(pa);
-    return v ? std::optional<uint64_t>(*v) : std::nullopt;
-  });
-  if (!t && t.error().kind == WalkFault::Kind::Unsupported) {
-    request_stop({arch::StopKind::Unsupported,
-                  fmt::format("guest access to {:#x}: TCR_EL1 selects a translation granule other than 4 KB (not modelled)", va), 1});
+  if (refused_) {
+    // Refused before it was performed: PC is the refused instruction (the code hook synced
+    // it) or, for a fetch, the target whose first instruction could not be fetched.
+    const Refused f = *std::exchange(refused_, std::nullopt);
+    unbacked_pa_.reset();
+    const uint64_t at = pc();
+    const bool fetch = f.access == arch::UnbackedSpace::Access::Fetch;
+    if (fetch && e != UC_ERR_FETCH_PROT) return;  // refused during a translation that then did not run
+    const uint32_t esr = fetch ? syndrome::insn_abort(same_el, f.fsc)
+                               : syndrome::data_abort(same_el, f.access == arch::UnbackedSpace::Access::Write, f.fsc);
+    take_exception(ExceptionKind::Synchronous, esr, f.va, at, at, fetch ? "instruction abort" : "data abort");
     return;
   }
-  if (t && physically_backed(t->pa)) {
-    // The architecture performs this access; Unicorn 2.0.1 needs the VA in its own map
-    // first (see the header). PC is still at the instruction (or the fetch target): it
-    // runs again in the next quantum.
-    if (map_alias(va, t->pa)) return;
-    if (aliases_.full() && !aliases_.contains(va)) {
-      request_stop({arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa), 1});
-      return;
-    }
-    request_stop({arch::StopKind::Unsupported,
-                  fmt::format("guest access to VA {:#x} mapped to PA {:#x}: Unicorn refused it again after "
-                              "an alias page was mapped at the VA", va, t->pa), 1});
+  // Found after the access (on_unbacked_pa). When it was the fetch of the instruction at
+  // PC (Unicorn translated the backstop's zeros; the code hook stopped before running
+  // them), an instruction abort there with FAR = PC.
+  const UnbackedPa u = *std::exchange(unbacked_pa_, std::nullopt);
+  const uint64_t at = pc();
+  auto t = walk(at);
+  if (t && !physically_backed(t->pa)) {
+    take_exception(ExceptionKind::Synchronous, syndrome::insn_abort(same_el, fsc::kSyncExternal), at, at, at,
+                   "instruction abort");
     return;
   }
-  // A translation fault, or a valid mapping (or the MMU off) onto a physical address with
-  // nothing behind it: a synchronous external abort (Arm ARM D8.3 / D17.2.37, FSC 0x10),
-  // as QEMU virt answers an access to an unassigned address.
-  const uint32_t xfsc = t ? fsc::kSyncExternal : t.error().fsc();
-  const uint32_t esr = fetch ? syndrome::insn_abort(same_el, xfsc) : syndrome::data_abort(same_el, unmapped_->write, xfsc);
-  take_exception(ExceptionKind::Synchronous, esr, va, at, at, fetch ? "instruction abort" : "data abort");
+  // Otherwise a load or store by the instruction before: at it, FAR unknown.
+  constexpr uint32_t kFnV = 1u << 10;  // ISS.FnV: FAR is not valid
+  take_exception(ExceptionKind::Synchronous, syndrome::data_abort(same_el, u.write, fsc::kSyncExternal) | kFnV,
+                 std::nullopt, u.culprit, u.culprit,
+                 fmt::format("data abort (PA {:#x} has nothing behind it)", u.pa));
 }
 
 }  // namespace irqremap::arm64

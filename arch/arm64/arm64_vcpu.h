@@ -25,15 +25,17 @@
 //    stays UNDEFINED to Unicorn and reaches the PSCI hook as today.
 //  - Synchronous exceptions are reported to UC_HOOK_INTR and never vectored: SVC (2) with
 //    PC after the SVC; UNDEFINED (1) and MMU prefetch aborts (3) with PC at the faulting
-//    instruction. An access whose *virtual* address is not in Unicorn's own memory map
-//    ends uc_emu_start with UC_ERR_{READ,WRITE,FETCH}_UNMAPPED (PC = the faulting
-//    instruction, or the target for a fetch) and the UC_HOOK_MEM_UNMAPPED hook sees the
-//    VA, even with the MMU on: Unicorn 2.0.1 looks the VA up before translating
-//    (unicorn issue #1718). The vCPU therefore answers a refused access whose VA the
-//    guest's tables map onto something backed with an alias page at that VA in this
-//    engine (the PA's own RAM page, or a scratch page for MMIO) and runs the
-//    instruction again; Unicorn's translation then reaches the PA. Nothing was
-//    performed the first time (Unicorn refuses before the access).
+//    instruction.
+//  - Unicorn 2.0.1 looks an access's *virtual* address up in its own memory map before it
+//    translates it (unicorn issue #1718), and uses the region found for nothing else. The
+//    vCPU therefore maps the unbacked space (arch/common/unbacked_space.h) over every
+//    address nothing of the machine occupies, without permissions: any VA the guest's
+//    tables produce is found, and an access whose VA lies there reaches the PROT hook
+//    first. The vCPU walks the guest's tables for it (decide_unbacked): a PA with nothing
+//    behind it is refused before anything is performed (UC_ERR_*_PROT; the PC is the
+//    refused instruction because the code hook syncs it, or the fetch target) and taken as
+//    a synchronous external abort; everything else goes on through QEMU's own walk, which
+//    raises translation, access flag and permission faults precisely itself.
 //  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
 //    system-register access checks and for the MMU regime stays the old one until the
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
@@ -42,10 +44,16 @@
 //
 // Synchronous exceptions (Arm ARM D1.10; exception_entry.h) are taken to VBAR_EL1 with
 // ESR_EL1, FAR_EL1 (aborts), ELR_EL1, SPSR_EL1 as the architecture writes them: SVC,
-// undefined instructions (HVC #0 at EL1 is PSCI, not an exception), instruction aborts
-// (translation faults; a fetch from a mapped VA with nothing behind its PA is a
-// synchronous external abort, FSC 0x10), data aborts on accesses Unicorn reports as
-// unmapped (same classification; FAR = the VA). An exception whose vector cannot be
+// undefined instructions (HVC #0 at EL1 is PSCI, not an exception), instruction and data
+// aborts: translation, access flag and permission faults as QEMU's walk raises them
+// (raised_exception.h), and a synchronous external abort (FSC 0x10, FAR = the VA; Arm ARM
+// D8.3 / D17.2.37) for a load, store or fetch whose address translates to a PA with
+// nothing behind it, as QEMU virt answers an unassigned address; on a walk whose table
+// lies there, an external abort on the walk (FSC 0x14 + level). The one case found after
+// the access (a VA outside the unbacked space mapped onto an unbacked PA: a RAM or device
+// address remapped onto a hole) is a synchronous external abort at the instruction, with
+// ESR.FnV = 1 since the VA is unknown there, the load's destination register holding 0
+// (Arm ARM, ESR_ELx ISS encoding for a Data Abort: FAR is UNKNOWN when FnV is 1). An exception whose vector cannot be
 // fetched (VBAR_EL1 = 0 with nothing there) stops the run with one line naming the
 // first exception, at its instruction.
 //
@@ -62,8 +70,8 @@
 #include <unicorn/unicorn.h>
 
 #include <cstdint>
+#include <expected>
 #include <functional>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <set>
@@ -73,7 +81,7 @@
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/raised_exception.h"
-#include "arch/common/va_aliases.h"
+#include "arch/common/unbacked_space.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
@@ -125,6 +133,11 @@ class Arm64Vcpu final : public arch::Vcpu {
   uint64_t executed_in_quantum() const { return in_step_ ? executed_ : 0; }
 
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
+  // The unbacked space of this CPU's engine (see the facts above); mapped by the first
+  // step() if not before. A device window mapped later is carved out of it first.
+  std::expected<void, std::string> cover_unbacked_space();
+  std::expected<void, std::string> carve_unbacked_space(uint64_t base, uint64_t size);
+  const arch::UnbackedSpace* unbacked_space() const { return unbacked_.get(); }
   // Called before each instruction (--trace); leave empty otherwise: it is on the hot path.
   void set_on_insn(std::function<void(uint64_t pc)> f) { on_insn_ = std::move(f); }
   // Ends the current quantum after the running instruction retires (an interrupt may be
@@ -144,13 +157,14 @@ class Arm64Vcpu final : public arch::Vcpu {
   // caused it (for a stop line); `what` names it. False when the run stops instead.
   bool take_exception(ExceptionKind kind, uint32_t esr, std::optional<uint64_t> far, uint64_t return_address,
                       uint64_t culprit, std::string what);
-  // The synchronous exception for an access Unicorn reported as unmapped.
-  void take_unmapped_abort(uc_err e);
   // Makes Unicorn run at EL1 again after EL0 (see the hflags fact above).
   bool restore_el1_regime();
   TranslationRegs translation_regs() const;
+  // The guest's stage 1 translation of `va` now (Arm ARM D8.2), over guest RAM.
+  std::expected<Translation, WalkFault> walk(uint64_t va) const;
   uint64_t sysreg_value(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) const;
-  bool physically_backed(uint64_t pa) const;
+  // Whether something of the machine (RAM, ROM, a device window) is at `pa`.
+  bool physically_backed(uint64_t pa) const { return !unbacked_->contains(pa); }
   // The instruction word at virtual address `pc` (through the guest's tables when the
   // MMU is on); 0 when nothing is there.
   uint32_t word_at(uint64_t pc) const;
@@ -169,18 +183,29 @@ class Arm64Vcpu final : public arch::Vcpu {
   uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
   uc_context* el1_context_ = nullptr;  // saved at the last ERET executed at EL1
   bool el1_context_valid_ = false;
-  struct Unmapped {
-    uint64_t address;
+  // An access refused in this quantum (decide_unbacked), taken after uc_emu_start returns.
+  struct Refused {
+    uint64_t va;
+    arch::UnbackedSpace::Access access;
+    uint32_t fsc;  // ISS.xFSC: external abort (0x10) or external abort on a walk
+  };
+  std::optional<Refused> refused_;
+  std::optional<uint64_t> unmapped_;  // a VA Unicorn found in no region (see step())
+  // An access that reached a physical address with nothing behind it through a VA outside
+  // the unbacked space (the MMIO backstop): the instruction that made it and the PA.
+  struct UnbackedPa {
+    uint64_t culprit;
+    uint64_t pa;
     bool write;
   };
-  std::optional<Unmapped> unmapped_;  // the access Unicorn refused in this quantum
-  // Alias pages mapped at virtual addresses (see the Unicorn facts above).
-  arch::VaAliases aliases_{arch::VaAliases::kArm64MaxPages};
-  struct FreeDeleter {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  std::unique_ptr<std::byte, FreeDeleter> scratch_page_;  // behind aliases of MMIO pages
-  bool map_alias(uint64_t va, uint64_t pa);
+  std::optional<UnbackedPa> unbacked_pa_;
+  // Mapped when the first quantum starts, after the machine has mapped its windows.
+  std::unique_ptr<arch::UnbackedSpace> unbacked_;
+  bool decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access);
+  void on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access);
+  // Takes the external abort for refused_ or unbacked_pa_ (false: the run stops instead).
+  void take_external_abort(uc_err e);
+  uint64_t insn_pc_ = 0;  // the instruction the code hook saw last
   // QEMU's record of the exception being reported (raised_exception.h).
   std::optional<RaisedException> raised() const { return raised_exception(uc_); }
   // The last exception entry, to tell a vector that cannot be fetched.

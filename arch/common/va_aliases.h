@@ -1,10 +1,11 @@
 #pragma once
-// Alias pages at virtual addresses, one engine's worth. Unicorn 2.0.1 looks a guest's
-// virtual address up in its own memory map: on AArch64 before it translates it (the access
-// then reaches the PA through the TLB), on x86 instead of the translation (the access goes
-// to the page mapped at the VA). So when the guest's tables map a VA onto something the
-// machine has, the vCPU maps an alias page at the VA and runs the refused instruction
-// again (arm64_vcpu.h, x86_vcpu.h say what each needs behind the alias).
+// Alias pages at virtual addresses, one engine's worth (the x86 vCPU). Unicorn 2.0.1 looks a
+// guest's virtual address up in its own memory map, and on x86 uses what it finds instead
+// of the translation (the access goes to the page mapped at the VA). So when the guest's
+// tables map a VA onto something the machine has, the vCPU maps an alias page at the VA
+// and runs the refused instruction again (x86_vcpu.h says what it needs behind the alias).
+// On AArch64 QEMU translates after the look-up, so the unbacked space
+// (unbacked_space.h) answers every VA there instead.
 #include <unicorn/unicorn.h>
 
 #include <cstddef>
@@ -24,12 +25,10 @@ class VaAliases {
 
   // Unicorn 2.0.1 gives each mapped page a section of its own in the engine's physical
   // map, and its QEMU asserts (aborting the host process) when a map holds
-  // TARGET_PAGE_SIZE sections: 1,024 on AArch64 (TARGET_PAGE_BITS_MIN 10), 4,096 on
-  // x86 (measured: the abort comes at about 1,000 and 4,090 single pages). Each page also
-  // rebuilds that map, so N pages cost O(N^2): 768 take about 1 s, 3,584 on x86 about 55 s.
-  // An engine's alias pages are capped below the abort with room for the machine's own
-  // RAM, ROM and device windows, and on x86 at what costs seconds rather than a minute.
-  static constexpr std::size_t kArm64MaxPages = 768;
+  // TARGET_PAGE_SIZE sections: 4,096 on x86 (measured: the abort comes at about 4,090
+  // single pages). Each page also rebuilds that map, so N pages cost O(N^2): 3,584 take
+  // about 55 s. An engine's alias pages are capped below the abort with room for the
+  // machine's own RAM, ROM and device windows, at what costs seconds rather than a minute.
   static constexpr std::size_t kX86MaxPages = 2'048;
   explicit VaAliases(std::size_t max_pages) : max_pages_(max_pages) {}
 
