@@ -63,11 +63,11 @@ class StreamSink final : public TraceSink {
   std::ostream& out_;
 };
 
-// The machine's virtual time in retired instructions (both machines are deterministic).
+// The timelines' axis: retired instructions (both machines are deterministic).
 template <typename Machine>
 uint64_t virtual_now(const Machine& m) {
   if constexpr (requires { m.now(); }) return m.now();
-  else return m.time().now() / m.time().ticks_per_insn();
+  else return m.time().timeline_now();
 }
 
 // Writes the timeline to the files asked for (--trace-out JSON, --trace-svg picture), or

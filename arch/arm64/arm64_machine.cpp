@@ -20,7 +20,7 @@ Arm64Machine::Arm64Machine(const Arm64MachineConfig& cfg)
       mmio_(trace_),
       disasm_(arch::IsaKind::Arm64),
       sched_(cfg.quantum),
-      time_(cfg.ticks_per_insn) {}
+      time_(1, cfg.insns_per_tick) {}
 
 Arm64Machine::~Arm64Machine() {
   cpus_.clear();  // hooks go before their engines
@@ -32,7 +32,7 @@ std::expected<std::unique_ptr<Arm64Machine>, std::string> Arm64Machine::create(c
   if (cfg.cpus < 1 || cfg.cpus > virt::kMaxCpus)
     return std::unexpected(fmt::format("--smp {}: the arm64 machine has 1 to {} CPUs", cfg.cpus, virt::kMaxCpus));
   if (cfg.quantum == 0) return std::unexpected("scheduler quantum must be at least one instruction");
-  if (cfg.ticks_per_insn == 0) return std::unexpected("virtual time needs at least one tick per instruction");
+  if (cfg.insns_per_tick == 0) return std::unexpected("virtual time needs at least one instruction per counter tick");
   if (cfg.ram_size < 0x10'0000 || cfg.ram_size % 0x1000 != 0)
     return std::unexpected("RAM size must be a multiple of 4 KiB and at least 1 MiB");
   if (cfg.ram_size > virt::kRamWindowSize)
@@ -271,6 +271,9 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
     }
     arch::StepResult step(uint64_t n) override {
       m->running_cpu_ = int(v->index());
+      unsigned running = 0;
+      for (const auto& c : m->cpus_) running += c->state() == arch::VcpuState::Running;
+      m->time_.set_sharing(running);
       auto r = v->step(m->quantum_limit(n));
       m->rom_writes_[v->index()]->restore();  // before another CPU or a device sees flash
       m->running_cpu_ = -1;

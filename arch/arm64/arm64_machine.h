@@ -20,9 +20,10 @@
 // every CPU is off or waits in WFI with nothing pending (deadlock); every stop but a
 // power-off says what and where (CPU, PC, disassembled instruction).
 //
-// Time: one deterministic virtual clock (arch/common/virtual_time.h) counts
-// `ticks_per_insn` ticks of the 62.5 MHz system counter per instruction retired by any
-// CPU. Each CPU has a generic timer (generic_timer.h) on it, raising PPI 27 (virtual) and
+// Time: one deterministic virtual clock (arch/common/virtual_time.h) counts one tick of the
+// 62.5 MHz system counter per `insns_per_tick` instructions retired by each running CPU
+// (the running CPUs share the clock: four CPUs that each retire 16 instructions move it by
+// one tick). Each CPU has a generic timer (generic_timer.h) on it, raising PPI 27 (virtual) and
 // PPI 30 (physical) at its redistributor. A quantum never runs past the earliest armed
 // timer deadline, so a timer fires at the instruction boundary where the counter reaches
 // it; when every CPU waits in WFI, time jumps to the earliest armed deadline instead of
@@ -71,10 +72,12 @@ struct Arm64MachineConfig {
   std::string bootargs;               // /chosen/bootargs (QEMU -append)
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
-  // Counter ticks per retired instruction: 16 ticks of 62.5 MHz = 256 ns, so the machine
-  // runs about 3.9 million instructions per virtual second and a firmware delay of 100 ms
-  // (kvm-unit-tests waits that long for IPIs) costs 390,625 instructions, not 6.25 million.
-  uint64_t ticks_per_insn = 16;
+  // Instructions one CPU retires per tick of the 62.5 MHz system counter (16 ns): 16 makes
+  // every running CPU a core of one instruction per nanosecond (1,000 MIPS), the order of a
+  // Cortex-A57 at 1-2 GHz and of what QEMU's TCG runs on a host today, so a kernel's
+  // timeouts, delay loops and watchdogs meet the speed they were written for (at 16 ticks
+  // per instruction Linux saw a 3.9 MIPS machine and printed RCU stalls).
+  uint64_t insns_per_tick = 1;
   its::ItsConfig its{};               // QEMU's GITS_TYPER by default
   // The common device (device/README.md) at virt::kDeviceBase, its MSIs carrying
   // DeviceID virt::kDeviceId (device_config.source is set to it).

@@ -187,7 +187,7 @@ TEST_CASE("ppi: a level-sensitive PPI is pending while its line is high; ICPENDR
 }
 
 TEST_CASE("timer: CNTV fires PPI 27 once the counter reaches CVAL; IMASK and ENABLE gate the line (D11.2.4)") {
-  arch::VirtualTime time(16);
+  arch::VirtualTime time(16, 1);
   Trace trace;
   std::vector<std::pair<uint32_t, bool>> line;
   GenericTimer t(0, time, [&](uint32_t id, bool level) { line.push_back({id, level}); }, trace);
@@ -217,7 +217,7 @@ TEST_CASE("timer: CNTV fires PPI 27 once the counter reaches CVAL; IMASK and ENA
 }
 
 TEST_CASE("timer: TVAL writes CVAL = count + SignExtend(TVAL); reads are the signed 32-bit distance") {
-  arch::VirtualTime time(16);
+  arch::VirtualTime time(16, 1);
   Trace trace;
   GenericTimer t(0, time, {}, trace);
   time.retire(1000);  // count 16000
@@ -232,8 +232,29 @@ TEST_CASE("timer: TVAL writes CVAL = count + SignExtend(TVAL); reads are the sig
   CHECK(t.output(GenericTimer::Kind::Physical));
 }
 
+TEST_CASE("virtual time: a stated rate per CPU; CPUs running side by side share the clock, exactly") {
+  arch::VirtualTime time(1, 16);  // the AArch64 machine's 62.5 MHz counter at 1 insn/ns
+  time.retire(160);               // one CPU: 160 instructions = 10 ticks
+  CHECK(time.now() == 10);
+  time.set_sharing(4);            // four CPUs each retire 160: the clock moves 10 ticks, not 40
+  for (int c = 0; c < 4; ++c) time.retire(160);
+  CHECK(time.now() == 20);
+  CHECK(time.retired() == 800);
+  time.set_sharing(3);            // thirds add up without rounding
+  for (int c = 0; c < 3; ++c) time.retire(16);
+  CHECK(time.now() == 21);
+  // The running CPU's own instructions until a deadline, at the current sharing.
+  CHECK(time.insns_until(22) == 3 * 16);
+  uint64_t in_flight = 24;
+  time.set_in_flight([&] { return in_flight; });
+  CHECK(time.now() == 21);  // 24 of 3 sharing: half a tick so far
+  CHECK(time.insns_until(22) == 24);
+  time.set_sharing(99);  // more CPUs than a machine has: clamped to 8
+  CHECK(time.sharing() == 8);
+}
+
 TEST_CASE("virtual time: the running quantum's instructions count, jumps only go forward") {
-  arch::VirtualTime time(16);
+  arch::VirtualTime time(16, 1);  // 16 ticks per instruction
   uint64_t in_flight = 0;
   time.set_in_flight([&] { return in_flight; });
   in_flight = 5;
@@ -272,8 +293,9 @@ TEST_CASE("arm64 timer: PPI 27/30 fire after CVAL, WFI with a timer armed wakes 
   CHECK(has(b.uart, "virtual: PPI 27 taken 1 time(s), at or after CVAL yes\n"));
   CHECK(has(b.uart, "physical: PPI 30 taken 1 time(s), at or after CVAL yes\n"));
   CHECK(has(b.uart, "wfi-masked: woke with PPI 27 pending 1, taken while masked 0, after unmask 1\n"));
-  // One CPU in WFI: only a jump of virtual time could have woken it.
-  CHECK(b.m->time().now() > b.m->instructions() * 16);
+  // One CPU in WFI: only a jump of virtual time could have woken it. Without jumps the
+  // counter would be the CPU's instructions / insns_per_tick.
+  CHECK(b.m->time().now() > b.m->instructions() / b.m->time().insns_per());
 }
 
 TEST_CASE("arm64 timer: two runs read the same counter values (virtual time is deterministic)") {
