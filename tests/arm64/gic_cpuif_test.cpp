@@ -1,6 +1,7 @@
 // What Linux 6.1's GICv3 driver reads and writes of the CPU interface at start-up, beyond
 // what kvm-unit-tests needs: the active priority registers ICC_AP0R0_EL1 / ICC_AP1R0_EL1
-// (Arm IHI0069 §4.8, §12.2), against the plain C++ model and from a guest on the machine.
+// (Arm IHI0069 §4.8, §12.2) and ID_AA64PFR0_EL1.GIC (Arm ARM, ID_AA64PFR0_EL1), against
+// the plain C++ models and from a guest on the machine.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
+#include "arch/arm64/id_registers.h"
 #include "tests/arm64/boot_rig.h"
 
 using namespace irqremap;
@@ -180,4 +182,28 @@ TEST_CASE("arm64: MRS ICC_AP1R1_EL1 is UNDEFINED with 5 priority bits (EC 0, ELR
   CHECK(cpu.reg(UC_ARM64_REG_X5) == syndrome::uncategorized());
   CHECK(cpu.reg(UC_ARM64_REG_X6) == 0x4008'000c);
   CHECK(cpu.sync_exceptions_taken() == 1);
+}
+
+TEST_CASE("id registers: ID_AA64PFR0_EL1.GIC and ID_PFR1_EL1.GIC become 0b0001, the other fields stay") {
+  using namespace id_registers;
+  CHECK(gic_cpuif_value(kIdAa64Pfr0El1, 0x2222) == 0x0100'2222);
+  CHECK(gic_cpuif_value(kIdAa64Pfr0El1, 0x0F00'2222) == 0x0100'2222);  // 0b1111 would claim more
+  CHECK(gic_cpuif_value(kIdPfr1El1, 0x0001'1011) == 0x1001'1011);
+  CHECK(gic_cpuif_value(sysreg(3, 0, 0, 4, 1), 0x1234) == 0x1234);  // ID_AA64PFR1_EL1: not touched
+  CHECK(has_gic_field(kIdAa64Pfr0El1));
+  CHECK(has_gic_field(kIdPfr1El1));
+  CHECK_FALSE(has_gic_field(sysreg(3, 0, 0, 5, 0)));  // ID_AA64DFR0_EL1 is pmu_absent.h's
+}
+
+TEST_CASE("arm64: a guest reads ID_AA64PFR0_EL1.GIC = 1, the GIC system register interface (QEMU's cortex-a57)") {
+  std::unique_ptr<Arm64Machine> m;
+  Arm64Machine& mach = run_words(m, {
+      0xd5380401,  // mrs x1, id_aa64pfr0_el1
+      0xd5380122,  // mrs x2, id_pfr1_el1
+      0x14000000,  // b .
+  }, 20);
+  const uint64_t pfr0 = mach.cpu(0).reg(UC_ARM64_REG_X1);
+  CHECK(((pfr0 >> 24) & 0xF) == 1);  // Linux 6.1: "detected: GIC system register CPU interface"
+  CHECK((pfr0 & 0xFFFF) == 0x2222);  // EL0..EL3 AArch64 and AArch32, as the Cortex-A57's
+  CHECK(((mach.cpu(0).reg(UC_ARM64_REG_X2) >> 28) & 0xF) == 1);
 }
