@@ -58,8 +58,10 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--append", args->append,
                   "Kernel command line, as QEMU -append: the device tree's /chosen/bootargs (arm64), the multiboot command line after the kernel's name (x86)");
   sub->footer(
-      "arm64 boots as QEMU virt -kernel does: a raw image at 0x40080000 entered with x0 = the device\n"
-      "tree (at RAM base + min(RAM/2, 128 MiB)); an ELF at its physical addresses (RAM or flash).\n"
+      "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
+      "for text_offset 0), a raw image at 0x40080000, each entered with x0 = the device tree (at RAM base +\n"
+      "min(RAM/2, 128 MiB), or past the kernel, 2 MiB aligned); an ELF at its physical addresses (RAM or\n"
+      "flash). A gzip-compressed Image is refused: gunzip it first.\n"
       "x86 boots as QEMU q35 -kernel does: a multiboot ELF32 in 32-bit protected mode with EAX = 0x2BADB002\n"
       "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
   sub->callback([&ctx, args] {

@@ -2,11 +2,14 @@
 // QEMU's `-kernel` boot protocol for the virt machine (QEMU 7.2 hw/arm/boot.c; measured
 // on qemu-system-aarch64 7.2 with a probe that prints x0 and reads the tree's magic):
 //
-//  - A raw image is taken for a Linux kernel: it loads at RAM base + 0x8_0000, CPU 0
-//    enters at its first byte at EL1h, MMU off, DAIF masked, with x0 = the device tree's
-//    physical address and x1 = x2 = x3 = 0 (Linux Documentation/arch/arm64/booting.rst
-//    §4). The tree lies at RAM base + min(RAM / 2, 128 MiB): 0x4400_0000 for 128 MiB,
-//    0x4800_0000 for 256 MiB or more; past the image (2 MiB aligned) if that is higher.
+//  - A Linux kernel (an arm64 Image, linux_image.h, or a raw image, which QEMU takes for
+//    one) is entered at its first byte at EL1h, MMU off, DAIF masked, with x0 = the
+//    device tree's physical address and x1 = x2 = x3 = 0 (Linux Documentation/arch/arm64/
+//    booting.rst §4). A raw image loads at RAM base + 0x8_0000; an Image at RAM base +
+//    text_offset (+ 2 MiB below 4 KiB: 0x4020_0000 for Linux 5.8 and later). The tree
+//    lies at RAM base + min(RAM / 2, 128 MiB): 0x4400_0000 for 128 MiB, 0x4800_0000 for
+//    256 MiB or more; past the kernel (2 MiB aligned; an Image's image_size counts) if
+//    that is higher.
 //  - An ELF is not a Linux kernel: CPU 0 enters at e_entry with x0 = 0. The tree still
 //    goes into the guest: at RAM base when the whole image lies above RAM base and the
 //    tree fits below it, or lies wholly below RAM base; else (the image spans RAM base,
@@ -24,7 +27,7 @@ namespace irqremap::arm64 {
 struct ImageSpan {
   bool elf = false;
   uint64_t low = 0;   // lowest loaded guest-physical address
-  uint64_t high = 0;  // one past the highest
+  uint64_t high = 0;  // one past the highest (for an Image: load + image_size)
 };
 
 struct BootPlacement {
