@@ -7,7 +7,7 @@
 // both run on arch/common (engines, MMIO bindings, loader, disassembler, scheduler).
 //
 // Booting: QEMU's -kernel protocol (virt_boot.h). `load` puts the image in RAM (or, for
-// ELF segments below RAM, in the read-only flash banks) and the device tree
+// ELF segments below RAM, in the read-only flash banks), the initrd, and the device tree
 // of this configuration (fdt_virt.h) where QEMU puts it; guest stores to flash change
 // nothing (arch/common/rom_writes.h); CPU 0 starts at the entry (EL1h,
 // MMU off, DAIF masked, as QEMU -kernel without EL2) with x0 = the tree for a Linux
@@ -94,9 +94,11 @@ class Arm64Machine final : public MsiSink {
 
   // Loads an ELF64 AArch64 executable (PT_LOAD at p_paddr, in RAM or flash) or, when
   // `image` is not an ELF, a Linux arm64 Image where its header says (linux_image.h) or
-  // a raw image at virt::kKernelLoad, and the device tree where QEMU puts it
-  // (virt_boot.h). Returns the entry point.
-  std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // a raw image at virt::kKernelLoad; then the initrd after a Linux kernel (QEMU -initrd;
+  // refused with an ELF) and the device tree where QEMU puts them (virt_boot.h). Returns
+  // the entry point.
+  std::expected<uint64_t, std::string> load(std::span<const std::byte> image,
+                                            std::optional<std::span<const std::byte>> initrd = std::nullopt);
   // After load: where the device tree went (none when it did not fit, as on QEMU) and the
   // x0 CPU 0 starts with.
   std::optional<uint64_t> fdt_address() const { return fdt_address_; }

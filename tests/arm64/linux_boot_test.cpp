@@ -1,6 +1,7 @@
-// Booting a Linux arm64 Image on the AArch64 machine as QEMU 7.2 virt does
+// Booting a Linux arm64 Image and an initrd on the AArch64 machine as QEMU 7.2 virt does
 // (arch/arm64/linux_image.h, virt_boot.h; Linux Documentation/arch/arm64/booting.rst):
-// where the kernel and the device tree go, the registers at entry, and the refusals.
+// where the kernel, the initrd and the device tree go, the registers at entry, /chosen's
+// linux,initrd-start/-end, and `run --initrd` with its refusals.
 #include <doctest/doctest.h>
 #include <libfdt.h>
 
@@ -134,7 +135,67 @@ TEST_CASE("linux boot: the tree goes past image_size (the kernel's .bss), not pa
   CHECK(run_and_report(*m, *entry).x[0] == 0x4480'0000);
 }
 
-TEST_CASE("run: a bad Image is one clear line and status 2, never a crash") {
+TEST_CASE("linux boot: --initrd bytes lie where /chosen linux,initrd-start/-end say (one cell each, as QEMU 7.2)") {
+  auto m = machine();
+  std::vector<std::byte> initrd(0x2'3457);
+  for (size_t i = 0; i < initrd.size(); ++i) initrd[i] = std::byte((i * 7 + 3) & 0xFF);
+  auto entry = m->load(linux_image(0, 0x10'0000, kReportRegs), std::span<const std::byte>(initrd));
+  REQUIRE(entry);
+  REQUIRE(m->fdt_address());
+  std::vector<std::byte> blob(kVirtFdtSize);
+  REQUIRE(m->memory().read(*m->fdt_address(), blob));
+  REQUIRE(fdt_check_header(blob.data()) == 0);
+  const int chosen = fdt_path_offset(blob.data(), "/chosen");
+  REQUIRE(chosen >= 0);
+  int start_len = 0, end_len = 0;
+  const auto* start_p = static_cast<const fdt32_t*>(fdt_getprop(blob.data(), chosen, "linux,initrd-start", &start_len));
+  const auto* end_p = static_cast<const fdt32_t*>(fdt_getprop(blob.data(), chosen, "linux,initrd-end", &end_len));
+  REQUIRE(start_p != nullptr);
+  REQUIRE(end_p != nullptr);
+  CHECK(start_len == 4);
+  CHECK(end_len == 4);
+  const uint64_t start = fdt32_ld(start_p), end = fdt32_ld(end_p);
+  // After the kernel at RAM base + min(RAM/2, 128 MiB); the tree at the next 2 MiB after it.
+  CHECK(start == 0x4400'0000);
+  CHECK(end - start == initrd.size());
+  std::vector<std::byte> in_guest(end - start);
+  REQUIRE(m->memory().read(start, in_guest));
+  CHECK(in_guest == initrd);
+  CHECK(*m->fdt_address() == 0x4420'0000);
+  CHECK(run_and_report(*m, *entry).x[0] == 0x4420'0000);
+  // No --initrd, no properties (QEMU sets them only for an initrd).
+  auto plain = machine();
+  REQUIRE(plain->load(linux_image(0, 0x10'0000, kReportRegs)));
+  REQUIRE(plain->memory().read(*plain->fdt_address(), blob));
+  CHECK(fdt_getprop(blob.data(), fdt_path_offset(blob.data(), "/chosen"), "linux,initrd-start", nullptr) == nullptr);
+}
+
+TEST_CASE("run --initrd: the kernel reads the file's bytes at 0x44000000 and prints them on the PL011") {
+  // Prints the NUL-terminated initrd at 0x4400_0000 byte by byte, then PSCI SYSTEM_OFF.
+  const auto kernel = write_file("print-initrd.Image", linux_image(0, 0x1'0000, {
+      0xd2a8'8001,  // movz x1, #0x4400, lsl #16
+      0xd2a1'2002,  // movz x2, #0x0900, lsl #16   (UARTDR)
+      0x3840'1423,  // ldrb w3, [x1], #1
+      0x3400'0063,  // cbz w3, +12
+      0xb900'0043,  // str w3, [x2]
+      0x17ff'fffd,  // b -12
+      0xd280'0100,  // movz x0, #8
+      0xf2b0'8000,  // movk x0, #0x8400, lsl #16  (SYSTEM_OFF)
+      0xd400'0002,  // hvc #0
+  }));
+  const std::string text = "hello from the initrd\n";
+  auto with_nul = bytes_of(text);
+  with_nul.push_back(std::byte{0});
+  const auto initrd = write_file("hello.cpio", with_nul);
+  auto r = clitest::run_cli({"run", "--arch", "arm64", "--kernel", kernel, "--initrd", initrd, "--max-insns", "10000"});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out == text);
+  std::remove(kernel.c_str());
+  std::remove(initrd.c_str());
+}
+
+TEST_CASE("run: a bad Image or initrd is one clear line and status 2, never a crash") {
   const auto kernel = write_file("ok.Image", linux_image(0, 0x1'0000, {kSelfLoop}));
   auto gz = bytes_of("\x1f\x8b\x08");
   gz.resize(0x200);
@@ -146,6 +207,7 @@ TEST_CASE("run: a bad Image is one clear line and status 2, never a crash") {
   const auto trunc_path = write_file("truncated.Image", truncated);
   const auto be_path = write_file("be.Image", big_endian);
   const auto huge_path = write_file("huge.Image", linux_image(0, ~0ull - 0xFFF, {kSelfLoop}));
+  const auto big_initrd = write_file("big.cpio", std::vector<std::byte>(65 * MiB));
   struct Case {
     std::vector<std::string> args;
     std::string says;
@@ -155,6 +217,12 @@ TEST_CASE("run: a bad Image is one clear line and status 2, never a crash") {
       {{"--kernel", trunc_path}, "cut short: the file has 60 bytes, the header 64"},
       {{"--kernel", be_path}, "big-endian"},
       {{"--kernel", huge_path}, "does not fit in the 128 MiB of RAM"},
+      {{"--kernel", kernel, "--initrd", big_initrd},
+       "the initrd (0x4100000 bytes) does not fit in RAM after the kernel"},
+      {{"--kernel", kernel, "--initrd", "/nonexistent-initrd"},
+       "--initrd /nonexistent-initrd: cannot open (no such file)"},
+      {{"--kernel", kernel, "--initrd", "/"}, "--initrd /: not a regular file"},
+      {{"--firmware", "uart-hello", "--initrd", kernel}, "not an ELF"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"run", "--arch", "arm64"};
@@ -166,12 +234,18 @@ TEST_CASE("run: a bad Image is one clear line and status 2, never a crash") {
     CHECK(r.err.starts_with("irqremap: error: "));
     CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
   }
-  for (const auto& p : {kernel, gz_path, trunc_path, be_path, huge_path}) std::remove(p.c_str());
+  // The x86 machine takes no initrd (its multiboot loader loads no modules).
+  auto x86 = clitest::run_cli({"run", "--arch", "x86", "--firmware", "uart-hello", "--initrd", kernel});
+  CHECK(x86.status == 2);
+  CHECK(x86.err.find("the x86 machine takes no initrd") != std::string::npos);
+  for (const auto& p : {kernel, gz_path, trunc_path, be_path, huge_path, big_initrd}) std::remove(p.c_str());
 }
 
-TEST_CASE("run --help documents the Image placement and the gzip refusal") {
+TEST_CASE("run --help documents --initrd and the Image placement") {
   auto r = clitest::run_cli({"run", "--help"});
   CHECK(r.status == 0);
+  CHECK(r.out.find("--initrd") != std::string::npos);
+  CHECK(r.out.find("QEMU -initrd") != std::string::npos);
   CHECK(r.out.find("text_offset") != std::string::npos);
   CHECK(r.out.find("gunzip") != std::string::npos);
 }
