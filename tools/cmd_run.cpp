@@ -24,6 +24,7 @@ struct RunArgs {
   std::string trace_out;
   std::string trace_svg;
   std::string trace_svg_window;
+  std::string initrd;
 };
 
 }  // namespace
@@ -57,14 +58,18 @@ void add_run(CLI::App& app, Context& ctx) {
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
   sub->add_option("--append", args->append,
                   "Kernel command line, as QEMU -append: the device tree's /chosen/bootargs (arm64), the multiboot command line after the kernel's name (x86)");
+  sub->add_option("--initrd", args->initrd,
+                  "Initial ramdisk for a Linux kernel, as QEMU -initrd (arm64): loaded after the kernel, its bounds in the device tree's /chosen");
   sub->footer(
-      "arm64 boots as QEMU virt -kernel does: a raw image at 0x40080000 entered with x0 = the device\n"
-      "tree (at RAM base + min(RAM/2, 128 MiB)); an ELF at its physical addresses (RAM or flash).\n"
+      "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
+      "for text_offset 0), a raw image at 0x40080000, each entered with x0 = the device tree (at RAM base +\n"
+      "min(RAM/2, 128 MiB), or past the kernel and --initrd, 2 MiB aligned); an ELF at its physical\n"
+      "addresses (RAM or flash). A gzip-compressed Image is refused: gunzip it first.\n"
       "x86 boots as QEMU q35 -kernel does: a multiboot ELF32 in 32-bit protected mode with EAX = 0x2BADB002\n"
       "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
   sub->callback([&ctx, args] {
     RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append,
-                 args->trace_out, args->trace_svg, args->trace_svg_window};
+                 args->trace_out, args->trace_svg, args->trace_svg_window, args->initrd};
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
     ctx.status = args->arch == "arm64" ? run_arm64(o, ctx.io) : run_x86(o, ctx.io);
   });

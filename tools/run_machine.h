@@ -38,6 +38,7 @@ struct RunOptions {
   std::string trace_out;            // --trace-out: Trace Event Format JSON (timeline_json.h)
   std::string trace_svg;            // --trace-svg: the same timeline as a picture (timeline_svg.h)
   std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
+  std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -100,24 +101,27 @@ inline void write_timeline(const Timeline& t, std::ostream& err, const std::stri
 // many times over, and a file the size of a disk image is refused before it is read.
 inline constexpr std::uintmax_t kMaxKernelBytes = std::uintmax_t{1} << 30;
 
-// A --kernel image: a regular file of at most kMaxKernelBytes. A directory, a FIFO or a
-// device such as /dev/zero is refused by name (reading one throws, blocks or never ends).
-inline std::vector<std::byte> read_file(const std::string& path) {
+// A --kernel image (or --initrd ramdisk, `option` says which): a regular file of at most
+// kMaxKernelBytes. A directory, a FIFO or a device such as /dev/zero is refused by name
+// (reading one throws, blocks or never ends).
+inline std::vector<std::byte> read_file(const std::string& path, std::string_view option = "--kernel") {
   std::error_code ec;
   const std::filesystem::file_status st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) throw UsageError(fmt::format("--kernel {}: cannot open (no such file)", path));
+  if (ec || !std::filesystem::exists(st))
+    throw UsageError(fmt::format("{} {}: cannot open (no such file)", option, path));
   if (!std::filesystem::is_regular_file(st))
-    throw UsageError(fmt::format("--kernel {}: not a regular file (an ELF or raw image is)", path));
+    throw UsageError(fmt::format("{} {}: not a regular file{}", option, path,
+                                 option == "--kernel" ? " (an ELF or raw image is)" : ""));
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw UsageError(fmt::format("--kernel {}: cannot read its size: {}", path, ec.message()));
+  if (ec) throw UsageError(fmt::format("{} {}: cannot read its size: {}", option, path, ec.message()));
   if (size > kMaxKernelBytes)
-    throw UsageError(fmt::format("--kernel {}: {} bytes, more than the {} MiB irqremap reads", path, size,
+    throw UsageError(fmt::format("{} {}: {} bytes, more than the {} MiB irqremap reads", option, path, size,
                                  kMaxKernelBytes >> 20));
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw UsageError(fmt::format("--kernel {}: cannot open", path));
+  if (!f) throw UsageError(fmt::format("{} {}: cannot open", option, path));
   std::vector<std::byte> out(size);
   f.read(reinterpret_cast<char*>(out.data()), std::streamsize(size));
-  if (std::uintmax_t(f.gcount()) != size) throw UsageError(fmt::format("--kernel {}: read failed", path));
+  if (std::uintmax_t(f.gcount()) != size) throw UsageError(fmt::format("{} {}: read failed", option, path));
   return out;
 }
 
@@ -142,6 +146,9 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
       throw UsageError(fmt::format("--firmware {}: no such {} stub (irqremap firmware list)", o.firmware, arch));
     image = fw->elf;
   }
+  // Read before the machine is made, so a missing file is reported before anything runs.
+  std::optional<std::vector<std::byte>> initrd;
+  if (!o.initrd.empty()) initrd = run_detail::read_file(o.initrd, "--initrd");
   Config cfg;
   cfg.cpus = o.smp;
   // The per-arch halves refuse the options their machine does not take (run_x86.cpp).
@@ -163,7 +170,14 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   auto m = Machine::create(cfg);
   if (!m) throw UsageError(m.error());
   Machine& machine = **m;
-  auto entry = machine.load(image);
+  auto entry = [&] {
+    // Only the machines that take an initrd have the two-argument load (arm64); the others
+    // refuse --initrd in their half of `run` (run_x86.cpp).
+    if constexpr (requires { machine.load(image, std::optional<std::span<const std::byte>>()); })
+      return machine.load(image, initrd ? std::optional<std::span<const std::byte>>(*initrd) : std::nullopt);
+    else
+      return machine.load(image);
+  }();
   if (!entry)
     throw UsageError(o.kernel.empty() ? entry.error() : fmt::format("--kernel {}: {}", o.kernel, entry.error()));
   run_detail::StreamSink sink(io.out);

@@ -5,6 +5,10 @@
 namespace irqremap::cli {
 
 int run_x86(const RunX86Options& o, Io io) {
+  if (!o.initrd.empty())
+    throw UsageError(fmt::format("--initrd {}: the x86 machine takes no initrd (its multiboot loader does not load "
+                                 "modules); --initrd is for --arch arm64",
+                                 o.initrd));
   RunX86Options opts = o;
   // QEMU's q35 has 128 MiB of RAM unless -m says otherwise; images made for it (multiboot
   // kernels such as kvm-unit-tests') size their allocators from it.

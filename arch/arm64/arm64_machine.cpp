@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "arch/arm64/fdt_virt.h"
+#include "arch/arm64/linux_image.h"
 #include "arch/arm64/virt_boot.h"
 #include "arch/common/engine_memory.h"
 #include "arch/common/phase_marker.h"
@@ -153,13 +156,38 @@ void Arm64Machine::msi_write(const MsiWrite& msi) {
   });
 }
 
-std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byte> image) {
-  auto r = arch::load_image(mem_, image, arch::kEmAarch64, virt::kKernelLoad);
+std::expected<uint64_t, std::string> Arm64Machine::load(std::span<const std::byte> image,
+                                                       std::optional<std::span<const std::byte>> initrd) {
+  // Not an ELF: a Linux arm64 Image loads where its header says (linux_image.h), any
+  // other file raw at virt::kKernelLoad; both are Linux kernels to the boot protocol. An
+  // Image's end is load + image_size, its .bss included, which the initrd and the tree
+  // must clear.
+  uint64_t raw_base = virt::kKernelLoad;
+  std::optional<uint64_t> kernel_end;
+  if (!(image.size() >= 4 && std::memcmp(image.data(), "\x7f" "ELF", 4) == 0)) {
+    auto header = parse_linux_image(image);
+    if (!header) return std::unexpected(header.error().message);
+    if (*header) {
+      auto at = place_linux_image(**header, image.size(), virt::kRamBase, cfg_.ram_size);
+      if (!at) return std::unexpected(at.error().message);
+      raw_base = at->load;
+      kernel_end = at->end;
+    }
+  }
+  auto r = arch::load_image(mem_, image, arch::kEmAarch64, raw_base);
   if (!r) return std::unexpected(r.error());
-  auto fdt = build_virt_fdt_packed(VirtFdtConfig{cfg_.cpus, cfg_.ram_size, cfg_.bootargs, cfg_.device});
-  if (!fdt) return std::unexpected(fdt.error());
-  auto place = place_boot_fdt(ImageSpan{r->elf, r->low, r->high}, cfg_.ram_size, kVirtFdtSize);
+  const ImageSpan span{r->elf, r->low, std::max(r->high, kernel_end.value_or(0))};
+  auto place = place_boot_fdt(span, cfg_.ram_size, kVirtFdtSize,
+                              initrd ? std::optional<uint64_t>(initrd->size()) : std::nullopt);
   if (!place) return std::unexpected(place.error());
+  VirtFdtConfig tree{cfg_.cpus, cfg_.ram_size, cfg_.bootargs, cfg_.device};
+  if (place->initrd) {
+    if (!mem_.write(*place->initrd, *initrd))
+      return std::unexpected(fmt::format("the initrd at {:#x} is outside guest RAM", *place->initrd));
+    tree.initrd = std::pair{*place->initrd, *place->initrd + initrd->size()};
+  }
+  auto fdt = build_virt_fdt_packed(tree);
+  if (!fdt) return std::unexpected(fdt.error());
   if (place->fdt) {
     // Through the host pointer: the tree may go into flash, which guest writes cannot change.
     std::byte* host = mem_.host_ptr(*place->fdt, kVirtFdtSize);

@@ -7,11 +7,12 @@
 // both run on arch/common (engines, MMIO bindings, loader, disassembler, scheduler).
 //
 // Booting: QEMU's -kernel protocol (virt_boot.h). `load` puts the image in RAM (or, for
-// ELF segments below RAM, in the read-only flash banks) and the device tree
+// ELF segments below RAM, in the read-only flash banks), the initrd, and the device tree
 // of this configuration (fdt_virt.h) where QEMU puts it; guest stores to flash change
 // nothing (arch/common/rom_writes.h); CPU 0 starts at the entry (EL1h,
-// MMU off, DAIF masked, as QEMU -kernel without EL2) with x0 = the tree for a raw image,
-// 0 for an ELF, and x1..x3 = 0. The others start through PSCI CPU_ON.
+// MMU off, DAIF masked, as QEMU -kernel without EL2) with x0 = the tree for a Linux
+// kernel (an arm64 Image or a raw image), 0 for an ELF, and x1..x3 = 0. The others start
+// through PSCI CPU_ON.
 //
 // Running: The deterministic round-robin scheduler
 // (arch/common/scheduler.h) runs each CPU for a quantum, taking IRQs between quanta. The
@@ -95,9 +96,12 @@ class Arm64Machine final : public MsiSink {
   Arm64Machine& operator=(const Arm64Machine&) = delete;
 
   // Loads an ELF64 AArch64 executable (PT_LOAD at p_paddr, in RAM or flash) or, when
-  // `image` is not an ELF, a raw image at virt::kKernelLoad, and the device tree where
-  // QEMU puts it (virt_boot.h). Returns the entry point.
-  std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // `image` is not an ELF, a Linux arm64 Image where its header says (linux_image.h) or
+  // a raw image at virt::kKernelLoad; then the initrd after a Linux kernel (QEMU -initrd;
+  // refused with an ELF) and the device tree where QEMU puts them (virt_boot.h). Returns
+  // the entry point.
+  std::expected<uint64_t, std::string> load(std::span<const std::byte> image,
+                                            std::optional<std::span<const std::byte>> initrd = std::nullopt);
   // After load: where the device tree went (none when it did not fit, as on QEMU) and the
   // x0 CPU 0 starts with.
   std::optional<uint64_t> fdt_address() const { return fdt_address_; }

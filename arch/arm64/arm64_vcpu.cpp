@@ -9,6 +9,7 @@
 
 #include "arch/arm64/raised_exception.h"
 #include "arch/common/unicorn_abort.h"
+#include "arch/arm64/id_registers.h"
 #include "arch/arm64/pmu_absent.h"
 #include "remap/bits.h"
 
@@ -492,6 +493,11 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   } else if (is_read && pmu_absent::has_pmu_field(enc)) {
     // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
     const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
+    if (!to_xzr) self->set_reg(reg, v);
+  } else if (is_read && id_registers::has_gic_field(enc)) {
+    // ID_AA64PFR0_EL1 / ID_PFR1_EL1: Unicorn's value with the GICv3 CPU interface (id_registers.h).
+    const uint64_t v =
+        id_registers::gic_cpuif_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
     if (!to_xzr) self->set_reg(reg, v);
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the

@@ -205,6 +205,13 @@ int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
   }
 
   w.begin("chosen");
+  if (cfg.initrd) {
+    // QEMU 7.2 arm_load_dtb: one cell each (qemu_fdt_setprop_cell; QEMU 8.0 went to
+    // #address-cells cells), which Linux reads either way (of_fdt.c reads len / 4 cells).
+    // Each setprop there puts the new property first in /chosen, hence this order.
+    w.cells("linux,initrd-end", {lo(cfg.initrd->second)});
+    w.cells("linux,initrd-start", {lo(cfg.initrd->first)});
+  }
   if (!cfg.bootargs.empty()) w.str("bootargs", cfg.bootargs);
   w.str("stdout-path", "/" + unit("pl011", virt::kUartBase));
   w.end();

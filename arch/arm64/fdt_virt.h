@@ -15,7 +15,8 @@
 //   /pl011@9000000    arm,pl011 + arm,primecell, clocked by /apb-pclk (24 MHz fixed-clock)
 //   /timer            arm,armv8-timer, the four PPIs QEMU gives
 //   /flash@0          the two 64 MiB virt flash banks (cfi-flash, bank-width 4)
-//   /chosen           bootargs (--append, omitted when empty as QEMU does), stdout-path
+//   /chosen           linux,initrd-end and linux,initrd-start (--initrd), bootargs
+//                     (--append, omitted when empty as QEMU does), stdout-path
 //   /msg-device@b000000  irqremap's common device, msi-parent = <ITS DeviceID>
 //
 // Left out because irqremap does not model them: virtio-mmio, fw-cfg, pcie, pl031, pl061
@@ -25,8 +26,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace irqremap::arm64 {
@@ -36,6 +39,8 @@ struct VirtFdtConfig {
   uint64_t ram_size = 0;
   std::string bootargs;   // /chosen/bootargs (QEMU -append)
   bool device = true;     // irqremap's common device is attached
+  // The initrd's [start, end) in guest memory (QEMU -initrd), for /chosen; none without one.
+  std::optional<std::pair<uint64_t, uint64_t>> initrd = std::nullopt;
 };
 
 // The tree's size (fdt totalsize): QEMU virt creates its tree in a 1 MiB buffer and

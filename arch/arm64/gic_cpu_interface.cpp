@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+
 namespace irqremap::arm64 {
 
 GicCpuInterface::GicCpuInterface(unsigned cpu, Redistributors& rds, const Gicv3Distributor& gicd,
@@ -9,13 +11,25 @@ GicCpuInterface::GicCpuInterface(unsigned cpu, Redistributors& rds, const Gicv3D
     : cpu_(cpu), rds_(rds), gicd_(gicd), trace_(trace), unit_(fmt::format("cpu{}", cpu)) {}
 
 bool GicCpuInterface::handles(uint32_t e) {
+  // ICC_AP0R<n>_EL1 / ICC_AP1R<n>_EL1 for n = 1..3 exist only with 6 or 7 bits of
+  // preemption (§12.2): with 5 they are UNDEFINED, which the CPU itself gives.
+  for (unsigned n = 1; n < 4; ++n)
+    if (e == icc::AP0R_EL1(n) || e == icc::AP1R_EL1(n)) return false;
   // ICC_PMR_EL1, and op0=3 op1=0 CRn=12 CRm=8..15 (every other ICC_*_EL1 register).
   return e == icc::PMR_EL1 || ((e >> 7) == (sysreg(3, 0, 12, 0, 0) >> 7) && ((e >> 3) & 0xF) >= 8);
+}
+
+uint8_t GicCpuInterface::running_priority() const {
+  const uint64_t active = ap0r0_ | ap1r0_;
+  if (active == 0) return 0xFF;
+  return uint8_t(std::countr_zero(active) << (8 - icc::kPriorityBits));
 }
 
 std::string GicCpuInterface::name(uint32_t e) {
   switch (e) {
     case icc::PMR_EL1: return "ICC_PMR_EL1";
+    case icc::AP0R0_EL1: return "ICC_AP0R0_EL1";
+    case icc::AP1R0_EL1: return "ICC_AP1R0_EL1";
     case icc::IAR0_EL1: return "ICC_IAR0_EL1";
     case icc::EOIR0_EL1: return "ICC_EOIR0_EL1";
     case icc::HPPIR0_EL1: return "ICC_HPPIR0_EL1";
@@ -38,13 +52,16 @@ std::string GicCpuInterface::name(uint32_t e) {
 std::optional<PendingIrq> GicCpuInterface::signalled() const {
   if (!igrpen1_ || !gicd_.group1_enabled()) return std::nullopt;
   auto p = rds_.highest_pending(cpu_);
-  if (!p || p->priority >= pmr_ || p->priority >= running_priority()) return std::nullopt;
+  // Preemption compares group priorities: the five implemented bits (§4.8).
+  if (!p || p->priority >= pmr_ || (p->priority & icc::kPriorityMask) >= running_priority()) return std::nullopt;
   return p;
 }
 
 std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
   switch (e) {
     case icc::PMR_EL1: return pmr_;
+    case icc::AP0R0_EL1: return ap0r0_;
+    case icc::AP1R0_EL1: return ap1r0_;
     case icc::BPR0_EL1: return bpr0_;
     case icc::BPR1_EL1: return bpr1_;
     case icc::IGRPEN0_EL1: return igrpen0_;
@@ -72,7 +89,7 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
       }
       auto a = rds_.acknowledge(cpu_);  // traced by the redistributor
       if (!a) return icc::kSpurious;
-      active_.push_back(*a);
+      ap1r0_ |= uint64_t{1} << (a->priority >> (8 - icc::kPriorityBits));  // active at its group priority
       ++acks_;
       if (on_ack_) on_ack_(a->intid);
       trace_.emit_lazy([&] {
@@ -90,7 +107,9 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
 
 bool GicCpuInterface::write(uint32_t e, uint64_t v) {
   switch (e) {
-    case icc::PMR_EL1: pmr_ = uint8_t(v & 0xF8); return true;  // five priority bits
+    case icc::PMR_EL1: pmr_ = uint8_t(v & icc::kPriorityMask); return true;  // five priority bits
+    case icc::AP0R0_EL1: ap0r0_ = v & icc::kAprMask; return true;
+    case icc::AP1R0_EL1: ap1r0_ = v & icc::kAprMask; return true;
     case icc::BPR0_EL1: bpr0_ = uint8_t(v & 7); return true;
     case icc::BPR1_EL1: bpr1_ = uint8_t(v & 7); return true;
     case icc::IGRPEN0_EL1: igrpen0_ = (v & 1) != 0; return true;
@@ -122,14 +141,10 @@ void GicCpuInterface::deactivate(uint32_t intid) {
 }
 
 void GicCpuInterface::end_of_interrupt(uint32_t intid) {
-  // Priority drop: the most recent active interrupt (IHI0069 §4.8.4 expects EOIs in
-  // reverse order of acknowledgement; an EOI of another INTID drops it where it is).
-  for (auto it = active_.rbegin(); it != active_.rend(); ++it) {
-    if (it->intid == intid) {
-      active_.erase(std::next(it).base());
-      break;
-    }
-  }
+  // Priority drop: the highest active Group 1 priority, the lowest set bit of
+  // ICC_AP1R0_EL1, whatever the INTID (IHI0069 §4.8 expects EOIs in reverse order of
+  // acknowledgement; out of order, the prioritization is UNPREDICTABLE).
+  ap1r0_ &= ap1r0_ - 1;
   if (intid >= its::lpi::kFirstLpi) rds_.eoi(cpu_, intid);
   else if (!eoi_mode()) deactivate(intid);  // EOImode=0: priority drop and deactivation
   trace_.emit_lazy([&] {

@@ -8,22 +8,33 @@
 // Model: the highest-priority interrupt the PE's redistributor offers (a pending,
 // enabled, inactive Group 1 SGI/PPI, or a pending enabled LPI) is signalled when
 // ICC_IGRPEN1_EL1.Enable=1, GICD_CTLR.EnableGrp1=1 and its priority beats both
-// ICC_PMR_EL1 and the running priority (the highest active priority, kept as a stack of
-// acknowledged priorities dropped by ICC_EOIR1_EL1).
-//  - ICC_IAR1_EL1 acknowledges it: an SGI/PPI becomes active, an LPI stops being pending.
-//  - ICC_EOIR1_EL1 drops the running priority; with ICC_CTLR_EL1.EOImode=0 it also
-//    deactivates the INTID; with EOImode=1 ICC_DIR_EL1 deactivates (§4.1, §12.2
-//    ICC_CTLR_EL1). LPIs have no active state: only the priority drop applies.
+// ICC_PMR_EL1 and the running priority.
+//  - Priorities have 5 bits (ICC_CTLR_EL1.PRIbits = 4, as QEMU's Cortex-A57 GIC CPU
+//    interface: 32 levels, the low three bits of a priority do not count).
+//  - The active priorities are the architected ICC_AP0R0_EL1 / ICC_AP1R0_EL1 (§4.8
+//    "Interrupt prioritization"; §12.2 ICC_AP1R<n>_EL1): bit n set = an interrupt of
+//    group priority n << 3 is active. With 5 bits of preemption only n = 0 of
+//    ICC_AP0R<n>/ICC_AP1R<n> exists; bits 63:32 are RES0, and ICC_AP{0,1}R{1,2,3}_EL1 are
+//    UNDEFINED (handles() leaves them to the CPU, which has no such register). The
+//    running priority (ICC_RPR_EL1) is the group priority of the lowest set bit of the
+//    two, 0xFF if none. Software may write them (state save and restore; Linux 6.1 clears
+//    both at start-up).
+//  - ICC_IAR1_EL1 acknowledges it: an SGI/PPI becomes active, an LPI stops being pending;
+//    its group priority's bit is set in ICC_AP1R0_EL1.
+//  - ICC_EOIR1_EL1 drops the running priority: it clears the lowest set bit of
+//    ICC_AP1R0_EL1 (the highest active Group 1 priority: software EOIs in the reverse order
+//    of acknowledgement, §4.8); with ICC_CTLR_EL1.EOImode=0 it also deactivates the
+//    INTID; with EOImode=1 ICC_DIR_EL1 deactivates (§4.1, §12.2 ICC_CTLR_EL1). LPIs have
+//    no active state: only the priority drop applies.
 //  - ICC_SGI1R_EL1 generates a Group 1 SGI (field table icc::kSgi1r): IRM=1 sends it to
 //    every PE but this one; IRM=0 to the PEs with affinity Aff3.Aff2.Aff1 and Aff0 =
 //    RS * 16 + n for each bit n of TargetList.
-// Binary point grouping is not applied (BPR1 is stored and read back): every priority
-// level preempts, which is what firmware with one priority level sees anyway.
+// Binary point grouping is not applied (BPR1 is stored and read back): every one of the
+// 32 priority levels preempts, which is what firmware with one priority level sees anyway.
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
@@ -35,6 +46,16 @@ namespace irqremap::arm64 {
 
 namespace icc {
 inline constexpr uint32_t PMR_EL1 = sysreg(3, 0, 4, 6, 0);
+// ICC_AP0R<n>_EL1 (n = 0..3) and ICC_AP1R<n>_EL1 (n = 0..3); only n = 0 is implemented.
+constexpr uint32_t AP0R_EL1(unsigned n) { return sysreg(3, 0, 12, 8, 4 + n); }
+constexpr uint32_t AP1R_EL1(unsigned n) { return sysreg(3, 0, 12, 9, n); }
+inline constexpr uint32_t AP0R0_EL1 = AP0R_EL1(0);
+inline constexpr uint32_t AP1R0_EL1 = AP1R_EL1(0);
+// Priority bits implemented (ICC_CTLR_EL1.PRIbits + 1) and the group priority they give.
+inline constexpr unsigned kPriorityBits = 5;
+inline constexpr uint8_t kPriorityMask = uint8_t(0xFF << (8 - kPriorityBits));  // 0xF8
+// ICC_AP{0,1}R0_EL1 bits: one per group priority (32 with 5 bits); the rest RES0.
+inline constexpr uint64_t kAprMask = (uint64_t{1} << (1u << kPriorityBits)) - 1;
 inline constexpr uint32_t IAR0_EL1 = sysreg(3, 0, 12, 8, 0);
 inline constexpr uint32_t EOIR0_EL1 = sysreg(3, 0, 12, 8, 1);
 inline constexpr uint32_t HPPIR0_EL1 = sysreg(3, 0, 12, 8, 2);
@@ -97,7 +118,8 @@ class GicCpuInterface {
 
   // The interrupt the CPU interface signals now (IRQ line), if any.
   std::optional<PendingIrq> signalled() const;
-  uint8_t running_priority() const { return active_.empty() ? 0xFF : active_.back().priority; }
+  // ICC_RPR_EL1: the group priority of the highest active priority (§12.2 ICC_RPR_EL1).
+  uint8_t running_priority() const;
   uint64_t acknowledged() const { return acks_; }
   // Called for each interrupt acknowledged through ICC_IAR1_EL1.
   void set_on_ack(std::function<void(uint32_t intid)> f) { on_ack_ = std::move(f); }
@@ -117,7 +139,8 @@ class GicCpuInterface {
   uint8_t bpr1_ = 0, bpr0_ = 0;
   bool igrpen1_ = false, igrpen0_ = false;
   uint64_t ctlr_ = 0;
-  std::vector<PendingIrq> active_;  // acknowledged, not yet EOId (nesting order)
+  // ICC_AP0R0_EL1, ICC_AP1R0_EL1: the active priorities of Group 0 and Group 1.
+  uint64_t ap0r0_ = 0, ap1r0_ = 0;
   uint64_t acks_ = 0;
   std::function<void(uint32_t)> on_ack_;
 };

@@ -2,20 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace irqremap::arm64 {
 
 using namespace gicd;
 
-Gicv3Distributor::Gicv3Distributor(unsigned cpus, unsigned spi_lines, unsigned idbits)
-    : cpus_(cpus), spi_lines_(spi_lines), idbits_(idbits) {
+Gicv3Distributor::Gicv3Distributor(unsigned cpus, unsigned intids, unsigned idbits)
+    : cpus_(cpus), intids_(std::clamp(intids / 32 * 32, 64u, 1024u)), idbits_(idbits) {
   ctlr_ = uint32_t(fields::set(0, CTLR_DS, 1));
 }
 
 uint32_t Gicv3Distributor::bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off,
                                       uint64_t base) const {
   const uint64_t idx = (off - base) / 4;
-  // Word 0 covers SGIs/PPIs, which live in the redistributors once ARE=1 (RAZ/WI here).
-  return idx == 0 || idx >= m.size() ? 0 : m[idx];
+  // Word 0 covers SGIs/PPIs, which live in the redistributors once ARE=1 (RAZ/WI here);
+  // words past the implemented SPIs are RAZ/WI too.
+  return spi(idx * 32) ? m[idx] : 0;
 }
 
 void Gicv3Distributor::note(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const {
@@ -33,7 +36,8 @@ uint64_t Gicv3Distributor::mmio_read(uint64_t offset, unsigned size) {
   if (offset == CTLR) {
     v = ctlr_;
   } else if (offset == TYPER) {
-    uint64_t t = fields::set(0, TYPER_ITLinesNumber, spi_lines_ / 32);
+    // ITLinesNumber = N: INTIDs up to 32 * (N + 1) - 1 (§12.9.38).
+    uint64_t t = fields::set(0, TYPER_ITLinesNumber, intids_ / 32 - 1);
     t = fields::set(t, TYPER_CPUNumber, (cpus_ > 8 ? 8 : cpus_) - 1);
     t = fields::set(t, TYPER_LPIS, 1);
     t = fields::set(t, TYPER_IDbits, idbits_ - 1);
@@ -51,13 +55,14 @@ uint64_t Gicv3Distributor::mmio_read(uint64_t offset, unsigned size) {
   } else if (reg4 >= ISACTIVER && reg4 < ICACTIVER + 0x80) {
     v = bitmap_reg(active_, reg4, reg4 < ICACTIVER ? ISACTIVER : ICACTIVER);
   } else if (offset >= IPRIORITYR + 32 && offset + size <= IPRIORITYR + 1024) {
-    for (unsigned i = 0; i < size; ++i) v |= uint64_t(priority_[offset - IPRIORITYR + i]) << (8 * i);
+    for (unsigned i = 0; i < size; ++i)
+      if (spi(offset - IPRIORITYR + i)) v |= uint64_t(priority_[offset - IPRIORITYR + i]) << (8 * i);
   } else if (reg4 >= ICFGR + 8 && reg4 < ICFGR + 0x100) {
-    v = cfg_[(reg4 - ICFGR) / 4];
+    if (spi((reg4 - ICFGR) / 4 * 16)) v = cfg_[(reg4 - ICFGR) / 4];
   } else if (reg4 >= IGRPMODR && reg4 < IGRPMODR + 0x80) {
     v = bitmap_reg(grpmod_, reg4, IGRPMODR);
   } else if (offset >= IROUTER + 8 * 32 && offset < IROUTER + 8 * 1020) {
-    v = extract_read(router_[(offset - IROUTER) / 8], unsigned(offset % 8), size);
+    if (spi((offset - IROUTER) / 8)) v = extract_read(router_[(offset - IROUTER) / 8], unsigned(offset % 8), size);
   } else if (offset == PIDR2) {
     v = 0x3B;  // ArchRev [7:4] = 3: GICv3
   }
@@ -72,7 +77,7 @@ void Gicv3Distributor::mmio_write(uint64_t offset, unsigned size, uint64_t value
   const uint32_t v32 = uint32_t(value);
   auto set_bits = [&](std::array<uint32_t, 32>& m, uint64_t base, bool set) {
     const uint64_t idx = (reg4 - base) / 4;
-    if (idx == 0 || idx >= m.size()) return;
+    if (!spi(idx * 32)) return;
     m[idx] = set ? (m[idx] | v32) : (m[idx] & ~v32);
   };
   if (offset == CTLR) {
@@ -82,7 +87,7 @@ void Gicv3Distributor::mmio_write(uint64_t offset, unsigned size, uint64_t value
     ctlr_ = uint32_t(fields::set(c, CTLR_DS, 1));
   } else if (reg4 >= IGROUPR && reg4 < IGROUPR + 0x80) {
     const uint64_t idx = (reg4 - IGROUPR) / 4;
-    if (idx != 0) group_[idx] = v32;
+    if (spi(idx * 32)) group_[idx] = v32;
   } else if (reg4 >= ISENABLER && reg4 < ISENABLER + 0x80) {
     set_bits(enabled_, ISENABLER, true);
   } else if (reg4 >= ICENABLER && reg4 < ICENABLER + 0x80) {
@@ -97,15 +102,17 @@ void Gicv3Distributor::mmio_write(uint64_t offset, unsigned size, uint64_t value
     set_bits(active_, ICACTIVER, false);
   } else if (offset >= IPRIORITYR + 32 && offset + size <= IPRIORITYR + 1024) {
     for (unsigned i = 0; i < size; ++i)
-      priority_[offset - IPRIORITYR + i] = uint8_t(value >> (8 * i));
+      if (spi(offset - IPRIORITYR + i)) priority_[offset - IPRIORITYR + i] = uint8_t(value >> (8 * i));
   } else if (reg4 >= ICFGR + 8 && reg4 < ICFGR + 0x100) {
-    cfg_[(reg4 - ICFGR) / 4] = v32;
+    if (spi((reg4 - ICFGR) / 4 * 16)) cfg_[(reg4 - ICFGR) / 4] = v32;
   } else if (reg4 >= IGRPMODR && reg4 < IGRPMODR + 0x80) {
     const uint64_t idx = (reg4 - IGRPMODR) / 4;
-    if (idx != 0) grpmod_[idx] = v32;
+    if (spi(idx * 32)) grpmod_[idx] = v32;
   } else if (offset >= IROUTER + 8 * 32 && offset < IROUTER + 8 * 1020) {
-    uint64_t& r = router_[(offset - IROUTER) / 8];
-    r = merge_write(r, unsigned(offset % 8), size, value);
+    if (spi((offset - IROUTER) / 8)) {
+      uint64_t& r = router_[(offset - IROUTER) / 8];
+      r = merge_write(r, unsigned(offset % 8), size, value);
+    }
   } else {
     trace_.emit_lazy([&] {
       return Event{EventKind::Note, "gicd",

@@ -4,6 +4,13 @@
 // what it wrote) but never raises an interrupt; LPIs bypass the distributor entirely
 // (ITS -> redistributor), which is why GICD_TYPER.LPIS=1 matters.
 //
+// INTIDs 0..255 exist, as QEMU 7.2 virt advertises: GICD_TYPER.ITLinesNumber = 7, 224
+// SPIs (Linux: "GICv3: 224 SPIs implemented"). QEMU gives its GIC num-irq = NUM_IRQS (256)
+// + 32 and keeps state for INTIDs up to 287, but 7.2 subtracts the 32 private INTIDs
+// before computing ITLinesNumber (fixed in QEMU 8.0, which advertises 256 SPIs); irqremap
+// follows what 7.2 advertises, and the register bits of INTIDs past it are RAZ/WI, as
+// the architecture makes those of unimplemented INTIDs (§12.9, each GICD_I*R<n>).
+//
 // Single security state, as QEMU virt without EL3: GICD_CTLR.DS reads as one.
 #include <array>
 #include <cstdint>
@@ -55,8 +62,10 @@ inline constexpr Field TYPER_A3V{"A3V", 24, 24, Access::RO, "Affinity 3 valid"};
 
 class Gicv3Distributor final : public MmioDevice {
  public:
-  // spi_lines: SPIs advertised (a multiple of 32, up to 988). idbits: INTID bits (16 as QEMU).
-  explicit Gicv3Distributor(unsigned cpus, unsigned spi_lines = 256, unsigned idbits = 16);
+  // intids: INTIDs below 1020 implemented, SGIs and PPIs included (a multiple of 32, 64 to
+  // 1024; 256 as QEMU 7.2 virt). idbits: INTID bits (16 as QEMU).
+  explicit Gicv3Distributor(unsigned cpus, unsigned intids = kVirtIntids, unsigned idbits = 16);
+  static constexpr unsigned kVirtIntids = 256;
 
   std::string_view mmio_name() const override { return "GICD"; }
   uint64_t mmio_size() const override { return 0x1'0000; }
@@ -69,10 +78,12 @@ class Gicv3Distributor final : public MmioDevice {
 
  private:
   uint32_t bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off, uint64_t base) const;
+  // Whether INTID `intid` is an SPI this distributor implements (32 <= intid < intids_).
+  bool spi(uint64_t intid) const { return intid >= 32 && intid < intids_; }
   void note(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const;
 
   unsigned cpus_;
-  unsigned spi_lines_;
+  unsigned intids_;
   unsigned idbits_;
   uint32_t ctlr_ = 0;
   // One bit per INTID 0..1023, 32 per word (IGROUPR, ISENABLER, ...).
