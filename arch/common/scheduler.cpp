@@ -28,8 +28,11 @@ RunResult Scheduler::make_result(const StopRequest& s, unsigned cpu, uint64_t pc
   r.instructions = instructions;
   const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
   r.exit_status = clean ? s.exit_status : 1;
+  // The count says how far the run got, which matters most for a stop the guest did not
+  // choose (a budget, a deadlock after an idle stretch).
   r.message = clean ? s.what
-                    : fmt::format("{} (cpu{}, PC {:#x}: {})", s.what, cpu, pc, r.insn.empty() ? "?" : r.insn);
+                    : fmt::format("{} (cpu{}, PC {:#x}: {}) after {} instruction{}", s.what, cpu, pc,
+                                  r.insn.empty() ? "?" : r.insn, instructions, instructions == 1 ? "" : "s");
   return r;
 }
 

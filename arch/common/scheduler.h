@@ -14,8 +14,8 @@
 //    scheduler asks the machine whether time can advance (`idle`): a machine with an armed
 //    timer moves its virtual time to the timer's deadline and says so, and the run goes
 //    on (the timer's interrupt wakes a CPU in the next round). Nothing armed: deadlock.
-// Every stop but a clean power-off carries one line: what, which CPU, PC and the
-// disassembled instruction there.
+// Every stop but a clean power-off carries one line: what, which CPU, PC, the
+// disassembled instruction there and the instructions retired so far over all CPUs.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -90,7 +90,8 @@ class Scheduler {
   uint64_t instructions() const { return insns_; }
   uint64_t quantum() const { return quantum_; }
 
-  // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0)".
+  // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0) after 1234 instructions"
+  // (a clean stop is just "what").
   static RunResult make_result(const StopRequest& s, unsigned cpu, uint64_t pc, std::string insn,
                                uint64_t instructions);
 

@@ -245,7 +245,7 @@ TEST_CASE("scheduler: the instruction budget stops the run with PC and instructi
   CHECK(r.instructions == 250);
   CHECK(r.exit_status == 1);
   CHECK(r.pc == 0x4008'0000 + 4 * 250);
-  CHECK(r.message == "instruction budget of 250 exhausted (cpu0, PC 0x400803e8: b 0x400803e8)");
+  CHECK(r.message == "instruction budget of 250 exhausted (cpu0, PC 0x400803e8: b 0x400803e8) after 250 instructions");
 }
 
 TEST_CASE("scheduler: a machine stop (system off) ends the run with its status; a waiting CPU wakes") {
