@@ -148,7 +148,14 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if (o.mem_mib) cfg.ram_size = *o.mem_mib << 20;
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
-  // With --trace, UART output is line-buffered so a line is never split by trace events.
+  // UART output reaches stdout as the guest writes it, also when stdout is a file or a
+  // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio
+  // writes each one, so a partial line (a prompt, progress dots) shows too. A guest writes
+  // one character per MMIO access, so this is a write() per access: uart-hello and
+  // its-migrate show no difference beyond noise (30 and 85 ms, to a file or a pipe); a
+  // guest that does nothing but write 200,000 characters takes 0.43 s instead of 0.07 s.
+  // With --trace, UART output is line-buffered so a line is never split by trace events,
+  // and flushed with the trace lines before it at each newline.
   std::string uart_line;
   if (o.trace)
     cfg.uart_out = [&io, &uart_line](char c) {
@@ -156,10 +163,11 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
       if (c == '\n') {
         io.out << uart_line;
         uart_line.clear();
+        io.out.flush();
       }
     };
   else
-    cfg.uart_out = [&io](char c) { io.out.put(c); };
+    cfg.uart_out = [&io](char c) { io.out.put(c).flush(); };
   auto m = Machine::create(cfg);
   if (!m) throw UsageError(m.error());
   Machine& machine = **m;
