@@ -3,11 +3,16 @@
 // 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
 // offered its pending interrupts (a waiting CPU may wake), then, if running, executes up
 // to one quantum of instructions. There is no host time and no host threading, so a run
-// is a pure function of the image, the configuration and the budget.
+// is a pure function of the image, the configuration and the budget (unless the host
+// interrupts it, below).
 //
 // A run stops when
 //  - the machine says so between quanta (PSCI SYSTEM_OFF, ACPI power-off, isa-debug-exit);
 //  - a vCPU reports a stop from its quantum (guest fault, unsupported instruction, exit);
+//  - the host asks for a stop between quanta (host_stop.h: Ctrl-C or SIGTERM during
+//    `irqremap run`). Checking only between quanta is prompt because quanta are short
+//    (200 instructions by default in both machines, at most a few hundred): a run that
+//    spun for a long time inside one call to `step` would not see the request;
 //  - the instruction budget is used up (counted over all CPUs);
 //  - a whole round passes in which no CPU could run: every CPU is off or waits for an
 //    interrupt that nothing can send any more (a deadlock). Before calling it one, the
@@ -18,6 +23,7 @@
 // disassembled instruction there and the instructions retired so far over all CPUs.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +39,7 @@ enum class StopKind : uint8_t {
   GuestFault,   // an exception the machine does not model, an unmapped access, ...
   Unsupported,  // an instruction the emulator cannot execute
   Deadlock,     // every CPU off or waiting, nothing can wake one
+  Interrupted,  // the host asked for a stop (SIGINT, SIGTERM: host_stop.h)
 };
 std::string_view to_string(StopKind k);
 
@@ -72,12 +79,18 @@ struct RunResult {
   uint64_t instructions = 0;
 };
 
+// A budget no run reaches (584 years at 10^9 instructions per second): the run ends only
+// when the guest, a deadlock or the host stops it, as a QEMU run does. `irqremap run`
+// uses it unless --max-insns is given.
+inline constexpr uint64_t kNoInstructionBudget = std::numeric_limits<uint64_t>::max();
+
 class Scheduler {
  public:
   // quantum: instructions per CPU per round (>= 1).
   explicit Scheduler(uint64_t quantum) : quantum_(quantum == 0 ? 1 : quantum) {}
 
-  // Runs until a stop. `machine_stop` is asked before every quantum; `disassemble`
+  // Runs until a stop. `machine_stop` is asked before every quantum, then the host
+  // (host_stop.h) before the quantum of each CPU that is not off; `disassemble`
   // renders the instruction at a CPU's PC for the stop line; `idle` (optional) is asked
   // when a round found no CPU able to run: true if the machine advanced its time to a
   // future event, so the run continues. The budget and the instruction count carry over
