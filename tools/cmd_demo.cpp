@@ -13,6 +13,7 @@
 
 #include "tools/cli.h"
 #include "tools/explain_msi.h"
+#include "tools/stop_signals.h"
 
 namespace irqremap::cli {
 
@@ -94,8 +95,14 @@ void add_demo(CLI::App& app, Context& ctx) {
                   "Draw only the span of the firmware phases whose names start with this, e.g. migrate")
       ->needs(svg);
   sub->callback([&ctx, arch, tour, trace_out, trace_svg, svg_window] {
-    ctx.status = *tour ? run_demo(ctx.io)
-                       : run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out, *trace_svg, *svg_window);
+    if (*tour) {
+      ctx.status = run_demo(ctx.io);
+      return;
+    }
+    // The live demo runs machines: Ctrl-C stops them as it stops `run` (the story so far,
+    // RUN FAILED with the stop line, the trace files, status 1).
+    const StopSignals signals;
+    ctx.status = run_live_demo(ctx.io, *arch != "arm64", *arch != "x86", *trace_out, *trace_svg, *svg_window);
   });
 }
 

@@ -7,24 +7,18 @@
 #include "tools/cli.h"
 #include "tools/run_arm64.h"
 #include "tools/run_x86.h"
+#include "tools/stop_signals.h"
 
 namespace irqremap::cli {
 
 namespace {
 
+// The options bind straight into RunOptions, so the defaults `run` uses are RunOptions'
+// own (no instruction budget unless --max-insns: run_machine.h).
 struct RunArgs {
   std::string arch;
-  unsigned smp = 1;
-  std::string kernel;
-  std::string firmware;
-  bool trace = false;
-  uint64_t max_insns = 100'000'000;
+  RunOptions o;
   std::string mem;
-  std::string append;
-  std::string trace_out;
-  std::string trace_svg;
-  std::string trace_svg_window;
-  std::string initrd;
 };
 
 }  // namespace
@@ -34,19 +28,20 @@ void add_run(CLI::App& app, Context& ctx) {
   CLI::App* sub = app.add_subcommand(
       "run", "Run guest firmware on the AArch64 (QEMU virt, GICv3 ITS) or x86-64 (q35, VT-d) machine");
   sub->add_option("--arch", args->arch, "Machine: arm64 or x86")->required()->check(CLI::IsMember({"arm64", "x86"}));
-  sub->add_option("--smp", args->smp, "Number of CPUs (1..8)")->check(CLI::Range(1, 8));
-  sub->add_option("--kernel", args->kernel, "ELF or raw image file");
-  sub->add_option("--firmware", args->firmware, "Embedded stub (irqremap firmware list), e.g. arm64/uart-hello");
-  sub->add_flag("--trace", args->trace, "Interleave disassembled guest instructions with device events");
-  sub->add_option("--trace-out", args->trace_out,
+  sub->add_option("--smp", args->o.smp, "Number of CPUs (1..8)")->check(CLI::Range(1, 8));
+  sub->add_option("--kernel", args->o.kernel, "ELF or raw image file");
+  sub->add_option("--firmware", args->o.firmware, "Embedded stub (irqremap firmware list), e.g. arm64/uart-hello");
+  sub->add_flag("--trace", args->o.trace, "Interleave disassembled guest instructions with device events");
+  sub->add_option("--trace-out", args->o.trace_out,
                   "Write the run as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
-  CLI::Option* svg = sub->add_option("--trace-svg", args->trace_svg,
+  CLI::Option* svg = sub->add_option("--trace-svg", args->o.trace_svg,
                   "Draw the same timeline as a self-contained SVG picture (lanes, handler slices, MSI arrows)");
-  sub->add_option("--trace-svg-window", args->trace_svg_window,
+  sub->add_option("--trace-svg-window", args->o.trace_svg_window,
                   "Draw only the span of the firmware phases whose names start with this (phase markers)")
       ->needs(svg);
   // CLI11 would read "-5" into the unsigned budget as 2^64-5: a positive count only.
-  sub->add_option("--max-insns", args->max_insns, "Instruction budget over all CPUs")
+  sub->add_option("--max-insns", args->o.max_insns,
+                  "Instruction budget over all CPUs (default: none, the run goes on until the guest powers off)")
       ->check(CLI::Validator(
           [](const std::string& v) {
             return v.starts_with('-') || v.find_first_not_of('0') == std::string::npos
@@ -56,9 +51,9 @@ void add_run(CLI::App& app, Context& ctx) {
           "POSITIVE"));
   sub->add_option("--mem", args->mem,
                   "RAM in MiB (default 128 as QEMU virt and q35; arm64 at most 261120, the 255 GiB the virt map holds; x86 2 to 3072)");
-  sub->add_option("--append", args->append,
+  sub->add_option("--append", args->o.append,
                   "Kernel command line, as QEMU -append: the device tree's /chosen/bootargs (arm64), the multiboot command line after the kernel's name (x86)");
-  sub->add_option("--initrd", args->initrd,
+  sub->add_option("--initrd", args->o.initrd,
                   "Initial ramdisk for a Linux kernel, as QEMU -initrd (arm64): loaded after the kernel, its bounds in the device tree's /chosen");
   sub->footer(
       "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
@@ -66,11 +61,18 @@ void add_run(CLI::App& app, Context& ctx) {
       "min(RAM/2, 128 MiB), or past the kernel and --initrd, 2 MiB aligned); an ELF at its physical\n"
       "addresses (RAM or flash). A gzip-compressed Image is refused: gunzip it first.\n"
       "x86 boots as QEMU q35 -kernel does: a multiboot ELF32 in 32-bit protected mode with EAX = 0x2BADB002\n"
-      "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.");
+      "and EBX = the multiboot information; an ELF64 or raw image (at 0x100000) in 64-bit mode.\n"
+      "UART output goes to stdout as the guest writes it. Exit status: 0 after a power-off, (value << 1) | 1\n"
+      "after an x86 isa-debug-exit write, 1 with one line (what, CPU, PC, instruction, instructions run)\n"
+      "when the run stops otherwise: the --max-insns budget, a guest fault, a deadlock, Ctrl-C (SIGINT) or SIGTERM;\n"
+      "2 for bad arguments. A signal stops the run between two quanta; the UART output and the trace files\n"
+      "are written as for any other stop.");
   sub->callback([&ctx, args] {
-    RunOptions o{args->smp, args->kernel, args->firmware, args->trace, args->max_insns, std::nullopt, args->append,
-                 args->trace_out, args->trace_svg, args->trace_svg_window, args->initrd};
+    RunOptions o = args->o;
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
+    // For the whole run, not only the guest's part: a signal while the trace files are
+    // written is recorded and ignored instead of cutting them short.
+    const StopSignals signals;
     ctx.status = args->arch == "arm64" ? run_arm64(o, ctx.io) : run_x86(o, ctx.io);
   });
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "arch/common/host_stop.h"
+
 namespace irqremap::arch {
 
 std::string_view to_string(StopKind k) {
@@ -14,6 +16,7 @@ std::string_view to_string(StopKind k) {
     case StopKind::GuestFault: return "guest-fault";
     case StopKind::Unsupported: return "unsupported";
     case StopKind::Deadlock: return "deadlock";
+    case StopKind::Interrupted: return "interrupted";
   }
   return "?";
 }
@@ -28,8 +31,11 @@ RunResult Scheduler::make_result(const StopRequest& s, unsigned cpu, uint64_t pc
   r.instructions = instructions;
   const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
   r.exit_status = clean ? s.exit_status : 1;
+  // The count says how far the run got, which matters most for a stop the guest did not
+  // choose (an interrupted run, a budget, a deadlock after an idle stretch).
   r.message = clean ? s.what
-                    : fmt::format("{} (cpu{}, PC {:#x}: {})", s.what, cpu, pc, r.insn.empty() ? "?" : r.insn);
+                    : fmt::format("{} (cpu{}, PC {:#x}: {}) after {} instruction{}", s.what, cpu, pc,
+                                  r.insn.empty() ? "?" : r.insn, instructions, instructions == 1 ? "" : "s");
   return r;
 }
 
@@ -49,6 +55,12 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
         if (auto s = machine_stop()) return result(*s, c);
       Vcpu& v = *cpus[c];
       if (v.state() == VcpuState::Off) continue;
+      // After the machine's stop, so a guest that powered off in the last quantum ends
+      // clean even if a signal came meanwhile; before each quantum of a CPU that is on,
+      // so the stop line names a CPU with a meaningful PC and the stop comes at most one
+      // quantum (a few hundred instructions) after the signal.
+      if (const int sig = host_stop_request())
+        return result({StopKind::Interrupted, fmt::format("interrupted by {}", host_stop_signal_name(sig)), 1}, c);
       v.service_interrupts();
       if (v.state() != VcpuState::Running) continue;
       if (insns_ >= max_insns)

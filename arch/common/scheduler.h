@@ -3,21 +3,27 @@
 // 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
 // offered its pending interrupts (a waiting CPU may wake), then, if running, executes up
 // to one quantum of instructions. There is no host time and no host threading, so a run
-// is a pure function of the image, the configuration and the budget.
+// is a pure function of the image, the configuration and the budget (unless the host
+// interrupts it, below).
 //
 // A run stops when
 //  - the machine says so between quanta (PSCI SYSTEM_OFF, ACPI power-off, isa-debug-exit);
 //  - a vCPU reports a stop from its quantum (guest fault, unsupported instruction, exit);
+//  - the host asks for a stop between quanta (host_stop.h: Ctrl-C or SIGTERM during
+//    `irqremap run`). Checking only between quanta is prompt because quanta are short
+//    (200 instructions by default in both machines, at most a few hundred): a run that
+//    spun for a long time inside one call to `step` would not see the request;
 //  - the instruction budget is used up (counted over all CPUs);
 //  - a whole round passes in which no CPU could run: every CPU is off or waits for an
 //    interrupt that nothing can send any more (a deadlock). Before calling it one, the
 //    scheduler asks the machine whether time can advance (`idle`): a machine with an armed
 //    timer moves its virtual time to the timer's deadline and says so, and the run goes
 //    on (the timer's interrupt wakes a CPU in the next round). Nothing armed: deadlock.
-// Every stop but a clean power-off carries one line: what, which CPU, PC and the
-// disassembled instruction there.
+// Every stop but a clean power-off carries one line: what, which CPU, PC, the
+// disassembled instruction there and the instructions retired so far over all CPUs.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +39,7 @@ enum class StopKind : uint8_t {
   GuestFault,   // an exception the machine does not model, an unmapped access, ...
   Unsupported,  // an instruction the emulator cannot execute
   Deadlock,     // every CPU off or waiting, nothing can wake one
+  Interrupted,  // the host asked for a stop (SIGINT, SIGTERM: host_stop.h)
 };
 std::string_view to_string(StopKind k);
 
@@ -72,12 +79,18 @@ struct RunResult {
   uint64_t instructions = 0;
 };
 
+// A budget no run reaches (584 years at 10^9 instructions per second): the run ends only
+// when the guest, a deadlock or the host stops it, as a QEMU run does. `irqremap run`
+// uses it unless --max-insns is given.
+inline constexpr uint64_t kNoInstructionBudget = std::numeric_limits<uint64_t>::max();
+
 class Scheduler {
  public:
   // quantum: instructions per CPU per round (>= 1).
   explicit Scheduler(uint64_t quantum) : quantum_(quantum == 0 ? 1 : quantum) {}
 
-  // Runs until a stop. `machine_stop` is asked before every quantum; `disassemble`
+  // Runs until a stop. `machine_stop` is asked before every quantum, then the host
+  // (host_stop.h) before the quantum of each CPU that is not off; `disassemble`
   // renders the instruction at a CPU's PC for the stop line; `idle` (optional) is asked
   // when a round found no CPU able to run: true if the machine advanced its time to a
   // future event, so the run continues. The budget and the instruction count carry over
@@ -90,7 +103,8 @@ class Scheduler {
   uint64_t instructions() const { return insns_; }
   uint64_t quantum() const { return quantum_; }
 
-  // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0)".
+  // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0) after 1234 instructions"
+  // (a clean stop is just "what").
   static RunResult make_result(const StopRequest& s, unsigned cpu, uint64_t pc, std::string insn,
                                uint64_t instructions);
 

@@ -2,11 +2,13 @@
 #include <doctest/doctest.h>
 #include <unicorn/unicorn.h>
 
+#include <csignal>
 #include <cstring>
 #include <vector>
 
 #include "arch/common/disassembler.h"
 #include "arch/common/engine_memory.h"
+#include "arch/common/host_stop.h"
 #include "arch/common/image_loader.h"
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
@@ -245,7 +247,72 @@ TEST_CASE("scheduler: the instruction budget stops the run with PC and instructi
   CHECK(r.instructions == 250);
   CHECK(r.exit_status == 1);
   CHECK(r.pc == 0x4008'0000 + 4 * 250);
-  CHECK(r.message == "instruction budget of 250 exhausted (cpu0, PC 0x400803e8: b 0x400803e8)");
+  CHECK(r.message == "instruction budget of 250 exhausted (cpu0, PC 0x400803e8: b 0x400803e8) after 250 instructions");
+}
+
+namespace {
+// Leaves no host stop request behind for the next test, whatever this one checked.
+struct HostStopCleared {
+  HostStopCleared() { clear_host_stop(); }
+  ~HostStopCleared() { clear_host_stop(); }
+};
+}  // namespace
+
+TEST_CASE("scheduler: a host stop (SIGTERM) ends a run without a budget before the next quantum, with the stop line") {
+  HostStopCleared cleared;
+  std::vector<std::string> log;
+  FakeCpu a(0, 1'000'000, log), b(1, 1'000'000, log);
+  Vcpu* cpus[] = {&a, &b};
+  Scheduler s(10);
+  int calls = 0;
+  // The machine's stop hook stands in for the signal: it arrives after three quanta ran,
+  // as a handler would record it in the middle of a quantum.
+  auto r = s.run(
+      cpus, kNoInstructionBudget,
+      [&]() -> std::optional<StopRequest> {
+        if (++calls == 5) request_host_stop(SIGTERM);
+        return std::nullopt;
+      },
+      [](unsigned, uint64_t pc) { return fmt::format("b {:#x}", pc); });
+  CHECK(r.stop == StopKind::Interrupted);
+  CHECK(to_string(r.stop) == "interrupted");
+  CHECK(r.exit_status == 1);
+  CHECK(log == std::vector<std::string>{"cpu0:10", "cpu1:10", "cpu0:10"});  // no quantum after it
+  CHECK(r.cpu == 1);
+  CHECK(r.instructions == 30);
+  CHECK(r.message == "interrupted by SIGTERM (cpu1, PC 0x40080028: b 0x40080028) after 30 instructions");
+}
+
+TEST_CASE("scheduler: a power-off and a host stop seen at the same boundary end clean: the guest finished") {
+  HostStopCleared cleared;
+  std::vector<std::string> log;
+  FakeCpu a(0, 1'000'000, log);
+  Vcpu* cpus[] = {&a};
+  Scheduler s(10);
+  int calls = 0;
+  auto r = s.run(
+      cpus, kNoInstructionBudget,
+      [&]() -> std::optional<StopRequest> {
+        if (++calls < 3) return std::nullopt;
+        request_host_stop(SIGINT);
+        return StopRequest{StopKind::SystemOff, "PSCI SYSTEM_OFF", 0};
+      },
+      [](unsigned, uint64_t) { return std::string(); });
+  CHECK(r.stop == StopKind::SystemOff);
+  CHECK(r.exit_status == 0);
+  CHECK(r.message == "PSCI SYSTEM_OFF");
+}
+
+TEST_CASE("host stop: the request names its signal and is cleared") {
+  HostStopCleared cleared;
+  CHECK(host_stop_request() == 0);
+  request_host_stop(SIGINT);
+  CHECK(host_stop_request() == SIGINT);
+  CHECK(host_stop_signal_name(SIGINT) == "SIGINT");
+  CHECK(host_stop_signal_name(SIGTERM) == "SIGTERM");
+  CHECK(host_stop_signal_name(SIGHUP) == fmt::format("signal {}", SIGHUP));
+  clear_host_stop();
+  CHECK(host_stop_request() == 0);
 }
 
 TEST_CASE("scheduler: a machine stop (system off) ends the run with its status; a waiting CPU wakes") {
