@@ -66,7 +66,11 @@ std::expected<void, std::string> Arm64Machine::init() {
   // A change of pending state or configuration at the running CPU's redistributor ends
   // its quantum so a newly signalled LPI is taken promptly.
   rds_->set_on_change([this](uint32_t cpu) {
-    if (running_cpu_ >= 0 && cpu == uint32_t(running_cpu_)) cpus_[cpu]->kick();
+    if (running_cpu_ < 0) return;
+    if (cpu == uint32_t(running_cpu_)) cpus_[cpu]->kick();
+    // An interrupt for another CPU (an SGI, an LPI moved or raised there): end this
+    // quantum so that CPU gets its turn and takes it promptly.
+    else if (cpu < cpus_.size() && cpus_[cpu]->state() != arch::VcpuState::Off) cpus_[running_cpu_]->end_quantum();
   });
   for (unsigned c = 0; c < cfg_.cpus; ++c) {
     uc_engine* uc = nullptr;
@@ -235,6 +239,7 @@ void Arm64Machine::hvc(Arm64Vcpu& cpu, uint16_t imm) {
       Arm64Vcpu& t = *cpus_.at(r.effect.target);
       t.power_on(r.effect.entry, r.effect.context_id);
       psci_.started(r.effect.target);
+      cpu.end_quantum();  // the new CPU runs from the next round
       break;
     }
     case PsciEffect::Kind::CpuOff:
@@ -297,13 +302,13 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
       m->timers_[v->index()]->update();
       v->service_interrupts();
     }
-    arch::StepResult step(uint64_t n) override {
+    arch::StepResult step(uint64_t n, bool exact) override {
       m->running_cpu_ = int(v->index());
       unsigned running = 0;
       for (const auto& c : m->cpus_) running += c->state() == arch::VcpuState::Running;
       m->time_.set_sharing(running);
-      auto r = v->step(m->quantum_limit(n));
-      m->rom_writes_[v->index()]->restore();  // before another CPU or a device sees flash
+      const uint64_t limit = m->quantum_limit(n);
+      auto r = v->step(limit, exact && limit == n);
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
       return r;
@@ -320,6 +325,14 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
   }
   std::vector<arch::Vcpu*> order;
   for (auto& t : tracked) order.push_back(&t);
+  // A CPU that runs alone (every other one off or in WFI) gets long quanta: nothing waits
+  // for its turn to end, and each quantum is a uc_emu_start. Timers still bound it
+  // (quantum_limit), and an interrupt or CPU_ON for another CPU ends it (end_quantum).
+  sched_.set_quantum_policy([this](unsigned c) {
+    for (unsigned o = 0; o < cpus_.size(); ++o)
+      if (o != c && cpus_[o]->state() == arch::VcpuState::Running) return cfg_.quantum;
+    return std::max(cfg_.quantum, cfg_.solo_quantum);
+  });
   arch::RunResult r = sched_.run(
       order, max_insns, [this]() { return power_; },
       [this](unsigned, uint64_t pc) { return disassemble(pc); }, [this]() { return advance_idle_time(); });

@@ -73,6 +73,7 @@ struct Arm64MachineConfig {
   std::string bootargs;               // /chosen/bootargs (QEMU -append)
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
+  uint64_t solo_quantum = 1'000'000;  // the same for a CPU that runs alone (the others off or in WFI)
   // Instructions one CPU retires per tick of the 62.5 MHz system counter (16 ns): 16 makes
   // every running CPU a core of one instruction per nanosecond (1,000 MIPS), the order of a
   // Cortex-A57 at 1-2 GHz and of what QEMU's TCG runs on a host today, so a kernel's

@@ -54,7 +54,6 @@ Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInte
                      uint64_t mpidr, Trace& trace)
     : index_(index), uc_(uc), mem_(mem), gic_(gic), mpidr_(mpidr), trace_(trace) {
   arch::install_abort_guard();
-  uc_hook_add(uc_, &code_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_code), this, 1, 0);
   uc_hook_add(uc_, &mrs_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_sys), this, 1, 0,
               UC_ARM64_INS_MRS);
   uc_hook_add(uc_, &msr_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_sys), this, 1, 0,
@@ -69,8 +68,9 @@ Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInte
 }
 
 Arm64Vcpu::~Arm64Vcpu() {
-  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_, unmapped_hook_})
+  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
+  for (uc_hook h : precise_hooks_) uc_hook_del(uc_, h);
   if (el1_context_) uc_context_free(el1_context_);
 }
 
@@ -138,8 +138,34 @@ void Arm64Vcpu::kick() {
   // the quantum before that instruction runs, so the interrupt is taken at the boundary
   // after the one that raised it (DESIGN.md "Precision").
   // With PSTATE.I set nothing can be taken now, so the quantum goes on; the unmask
-  // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys).
-  if (in_step_ && (pstate() & kPstateI) == 0) kick_next_ = true;
+  // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys). In fast
+  // mode every block boundary looks while an interrupt is signalled (on_block).
+  if (!in_step_) return;
+  if (!precise_) irq_check_ = true;
+  else if ((pstate() & kPstateI) == 0) kick_next_ = true;
+}
+
+void Arm64Vcpu::boundary() {
+  if (precise_) kick_next_ = true;
+  else irq_check_ = true;
+}
+
+bool Arm64Vcpu::unicorn_knows(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) {
+  const uint32_t enc = sysreg(op0, op1, crn, crm, op2);
+  if (auto it = unicorn_knows_.find(enc); it != unicorn_knows_.end()) return it->second;
+  uc_arm64_cp_reg r = cp_reg(op0, op1, crn, crm, op2);
+  const bool known = uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &r) == UC_ERR_OK;
+  unicorn_knows_.emplace(enc, known);
+  return known;
+}
+
+uint64_t Arm64Vcpu::executed_in_quantum() const {
+  if (!in_step_) return 0;
+  // Fast mode counts whole blocks; inside an MRS/MSR hook the PC is the instruction's, so
+  // the running block's instructions up to it count too (as the code hook counts them).
+  if (!precise_ && sys_pc_ && *sys_pc_ >= block_start_ && *sys_pc_ - block_start_ < 4 * pending_)
+    return executed_ + (*sys_pc_ - block_start_) / 4 + 1;
+  return executed_;
 }
 
 void Arm64Vcpu::request_stop(arch::StopRequest s) {
@@ -168,7 +194,12 @@ TranslationRegs Arm64Vcpu::translation_regs() const {
 std::expected<void, std::string> Arm64Vcpu::cover_unbacked_space() {
   if (unbacked_) return {};
   auto space = std::make_unique<arch::UnbackedSpace>(
-      uc_, [this](uint64_t va, arch::UnbackedSpace::Access a) { return decide_unbacked(va, a); },
+      uc_,
+      [this](uint64_t va, arch::UnbackedSpace::Access a) {
+        const bool go = decide_unbacked(va, a);
+        if (go && a == arch::UnbackedSpace::Access::Fetch && !precise_ && !fake_walk_) observe_translation(va);
+        return go;
+      },
       [this](uint64_t pa, arch::UnbackedSpace::Access a, unsigned) { on_unbacked_pa(pa, a); });
   if (auto ok = space->cover(); !ok) return ok;
   unbacked_ = std::move(space);
@@ -195,8 +226,28 @@ bool Arm64Vcpu::decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access)
   } else if (physically_backed(t->pa)) {
     return true;
   }
-  if (!refused_) refused_ = Refused{va, access, fsc_value};
-  return false;
+  if (refused_ || fake_walk_) return false;  // one refusal at a time
+  refused_ = Refused{va, access, fsc_value};
+  if (precise_) return false;  // UC_ERR_*_PROT with the PC the code hook synced
+  // Fast mode: Unicorn's own refusal would leave the PC at the start of a block, so make
+  // QEMU's walk fault instead, with the PC of this access (see the facts in the header):
+  // stage 1 on, both table walks disabled (TCR_EL1.EPD0/EPD1), written raw for this one
+  // walk; on_intr puts them back.
+  constexpr uint64_t kEpd0 = uint64_t{1} << 7, kEpd1 = uint64_t{1} << 23;
+  const uint64_t sctlr = sysreg_value(3, 0, 1, 0, 0), tcr = sysreg_value(3, 0, 2, 0, 2);
+  fake_walk_ = FakeWalk{sctlr, tcr};
+  uc_arm64_cp_reg m = cp_reg(3, 0, 1, 0, 0, sctlr | 1), t2 = cp_reg(3, 0, 2, 0, 2, tcr | kEpd0 | kEpd1);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &m);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &t2);
+  return true;
+}
+
+void Arm64Vcpu::end_fake_walk() {
+  if (!fake_walk_) return;
+  uc_arm64_cp_reg m = cp_reg(3, 0, 1, 0, 0, fake_walk_->sctlr), t = cp_reg(3, 0, 2, 0, 2, fake_walk_->tcr);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &m);
+  uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &t);
+  fake_walk_.reset();
 }
 
 void Arm64Vcpu::on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access) {
@@ -205,7 +256,7 @@ void Arm64Vcpu::on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access) 
   // abort at this one. A read made to translate an instruction is told apart when the
   // quantum ends (take_external_abort).
   if (!unbacked_pa_) unbacked_pa_ = UnbackedPa{insn_pc_, pa, access == arch::UnbackedSpace::Access::Write};
-  if (in_step_) kick_next_ = true;
+  if (in_step_ && precise_) kick_next_ = true;  // fast mode: on_block ends the quantum
 }
 
 bool Arm64Vcpu::restore_el1_regime() {
@@ -273,7 +324,7 @@ bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<u
   uc_arm64_cp_reg spsr = spsr_el1(plan->spsr);
   uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &spsr);
   set_reg(UC_ARM64_REG_ELR_EL1, plan->elr);
-  if (kind == ExceptionKind::Synchronous) set_reg(UC_ARM64_REG_ESR_EL1, esr);
+  if (kind == ExceptionKind::Synchronous || kind == ExceptionKind::SError) set_reg(UC_ARM64_REG_ESR_EL1, esr);
   if (far) set_reg(UC_ARM64_REG_FAR_EL1, *far);
   set_reg(UC_ARM64_REG_PC, plan->vector);
   last_entry_ = LastEntry{plan->vector, plan->vector_offset, culprit,
@@ -303,6 +354,7 @@ bool Arm64Vcpu::take_irq() {
 
 void Arm64Vcpu::service_interrupts() {
   if (state_ == arch::VcpuState::Off) return;
+  if (serror_pending_ && state_ == arch::VcpuState::Running) take_serror();
   if (!gic_.signalled()) return;
   if (state_ == arch::VcpuState::WaitingForInterrupt) {
     state_ = arch::VcpuState::Running;  // WFI wakes even with PSTATE.I set
@@ -314,7 +366,7 @@ void Arm64Vcpu::service_interrupts() {
   if ((pstate() & kPstateI) == 0) take_irq();
 }
 
-arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
+arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
   forget_code_page();  // another CPU (or this one, last quantum) may have changed the tables
   executed_ = 0;
   saw_wfi_ = false;
@@ -322,23 +374,41 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   refused_.reset();
   unbacked_pa_.reset();
   undefined_at_.reset();
+  pending_ = 0;
+  end_quantum_ = false;
+  stopped_before_block_ = false;
+  exception_in_quantum_ = false;
+  stop_at_.reset();
+  exact_ = exact;
+  exact_tail_.reset();
   if (!unbacked_) {
     if (auto ok = cover_unbacked_space(); !ok)
       return arch::StepResult{0, arch::StopRequest{arch::StopKind::Unsupported, ok.error(), 1}};
   }
+  if (!mode_chosen_) choose_mode();
+  // A signalled interrupt this quantum cannot take yet (PSTATE.I) is looked for at every
+  // block boundary until the unmask.
+  irq_check_ = !precise_ && gic_.signalled().has_value();
   in_step_ = true;
-  // The quantum is counted by our own code hook (on_code), not by Unicorn's `count`:
-  // Unicorn would add a second per-instruction hook for it. `until` is an address no
+  // The quantum is counted by our own hooks (on_code, on_block), not by Unicorn's
+  // `count`: Unicorn would add a per-instruction hook for it. `until` is an address no
   // instruction has, so no PC (flash at 0 included) ends the run.
   limit_ = max_insns;
   const uint64_t start = pc();
   const std::optional<uc_err> ran = arch::guarded_emu_start(uc_, start, ~uint64_t{0}, 0, 0);
   in_step_ = false;
-  if (!ran) {
+  end_fake_walk();  // a refusal whose fault never came (the run ended first)
+  executed_ += pending_;  // the last block ran whole (an exception counted its part)
+  pending_ = 0;
+  if (stop_at_) set_reg(UC_ARM64_REG_PC, *stop_at_);
+  std::optional<uc_err> ran_all = ran;
+  if (ran && *ran == UC_ERR_OK && exact_tail_ && !stop_ && !undefined_at_ && state_ == arch::VcpuState::Running)
+    ran_all = run_exact_tail();
+  if (!ran_all) {
     return arch::StepResult{executed_,
                             arch::StopRequest{arch::StopKind::Unsupported, arch::unicorn_abort_message(start, "PC"), 1}};
   }
-  const uc_err e = *ran;
+  const uc_err e = *ran_all;
   if (resume_pc_) {
     set_reg(UC_ARM64_REG_PC, *resume_pc_);
     resume_pc_.reset();
@@ -396,9 +466,161 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns) {
   }
   // WFI ends uc_emu_start with PC past it. (A quantum ending exactly on the WFI leaves PC
   // at it; it then runs first in the next quantum.)
-  if (saw_wfi_ && state_ == arch::VcpuState::Running && word_at(pc() - 4) == kWfi)
+  // Fast mode: only WFI ends uc_emu_start by itself without an error.
+  const bool wfi_ended = precise_ ? saw_wfi_ : !stopped_before_block_;
+  if (wfi_ended && state_ == arch::VcpuState::Running && word_at(pc() - 4) == kWfi)
     state_ = arch::VcpuState::WaitingForInterrupt;
   return r;
+}
+
+void Arm64Vcpu::count_partial_block(uint64_t pc, bool pc_started) {
+  if (pc >= block_start_ && pc - block_start_ < 4 * pending_) executed_ += (pc - block_start_) / 4 + (pc_started ? 1 : 0);
+  else executed_ += pending_;  // raised at the start of the next block: this one ran whole
+  pending_ = 0;
+}
+
+void Arm64Vcpu::choose_mode() {
+  mode_chosen_ = true;
+  precise_ = bool(on_insn_);
+  if (precise_) {
+    uc_hook_add(uc_, &code_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_code), this, 1, 0);
+    return;
+  }
+  uc_hook_add(uc_, &block_hook_, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Arm64Vcpu::on_block), this, 1, 0);
+  // RAM and flash without execute permission: every instruction word translated from
+  // them reaches on_fetch once (see the facts in the header).
+  for (const GuestMemory::Region& r : mem_.regions())
+    uc_mem_protect(uc_, r.base, r.size, r.read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+  uc_hook_add(uc_, &fetch_hook_, UC_HOOK_MEM_FETCH_PROT, reinterpret_cast<void*>(&Arm64Vcpu::on_fetch), this, 1, 0);
+}
+
+void Arm64Vcpu::observe_translation(uint64_t va) {
+  // An instruction the machine must see before it runs gets a code hook of its own,
+  // bounded to its address: Unicorn checks for one right after this fetch, so the block
+  // being translated already calls it. The cap keeps a guest that scatters such words
+  // (a fuzzer) from growing Unicorn's hook list without end; past it, ERET no longer saves
+  // the EL1 context and a PMU access is taken at the end of its block.
+  constexpr std::size_t kMaxPreciseHooks = 4096;
+  if (precise_at_.contains(va) || precise_at_.size() >= kMaxPreciseHooks) return;
+  const uint32_t w = word_at(va);
+  bool needs = w == kEret;
+  if (!needs && (w & 0xFFD0'0000) == 0xD510'0000) {  // MRS/MSR (register), Arm ARM C6.2.x
+    const uint32_t enc = sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
+    needs = pmu_absent::is_pmu_register(enc);
+  }
+  if (!needs) return;
+  uc_hook h = 0;
+  if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_precise), this, va, va) != UC_ERR_OK)
+    return;
+  precise_hooks_.push_back(h);
+  precise_at_.insert(va);
+}
+
+bool Arm64Vcpu::on_fetch(uc_engine*, uc_mem_type, uint64_t address, int, int64_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  // The unbacked space decides for its own addresses (decide_unbacked observes those).
+  if (self->unbacked_ && self->unbacked_->contains(address)) return false;
+  self->observe_translation(address);
+  return true;
+}
+
+void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  // A refusal QEMU did not fault on (its TLB still held the page): nothing to take.
+  if (self->fake_walk_) {
+    self->end_fake_walk();
+    self->refused_.reset();
+  }
+  self->executed_ += self->pending_;  // the block before ran whole
+  self->pending_ = 0;
+  // The vector's first block is running; after it the entry is done.
+  if (self->last_entry_ && address != self->last_entry_->vector) self->last_entry_.reset();
+  if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  bool stop = self->stop_.has_value() || self->end_quantum_ || self->unbacked_pa_.has_value() ||
+              self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running;
+  if (!stop && self->exact_ && self->executed_ + size / 4 > self->limit_) {
+    // This block would run past the budget: stop before it, then run its first
+    // instructions one by one (run_exact_tail).
+    self->exact_tail_ = Tail{address, size};
+    stop = true;
+  }
+  if (!stop && self->irq_check_) {
+    // An interrupt is (or may be) signalled: take it here once PSTATE.I lets it in.
+    if (self->gic_.signalled()) stop = (self->pstate() & kPstateI) == 0;
+    else self->irq_check_ = false;
+  }
+  if (stop) {
+    // Ends the run before this block executes; with a code hook anywhere in the engine
+    // Unicorn does not put the PC back at the block itself, so step() does.
+    self->stop_at_ = address;
+    self->stopped_before_block_ = true;
+    uc_emu_stop(self->uc_);
+    return;
+  }
+  self->block_start_ = address;
+  self->pending_ = size / 4;
+}
+
+std::optional<uc_err> Arm64Vcpu::run_exact_tail() {
+  // A code hook bounded to the block, and the block translated again so that it calls
+  // it; both undone afterwards, so the block runs hook-free again. Fewer instructions
+  // than the block holds are left, so the run ends inside it (a block branches only at
+  // its end) or at an exception, which on_intr handles as in any quantum.
+  const Tail t = *std::exchange(exact_tail_, std::nullopt);
+  uc_hook h = 0;
+  if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_count), this, t.address,
+                  t.address + t.size - 1) != UC_ERR_OK)
+    return UC_ERR_OK;  // the quantum ends at the block boundary instead
+  uc_ctl_remove_cache(uc_, t.address, t.address + t.size);
+  counting_ = true;
+  stopped_before_block_ = false;
+  stop_at_.reset();
+  in_step_ = true;
+  std::optional<uc_err> ran = arch::guarded_emu_start(uc_, t.address, ~uint64_t{0}, 0, 0);
+  in_step_ = false;
+  counting_ = false;
+  end_fake_walk();
+  uc_hook_del(uc_, h);
+  uc_ctl_remove_cache(uc_, t.address, t.address + t.size);
+  return ran;
+}
+
+void Arm64Vcpu::on_count(uc_engine*, uint64_t, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  if (self->executed_ >= self->limit_) {
+    self->stopped_before_block_ = true;  // not a WFI: the budget ended the run
+    uc_emu_stop(self->uc_);              // before this instruction (the code hook synced PC)
+    return;
+  }
+  ++self->executed_;
+}
+
+void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  const uint32_t w = self->word_at(address);
+  if (w == kEret) {
+    // Keep the EL1 engine state (its hflags) for the next exception from EL0.
+    if (self->el1_context_ && pstate::el(self->pstate()) == 1)
+      self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+    return;
+  }
+  if ((w & 0xFFD0'0000) == 0xD510'0000) {
+    const uint32_t enc = sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
+    if (pmu_absent::is_pmu_register(enc)) {
+      // UNDEFINED without a PMU (pmu_absent.h): stop before it; step() takes the
+      // exception with ELR = this instruction.
+      self->count_partial_block(address, true);
+      self->undefined_at_ = address;
+      self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
+                                          (w & (1u << 21)) ? "MRS" : "MSR", (w >> 16) & 7, (w >> 12) & 0xF,
+                                          (w >> 8) & 0xF, (w >> 5) & 7);
+      uc_emu_stop(self->uc_);
+    }
+  }
 }
 
 void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
@@ -442,6 +664,11 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   const uint64_t pc = self->pc();
   const uint32_t word = self->word_at(pc);
   const bool is_read = (word & (1u << 21)) != 0;  // MRS has L=1 (Arm ARM C6.2.x)
+  struct SysPc {  // the PC is synced here: executed_in_quantum() counts up to it
+    Arm64Vcpu* v;
+    ~SysPc() { v->sys_pc_.reset(); }
+  } sys_pc_guard{self};
+  self->sys_pc_ = pc;
   const bool to_xzr = reg == UC_ARM64_REG_XZR;
   if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
@@ -450,6 +677,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
     if (is_read) {
       auto v = self->gic_.read(enc);
       if (!v) {
+        self->resume_pc_ = pc;  // the stop line names this instruction
         self->request_stop({arch::StopKind::Unsupported,
                             fmt::format("MRS of write-only {}", GicCpuInterface::name(enc)), 1});
         return 1;
@@ -457,6 +685,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       if (!to_xzr) self->set_reg(reg, *v);
     } else {
       if (!self->gic_.write(enc, cp->val)) {
+        self->resume_pc_ = pc;
         self->request_stop({arch::StopKind::Unsupported,
                             fmt::format("MSR to read-only {}", GicCpuInterface::name(enc)), 1});
         return 1;
@@ -472,6 +701,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       if (v && !to_xzr) self->set_reg(reg, *v);
     } else {
       if (!self->timer_->write(enc, cp->val)) {
+        self->resume_pc_ = pc;
         self->request_stop({arch::StopKind::Unsupported,
                             fmt::format("MSR to read-only {}", GenericTimer::name(enc)), 1});
         return 1;
@@ -484,11 +714,13 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
     // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.
     // The exception is taken when the quantum ends, which kick_next_ makes the next
     // instruction do: a PC written from this hook is not followed before the rest of
-    // Unicorn's block.
+    // Unicorn's block. (Fast mode stops before the instruction in on_precise; only past
+    // the cap on precise hooks does it get here, and the rest of the block runs first.)
     self->undefined_at_ = pc;
     self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
                                         is_read ? "MRS" : "MSR", cp->op1, cp->crn, cp->crm, cp->op2);
-    self->kick_next_ = true;
+    if (self->precise_) self->kick_next_ = true;
+    else self->end_quantum_ = true;
     return 1;
   } else if (is_read && pmu_absent::has_pmu_field(enc)) {
     // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
@@ -502,10 +734,13 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the
     // old, masked PSTATE.I).
-    if (enc == kDaif && !is_read) self->kick_next_ = true;
+    if (enc == kDaif && !is_read) self->boundary();
     return 0;  // a register Unicorn implements: execute natively
   }
-  self->set_reg(UC_ARM64_REG_PC, pc + 4);  // performed: skip the instruction
+  // Performed: skip the instruction. For a register Unicorn implements, returning 1 does
+  // (and the block goes on); one it does not know ends its block here, and Unicorn goes
+  // on at the PC written (see the facts in the header).
+  if (!self->unicorn_knows(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2)) self->set_reg(UC_ARM64_REG_PC, pc + 4);
   return 1;
 }
 
@@ -517,6 +752,26 @@ void Arm64Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   const bool same_el = pstate::el(ps) == 1;
   // Unicorn's exception numbers are QEMU's EXCP_* (target/arm/cpu.h).
   constexpr uint32_t kExcpUdef = 1, kExcpSwi = 2, kExcpPrefetchAbort = 3, kExcpDataAbort = 4;
+  if (!self->precise_) {
+    // The block was counted whole when it started: count what ran of it. Unicorn reports
+    // SVC with the PC after it, every other exception at its instruction, which the
+    // precise mode counts as started.
+    self->count_partial_block(pc, intno != kExcpSwi);
+    self->exception_in_quantum_ = true;
+  }
+  if (self->fake_walk_) {
+    // The walk fault made for a refused access (decide_unbacked): PC is that access (or
+    // the fetch target). Put the registers back and take the abort the refusal calls for.
+    self->end_fake_walk();
+    if (self->refused_ && (intno == kExcpDataAbort || intno == kExcpPrefetchAbort)) {
+      const Refused f = *std::exchange(self->refused_, std::nullopt);
+      const bool fetch = f.access == arch::UnbackedSpace::Access::Fetch;
+      const uint32_t esr = fetch ? syndrome::insn_abort(same_el, f.fsc)
+                                 : syndrome::data_abort(same_el, f.access == arch::UnbackedSpace::Access::Write, f.fsc);
+      self->take_exception(ExceptionKind::Synchronous, esr, f.va, pc, pc, fetch ? "instruction abort" : "data abort");
+      return;
+    }
+  }
   if (intno == kExcpUdef) {
     const uint32_t w = self->word_at(pc);
     // HVC #imm16: 1101 0100 000 imm16 000 10. At EL1 it is the PSCI conduit; at EL0 HVC
@@ -598,17 +853,38 @@ void Arm64Vcpu::take_external_abort(uc_err e) {
   // them), an instruction abort there with FAR = PC.
   const UnbackedPa u = *std::exchange(unbacked_pa_, std::nullopt);
   const uint64_t at = pc();
+  (void)u;
   auto t = walk(at);
   if (t && !physically_backed(t->pa)) {
     take_exception(ExceptionKind::Synchronous, syndrome::insn_abort(same_el, fsc::kSyncExternal), at, at, at,
                    "instruction abort");
     return;
   }
-  // Otherwise a load or store by the instruction before: at it, FAR unknown.
+  // Otherwise a load or store. The precise mode knows the instruction: a synchronous
+  // external abort at it, FAR unknown. Fast mode counted the block, not the instruction,
+  // so it reports the abort asynchronously, as an SError interrupt (Arm ARM D1.x: an
+  // External abort may be reported synchronously or asynchronously; the choice is the
+  // implementation's), taken now or when PSTATE.A allows.
   constexpr uint32_t kFnV = 1u << 10;  // ISS.FnV: FAR is not valid
+  if (!precise_) {
+    serror_pending_ = true;
+    take_serror();
+    return;
+  }
   take_exception(ExceptionKind::Synchronous, syndrome::data_abort(same_el, u.write, fsc::kSyncExternal) | kFnV,
                  std::nullopt, u.culprit, u.culprit,
                  fmt::format("data abort (PA {:#x} has nothing behind it)", u.pa));
+}
+
+bool Arm64Vcpu::take_serror() {
+  constexpr uint64_t kPstateA = 1u << 8;
+  if (!serror_pending_ || (pstate() & kPstateA) != 0) return false;
+  serror_pending_ = false;
+  // ESR_EL1 for an SError interrupt: EC 0x2F, IDS = 0, DFSC 0b010001 (asynchronous SError).
+  constexpr uint32_t kEcSError = 0x2F, kDfscAsyncSError = 0x11;
+  const uint32_t esr = (kEcSError << 26) | syndrome::kIl | kDfscAsyncSError;
+  const uint64_t at = pc();
+  return take_exception(ExceptionKind::SError, esr, std::nullopt, at, at, "SError (an access reached nothing)");
 }
 
 }  // namespace irqremap::arm64

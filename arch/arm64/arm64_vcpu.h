@@ -57,16 +57,47 @@
 // fetched (VBAR_EL1 = 0 with nothing there) stops the run with one line naming the
 // first exception, at its instruction.
 //
+// Execution. Without an instruction trace the vCPU has no per-instruction hook (fast mode);
+// what it must see, it sees through these, each checked against libunicorn 2.0.1 by
+// tests/arm64/fast_mode_test.cpp:
+//  - UC_HOOK_BLOCK runs at the start of every translated block, chained ones included, and
+//    a uc_emu_stop from it ends the run before the block executes, with PC at the block.
+//    Instructions are counted a block at a time (A64: 4 bytes each); a quantum ends at the
+//    first block boundary at or after its limit; an exception inside a block counts the
+//    instructions before it (and the one that raised it, as the precise mode does).
+//  - The MRS/MSR instruction hooks run with PC synced. Returning 1 for a register Unicorn
+//    implements skips the access and the block goes on (the PC is not written: a PC write
+//    restarts Unicorn at the written PC after the rest of the block). For a register
+//    Unicorn does not know (ICC_*), its block ends at the instruction, and the hook moves
+//    the PC past it.
+//  - RAM and flash are mapped without execute permission, so every instruction word a
+//    block is translated from reaches UC_HOOK_MEM_FETCH_PROT once, at translation
+//    (never when the block runs again). A UC_HOOK_CODE hook added there, bounded to that
+//    one address, is in the block being translated: ERET (the EL1 context above must be
+//    saved before it) and the PMU registers (UNDEFINED here, pmu_absent.h: the code hook
+//    stops before them) get one each. No other instruction pays for a hook.
+//  - A refused access (unbacked space) stops with a UC_ERR_*_PROT whose PC is the start
+//    of a block, not the access, without a code hook. So the vCPU turns a refusal into a
+//    fault of QEMU's own walk instead: SCTLR_EL1.M = 1 and TCR_EL1.EPD0 = EPD1 = 1 for the
+//    one walk, written raw (no TLB flush), and the access is let through; QEMU raises a
+//    translation fault with the PC of the access, and on_intr puts the registers back and
+//    takes the external abort the refusal called for.
+//  - WFI ends uc_emu_start with the PC after it.
 // Interrupts: before each quantum, `service_interrupts()` asks the CPU interface for a
-// signalled LPI. A waiting CPU wakes for it (WFI wakes even with PSTATE.I set, Arm ARM
+// signalled interrupt. A waiting CPU wakes for it (WFI wakes even with PSTATE.I set, Arm ARM
 // D1.16.2). With PSTATE.I clear the IRQ exception is taken as the architecture does it
 // (Arm ARM D1.10): ELR_EL1 = PC, SPSR_EL1 = PSTATE, PSTATE.{D,A,I,F} = 1, PSTATE.SP = 1,
 // PC = VBAR_EL1 + 0x280 (from EL1h), + 0x080 (from EL1t) or + 0x480 (from EL0, on SP_EL1).
-// ERET executes natively.
-// A change at this CPU's redistributor or CPU interface (a new pending LPI, EOI, PMR)
-// and MSR DAIFClr end the quantum at the next instruction boundary (the code hook of the
-// following instruction stops the engine before it runs), so the interrupt is taken with
-// ELR_EL1 after the instruction that raised it, and no access is ever performed twice.
+// ERET executes natively. A change at this CPU's redistributor or CPU interface (a new
+// pending LPI, EOI, PMR) ends the quantum at the next block boundary, and while an
+// interrupt is signalled but masked every block boundary looks at PSTATE.I again: MSR
+// DAIFClr, MSR DAIF and ERET each end their block, so the interrupt is taken right after
+// the unmask. An interrupt raised by an instruction is thus taken after that instruction
+// and at the latest at the end of its translated block — as QEMU's own TCG takes
+// interrupts only between blocks; the architecture asks only that it be taken in finite
+// time (Arm ARM D1.16 "Interrupt masking": a pending unmasked interrupt is taken "in a
+// finite time"). No access is ever performed twice. With an instruction trace (precise
+// mode) the code hook of the next instruction stops instead.
 #include <unicorn/unicorn.h>
 
 #include <cstdint>
@@ -76,6 +107,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "arch/arm64/exception_entry.h"
 #include "arch/arm64/generic_timer.h"
@@ -112,7 +145,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   unsigned index() const override { return index_; }
   arch::VcpuState state() const override { return state_; }
   void service_interrupts() override;
-  arch::StepResult step(uint64_t max_insns) override;
+  arch::StepResult step(uint64_t max_insns, bool exact = false) override;
   uint64_t pc() const override;
 
   uint64_t reg(uc_arm64_reg r) const;
@@ -130,7 +163,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   void set_timer(GenericTimer& t) { timer_ = &t; }
   // Instructions retired so far in the running quantum (0 between quanta): the machine's
   // virtual time counts them so a counter read inside a quantum sees them.
-  uint64_t executed_in_quantum() const { return in_step_ ? executed_ : 0; }
+  uint64_t executed_in_quantum() const;
 
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
   // The unbacked space of this CPU's engine (see the facts above); mapped by the first
@@ -143,11 +176,34 @@ class Arm64Vcpu final : public arch::Vcpu {
   // Ends the current quantum after the running instruction retires (an interrupt may be
   // due); safe from MMIO and system-register callbacks inside an instruction.
   void kick();
+  // Ends the running quantum soon (after this instruction in precise mode, at the end of
+  // its block in fast mode) so another CPU gets its turn: an interrupt or a CPU_ON for it.
+  void end_quantum() {
+    if (!in_step_) return;
+    if (precise_) kick_next_ = true;
+    else end_quantum_ = true;
+  }
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_precise(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_count(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Runs the first instructions of the block a budget-bound quantum stopped before, one
+  // by one, up to the budget (fast mode; see step()).
+  std::optional<uc_err> run_exact_tail();
+  static bool on_fetch(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+  // Installs the hooks of the mode the first quantum runs in (see "Execution" above).
+  void choose_mode();
+  // A block is being translated with the instruction at `va`: hooks exactly the
+  // instructions the machine must see before they run (ERET, PMU registers).
+  void observe_translation(uint64_t va);
+  // Instructions of the current block that started before an exception at `pc`.
+  void count_partial_block(uint64_t pc, bool pc_started);
+  // Puts back what a refusal changed to make QEMU's walk fault (fake_walk_).
+  void end_fake_walk();
   static uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value,
@@ -205,7 +261,42 @@ class Arm64Vcpu final : public arch::Vcpu {
   void on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access);
   // Takes the external abort for refused_ or unbacked_pa_ (false: the run stops instead).
   void take_external_abort(uc_err e);
+  // Takes a pending SError interrupt when PSTATE.A allows (false: still pending).
+  bool take_serror();
   uint64_t insn_pc_ = 0;  // the instruction the code hook saw last
+  // Execution mode: precise (a per-instruction code hook; an instruction trace) or fast
+  // (a block hook), decided at the first step.
+  bool precise_ = false, mode_chosen_ = false;
+  uc_hook block_hook_ = 0, fetch_hook_ = 0;
+  std::set<uint64_t> precise_at_;  // addresses with a code hook of their own
+  std::vector<uc_hook> precise_hooks_;
+  uint64_t block_start_ = 0, pending_ = 0;  // the running block and its instructions
+  bool irq_check_ = false;          // look for an unmasked signalled IRQ at the next block
+  bool end_quantum_ = false;        // end the quantum at the next block boundary
+  std::optional<uint64_t> stop_at_;  // the block a block-hook stop ended the run before
+  bool exact_ = false;              // the limit is the run's budget: keep it exactly
+  struct Tail {
+    uint64_t address, size;
+  };
+  std::optional<Tail> exact_tail_;  // the block that would have overshot the budget
+  bool counting_ = false;           // run_exact_tail: on_count counts, on_block does not
+  bool serror_pending_ = false;     // an asynchronous external abort waits for PSTATE.A
+  // Whether Unicorn's Cortex-A57 implements a system register (a hooked MRS/MSR of one
+  // it does not know ends its block; see the facts above). Filled as registers are seen.
+  std::unordered_map<uint32_t, bool> unicorn_knows_;
+  bool unicorn_knows(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2);
+  // Asks for a quantum boundary after the running instruction (precise mode) or at the
+  // end of its block (fast mode), where a signalled unmasked IRQ is taken.
+  void boundary();
+  bool stopped_before_block_ = false;
+  bool exception_in_quantum_ = false;
+  std::optional<uint64_t> sys_pc_;  // the MRS/MSR being hooked (its PC is synced)
+  // A refused access turned into a fault of QEMU's own walk (fast mode): the registers
+  // changed for it, put back when the fault arrives.
+  struct FakeWalk {
+    uint64_t sctlr, tcr;
+  };
+  std::optional<FakeWalk> fake_walk_;
   // QEMU's record of the exception being reported (raised_exception.h).
   std::optional<RaisedException> raised() const { return raised_exception(uc_); }
   // The last exception entry, to tell a vector that cannot be fetched.

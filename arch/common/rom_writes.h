@@ -4,19 +4,17 @@
 // mode is taken as a flash command and leaves the array as it was (the CFI command set
 // itself is not modelled: every store is dropped).
 //
-// Unicorn 2.0.1 cannot drop a store: ROM is mapped without write permission
-// (engine_memory.h), and UC_HOOK_MEM_WRITE_PROT either stops the engine (hook returns
-// false: UC_ERR_WRITE_PROT) or lets the store through to the host bytes (returns true).
-// So the hook saves the bytes the store will overwrite and lets it through, and the
-// saved bytes go back before anything can see the
-// change: before the next load from ROM (UC_HOOK_MEM_READ on the ROM ranges), before the
-// next dropped store, and when the CPU's quantum ends (restore(), called by the machine
-// before another CPU or a device model runs). Not covered: fetching an instruction from
-// the very bytes just stored to, within the same quantum. Tests: tests/arm64/boot_test.cpp
+// Unicorn 2.0.1 checks the region's permissions first: a store to a region without write
+// permission reaches UC_HOOK_MEM_WRITE_PROT, which either stops the engine (the hook
+// returns false: UC_ERR_WRITE_PROT) or lets the store go on (true). map_guest_memory
+// (engine_memory.h) maps ROM and then protects it, and uc_mem_protect marks the region
+// read-only in QEMU's own memory map, whose TLB then discards every store to it
+// (TLB_DISCARD_WRITE): the store goes on and changes nothing, with no hook on loads (a
+// UC_HOOK_MEM_READ would send every load of the engine through QEMU's slow path). This
+// hook lets the store go on, counts it and traces it. Tests: tests/arm64/boot_test.cpp
 // ("flash: ...").
 #include <unicorn/unicorn.h>
 
-#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,22 +32,17 @@ class RomWrites final {
   RomWrites(const RomWrites&) = delete;
   RomWrites& operator=(const RomWrites&) = delete;
 
-  // Puts back the bytes of the last dropped store (no-op when there is none).
-  void restore();
   // Stores dropped so far.
   uint64_t dropped() const { return dropped_; }
 
  private:
   static bool on_write_prot(uc_engine* uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void* self);
-  static void on_read(uc_engine* uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void* self);
 
   uc_engine* uc_;
   GuestMemory& mem_;
   Trace& trace_;
   std::string who_;
   std::vector<uc_hook> hooks_;
-  uint64_t saved_at_ = 0;
-  std::vector<std::byte> saved_;  // the ROM bytes under the last dropped store
   uint64_t dropped_ = 0;
 };
 

@@ -65,7 +65,8 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
       if (v.state() != VcpuState::Running) continue;
       if (insns_ >= max_insns)
         return result({StopKind::Budget, fmt::format("instruction budget of {} exhausted", max_insns), 1}, c);
-      const StepResult r = v.step(std::min(quantum_, max_insns - insns_));
+      const uint64_t q = std::max<uint64_t>(policy_ ? policy_(c) : quantum_, 1);
+      const StepResult r = v.step(std::min(q, max_insns - insns_), max_insns - insns_ <= q);
       insns_ += r.executed;
       if (r.stop) return result(*r.stop, c);
       // A quantum that retired nothing but changed state (entered WFI) still counts: the

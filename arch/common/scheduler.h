@@ -64,8 +64,10 @@ class Vcpu {
   // Before each quantum: take an interrupt if the architecture allows it now; a CPU that
   // waits for an interrupt wakes when one is pending (it returns Running afterwards).
   virtual void service_interrupts() = 0;
-  // Runs at most `max_insns` instructions (>= 1).
-  virtual StepResult step(uint64_t max_insns) = 0;
+  // Runs at most `max_insns` instructions (>= 1). A vCPU may end a quantum early or late
+  // at a boundary of its own (a translated block) unless `exact` says the limit is the
+  // run's instruction budget, which is kept to the instruction.
+  virtual StepResult step(uint64_t max_insns, bool exact) = 0;
   virtual uint64_t pc() const = 0;
 };
 
@@ -102,6 +104,10 @@ class Scheduler {
 
   uint64_t instructions() const { return insns_; }
   uint64_t quantum() const { return quantum_; }
+  // The quantum for a CPU about to run (default: quantum() for every CPU). A machine gives
+  // long quanta to a CPU that runs alone, since no other CPU waits for its turn; whatever
+  // makes another CPU runnable ends the running quantum early (the vCPU's own business).
+  void set_quantum_policy(std::function<uint64_t(unsigned cpu)> f) { policy_ = std::move(f); }
 
   // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0) after 1234 instructions"
   // (a clean stop is just "what").
@@ -111,6 +117,7 @@ class Scheduler {
  private:
   uint64_t quantum_;
   uint64_t insns_ = 0;
+  std::function<uint64_t(unsigned)> policy_;
 };
 
 }  // namespace irqremap::arch

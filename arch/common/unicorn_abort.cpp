@@ -10,11 +10,10 @@ namespace irqremap::arch {
 namespace {
 
 thread_local sigjmp_buf* t_jump = nullptr;  // set while this thread is inside uc_emu_start
-thread_local bool t_in_callback = false;    // inside one of irqremap's callbacks
 struct sigaction g_previous {};             // SIGABRT's handler before ours
 
 void on_abort(int sig, siginfo_t* info, void* context) {
-  if (t_jump != nullptr && !t_in_callback) siglongjmp(*t_jump, 1);
+  if (t_jump != nullptr && !t_in_host_callback) siglongjmp(*t_jump, 1);
   // Not Unicorn's: whoever handled SIGABRT before us does (abort() then ends the process).
   if ((g_previous.sa_flags & SA_SIGINFO) != 0 && g_previous.sa_sigaction != nullptr) {
     g_previous.sa_sigaction(sig, info, context);
@@ -49,7 +48,7 @@ std::optional<uc_err> guarded_emu_start(uc_engine* uc, uint64_t begin, uint64_t 
   // No signal mask saved (a system call per quantum): SA_NODEFER leaves the mask alone.
   if (sigsetjmp(jump, 0) != 0) {  // back from on_abort: Unicorn gave up inside
     t_jump = outer;
-    t_in_callback = false;
+    t_in_host_callback = false;
     return std::nullopt;
   }
   t_jump = &jump;
@@ -64,7 +63,5 @@ std::string unicorn_abort_message(uint64_t start, const char* pc_name) {
                      pc_name, start);
 }
 
-HostCallback::HostCallback() : outer_(t_in_callback) { t_in_callback = true; }
-HostCallback::~HostCallback() { t_in_callback = outer_; }
 
 }  // namespace irqremap::arch

@@ -35,11 +35,15 @@ std::optional<uc_err> guarded_emu_start(uc_engine* uc, uint64_t begin, uint64_t 
 // (the code Unicorn could not translate lies on from there).
 std::string unicorn_abort_message(uint64_t start, const char* pc_name);
 
-// Held by every callback irqremap registers with Unicorn (see above).
+// Whether this thread is inside one of irqremap's callbacks (see above).
+inline constinit thread_local bool t_in_host_callback = false;
+
+// Held by every callback irqremap registers with Unicorn (see above). Inline: the block
+// hook holds one for every translated block the guest runs.
 class HostCallback {
  public:
-  HostCallback();
-  ~HostCallback();
+  HostCallback() : outer_(t_in_host_callback) { t_in_host_callback = true; }
+  ~HostCallback() { t_in_host_callback = outer_; }
   HostCallback(const HostCallback&) = delete;
   HostCallback& operator=(const HostCallback&) = delete;
 

@@ -106,7 +106,7 @@ arch::VcpuState X86Vcpu::state() const {
   return halted_ ? arch::VcpuState::WaitingForInterrupt : arch::VcpuState::Running;
 }
 
-arch::StepResult X86Vcpu::step(uint64_t max_insns) {
+arch::StepResult X86Vcpu::step(uint64_t max_insns, bool) {
   arch::StepResult r;
   if (error_) {
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *take_error(), 1};

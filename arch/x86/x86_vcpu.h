@@ -102,7 +102,8 @@ class X86Vcpu final : public arch::Vcpu {
   // Vector a pending NMI or a deliverable interrupt (see above). On a delivery error (bad
   // IDT gate, frame outside RAM) the CPU records `error()` and its next step stops the run.
   void service_interrupts() override { take_interrupt(); }
-  arch::StepResult step(uint64_t max_insns) override;
+  // Always exact: the x86 vCPU counts every instruction.
+  arch::StepResult step(uint64_t max_insns, bool exact = true) override;
   uint64_t pc() const override { return rip(); }
   // Instructions entered so far in the running step (0 between steps): the machine's
   // clock counts them so an event inside a quantum gets its own time.

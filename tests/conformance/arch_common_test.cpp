@@ -198,7 +198,7 @@ class FakeCpu final : public Vcpu {
       log_.push_back(fmt::format("wake{}", i_));
     }
   }
-  StepResult step(uint64_t max) override {
+  StepResult step(uint64_t max, bool) override {
     const uint64_t n = std::min(max, left_);
     left_ -= n;
     pc_ += 4 * n;

@@ -223,7 +223,7 @@ TEST_CASE("run: --max-insns still stops the run, the stop line counts the instru
   const auto budget = clitest::run_cli({"run", "--arch", "arm64", "--firmware", "arm64/uart-hello", "--max-insns", "5"});
   CHECK(budget.status == 1);
   CHECK(budget.err ==
-        "irqremap: run stopped: instruction budget of 5 exhausted (cpu0, PC 0x40080010: adr x2, #0x40082030) after 5 "
+        "irqremap: run stopped: instruction budget of 5 exhausted (cpu0, PC 0x40080014: ldrb w3, [x2], #1) after 5 "
         "instructions\n");
   const auto help = clitest::run_cli({"run", "--help"});
   CHECK(help.out.find("default: none") != std::string::npos);
