@@ -115,7 +115,11 @@ uint32_t Arm64Vcpu::word_at(uint64_t pc) const {
   return bits::load_le<uint32_t>(code_host_ + (pc - code_va_));
 }
 
-void Arm64Vcpu::forget_code_page() const { code_size_ = 0; }
+void Arm64Vcpu::forget_code_page() const {
+  code_size_ = 0;
+  tregs_.reset();
+  allowed_.fill(0);
+}
 
 void Arm64Vcpu::power_on(uint64_t entry, uint64_t context_id) {
   set_reg(UC_ARM64_REG_PSTATE, kPstateReset);
@@ -187,8 +191,10 @@ std::expected<Translation, WalkFault> Arm64Vcpu::walk(uint64_t va) const {
 }
 
 TranslationRegs Arm64Vcpu::translation_regs() const {
-  return TranslationRegs{sysreg_value(3, 0, 1, 0, 0), sysreg_value(3, 0, 2, 0, 2), reg(UC_ARM64_REG_TTBR0_EL1),
-                         reg(UC_ARM64_REG_TTBR1_EL1)};
+  if (!tregs_)
+    tregs_ = TranslationRegs{sysreg_value(3, 0, 1, 0, 0), sysreg_value(3, 0, 2, 0, 2), reg(UC_ARM64_REG_TTBR0_EL1),
+                             reg(UC_ARM64_REG_TTBR1_EL1)};
+  return *tregs_;
 }
 
 std::expected<void, std::string> Arm64Vcpu::cover_unbacked_space() {
@@ -216,6 +222,9 @@ bool Arm64Vcpu::decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access)
   // ends on something the machine has. Where it does not, the architecture performs no
   // access: refuse it now, before Unicorn performs anything, and take the abort when the
   // quantum ends.
+  constexpr uint64_t kPage = 0x1000;
+  uint64_t& allowed = allowed_[(va / kPage) % kAllowedPages];
+  if (allowed == ((va & ~(kPage - 1)) | 1)) return true;
   auto t = walk(va);
   uint32_t fsc_value = fsc::kSyncExternal;
   if (!t) {
@@ -224,6 +233,7 @@ bool Arm64Vcpu::decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access)
     if (t.error().kind != WalkFault::Kind::ExternalOnWalk) return true;
     fsc_value = t.error().fsc();  // a table with nothing behind it: external abort on the walk
   } else if (physically_backed(t->pa)) {
+    allowed = (va & ~(kPage - 1)) | 1;
     return true;
   }
   if (refused_ || fake_walk_) return false;  // one refusal at a time
@@ -236,6 +246,7 @@ bool Arm64Vcpu::decide_unbacked(uint64_t va, arch::UnbackedSpace::Access access)
   constexpr uint64_t kEpd0 = uint64_t{1} << 7, kEpd1 = uint64_t{1} << 23;
   const uint64_t sctlr = sysreg_value(3, 0, 1, 0, 0), tcr = sysreg_value(3, 0, 2, 0, 2);
   fake_walk_ = FakeWalk{sctlr, tcr};
+  forget_code_page();  // the registers change for this one walk
   uc_arm64_cp_reg m = cp_reg(3, 0, 1, 0, 0, sctlr | 1), t2 = cp_reg(3, 0, 2, 0, 2, tcr | kEpd0 | kEpd1);
   uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &m);
   uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &t2);
@@ -248,6 +259,7 @@ void Arm64Vcpu::end_fake_walk() {
   uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &m);
   uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &t);
   fake_walk_.reset();
+  forget_code_page();
 }
 
 void Arm64Vcpu::on_unbacked_pa(uint64_t pa, arch::UnbackedSpace::Access access) {
@@ -275,6 +287,7 @@ bool Arm64Vcpu::restore_el1_regime() {
   uc_reg_read(uc_, UC_ARM64_REG_FPSR, &fpsr);
   const uint64_t tpidr_el0 = reg(UC_ARM64_REG_TPIDR_EL0);
   uc_context_restore(uc_, el1_context_);
+  forget_code_page();
   for (unsigned i = 0; i < 29; ++i) set_reg(uc_arm64_reg(UC_ARM64_REG_X0 + i), x[i]);
   set_reg(UC_ARM64_REG_X29, x[29]);
   set_reg(UC_ARM64_REG_X30, x[30]);

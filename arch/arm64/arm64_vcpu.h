@@ -100,6 +100,7 @@
 // mode) the code hook of the next instruction stops instead.
 #include <unicorn/unicorn.h>
 
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -317,6 +318,14 @@ class Arm64Vcpu final : public arch::Vcpu {
   // word_at's cache: where the last instruction word came from (VA range -> host bytes).
   // Dropped at every quantum and at every MSR, so a changed translation is seen.
   mutable uint64_t code_va_ = 0, code_size_ = 0;
+  // translation_regs()'s cache, and the VA pages decide_unbacked let through (direct
+  // mapped), both dropped with word_at's: a quantum or an MSR may change the translation.
+  // A page the guest remaps onto nothing without an MSR in between may stay let through
+  // (as a TLB entry may until TLB maintenance); its access is then found by the MMIO
+  // backstop instead (an SError in fast mode).
+  mutable std::optional<TranslationRegs> tregs_;
+  static constexpr std::size_t kAllowedPages = 64;
+  mutable std::array<uint64_t, kAllowedPages> allowed_{};  // VA page | 1, or 0
   mutable const std::byte* code_host_ = nullptr;
   uint64_t irqs_ = 0;
   uint64_t syncs_ = 0;
