@@ -266,29 +266,43 @@ TEST_CASE("run: the stop signals are caught only while a run lasts; the previous
   sigaction(SIGTERM, &saved_term, nullptr);
 }
 
+namespace {
+
+// Runs `args` with stdout and stderr on pipes, waits for the guest's "spinning" line, sends
+// `sig`, and checks what every signal stop shares: exit status 1, the line on stdout (at
+// once: stdout is a pipe, where UART output used to sit in the buffer until the process
+// ended), one stop line on stderr starting with `head`. Returns the stderr text.
+std::string stop_spinning_run(const std::vector<std::string>& args, int sig, const char* name,
+                              const std::string& img, const std::string& head) {
+  Child child(args);
+  const bool spinning = child.wait_for_stdout("spinning\n");
+  CHECK_MESSAGE(spinning, "stdout: " << child.out << "\nstderr: " << child.err);
+  child.signal(sig);  // also when the line never came: the report then shows how the run ended
+  const std::optional<int> status = child.finish();
+  std::remove(img.c_str());
+  REQUIRE_MESSAGE(status.has_value(), "the run did not end after " << name << "; stderr: " << child.err);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 1);
+  CHECK(child.out == "spinning\n");
+  CHECK_MESSAGE(child.err.starts_with(head), child.err);
+  CHECK(std::count(child.err.begin(), child.err.end(), '\n') == 1);
+  return child.err;
+}
+
+}  // namespace
+
 TEST_CASE("run end to end: SIGTERM stops an arm64 guest that spins forever; the UART line came through a pipe at once") {
   uint64_t loop = 0;
   const std::string img = write_image("arm64", arm64_print_then_spin("spinning\n", &loop));
   const std::string json = "/tmp/irqremap-run-stop-" + std::to_string(getpid()) + ".json";
-  Child child({"run", "--arch", "arm64", "--kernel", img, "--trace-out", json});
-  // The guest's line arrives while the run goes on: stdout is a pipe, so before UART
-  // output was flushed as written it sat in the buffer until the process ended.
-  const bool spinning = child.wait_for_stdout("spinning\n");
-  CHECK_MESSAGE(spinning, "stdout: " << child.out << "\nstderr: " << child.err);
-  child.signal(SIGTERM);  // also when the line never came: the report then shows how the run ended
-  const std::optional<int> status = child.finish();
-  std::remove(img.c_str());
-  REQUIRE_MESSAGE(status.has_value(), "the run did not end after SIGTERM; stderr: " << child.err);
-  CHECK(WIFEXITED(*status));
-  CHECK(WEXITSTATUS(*status) == 1);
-  CHECK(child.out == "spinning\n");
   // One line: the signal, the CPU, the PC of the loop and its instruction, the count.
-  const std::string head = fmt::format("irqremap: run stopped: interrupted by SIGTERM (cpu0, PC {:#x}: b #{:#x}) after ",
-                                       loop, loop);
-  CHECK_MESSAGE(child.err.starts_with(head), child.err);
-  CHECK(std::count(child.err.begin(), child.err.end(), '\n') == 1);
-  const std::optional<uint64_t> n = instructions_in(child.err);
-  REQUIRE_MESSAGE(n.has_value(), child.err);
+  const std::string err = stop_spinning_run({"run", "--arch", "arm64", "--kernel", img, "--trace-out", json}, SIGTERM,
+                                            "SIGTERM", img,
+                                            fmt::format("irqremap: run stopped: interrupted by SIGTERM (cpu0, PC {:#x}: b "
+                                                        "#{:#x}) after ",
+                                                        loop, loop));
+  const std::optional<uint64_t> n = instructions_in(err);
+  REQUIRE_MESSAGE(n.has_value(), err);
   CHECK(*n >= (loop - 0x4008'0000) / 4);  // at least the printing part ran
   // The timeline file is written as for any other stop.
   std::ifstream f(json);
@@ -304,21 +318,10 @@ TEST_CASE("run end to end: SIGINT (Ctrl-C) stops an x86 guest that spins forever
   uint64_t loop = 0;
   const std::string img = write_image("x86", x86_print_then_spin("spinning\n", &loop));
   const std::string svg = "/tmp/irqremap-run-stop-" + std::to_string(getpid()) + ".svg";
-  Child child({"run", "--arch", "x86", "--kernel", img, "--trace-svg", svg});
-  const bool spinning = child.wait_for_stdout("spinning\n");
-  CHECK_MESSAGE(spinning, "stdout: " << child.out << "\nstderr: " << child.err);
-  child.signal(SIGINT);  // also when the line never came: the report then shows how the run ended
-  const std::optional<int> status = child.finish();
-  std::remove(img.c_str());
-  REQUIRE_MESSAGE(status.has_value(), "the run did not end after SIGINT; stderr: " << child.err);
-  CHECK(WIFEXITED(*status));
-  CHECK(WEXITSTATUS(*status) == 1);
-  CHECK(child.out == "spinning\n");
-  const std::string head =
-      fmt::format("irqremap: run stopped: interrupted by SIGINT (cpu0, PC {:#x}: jmp {:#x}) after ", loop, loop);
-  CHECK_MESSAGE(child.err.starts_with(head), child.err);
-  CHECK(std::count(child.err.begin(), child.err.end(), '\n') == 1);
-  CHECK(instructions_in(child.err).has_value());
+  const std::string err = stop_spinning_run(
+      {"run", "--arch", "x86", "--kernel", img, "--trace-svg", svg}, SIGINT, "SIGINT", img,
+      fmt::format("irqremap: run stopped: interrupted by SIGINT (cpu0, PC {:#x}: jmp {:#x}) after ", loop, loop));
+  CHECK(instructions_in(err).has_value());
   std::ifstream f(svg);
   REQUIRE(f.good());
   const std::string picture((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
