@@ -33,8 +33,7 @@
 #include <optional>
 #include <vector>
 
-#include "arch/x86/pci/msi_capability.h"
-#include "arch/x86/pci/pci_function.h"
+#include "arch/x86/pci/generic.h"
 #include "remap/guest_memory.h"
 #include "remap/msi.h"
 #include "remap/trace.h"

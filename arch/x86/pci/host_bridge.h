@@ -3,7 +3,7 @@
 // -M q35 presents it: vendor 8086h, device 29C0h, class 0600h host bridge). Only its
 // identity is modelled: it has no BARs and no interrupt, and firmware finds it first
 // when it scans bus 0.
-#include "arch/x86/pci/pci_function.h"
+#include "arch/x86/pci/generic.h"
 
 namespace irqremap::x86::pci {
 

@@ -14,7 +14,7 @@
 //    rules govern delivery: MSI-X Enable and Function Mask are recorded, not applied,
 //    because the store is also the IMS slot array the rest of the project drives directly.
 //  - no INTx (Interrupt Pin 0). Its requester ID is the one the device sends with.
-#include "arch/x86/pci/pci_function.h"
+#include "arch/x86/pci/generic.h"
 #include "device/msg_device.h"
 
 namespace irqremap::x86::pci {

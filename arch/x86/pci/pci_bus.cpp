@@ -4,16 +4,6 @@
 
 namespace irqremap::x86::pci {
 
-void PciFunction::set_intx(bool asserted) {
-  ConfigSpace& c = config();
-  c.set16(cfg::STATUS, asserted ? (c.get16(cfg::STATUS) | status::INTERRUPT)
-                                : (c.get16(cfg::STATUS) & ~status::INTERRUPT));
-  const bool out = asserted && !(c.command() & command::INTX_DISABLE);
-  if (out == intx_out_) return;
-  intx_out_ = out;
-  if (intx_) intx_(out);
-}
-
 bool PciBus::add(unsigned dev, unsigned fn, PciFunction& f) {
   const unsigned devfn = ((dev & 0x1F) << 3) | (fn & 7);
   if (functions_[devfn] != nullptr) return false;

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "arch/x86/io_port.h"
-#include "arch/x86/pci/pci_function.h"
+#include "arch/x86/pci/generic.h"
 #include "remap/mmio.h"
 #include "remap/trace.h"
 

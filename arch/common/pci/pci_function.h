@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "arch/x86/pci/config_space.h"
+#include "arch/common/pci/config_space.h"
 
-namespace irqremap::x86::pci {
+namespace irqremap::pci {
 
 // What a bus-mastering function's DMA goes through: the machine routes it to VT-d
 // (vtd::Unit::translate_dma) when a unit is present and passes it untranslated otherwise.
@@ -51,4 +51,4 @@ class PciFunction {
   bool intx_out_ = false;
 };
 
-}  // namespace irqremap::x86::pci
+}  // namespace irqremap::pci

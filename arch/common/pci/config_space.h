@@ -1,5 +1,5 @@
 #pragma once
-// PCI configuration space of one function, type 0 header (PCI Local Bus Specification
+// PCI configuration space of one function (shared by the x86 and AArch64 machines), type 0 header (PCI Local Bus Specification
 // 3.0 §6.1, §6.2.5 base address registers, §6.7 capabilities list). Bytes plus parallel
 // masks: wmask marks bits software may write, w1cmask bits it clears by writing 1 (Status).
 // One generic write applies the masks for every access width, so BAR sizing needs no code
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace irqremap::x86::pci {
+namespace irqremap::pci {
 
 // Type 0 header offsets (PCI 3.0 §6.1, Figure 6-1).
 namespace cfg {
@@ -62,7 +62,8 @@ class ConfigSpace {
   void add_bar(unsigned n, BarKind kind, uint64_t size);
   const BarInfo& bar(unsigned n) const { return bars_.at(n); }
   // The BAR's address when it decodes: the matching Command enable is set, the BAR is
-  // programmed and the range does not wrap (PCI 3.0 §6.2.5); else nullopt.
+  // programmed (an I/O BAR may sit at 0) and the range does not wrap (PCI 3.0 §6.2.5);
+  // else nullopt.
   std::optional<uint64_t> bar_address(unsigned n) const;
   // Appends a capability of `length` bytes to the list (§6.7): returns its offset.
   unsigned add_capability(uint8_t id, unsigned length);
@@ -76,4 +77,4 @@ class ConfigSpace {
   unsigned last_cap_ = 0;
 };
 
-}  // namespace irqremap::x86::pci
+}  // namespace irqremap::pci

@@ -1,6 +1,6 @@
-#include "arch/x86/pci/config_space.h"
+#include "arch/common/pci/config_space.h"
 
-namespace irqremap::x86::pci {
+namespace irqremap::pci {
 
 ConfigSpace::ConfigSpace(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision) {
   set16(cfg::VENDOR_ID, vendor);
@@ -62,7 +62,10 @@ std::optional<uint64_t> ConfigSpace::bar_address(unsigned n) const {
   if (!(command() & (io ? command::IO : command::MEMORY))) return std::nullopt;
   uint64_t a = get32(o) & (io ? ~0x3u : ~0xFu);
   if (b.kind == BarKind::Mem64) a |= uint64_t(get32(o + 4)) << 32;
-  if (a == 0 || a + b.size < a) return std::nullopt;  // unprogrammed, or wraps
+  // A memory BAR at 0 counts as unprogrammed; an I/O BAR at 0 decodes (QEMU's
+  // pci_bar_address does the same, and kvm-unit-tests gives the first I/O BAR on a
+  // generic ECAM host I/O address 0, the start of the I/O range in the device tree).
+  if ((a == 0 && !io) || a + b.size < a) return std::nullopt;
   return a;
 }
 
@@ -80,4 +83,4 @@ unsigned ConfigSpace::add_capability(uint8_t id, unsigned length) {
   return at;
 }
 
-}  // namespace irqremap::x86::pci
+}  // namespace irqremap::pci

@@ -6,10 +6,10 @@
 // The state lives in the config bytes; the message is derived when it is sent.
 #include <cstdint>
 
-#include "arch/x86/pci/config_space.h"
+#include "arch/common/pci/config_space.h"
 #include "remap/msi.h"
 
-namespace irqremap::x86::pci {
+namespace irqremap::pci {
 
 class MsiCapability {
  public:
@@ -39,4 +39,4 @@ class MsiCapability {
   unsigned at_;
 };
 
-}  // namespace irqremap::x86::pci
+}  // namespace irqremap::pci
