@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "arch/arm64/fdt_virt.h"
+#include "arch/common/pci/pci_testdev.h"
 #include "arch/arm64/linux_image.h"
 #include "arch/arm64/virt_boot.h"
 #include "arch/common/engine_memory.h"
@@ -104,6 +105,20 @@ std::expected<void, std::string> Arm64Machine::init() {
     device_ = std::make_unique<device::MsgDevice>(mem_, *this, dc);
     if (auto ok = attach_mmio(virt::kDeviceBase, *device_); !ok) return ok;
   }
+  pcie_ = std::make_unique<pci::EcamHost>(
+      pci::EcamHost::Layout{virt::kPcieEcamSize, virt::kPcieMmioBase, virt::kPcieMmioSize, virt::kPciePioSize});
+  pcie_->add(0, 0, pcie_root_);
+  for (const std::string& name : cfg_.pci_devices) {
+    if (name != kPciDeviceNames[0])
+      return std::unexpected(fmt::format("--device {}: no such device on the arm64 machine (known: pci-testdev)", name));
+    pci_functions_.push_back(std::make_unique<pci::PciTestdev>());
+    if (!pcie_->add_next_free(*pci_functions_.back()))
+      return std::unexpected(fmt::format("--device {}: PCI bus 0 is full", name));
+  }
+  for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kPcieEcamBase, &pcie_->ecam()},
+                           {virt::kPcieMmioBase, &pcie_->mmio()},
+                           {virt::kPciePioBase, &pcie_->pio()}})
+    if (auto ok = attach_mmio(base, *dev); !ok) return ok;
   return {};
 }
 
@@ -137,6 +152,7 @@ void Arm64Machine::attach(TraceSink* sink) {
   rds_->trace().attach(sink);
   its_->trace().attach(sink);
   if (device_) device_->trace().attach(sink);
+  pcie_->trace().attach(sink);
 }
 
 void Arm64Machine::detach(TraceSink* sink) {
@@ -145,6 +161,7 @@ void Arm64Machine::detach(TraceSink* sink) {
   rds_->trace().detach(sink);
   its_->trace().detach(sink);
   if (device_) device_->trace().detach(sink);
+  pcie_->trace().detach(sink);
 }
 
 void Arm64Machine::msi_write(const MsiWrite& msi) {

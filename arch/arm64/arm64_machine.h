@@ -36,6 +36,10 @@
 // Any other MSI address is dropped and traced (the virt GICv3 has no GICv2m frame here).
 // The common device sits at virt::kDeviceBase (a hole in the virt map) with DeviceID
 // virt::kDeviceId.
+//
+// PCI: a PCIe generic ECAM host (QEMU's gpex; arch/common/pci/ecam_host.h) with its host
+// bridge at 00:00.0, its ECAM, MMIO and PIO windows where virt has them (virt_map.h), and
+// the configured PCI devices (Arm64MachineConfig::pci_devices) on bus 0.
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -55,6 +59,8 @@
 #include "arch/arm64/virt_map.h"
 #include "arch/common/disassembler.h"
 #include "arch/common/mmio_binding.h"
+#include "arch/common/pci/ecam_host.h"
+#include "arch/common/pci/gpex_root.h"
 #include "arch/common/rom_writes.h"
 #include "arch/common/scheduler.h"
 #include "arch/common/virtual_time.h"
@@ -85,7 +91,14 @@ struct Arm64MachineConfig {
   // DeviceID virt::kDeviceId (device_config.source is set to it).
   bool device = true;
   device::DeviceConfig device_config{};
+  // PCI devices on the generic ECAM host's bus 0, by QEMU -device name, each at function 0
+  // of the next free slot after the host bridge (00:00.0): "pci-testdev" is the one
+  // known (kPciDeviceNames); another name makes create() fail.
+  std::vector<std::string> pci_devices;
 };
+
+// The names Arm64MachineConfig::pci_devices takes.
+inline constexpr const char* kPciDeviceNames[] = {"pci-testdev"};
 
 using Arm64RunResult = arch::RunResult;
 
@@ -122,6 +135,7 @@ class Arm64Machine final : public MsiSink {
   // The common device, or nullptr when configured without one.
   device::MsgDevice* device() { return device_.get(); }
   Redistributors& redistributors() { return *rds_; }
+  pci::EcamHost& pcie() { return *pcie_; }
   Gicv3Distributor& distributor() { return gicd_; }
   Psci& psci() { return psci_; }
   Arm64Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
@@ -164,6 +178,9 @@ class Arm64Machine final : public MsiSink {
   std::unique_ptr<Redistributors> rds_;
   std::unique_ptr<its::Its> its_;
   std::unique_ptr<device::MsgDevice> device_;
+  std::unique_ptr<pci::EcamHost> pcie_;
+  pci::GpexRoot pcie_root_;
+  std::vector<std::unique_ptr<pci::PciFunction>> pci_functions_;
   Pl011 uart_;
   Psci psci_;
   arch::MmioBindings mmio_;

@@ -132,6 +132,45 @@ void add_gic(Writer& w, unsigned cpus) {
   w.end();
 }
 
+// The generic ECAM host, as QEMU 7.2's create_pcie writes it (property order included).
+// The PCI bus binding (IEEE 1275 PCI bus binding; Linux's
+// Documentation/devicetree/bindings/pci/host-generic-pci.yaml) gives each child address
+// three cells, phys.hi = npt000ss bbbbbbbb dddddfff rrrrrrrr with ss = 01 I/O, 10
+// 32-bit memory, 11 64-bit memory, then the 64-bit PCI address.
+void add_pcie(Writer& w, unsigned cpus) {
+  constexpr uint32_t kIo = 0x0100'0000, kMem32 = 0x0200'0000, kMem64 = 0x0300'0000;
+  const uint32_t gic = phandle_gic(cpus);
+  w.begin(unit("pcie", virt::kPcieMmioBase));
+  // INTx: match device number (phys.hi 15:11) and pin; slot s pin p goes to SPI
+  // 3 + (s + p - 1) % 4, the swizzle QEMU's gpex applies, for the four slots the mask leaves.
+  w.cells("interrupt-map-mask", {0x1800, 0, 0, 7});
+  std::vector<uint32_t> map;
+  for (uint32_t slot = 0; slot < 4; ++slot)
+    for (uint32_t pin = 1; pin <= 4; ++pin)
+      map.insert(map.end(), {slot << 11, 0, 0, pin, gic, 0, 0, kSpi, virt::kPcieIrqBase + (slot + pin - 1) % 4,
+                             kLevelHigh});
+  w.cells("interrupt-map", map);
+  w.cells("#interrupt-cells", {1});
+  w.cells("ranges", {kIo, 0, 0, hi(virt::kPciePioBase), lo(virt::kPciePioBase), hi(virt::kPciePioSize),
+                     lo(virt::kPciePioSize),
+                     kMem32, hi(virt::kPcieMmioBase), lo(virt::kPcieMmioBase), hi(virt::kPcieMmioBase),
+                     lo(virt::kPcieMmioBase), hi(virt::kPcieMmioSize), lo(virt::kPcieMmioSize),
+                     kMem64, hi(virt::kPcieMmioHighBase), lo(virt::kPcieMmioHighBase), hi(virt::kPcieMmioHighBase),
+                     lo(virt::kPcieMmioHighBase), hi(virt::kPcieMmioHighSize), lo(virt::kPcieMmioHighSize)});
+  w.reg({{virt::kPcieEcamBase, virt::kPcieEcamSize}});
+  // Requester ID n is ITS DeviceID n, for all 65536 (the msi-map binding: rid-base,
+  // msi-controller, msi-base, length).
+  w.cells("msi-map", {0, phandle_its(cpus), 0, 0x1'0000});
+  w.empty("dma-coherent");
+  w.cells("bus-range", {0, 0xFF});
+  w.cells("linux,pci-domain", {0});
+  w.cells("#size-cells", {2});
+  w.cells("#address-cells", {3});
+  w.str("device_type", "pci");
+  w.str("compatible", "pci-host-ecam-generic");
+  w.end();
+}
+
 // The whole tree into `buf`: 0, or the first libfdt error (-FDT_ERR_NOSPACE when `buf` is
 // too small).
 int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
@@ -157,6 +196,8 @@ int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
   w.reg({{virt::kRamBase, cfg.ram_size}});
   w.str("device_type", "memory");
   w.end();
+
+  add_pcie(w, n);
 
   w.begin(unit("pl011", virt::kUartBase));
   w.strings("clock-names", {"uartclk", "apb_pclk"});

@@ -17,9 +17,13 @@
 //   /flash@0          the two 64 MiB virt flash banks (cfi-flash, bank-width 4)
 //   /chosen           linux,initrd-end and linux,initrd-start (--initrd), bootargs
 //                     (--append, omitted when empty as QEMU does), stdout-path
+//   /pcie@10000000    pci-host-ecam-generic: the high ECAM, ranges for the I/O, 32-bit and
+//                     64-bit memory windows, INTx interrupt-map (SPIs 3..6, swizzled),
+//                     msi-map to the ITS (requester ID = DeviceID); there whether or not
+//                     a device is on the bus, as on QEMU
 //   /msg-device@b000000  irqremap's common device, msi-parent = <ITS DeviceID>
 //
-// Left out because irqremap does not model them: virtio-mmio, fw-cfg, pcie, pl031, pl061
+// Left out because irqremap does not model them: virtio-mmio, fw-cfg, pl031, pl061
 // and gpio-keys, platform-bus, pmu; the GIC maintenance interrupt (QEMU adds it only with
 // virtualization=on, and the reference tree has none); rng-seed and kaslr-seed (random
 // on QEMU; irqremap runs are deterministic). Phandles are numbered as QEMU numbers them.

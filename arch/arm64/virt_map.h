@@ -11,7 +11,14 @@
 //                      0xF6_0000 for them (123 CPUs) and the device tree says so
 //   0x0900_0000  PL011   4 KiB   UART
 //   0x0B00_0000  IMSDEV 64 KiB   irqremap's common device (a hole in the virt map)
+//   0x1000_0000  PCIE_MMIO       generic ECAM host's 32-bit memory window (0x2EFF_0000 bytes)
+//   0x3EFF_0000  PCIE_PIO 64 KiB the same host's I/O space, memory-mapped (PCI I/O address 0)
 //   0x4000_0000  RAM             kernel images load at 0x4008_0000, as QEMU -kernel does
+//   0x40_1000_0000  PCIE_ECAM 256 MiB  the host's ECAM, buses 0..255 (QEMU's high ECAM,
+//                      which virt uses with highmem: its default); the low 16 MiB ECAM
+//                      at 0x3F00_0000 is not mapped, as on QEMU then
+//   0x80_0000_0000  PCIE_MMIO_HIGH 512 GiB  in the device tree's ranges; not mapped here
+//                      (no device here has a 64-bit BAR)
 #include <cstdint>
 
 namespace irqremap::arm64::virt {
@@ -32,6 +39,18 @@ inline constexpr uint64_t kUartSize = 0x1000;
 inline constexpr uint64_t kDeviceBase = 0x0B00'0000;
 inline constexpr uint64_t kDeviceSize = 0x1'0000;
 inline constexpr uint32_t kDeviceId = 0x10;  // the common device's ITS DeviceID
+// The PCIe generic ECAM host (hw/arm/virt.c VIRT_PCIE_MMIO, VIRT_PCIE_PIO,
+// VIRT_HIGH_PCIE_ECAM, VIRT_HIGH_PCIE_MMIO); fdt_virt.cpp describes it as /pcie@10000000.
+inline constexpr uint64_t kPcieMmioBase = 0x1000'0000;
+inline constexpr uint64_t kPcieMmioSize = 0x2EFF'0000;
+inline constexpr uint64_t kPciePioBase = 0x3EFF'0000;
+inline constexpr uint64_t kPciePioSize = 0x1'0000;
+inline constexpr uint64_t kPcieEcamBase = 0x40'1000'0000;
+inline constexpr uint64_t kPcieEcamSize = 0x1000'0000;  // 256 buses of 1 MiB
+inline constexpr uint64_t kPcieMmioHighBase = 0x80'0000'0000;
+inline constexpr uint64_t kPcieMmioHighSize = 0x80'0000'0000;
+// INTx of a device in slot s, pin p (1 = INTA): SPI kPcieIrqBase + (s + p - 1) % 4.
+inline constexpr uint32_t kPcieIrqBase = 3;
 inline constexpr uint64_t kRamBase = 0x4000'0000;
 inline constexpr uint64_t kKernelLoad = 0x4008'0000;
 inline constexpr uint64_t kDefaultRamSize = 128ull << 20;  // qemu-system-aarch64 without -m
