@@ -43,6 +43,7 @@ struct RunOptions {
   std::string trace_svg;            // --trace-svg: the same timeline as a picture (timeline_svg.h)
   std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
   std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
+  std::vector<std::string> devices; // --device: PCI devices by QEMU -device name (arm64)
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -158,6 +159,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   // The per-arch halves refuse the options their machine does not take (run_x86.cpp).
   if (o.mem_mib) cfg.ram_size = *o.mem_mib << 20;
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
+  if constexpr (requires { cfg.pci_devices; }) cfg.pci_devices = o.devices;
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
   // UART output reaches stdout as the guest writes it, also when stdout is a file or a
   // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio

@@ -5,6 +5,10 @@
 namespace irqremap::cli {
 
 int run_x86(const RunX86Options& o, Io io) {
+  if (!o.devices.empty())
+    throw UsageError(fmt::format("--device {}: the x86 machine takes no --device (its PCI devices are fixed); "
+                                 "--device is for --arch arm64",
+                                 o.devices.front()));
   if (!o.initrd.empty())
     throw UsageError(fmt::format("--initrd {}: the x86 machine takes no initrd (its multiboot loader does not load "
                                  "modules); --initrd is for --arch arm64",

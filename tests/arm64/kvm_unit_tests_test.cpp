@@ -29,6 +29,7 @@ struct KutCase {
   unsigned smp;
   const char* mem;    // -m MiB, or "" for QEMU's default (128)
   const char* append;
+  const char* device = "";  // QEMU -device, or "" for none
 };
 
 // The table of ../shared/kvm-unit-tests/README.md ("How QEMU runs them").
@@ -42,6 +43,8 @@ constexpr KutCase kCases[] = {
     {"its-introspection", "arm64/gic.flat", 4, "", "its-introspection"},
     {"its-trigger", "arm64/gic.flat", 4, "", "its-trigger"},
     {"psci", "arm64/psci.flat", 4, "", ""},
+    // The wider slice's table: QEMU ran it with -device pci-testdev.
+    {"pci-test", "arm64/pci-test.flat", 1, "", "", "pci-testdev"},
 };
 
 void check_case(const KutCase& c) {
@@ -52,6 +55,7 @@ void check_case(const KutCase& c) {
                                 (dir / c.image).string()};
   if (*c.mem) args.insert(args.end(), {"--mem", c.mem});
   if (*c.append) args.insert(args.end(), {"--append", c.append});
+  if (*c.device) args.insert(args.end(), {"--device", c.device});
   const clitest::Result r = clitest::run_cli(args);
   const std::vector<std::string> want = verdicts(slurp(dir / "qemu-7.2" / (std::string(c.name) + ".txt")));
   const std::vector<std::string> have = verdicts(r.out);
@@ -75,4 +79,7 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("its-introspection: GITS_IIDR/TYPER read-only, ID spaces, BASER types") { check_case(kCases[6]); }
   TEST_CASE("its-trigger: INT, INV/INVALL and MAPD valid=0 as the ITS architecture says") { check_case(kCases[7]); }
   TEST_CASE("psci: PSCI 1.1 functions, AFFINITY_INFO, CPU_OFF") { check_case(kCases[8]); }
+  TEST_CASE("pci-test: the generic ECAM host's bus scanned, pci-testdev's six tests through BAR0 and BAR1") {
+    check_case(kCases[9]);
+  }
 }
