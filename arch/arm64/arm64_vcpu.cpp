@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "arch/arm64/raised_exception.h"
+#include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
 #include "arch/arm64/id_registers.h"
 #include "arch/arm64/pmu_absent.h"
@@ -551,8 +552,10 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   // The vector's first block is running; after it the entry is done.
   if (self->last_entry_ && address != self->last_entry_->vector) self->last_entry_.reset();
   if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->end_quantum_ || self->unbacked_pa_.has_value() ||
-              self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running;
+              self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running ||
+              arch::host_stop_request() != 0;
   if (!stop && self->exact_ && self->executed_ + size / 4 > self->limit_) {
     // This block would run past the budget: stop before it, then run its first
     // instructions one by one (run_exact_tail).
