@@ -145,7 +145,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   void detach(TraceSink* sink);
   Trace& trace() { return trace_; }
   // Emit one GuestInsn event per instruction (expensive; --trace).
-  void set_trace_instructions(bool on) { trace_insns_ = on; }
+  // Only a traced run pays for a callback per instruction into the machine.
+  void set_trace_instructions(bool on);
 
   std::string disassemble(unsigned cpu, uint64_t pc) const;
 
