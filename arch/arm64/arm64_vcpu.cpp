@@ -725,6 +725,10 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       // A new deadline: a PPI may be due. kick() ends the quantum only when it could be
       // taken now; with IRQs masked the unmask (or a WFI) asks for the boundary itself.
       self->kick();
+      // The quantum was sized before this deadline existed (Arm64Machine::quantum_limit):
+      // end it where the counter reaches it, as a quantum started now would end.
+      if (auto n = self->timer_->insns_to_deadline())
+        self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
     }
   } else if (pmu_absent::is_pmu_register(enc)) {
     // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.
