@@ -1,5 +1,5 @@
 #pragma once
-// The GICv3 ITS (Arm IHI0069 §5.2-§5.3, §12.19; facts in ../shared/spec/its.md):
+// The GICv3 ITS (Arm IHI0069 §5.2 tables, §5.3 commands, §12.19 registers):
 // register file (MmioDevice over the 128 KiB window: control frame + translation frame),
 // command queue, the 12 physical commands with their E_ITS_* errors, GITS_TRANSLATER,
 // optional translation cache, and the hand-off to redistributors through LpiTarget.

@@ -13,7 +13,7 @@
 //    one event across devices share buckets more than chance says;
 //  - a full bucket replaces its ways in turn (round robin). Eviction only forgets: an
 //    entry is always a value a fresh walk returned after the last flush, so a hit equals a
-//    walk, evicted or not (DESIGN.md, "Caches");
+//    walk, evicted or not (docs/DESIGN.md, "Caches");
 //  - a flush (every invalidation point in its.h) bumps a generation number, O(1) however
 //    big the cache: a bucket tagged with an older generation reads as empty;
 //  - a stream that never comes back (a sweep over more events than the cache holds) would

@@ -1,6 +1,8 @@
 // Field tables of the GICv3 ITS: the 12 physical commands, the ITS registers, the
 // irqremap DTE/ITE/CTE layouts, the level-1 entry, GICR_PROPBASER/PENDBASER and the LPI
-// configuration byte. Vectors are computed by hand from ../shared/spec/its.md §1-§5.
+// configuration byte. Vectors are computed by hand from Arm IHI0069 §5.3 (commands),
+// §12.19 (ITS registers), §5.2 (tables) and §5.1, §12.11.29-§12.11.30 (LPI tables,
+// GICR_PENDBASER/PROPBASER).
 #include <doctest/doctest.h>
 
 #include <string>
