@@ -68,8 +68,8 @@ namespace irqremap::its {
 
 enum class ErrorPolicy : uint8_t { Skip, Stall };
 
-// GITS_TYPER and behaviour knobs. Defaults are QEMU's (its.md §2): 16 DeviceID and
-// EventID bits, CIL=1 with 16 ICID bits, PTA=0.
+// GITS_TYPER (Arm IHI0069 §12.19.12) and behaviour knobs. Defaults are QEMU 7.2's: 16
+// DeviceID and EventID bits, CIL=1 with 16 ICID bits, PTA=0.
 struct ItsConfig {
   unsigned devbits = 16;  // DeviceID bits (TYPER.Devbits + 1), 1..32
   unsigned idbits = 16;   // EventID bits (TYPER.IDbits + 1), 1..32

@@ -1,7 +1,7 @@
 #pragma once
-// ITS translation cache keyed by (DeviceID, EventID) (its.md §6). Bounded, like the ITS
-// caches hardware has and KVM's 2019 per-VM LRU (16 entries per vCPU): the capacity is an
-// ItsConfig knob, so the cache costs the same at 16.7 M mapped events as at 16.
+// ITS translation cache keyed by (DeviceID, EventID), as KVM's vgic-its LPI translation
+// cache. Bounded, like the ITS caches hardware has and KVM's 2019 per-VM LRU (16 entries
+// per vCPU): the capacity is an ItsConfig knob, so the cache costs the same at 16.7 M mapped events as at 16.
 //
 // Shape, chosen so every lookup costs one hash and at most kWays compares whatever the
 // key pattern (sequential DeviceIDs, sequential EventIDs, random):
