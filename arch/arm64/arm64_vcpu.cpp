@@ -141,7 +141,7 @@ void Arm64Vcpu::kick() {
   // instruction's own PC, and resuming at it would perform the access again (issue 11:
   // a self-targeted LPI re-raised forever). The code hook of the next instruction ends
   // the quantum before that instruction runs, so the interrupt is taken at the boundary
-  // after the one that raised it (DESIGN.md "Precision").
+  // after the one that raised it (docs/DESIGN.md "Machines", precision).
   // With PSTATE.I set nothing can be taken now, so the quantum goes on; the unmask
   // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys). In fast
   // mode every block boundary looks while an interrupt is signalled (on_block).
@@ -709,7 +709,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->kick();  // EOI, PMR, IGRPEN1 may let an interrupt through
     }
   } else if (self->timer_ != nullptr && GenericTimer::handles(enc)) {
-    // The counter is virtual time, not Unicorn's host clock (DESIGN.md: runs are
+    // The counter is virtual time, not Unicorn's host clock (docs/DESIGN.md: runs are
     // deterministic), so every CNT* access is served by the model, even those Unicorn
     // would execute itself.
     if (is_read) {

@@ -1,6 +1,6 @@
 #pragma once
-// The deterministic round-robin scheduler both machines use (DESIGN.md "Machines"; issues
-// 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
+// The deterministic round-robin scheduler both machines use (docs/DESIGN.md "Machines";
+// issues 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
 // offered its pending interrupts (a waiting CPU may wake), then, if running, executes up
 // to one quantum of instructions. There is no host time and no host threading, so a run
 // is a pure function of the image, the configuration and the budget (unless the host
