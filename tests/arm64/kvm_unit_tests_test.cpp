@@ -45,6 +45,7 @@ constexpr KutCase kCases[] = {
     {"its-introspection", "arm64/gic.flat", 4, "", "its-introspection"},
     {"its-trigger", "arm64/gic.flat", 4, "", "its-trigger"},
     {"psci", "arm64/psci.flat", 4, "", ""},
+    {"timer", "arm64/timer.flat", 1, "", ""},
 };
 
 void check_case(const KutCase& c) {
@@ -77,4 +78,7 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("its-introspection: GITS_IIDR/TYPER read-only, ID spaces, BASER types") { check_case(kCases[6]); }
   TEST_CASE("its-trigger: INT, INV/INVALL and MAPD valid=0 as the ITS architecture says") { check_case(kCases[7]); }
   TEST_CASE("psci: PSCI 1.1 functions, AFFINITY_INFO, CPU_OFF") { check_case(kCases[8]); }
+  TEST_CASE("timer: CNTV/CNTP TVAL, ISTATUS, IMASK, the PPI during a busy loop and after WFI (Arm ARM D11.2.4)") {
+    check_case(kCases[9]);
+  }
 }
