@@ -1,6 +1,7 @@
 #pragma once
 // One 16-byte message slot of the device's interrupt message store, laid out as Intel's
-// IDXD IMS entry (../shared/spec/ims.md §5): {address_lo, address_hi, data, ctrl}, with
+// IDXD IMS entry (Intel DSA architecture specification, Interrupt Message Storage; Linux
+// drivers/dma/idxd/registers.h): {address_lo, address_hi, data, ctrl}, with
 // ctrl bit 0 = mask, bit 3 = PASID enable, bits 31:12 = PASID. Gleixner's reordered slot
 // {address_lo, data, address_hi, ctrl} puts what matters in the first 8 bytes, so one
 // 8-byte store commits it.
@@ -40,10 +41,10 @@ inline constexpr Field kReorderedFields[] = {
 static_assert(fields::well_formed(kReorderedFields, 128, true));
 
 inline constexpr fields::Format kIdxd{"ims-slot", "IMS message slot (IDXD layout)",
-                                      "../shared/spec/ims.md §5 (Intel DSA spec, IMS entry)", 128,
+                                      "Intel DSA spec, IMS entry", 128,
                                       kIdxdFields};
 inline constexpr fields::Format kReordered{
     "ims-slot-reordered", "IMS message slot (reordered: address_lo, data, address_hi, ctrl)",
-    "../shared/spec/ims.md §5 (Gleixner, 2020)", 128, kReorderedFields};
+    "Gleixner, 2020 (IMS draft)", 128, kReorderedFields};
 
 }  // namespace irqremap::device::slot

@@ -113,7 +113,8 @@ void MsgDevice::send(unsigned n, const char* why) {
   Slot& s = slots_[n];
   const MsiWrite msg = message(n);
   if (s.window_open && msg != s.before) {
-    // H1 (ims.md §7): part of the message is new, part still old.
+    // H1 (docs/DESIGN.md, "The common device"): part of the message is new, part still
+    // old.
     ++s.c.torn;
     trace_.emit_lazy([&] {
       return Event{EventKind::Hazard, cfg_.name,

@@ -1,6 +1,6 @@
 #pragma once
-// MsgDevice: the common device both machines share (DESIGN.md, "The common device model";
-// facts in ../shared/spec/ims.md). A queue-based device that keeps its MSI messages in its
+// MsgDevice: the common device both machines share (docs/DESIGN.md, "The common device";
+// device/README.md). A queue-based device that keeps its MSI messages in its
 // own message store: the driver writes each slot once at startup and, with remapping on,
 // never again — affinity lives in the IRTE or the ITS tables.
 //

@@ -1,6 +1,7 @@
 #pragma once
 // Bit and little-endian helpers. Every guest-memory format in this project is read and
-// written through these: no bit-fields, unions or struct overlays (see style.md §7.2).
+// written through these: no bit-fields, unions or struct overlays (docs/DESIGN.md,
+// "Conventions").
 #include <bit>
 #include <cstddef>
 #include <cstdint>

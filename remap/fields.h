@@ -1,6 +1,6 @@
 #pragma once
-// Declarative field tables (DESIGN.md "fields"; style.md §7.1). One table per hardware
-// format: name, bit range, meaning, allowed values. The same table drives encode, decode,
+// Declarative field tables (docs/DESIGN.md, "Shared vocabulary" and "Conventions"). One
+// table per hardware format: name, bit range, meaning, allowed values. The same table drives encode, decode,
 // reserved-bit checks and the human explanation, so each bit layout is written down once.
 //
 // Bits are numbered across the whole format as the specs do: bit 0 is the LSB of 64-bit
@@ -85,8 +85,8 @@ constexpr uint64_t defined_mask(std::span<const Field> fs, unsigned word) {
   return m;
 }
 
-// Compile-time table check (style.md §7.1): fields fit the format and their word, do not
-// overlap, and non-reserved names are unique; `complete` also demands every bit be covered.
+// Compile-time table check (docs/DESIGN.md, "Conventions"): fields fit the format and their
+// word, do not overlap, and non-reserved names are unique; `complete` also demands every bit be covered.
 constexpr bool well_formed(std::span<const Field> fs, unsigned total_bits, bool complete) {
   for (std::size_t i = 0; i < fs.size(); ++i) {
     const Field& a = fs[i];

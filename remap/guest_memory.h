@@ -1,5 +1,5 @@
 #pragma once
-// GuestMemory: guest-physical RAM as a set of host-backed regions (DESIGN.md, "Shared
+// GuestMemory: guest-physical RAM as a set of host-backed regions (docs/DESIGN.md, "Shared
 // vocabulary"). Unicorn maps the same host buffers with uc_mem_map_ptr, so vCPUs and
 // device models see the same bytes with no copies.
 //

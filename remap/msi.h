@@ -1,5 +1,5 @@
 #pragma once
-// MsiWrite: what a device puts on the bus (DESIGN.md, "Shared vocabulary").
+// MsiWrite: what a device puts on the bus (docs/DESIGN.md, "Shared vocabulary").
 #include <cstdint>
 
 namespace irqremap {

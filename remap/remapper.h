@@ -1,6 +1,6 @@
 #pragma once
 // Remapper: the cross-architecture interface both remapping units implement
-// (DESIGN.md, "Shared vocabulary"). A machine's MSI path is: device -> MsiWrite ->
+// (docs/DESIGN.md, "Shared vocabulary"). A machine's MSI path is: device -> MsiWrite ->
 // Remapper::translate -> delivery to the unit's own target interface (local APICs or
 // redistributors), or a fault/drop.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Trace: structured events sent to zero or more sinks (DESIGN.md, "Shared vocabulary").
+// Trace: structured events sent to zero or more sinks (docs/DESIGN.md, "Shared vocabulary").
 // With no sink attached, emitting costs one branch: build events inside `if (trace.on())`
 // or pass a callable to emit_lazy().
 #include <cstdint>

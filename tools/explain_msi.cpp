@@ -8,7 +8,8 @@
 namespace irqremap::cli {
 
 namespace {
-// QEMU virt: the ITS frame at 0x0808_0000, GITS_TRANSLATER at +0x1_0040 (its.md §2, §7).
+// QEMU virt: the ITS frame at 0x0808_0000, GITS_TRANSLATER at +0x1_0040 (IHI0069 §12.19;
+// QEMU 7.2 hw/arm/virt.c base_memmap).
 constexpr uint64_t kVirtItsBase = 0x08080000;
 constexpr uint64_t kTranslaterOffset = 0x10040;
 }  // namespace

@@ -24,8 +24,13 @@ bool has(const Event& e, std::string_view key) { return e.value(key, ~uint64_t{0
 
 TimelineArgs args_of(const Event& e) { return TimelineArgs{e.text, e.values}; }
 
+// An MSI's write: a device's, or a CPU's own store to GITS_TRANSLATER (the ITS's
+// translation register, IHI0069 "GITS_TRANSLATER": the CPU's accesses carry DeviceID 0 on this
+// machine), which firmware such as arm64/its-migrate rings itself.
 bool is_msi_write(const Event& e) {
-  return e.kind == EventKind::Device && e.text.find("sends MSI") != std::string::npos;
+  if (e.kind == EventKind::Device) return e.text.find("sends MSI") != std::string::npos;
+  return e.kind == EventKind::RegWrite && e.unit.starts_with("cpu") && e.text.starts_with("MMIO write ITS ") &&
+         e.text.find("(ITS+0x10040,") != std::string::npos;
 }
 
 std::string cpu_unit(unsigned cpu) { return fmt::format("cpu{}", cpu); }
@@ -221,9 +226,11 @@ void TimelineSink::on_event(const Event& e) {
   const std::optional<unsigned> cpu = unit_number(e.unit, "cpu");
   if (e.kind == EventKind::Note && cpu && has(e, "phase")) return phase(e, *cpu, ts);
   switch (e.kind) {
+    case EventKind::RegWrite:
+      if (is_msi_write(e)) break;  // a CPU's own MSI (is_msi_write): drawn like a device's
+      [[fallthrough]];
     case EventKind::GuestInsn:
     case EventKind::RegRead:
-    case EventKind::RegWrite:
     case EventKind::Note:
       return;  // too many to draw; --trace prints them
     default:

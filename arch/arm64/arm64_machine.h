@@ -1,5 +1,5 @@
 #pragma once
-// The AArch64 machine (DESIGN.md "Machines"; issue 6): QEMU `virt` with gic-version=3,
+// The AArch64 machine (docs/DESIGN.md "Machines"; issue 6): QEMU `virt` with gic-version=3,
 // its=on, as far as firmware uses it (virt_map.h): N Unicorn AArch64 vCPUs sharing one
 // GuestMemory, the GICv3 distributor, the ITS, one redistributor per CPU, a GICv3 CPU
 // interface per CPU (ICC_* system registers), the PL011 UART, PSCI over HVC #0, and a

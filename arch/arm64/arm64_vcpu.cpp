@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "arch/arm64/raised_exception.h"
+#include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
 #include "arch/arm64/id_registers.h"
 #include "arch/arm64/pmu_absent.h"
@@ -140,7 +141,7 @@ void Arm64Vcpu::kick() {
   // instruction's own PC, and resuming at it would perform the access again (issue 11:
   // a self-targeted LPI re-raised forever). The code hook of the next instruction ends
   // the quantum before that instruction runs, so the interrupt is taken at the boundary
-  // after the one that raised it (DESIGN.md "Precision").
+  // after the one that raised it (docs/DESIGN.md "Machines", precision).
   // With PSTATE.I set nothing can be taken now, so the quantum goes on; the unmask
   // (MSR DAIFClr, MSR DAIF, ERET) asks for the boundary itself (on_code, on_sys). In fast
   // mode every block boundary looks while an interrupt is signalled (on_block).
@@ -551,8 +552,10 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   // The vector's first block is running; after it the entry is done.
   if (self->last_entry_ && address != self->last_entry_->vector) self->last_entry_.reset();
   if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->end_quantum_ || self->unbacked_pa_.has_value() ||
-              self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running;
+              self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running ||
+              arch::host_stop_request() != 0;
   if (!stop && self->exact_ && self->executed_ + size / 4 > self->limit_) {
     // This block would run past the budget: stop before it, then run its first
     // instructions one by one (run_exact_tail).
@@ -706,7 +709,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->kick();  // EOI, PMR, IGRPEN1 may let an interrupt through
     }
   } else if (self->timer_ != nullptr && GenericTimer::handles(enc)) {
-    // The counter is virtual time, not Unicorn's host clock (DESIGN.md: runs are
+    // The counter is virtual time, not Unicorn's host clock (docs/DESIGN.md: runs are
     // deterministic), so every CNT* access is served by the model, even those Unicorn
     // would execute itself.
     if (is_read) {
@@ -722,6 +725,10 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       // A new deadline: a PPI may be due. kick() ends the quantum only when it could be
       // taken now; with IRQs masked the unmask (or a WFI) asks for the boundary itself.
       self->kick();
+      // The quantum was sized before this deadline existed (Arm64Machine::quantum_limit):
+      // end it where the counter reaches it, as a quantum started now would end.
+      if (auto n = self->timer_->insns_to_deadline())
+        self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
     }
   } else if (pmu_absent::is_pmu_register(enc)) {
     // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.

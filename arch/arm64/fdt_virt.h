@@ -3,7 +3,7 @@
 // protocol: x0 = the tree's address; virt_boot.h). It describes what this machine has,
 // with QEMU 7.2's node names, property names and values for
 // `-M virt,gic-version=3,its=on -cpu cortex-a57` (the reference dump is
-// ../shared/kvm-unit-tests/qemu-7.2/virt-gicv3-its-smp4.dts), so kernels and
+// tests/kvm-unit-tests/qemu-7.2/virt-gicv3-its-smp4.dts), so kernels and
 // kvm-unit-tests find every device where QEMU's tree says it is:
 //
 //   /                 linux,dummy-virt, #address-cells = #size-cells = 2, interrupt-parent = GIC

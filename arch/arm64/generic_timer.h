@@ -91,6 +91,11 @@ class GenericTimer {
   // The earliest compare value of a timer whose output would rise later (enabled,
   // unmasked, condition not met yet): when an idle machine may move time to.
   std::optional<uint64_t> next_deadline() const;
+  // Instructions the running CPU retires before the counter reaches next_deadline().
+  std::optional<uint64_t> insns_to_deadline() const {
+    if (auto d = next_deadline()) return time_.insns_until(*d);
+    return std::nullopt;
+  }
 
  private:
   struct Timer {

@@ -165,7 +165,8 @@ void Gicv3Redistributor::attach_pending_table() {
   const uint64_t words = n / 64;  // n is a power of two >= 8192
   summary_.assign((words + 63) / 64, 0);
   pend_fallback_.clear();
-  // The table covers INTIDs from 0 (its.md §5); only the LPI part is ever touched.
+  // The table covers INTIDs from 0 (Arm IHI0069 §5.1.2: one pending bit per INTID); only
+  // the LPI part is ever touched.
   pend_ = mem_.host_ptr(pend_pa(), lpi_limit_ / 8);
   if (pend_ == nullptr) {
     trace_.emit_lazy([&] {

@@ -1,7 +1,7 @@
 #pragma once
 // GICv3 redistributors: the LPI side of the GIC (Arm IHI0069 §5.1 LPIs, §12.10/§12.11
-// GICR registers; facts in ../shared/spec/its.md §5). Plain C++: no Unicorn. One
-// Gicv3Redistributor per CPU; `Redistributors` holds them all, maps their frames
+// GICR registers, §12.11.30 GICR_PROPBASER, §12.11.29 GICR_PENDBASER). Plain C++: no
+// Unicorn. One Gicv3Redistributor per CPU; `Redistributors` holds them all, maps their frames
 // (RD_base + SGI_base, 0x2_0000 per CPU from GICR base) and is the ITS's LpiTarget.
 //
 // Model choices (IMPLEMENTATION DEFINED or CONSTRAINED UNPREDICTABLE in the spec, said once):

@@ -3,7 +3,7 @@
 // (fdt_virt.h; QEMU virt would describe a PMUv3). Unicorn 2.0.1's Cortex-A57 does
 // implement PMUv3, and its cycle counter (PMCCNTR_EL0, and event counters counting
 // CPU_CYCLES) runs on the host's clock: two runs of one program read different counts,
-// which DESIGN.md forbids. So the vCPU makes the CPU agree with the tree:
+// which docs/DESIGN.md forbids. So the vCPU makes the CPU agree with the tree:
 //  - ID_AA64DFR0_EL1.PMUVer (bits 11:8) and the AArch32 view ID_DFR0_EL1.PerfMon (bits
 //    27:24) read 0, "Performance Monitors Extension not implemented" (Arm ARM, the two
 //    registers' descriptions); Linux and kvm-unit-tests test them before they touch the

@@ -1,6 +1,6 @@
 #pragma once
-// The AArch64 machine's memory map: QEMU `virt` (hw/arm/virt.c base_memmap; see
-// ../shared/spec/its.md §7), so firmware built for
+// The AArch64 machine's memory map: QEMU `virt` (QEMU 7.2 hw/arm/virt.c base_memmap;
+// docs/DESIGN.md), so firmware built for
 // `qemu-system-aarch64 -M virt,gic-version=3,its=on` runs unmodified.
 //
 //   0x0000_0000  FLASH0 64 MiB   virt flash bank 0 (ROM here: arch/common/rom_writes.h)

@@ -58,7 +58,7 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
       // After the machine's stop, so a guest that powered off in the last quantum ends
       // clean even if a signal came meanwhile; before each quantum of a CPU that is on,
       // so the stop line names a CPU with a meaningful PC and the stop comes at most one
-      // quantum (a few hundred instructions) after the signal.
+      // quantum after the signal (the AArch64 vCPU also ends a long one at its next block).
       if (const int sig = host_stop_request())
         return result({StopKind::Interrupted, fmt::format("interrupted by {}", host_stop_signal_name(sig)), 1}, c);
       v.service_interrupts();

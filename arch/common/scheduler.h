@@ -1,6 +1,6 @@
 #pragma once
-// The deterministic round-robin scheduler both machines use (DESIGN.md "Machines"; issues
-// 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
+// The deterministic round-robin scheduler both machines use (docs/DESIGN.md "Machines";
+// issues 6 and 7: same inputs, same trace). vCPUs are visited in index order; each is first
 // offered its pending interrupts (a waiting CPU may wake), then, if running, executes up
 // to one quantum of instructions. There is no host time and no host threading, so a run
 // is a pure function of the image, the configuration and the budget (unless the host
@@ -10,9 +10,9 @@
 //  - the machine says so between quanta (PSCI SYSTEM_OFF, ACPI power-off, isa-debug-exit);
 //  - a vCPU reports a stop from its quantum (guest fault, unsupported instruction, exit);
 //  - the host asks for a stop between quanta (host_stop.h: Ctrl-C or SIGTERM during
-//    `irqremap run`). Checking only between quanta is prompt because quanta are short
-//    (200 instructions by default in both machines, at most a few hundred): a run that
-//    spun for a long time inside one call to `step` would not see the request;
+//    `irqremap run`). It is checked between quanta, and a vCPU whose quanta can be long
+//    (the AArch64 one gives a CPU that runs alone a million instructions) ends its
+//    quantum at its next block boundary when a request is there, so the stop is prompt;
 //  - the instruction budget is used up (counted over all CPUs);
 //  - a whole round passes in which no CPU could run: every CPU is off or waits for an
 //    interrupt that nothing can send any more (a deadlock). Before calling it one, the

@@ -1,5 +1,5 @@
 #pragma once
-// Deterministic virtual time (DESIGN.md "Machines": the same inputs give the same run).
+// Deterministic virtual time (docs/DESIGN.md "Machines": the same inputs give the same run).
 // Counter ticks come from the instructions the CPUs retire, never from the host clock, at
 // a stated rate per CPU: `ticks` counter ticks for every `insns` instructions one CPU
 // retires. The CPUs that run share the time: while n of them run, each instruction any of

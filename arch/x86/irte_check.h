@@ -1,5 +1,6 @@
 #pragma once
-// The machine's hazard watch on the remapping path (spec/ims.md §7, hazards H4 and H5):
+// The machine's hazard watch on the remapping path (docs/DESIGN.md "The common device",
+// hazards H4 and H5):
 // after the VT-d unit delivered a remappable-format MSI, compare what it delivered with
 // what the IRTE in guest memory says *now*. A difference means the unit used a cached
 // entry that software changed without an IEC invalidation (VT-d §6.5.2.8: software must

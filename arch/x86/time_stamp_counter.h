@@ -1,7 +1,7 @@
 #pragma once
 // One logical processor's time-stamp counter (SDM vol. 3B, "Time-Stamp Counter" in the
 // chapter on debug, branch profile and TSC features) on the machine's deterministic
-// virtual time (DESIGN.md "Machines": the same inputs give the same run).
+// virtual time (docs/DESIGN.md "Machines": the same inputs give the same run).
 //  - Unicorn 2.0.1 answers RDTSC and RDTSCP from the host's TSC and RDMSR IA32_TSC with
 //    0, so a guest that used the counter (a delay loop, a timestamp, an address computed
 //    from it) ran differently each time. The vCPU performs those instructions itself

@@ -79,12 +79,6 @@ std::expected<void, std::string> X86Machine::init() {
       if (debug_exit_.exit_requested() || pm_.power_off_requested()) uc_emu_stop(uc);
     });
     v.set_clock([this] { return now(); });
-    v.set_on_insn([this, c](uint64_t address, uint32_t) {
-      if (trace_insns_ && trace_.on())
-        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
-                          fmt::format("{:#x}: {}", address, disassemble(c, address)),
-                          {{"pc", address}}});
-    });
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, boot_rom::kStartupPointer, v.startup_page()); !ok) return ok;
@@ -277,6 +271,19 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
                  {{"pc", r.pc}, {"status", uint64_t(r.exit_status)}}};
   });
   return r;
+}
+
+void X86Machine::set_trace_instructions(bool on) {
+  trace_insns_ = on;
+  for (auto& cpu : cpus_) {
+    const unsigned c = cpu->index();
+    cpu->set_on_insn(on ? std::function<void(uint64_t, uint32_t)>([this, c](uint64_t address, uint32_t) {
+      if (trace_.on())
+        trace_.emit(Event{EventKind::GuestInsn, fmt::format("cpu{}", c),
+                          fmt::format("{:#x}: {}", address, disassemble(c, address)), {{"pc", address}}});
+    })
+                        : std::function<void(uint64_t, uint32_t)>());
+  }
 }
 
 }  // namespace irqremap::x86

@@ -1,5 +1,5 @@
 #pragma once
-// The x86-64 machine (DESIGN.md "Machines"; issue 7): N Unicorn x86-64 vCPUs sharing one
+// The x86-64 machine (docs/DESIGN.md "Machines"; issue 7): N Unicorn x86-64 vCPUs sharing one
 // GuestMemory, a local APIC per CPU behind LapicBus, COM1, isa-debug-exit, ACPI PM1a
 // power-off, the ACPI multiprocessor wakeup mailbox, and slots for the VT-d unit and the
 // common device. Memory and I/O map: x86_map.h.
@@ -145,7 +145,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   void detach(TraceSink* sink);
   Trace& trace() { return trace_; }
   // Emit one GuestInsn event per instruction (expensive; --trace).
-  void set_trace_instructions(bool on) { trace_insns_ = on; }
+  // Only a traced run pays for a callback per instruction into the machine.
+  void set_trace_instructions(bool on);
 
   std::string disassemble(unsigned cpu, uint64_t pc) const;
 

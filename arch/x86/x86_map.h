@@ -1,5 +1,5 @@
 #pragma once
-// The x86-64 machine's memory and I/O map (q35-like where q35 has the part; DESIGN.md
+// The x86-64 machine's memory and I/O map (q35-like where q35 has the part; docs/DESIGN.md
 // "Machines"). Guest firmware uses these addresses directly (guest-fw/x86/lib/machine.h
 // repeats them for C; a test checks the two agree).
 //

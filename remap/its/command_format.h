@@ -1,6 +1,6 @@
 #pragma once
 // GICv3 ITS commands: 32 bytes, four little-endian doublewords DW0..DW3; the opcode is
-// DW0[7:0] (Arm IHI0069 §5.3; positions cross-checked in ../shared/spec/its.md §1).
+// DW0[7:0] (Arm IHI0069 §5.3, one subsection per command: §5.3.1-§5.3.13).
 // Bits are absolute across the command: DW1 starts at bit 64, DW2 at 128, DW3 at 192.
 //
 // Every field sits at the same place in every command that has it (DeviceID is always

@@ -1,5 +1,5 @@
 #pragma once
-// The GICv3 ITS (Arm IHI0069 §5.2-§5.3, §12.19; facts in ../shared/spec/its.md):
+// The GICv3 ITS (Arm IHI0069 §5.2 tables, §5.3 commands, §12.19 registers):
 // register file (MmioDevice over the 128 KiB window: control frame + translation frame),
 // command queue, the 12 physical commands with their E_ITS_* errors, GITS_TRANSLATER,
 // optional translation cache, and the hand-off to redistributors through LpiTarget.
@@ -68,8 +68,8 @@ namespace irqremap::its {
 
 enum class ErrorPolicy : uint8_t { Skip, Stall };
 
-// GITS_TYPER and behaviour knobs. Defaults are QEMU's (its.md §2): 16 DeviceID and
-// EventID bits, CIL=1 with 16 ICID bits, PTA=0.
+// GITS_TYPER (Arm IHI0069 §12.19.12) and behaviour knobs. Defaults are QEMU 7.2's: 16
+// DeviceID and EventID bits, CIL=1 with 16 ICID bits, PTA=0.
 struct ItsConfig {
   unsigned devbits = 16;  // DeviceID bits (TYPER.Devbits + 1), 1..32
   unsigned idbits = 16;   // EventID bits (TYPER.IDbits + 1), 1..32

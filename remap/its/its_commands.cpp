@@ -1,4 +1,4 @@
-// ITS command queue and the 12 physical commands (Arm IHI0069 §5.3; its.md §1, §4).
+// ITS command queue and the 12 physical commands (Arm IHI0069 §5.3; errors §6.3).
 #include <fmt/format.h>
 
 #include "remap/its/command_format.h"

@@ -1,6 +1,6 @@
 #pragma once
-// ITS command errors (Arm IHI0069 §5.3 and §6.3; values from Linux arm-gic-v3.h, see
-// ../shared/spec/its.md §4). The encoding is 0x01 | opcode | cause.
+// ITS command errors (Arm IHI0069 §5.3 and §6.3; the values as Linux's
+// include/linux/irqchip/arm-gic-v3.h names them). The encoding is 0x01 | opcode | cause.
 #include <cstdint>
 #include <string_view>
 

@@ -1,6 +1,6 @@
 #pragma once
-// Pure ITS table walks (style.md §7.5): device table -> DTE -> ITT -> ITE -> collection
-// table -> CTE, over GuestMemory and a snapshot of the latched GITS_BASER<n> parameters.
+// Pure ITS table walks (docs/DESIGN.md, "Conventions"): device table -> DTE -> ITT -> ITE
+// -> collection table -> CTE, over GuestMemory and a snapshot of the latched GITS_BASER<n> parameters.
 // No register state here, so walks run in tests without an ITS.
 //
 // Two-level tables (Arm IHI0069 §5.2.1): level-1 index = ID / (page size / entry size);
@@ -74,7 +74,7 @@ MemResult<EntrySlot> entry_address(const GuestMemory& mem, const TableParams& t,
                       t.entry_bytes);
 }
 
-// Decoded entries (style.md §7.3); addresses already shifted to bytes.
+// Decoded entries (docs/DESIGN.md "Conventions"); addresses already shifted to bytes.
 struct Dte {
   bool valid = false;
   uint8_t size = 0;       // EventID bits - 1

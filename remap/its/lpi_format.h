@@ -1,6 +1,6 @@
 #pragma once
 // The redistributor's LPI registers and the LPI configuration byte (Arm IHI0069 §12.11,
-// §5.1.1; its.md §5). They live here, next to the ITS formats, so explain/encode show
+// §5.1.1, §5.1.2). They live here, next to the ITS formats, so explain/encode show
 // them and the redistributor (arch/arm64) reads them through the same Field objects.
 #include "remap/fields.h"
 #include "remap/its/register_format.h"

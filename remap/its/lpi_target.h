@@ -25,7 +25,7 @@ namespace irqremap::its {
 // pending, IRQ line). The redistributor keeps the view current; `limit` is 0 while it
 // cannot take LPIs (EnableLPIs=0), and a listening `trace` wants every set reported.
 struct PendingTableView {
-  const std::byte* table = nullptr;  // bit n = INTID n, from INTID 0 (its.md §5)
+  const std::byte* table = nullptr;  // bit n = INTID n, from INTID 0 (IHI0069 §5.1.2)
   uint64_t limit = 0;                // one past the highest LPI INTID in range
   const Trace* trace = nullptr;
 };

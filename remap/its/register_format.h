@@ -1,7 +1,7 @@
 #pragma once
-// GICv3 ITS registers in the control frame (Arm IHI0069 §12.19; offsets and fields
-// cross-checked in ../shared/spec/its.md §2). One table per register; the ITS register
-// file (its_unit.h) reads and writes them through these same Field objects.
+// GICv3 ITS registers in the control frame (Arm IHI0069 §12.19, one subsection per
+// register: §12.19.1 GITS_BASER<n> to §12.19.5 GITS_CWRITER). One table per register;
+// the ITS register file (its_unit.h) reads and writes them through these same Field objects.
 #include "remap/fields.h"
 
 namespace irqremap::its::reg {

@@ -2,8 +2,8 @@
 // The ITS's in-memory tables. The architecture fixes only the level-1 entry of a
 // two-level table (Arm IHI0069 §5.2.1); the layouts of device table entries (DTE),
 // interrupt translation entries (ITE) and collection table entries (CTE) are
-// IMPLEMENTATION DEFINED. irqremap uses QEMU's 8/12/8-byte layouts (its.md §3) and
-// advertises them through GITS_TYPER.ITT_entry_size and GITS_BASER<n>.Entry_Size.
+// IMPLEMENTATION DEFINED. irqremap uses QEMU's 8/12/8-byte layouts
+// (hw/intc/gicv3_internal.h) and advertises them through GITS_TYPER.ITT_entry_size and GITS_BASER<n>.Entry_Size.
 #include "remap/fields.h"
 
 namespace irqremap::its::table {

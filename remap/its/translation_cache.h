@@ -1,7 +1,7 @@
 #pragma once
-// ITS translation cache keyed by (DeviceID, EventID) (its.md §6). Bounded, like the ITS
-// caches hardware has and KVM's 2019 per-VM LRU (16 entries per vCPU): the capacity is an
-// ItsConfig knob, so the cache costs the same at 16.7 M mapped events as at 16.
+// ITS translation cache keyed by (DeviceID, EventID), as KVM's vgic-its LPI translation
+// cache. Bounded, like the ITS caches hardware has and KVM's 2019 per-VM LRU (16 entries
+// per vCPU): the capacity is an ItsConfig knob, so the cache costs the same at 16.7 M mapped events as at 16.
 //
 // Shape, chosen so every lookup costs one hash and at most kWays compares whatever the
 // key pattern (sequential DeviceIDs, sequential EventIDs, random):
@@ -13,7 +13,7 @@
 //    one event across devices share buckets more than chance says;
 //  - a full bucket replaces its ways in turn (round robin). Eviction only forgets: an
 //    entry is always a value a fresh walk returned after the last flush, so a hit equals a
-//    walk, evicted or not (DESIGN.md, "Caches");
+//    walk, evicted or not (docs/DESIGN.md, "Caches");
 //  - a flush (every invalidation point in its.h) bumps a generation number, O(1) however
 //    big the cache: a bucket tagged with an older generation reads as empty;
 //  - a stream that never comes back (a sweep over more events than the cache holds) would

@@ -1,7 +1,7 @@
 #pragma once
 // VT-d fault reasons (Intel VT-d spec rev 5.10 §7.1.3): DMA-remapping reasons 1h-Ch in
 // legacy mode and interrupt-remapping reasons 20h-28h (Table 15), and which of them are
-// "qualified", i.e. suppressed by FPD=1 in the context entry or IRTE (spec/vtd.md §3).
+// "qualified", i.e. suppressed by FPD=1 in the context entry or IRTE (§7.1.3, §9.9 FPD).
 #include <cstdint>
 
 namespace irqremap::vtd::fault_reason {

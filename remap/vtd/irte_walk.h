@@ -1,5 +1,6 @@
 #pragma once
-// The interrupt-remapping decision as pure functions (style.md §7: pure walks, no state):
+// The interrupt-remapping decision as pure functions (docs/DESIGN.md, "Conventions": pure
+// walks, no state):
 // classify an inbound MSI (Intel VT-d spec rev 5.10 §5.1.2, §5.1.4), check an IRTE
 // against the request (§5.1.4.1, §9.9-9.10, source-ID verification §9.9 Table 26), and
 // post into a posted-interrupt descriptor (§5.2.3, §9.11). The unit (unit.h) owns the

@@ -1,6 +1,6 @@
 #pragma once
 // VT-d register offsets in the unit's MMIO window (Intel VT-d spec rev 5.10 §11.4,
-// Table "Register offsets"; spec/vtd.md §4). 64-bit registers accept 32-bit halves.
+// Table "Register offsets"). 64-bit registers accept 32-bit halves.
 #include <cstdint>
 
 namespace irqremap::vtd::reg {

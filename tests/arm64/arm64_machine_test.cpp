@@ -276,3 +276,17 @@ TEST_CASE("arm64 precise interrupts: a self-targeted LPI is taken after the stor
   CHECK(probe.order.substr(0, 10) == "WIWIWIWIWI");
   CHECK(b.m->acks().size() == 6);
 }
+
+TEST_CASE("arm64 quanta: a CPU that runs alone gets long quanta, yet an LPI or SGI for another CPU ends its quantum (issue 36 item 2)") {
+  // its-migrate's CPUs wait in WFI or spin on a flag until another CPU's handler ran. A
+  // CPU that runs alone gets a 1,000,000-instruction quantum; if an interrupt made pending
+  // for a CPU in WFI did not end the sender's quantum, the sender would spin through all
+  // of it before the target's turn, and the run would retire more than that.
+  Booted b = boot("arm64/its-migrate", 4);
+  INFO(b.uart);
+  CHECK(b.r.stop == arch::StopKind::SystemOff);
+  CHECK(b.uart.find("total: 10 triggered, 10 handled\n") != std::string::npos);
+  const uint64_t solo = arm64::Arm64MachineConfig{}.solo_quantum;
+  CHECK(solo >= 1'000'000);
+  CHECK(b.m->instructions() < solo);
+}

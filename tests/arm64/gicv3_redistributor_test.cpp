@@ -1,4 +1,4 @@
-// GICv3 redistributors, LPI side (Arm IHI0069 §5.1, §12.11; its.md §5).
+// GICv3 redistributors, LPI side (Arm IHI0069 §5.1, §12.11).
 #include <doctest/doctest.h>
 
 #include "arch/arm64/gicv3_redistributor.h"
@@ -70,7 +70,7 @@ TEST_CASE("gicr: LPIs are dropped until EnableLPIs=1 and outside PROPBASER.IDbit
   CHECK(!small.rds->set_pending(0, 8192));
 }
 
-TEST_CASE("gicr: pending bits are written to the guest pending table (its.md §5: one bit per INTID)") {
+TEST_CASE("gicr: pending bits are written to the guest pending table (IHI0069 §5.1.2: one bit per INTID)") {
   Rig r;
   r.enable(1);
   REQUIRE(r.rds->set_pending(1, 8195));
@@ -150,7 +150,7 @@ TEST_CASE("gicr: acknowledge takes the highest pending LPI and clears it; EOI is
   CHECK((*r.rds)[0].eoi_count() == 1);
 }
 
-TEST_CASE("gicr: MOVI/MOVALL move pending state between redistributors (its.md §5)") {
+TEST_CASE("gicr: MOVI/MOVALL move pending state between redistributors (IHI0069 §5.3.11, §5.3.12)") {
   Rig r(3);
   for (uint32_t i : {8192u, 8300u, 9000u}) r.config(i, 0x80, true);
   r.enable(0);
@@ -171,7 +171,7 @@ TEST_CASE("gicr: MOVI/MOVALL move pending state between redistributors (its.md �
   CHECK((*r.rds)[1].is_pending(8192));
 }
 
-TEST_CASE("gicr: rd_by_address resolves RD_base frames for PTA=1 (its.md §5 RDbase)") {
+TEST_CASE("gicr: rd_by_address resolves RD_base frames for PTA=1 (IHI0069 §12.19.12 GITS_TYPER.PTA)") {
   Rig r(2);
   CHECK(r.rds->rd_by_address(virt::kGicrBase) == 0u);
   CHECK(r.rds->rd_by_address(virt::kGicrBase + 0x2'0000) == 1u);

@@ -1,13 +1,15 @@
-// kvm-unit-tests on the AArch64 machine (issue 11): firmware nobody here wrote, prebuilt
-// for QEMU `virt` (../shared/kvm-unit-tests, test data, GPL-2.0, not part of irqremap).
+// kvm-unit-tests on the AArch64 machine (issue 11): firmware nobody here wrote, built for
+// QEMU `virt` (test data, GPL-2.0, not part of irqremap; where the images are found and
+// how to build them: tests/common/kvm_unit_tests.h, tests/kvm-unit-tests/README.md).
 // Each image runs through `irqremap run` exactly as QEMU 7.2 ran it (same -smp, -m and
 // -append) and must print the same verdict lines in the same order: every PASS, FAIL,
-// SKIP and XFAIL line, the SUMMARY line and the EXIT line (the README there defines
-// equivalence that way; other lines carry allocation addresses that may differ).
+// SKIP and XFAIL line, the SUMMARY line and the EXIT line (tests/kvm-unit-tests/README.md
+// defines equivalence that way; other lines carry allocation addresses that may differ).
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,7 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using kuttest::kut_dir;
+using kuttest::find_image;
+using kuttest::qemu_ref_dir;
 using kuttest::slurp;
 using kuttest::verdicts;
 
@@ -32,7 +35,7 @@ struct KutCase {
   const char* device = "";  // QEMU -device, or "" for none
 };
 
-// The table of ../shared/kvm-unit-tests/README.md ("How QEMU runs them").
+// The table of tests/kvm-unit-tests/README.md ("How QEMU runs them").
 constexpr KutCase kCases[] = {
     {"selftest-setup", "arm64/selftest.flat", 2, "256", "setup smp=2 mem=256"},
     {"selftest-vectors-kernel", "arm64/selftest.flat", 1, "", "vectors-kernel"},
@@ -45,19 +48,19 @@ constexpr KutCase kCases[] = {
     {"psci", "arm64/psci.flat", 4, "", ""},
     // The wider slice's table: QEMU ran it with -device pci-testdev.
     {"pci-test", "arm64/pci-test.flat", 1, "", "", "pci-testdev"},
+    {"timer", "arm64/timer.flat", 1, "", "", ""},
 };
 
 void check_case(const KutCase& c) {
-  const fs::path dir = kut_dir();
-  INFO("kvm-unit-tests directory: ", dir.string());
-  REQUIRE_MESSAGE(fs::exists(dir / c.image), "the prebuilt images are missing (../shared/kvm-unit-tests)");
-  std::vector<std::string> args{"run", "--arch", "arm64", "--smp", std::to_string(c.smp), "--kernel",
-                                (dir / c.image).string()};
+  const std::optional<fs::path> image = find_image(std::string("kvm-unit-tests ") + c.name, c.image);
+  if (!image) return;
+  INFO("kvm-unit-tests image: ", image->string());
+  std::vector<std::string> args{"run", "--arch", "arm64", "--smp", std::to_string(c.smp), "--kernel", image->string()};
   if (*c.mem) args.insert(args.end(), {"--mem", c.mem});
   if (*c.append) args.insert(args.end(), {"--append", c.append});
   if (*c.device) args.insert(args.end(), {"--device", c.device});
   const clitest::Result r = clitest::run_cli(args);
-  const std::vector<std::string> want = verdicts(slurp(dir / "qemu-7.2" / (std::string(c.name) + ".txt")));
+  const std::vector<std::string> want = verdicts(slurp(qemu_ref_dir() / (std::string(c.name) + ".txt")));
   const std::vector<std::string> have = verdicts(r.out);
   INFO("irqremap stdout:\n", r.out);
   INFO("irqremap stderr:\n", r.err);
@@ -81,5 +84,8 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("psci: PSCI 1.1 functions, AFFINITY_INFO, CPU_OFF") { check_case(kCases[8]); }
   TEST_CASE("pci-test: the generic ECAM host's bus scanned, pci-testdev's six tests through BAR0 and BAR1") {
     check_case(kCases[9]);
+  }
+  TEST_CASE("timer: CNTV/CNTP TVAL, ISTATUS, IMASK, the PPI during a busy loop and after WFI (Arm ARM D11.2.4)") {
+    check_case(kCases[10]);
   }
 }

@@ -1,4 +1,5 @@
-// The common message-store device (issue 5; ../shared/spec/ims.md §5 and §7).
+// The common message-store device (issue 5; device/README.md: the IDXD IMS slot layout
+// and the hazards it demonstrates).
 #include <doctest/doctest.h>
 
 #include "tests/device/device_rig.h"

@@ -1,4 +1,5 @@
-// The field-table engine: decode, encode, reserved bits, parsing (DESIGN.md "fields").
+// The field-table engine: decode, encode, reserved bits, parsing (docs/DESIGN.md, "Shared
+// vocabulary", fields).
 #include <doctest/doctest.h>
 
 #include "remap/fields.h"

@@ -1,5 +1,6 @@
 // ITS translation cache keyed by (DeviceID, EventID): hits, exact invalidation points
-// (issue 4 list; its.md §6), and a randomized proof that cache-on equals cache-off.
+// (issue 4 list; KVM's vgic-its cache as the model), and a randomized proof that cache-on
+// equals cache-off.
 #include <fmt/format.h>
 #include <functional>
 #include <random>

@@ -1,4 +1,4 @@
-// The 12 physical ITS commands and their effects (Arm IHI0069 §5.3; its.md §1, §5).
+// The 12 physical ITS commands and their effects (Arm IHI0069 §5.3; LPI state §5.1).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -86,7 +86,7 @@ TEST_CASE("its cmd: MOVALL moves every pending LPI of RDbase1 to RDbase2 (§5.3.
   CHECK((*r.rds)[1].pending_lpis() == std::vector<uint32_t>{8192, 8193});
 }
 
-TEST_CASE("its cmd: MAPC re-mapping a collection moves no pending state (its.md §5)") {
+TEST_CASE("its cmd: MAPC re-mapping a collection moves no pending state (IHI0069 §5.3.7)") {
   Rig r({}, 2);
   r.map_one(1, 0, 8192, 0, 0);
   r.msi(1, 0);
@@ -141,7 +141,7 @@ TEST_CASE("its cmd: SYNC succeeds (processing is synchronous) (§5.3.13)") {
   CHECK(r.its->creadr() == 96);
 }
 
-TEST_CASE("its cmd: PTA=1 takes RD_base addresses in MAPC and MOVALL (its.md §5 RDbase)") {
+TEST_CASE("its cmd: PTA=1 takes RD_base addresses in MAPC and MOVALL (IHI0069 §12.19.12 GITS_TYPER.PTA)") {
   ItsConfig c;
   c.pta = true;
   Rig r(c, 2);
@@ -219,7 +219,7 @@ TEST_CASE("its cmd: table capacity limits DeviceIDs (flat 4 KiB device table hol
   CHECK(r.last_error() == ItsError::E_ITS_MAPD_DEVICE_OOR);
 }
 
-TEST_CASE("its cmd: translation drops say why: disabled, unmapped, out of range (its.md §4)") {
+TEST_CASE("its cmd: translation drops say why: disabled, unmapped, out of range (IHI0069 §5.2, §6.3)") {
   Rig r;
   r.map_one(2, 3, 8195, 0, 0, 4);
   std::optional<Blocked> b = blocked(r.msi(2, 40));

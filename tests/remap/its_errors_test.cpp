@@ -1,4 +1,5 @@
-// ITS command errors (Arm IHI0069 §5.3, §6.3; codes in its.md §4) under both policies.
+// ITS command errors (Arm IHI0069 §5.3, §6.3; codes as Linux arm-gic-v3.h names them)
+// under both policies.
 #include "tests/remap/its_rig.h"
 
 using namespace its_test;

@@ -1,6 +1,8 @@
 // Field tables of the GICv3 ITS: the 12 physical commands, the ITS registers, the
 // irqremap DTE/ITE/CTE layouts, the level-1 entry, GICR_PROPBASER/PENDBASER and the LPI
-// configuration byte. Vectors are computed by hand from ../shared/spec/its.md §1-§5.
+// configuration byte. Vectors are computed by hand from Arm IHI0069 §5.3 (commands),
+// §12.19 (ITS registers), §5.2 (tables) and §5.1, §12.11.29-§12.11.30 (LPI tables,
+// GICR_PENDBASER/PROPBASER).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -60,7 +62,7 @@ TEST_CASE("its formats: every field of every ITS format round-trips through enco
   CHECK(formats_checked == 25);
 }
 
-TEST_CASE("its formats: MAPD vector matches its.md §1 (DeviceID DW0[63:32], Size DW1[4:0], ITT_addr DW2[51:8], V DW2[63])") {
+TEST_CASE("its formats: MAPD vector matches IHI0069 §5.3.8 (DeviceID DW0[63:32], Size DW1[4:0], ITT_addr DW2[51:8], V DW2[63])") {
   auto w = encode(its::cmd::kMapd, V{{"DeviceID", 2}, {"Size", 4}, {"ITT_addr", 0x40010000}, {"V", 1}});
   REQUIRE(w);
   CHECK((*w)[0] == 0x0000000200000008ull);
@@ -72,7 +74,7 @@ TEST_CASE("its formats: MAPD vector matches its.md §1 (DeviceID DW0[63:32], Siz
   CHECK(bad.error().find("not aligned to 256 bytes") != std::string::npos);
 }
 
-TEST_CASE("its formats: MAPC, MAPTI, MOVALL and SYNC vectors match its.md §1") {
+TEST_CASE("its formats: MAPC, MAPTI, MOVALL and SYNC vectors match IHI0069 §5.3") {
   auto mapc = encode(its::cmd::kMapc, V{{"ICID", 1}, {"RDbase", 3}, {"V", 1}});
   REQUIRE(mapc);
   CHECK((*mapc)[0] == 0x09);
@@ -126,7 +128,7 @@ TEST_CASE("its formats: an unknown opcode is flagged by the its-cmd family") {
   CHECK(find_format("its-cmd") == &its::cmd::kCommand);
 }
 
-TEST_CASE("its formats: GITS_TYPER QEMU-like value decodes field by field (its.md §2)") {
+TEST_CASE("its formats: GITS_TYPER QEMU-like value decodes field by field (IHI0069 §12.19.12)") {
   // Physical=1, ITT_entry_size=11, IDbits=15, Devbits=15, CIL=1, CIDbits=15.
   const uint64_t typer = 1 | (0xBull << 4) | (15ull << 8) | (15ull << 13) | (15ull << 32) | (1ull << 36);
   const std::array<uint64_t, 1> w{typer};
@@ -142,7 +144,7 @@ TEST_CASE("its formats: GITS_TYPER QEMU-like value decodes field by field (its.m
   CHECK(decode(its::reg::kTyper, bad).has_problem_with("Rsvd"));
 }
 
-TEST_CASE("its formats: GITS_BASER type, page size and entry size decode (its.md §2 BASER)") {
+TEST_CASE("its formats: GITS_BASER type, page size and entry size decode (IHI0069 §12.19.1)") {
   // QEMU reset BASER0: Type=Devices, Entry_Size=8-1, Page_Size=64K.
   const uint64_t baser = (1ull << 56) | (7ull << 48) | (2ull << 8);
   const std::array<uint64_t, 1> w{baser};
@@ -157,7 +159,7 @@ TEST_CASE("its formats: GITS_BASER type, page size and entry size decode (its.md
   CHECK(its::reg::page_bytes(2) == 65536);
 }
 
-TEST_CASE("its formats: CBASER/CWRITER/CREADR offsets are 32-byte granules (its.md §2)") {
+TEST_CASE("its formats: CBASER/CWRITER/CREADR offsets are 32-byte granules (IHI0069 §12.19.2-§12.19.5)") {
   auto cw = encode(its::reg::kCwriter, V{{"Offset", 0x60}});
   REQUIRE(cw);
   CHECK((*cw)[0] == 0x60);
@@ -191,7 +193,7 @@ TEST_CASE("its formats: DTE/ITE/CTE layouts and the level-1 entry (IHI0069 §5.2
   CHECK(decode(its::table::kL1, l1bad).has_problem_with("Rsvd"));
 }
 
-TEST_CASE("its formats: GICR_PROPBASER/PENDBASER and the LPI configuration byte (its.md §5)") {
+TEST_CASE("its formats: GICR_PROPBASER/PENDBASER and the LPI configuration byte (IHI0069 §12.11, §5.1.1)") {
   auto prop = encode(its::lpi::kPropbaser, V{{"IDbits", 15}, {"Physical_Address", 0x40200000}});
   REQUIRE(prop);
   CHECK((*prop)[0] == 0x4020000Full);

@@ -1,4 +1,4 @@
-// ITS register file (Arm IHI0069 §12.19; its.md §2).
+// ITS register file (Arm IHI0069 §12.19).
 #include "tests/remap/its_rig.h"
 
 using namespace its_test;

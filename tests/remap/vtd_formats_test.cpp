@@ -1,6 +1,6 @@
 // VT-d register, descriptor and posted-descriptor field tables (issue 2, "Field tables"):
-// round trips over every field, vectors computed by hand from spec/vtd.md, reserved bits,
-// and `irqremap explain` over each table.
+// round trips over every field, vectors computed by hand from the Intel VT-d spec,
+// reserved bits, and `irqremap explain` over each table.
 #include <doctest/doctest.h>
 
 #include <array>

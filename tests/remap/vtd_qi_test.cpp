@@ -219,7 +219,7 @@ TEST_CASE("vtd: QIE=0 is refused while the queue is not empty (VT-d §6.5.2)") {
   CHECK((ok.r32(vtd::reg::GSTS) & (1u << 26)) == 0);
 }
 
-TEST_CASE("vtd: IQT written before QIE is processed when QI is enabled (Windows, spec/vtd.md §9)") {
+TEST_CASE("vtd: IQT written before QIE is processed when QI is enabled (Windows does so; QEMU vtd_handle_gcmd_qie)") {
   Rig r;
   REQUIRE(r.mem.write64(kQueue, Rig::wait_sw(9, kStatus)[0]).has_value());
   REQUIRE(r.mem.write64(kQueue + 8, kStatus).has_value());

@@ -90,8 +90,8 @@ TEST_CASE("x86 irq-migrate, irq-unplug, ioapic-migrate and kvm-unit-tests intel-
   using C = x86::X86MachineConfig;
   for (const char* name : {"x86/irq-migrate", "x86/irq-unplug"}) check_invisible<M, C>(name, stub(name), 4, false);
   check_invisible<M, C>("x86/ioapic-migrate", stub("x86/ioapic-migrate"), 2, false);
-  const std::filesystem::path kut = kuttest::kut_dir() / "x86/intel-iommu.flat";
-  REQUIRE_MESSAGE(std::filesystem::exists(kut), "the prebuilt images are missing (../shared/kvm-unit-tests)");
-  const std::string image = kuttest::slurp(kut);
+  const auto kut = kuttest::find_image("cache-invisible kvm-unit-tests intel-iommu", "x86/intel-iommu.flat");
+  if (!kut) return;
+  const std::string image = kuttest::slurp(*kut);
   check_invisible<M, C>("kvm-unit-tests x86/intel-iommu.flat", std::as_bytes(std::span(image)), 4, false);
 }

@@ -137,6 +137,22 @@ TEST_CASE("timeline: arm64 demo has CPU, ITS, redistributor and device tracks, L
   check_demo_flows(ev, 10, "its", "gicr1", "cpu1");
 }
 
+TEST_CASE("timeline: a CPU's own store to GITS_TRANSLATER is an MSI too: its flow starts on that CPU's track (issue 34 item 4)") {
+  // arm64/its-migrate rings the doorbell itself (DeviceID 0): 10 MSIs, each written by a
+  // CPU, translated by the ITS and taken by a CPU's handler.
+  const nlohmann::json j = run_timeline({"--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate"});
+  const auto& ev = j["traceEvents"];
+  CHECK(count(ev, "i", "msi") == 10);  // each CPU store is marked as an MSI write
+  const auto all = flows(ev);
+  CHECK(all.size() == 10);
+  for (const auto& [id, f] : all) {
+    CHECK(f.start.starts_with("cpu"));
+    REQUIRE(!f.steps.empty());
+    CHECK(f.steps.front() == "its");
+    CHECK(f.end.starts_with("cpu"));
+  }
+}
+
 TEST_CASE("timeline: x86 demo has VT-d and local APIC tracks, vector handler slices, MSI flows dev0 -> vtd -> cpu") {
   const nlohmann::json j = demo_timeline("x86");
   const auto& ev = j["traceEvents"];

@@ -1,12 +1,13 @@
-// kvm-unit-tests on the x86 machine (issue 12): x86/intel-iommu.flat, prebuilt for QEMU
-// q35 (../shared/kvm-unit-tests, test data, GPL-2.0, not part of irqremap), run through
+// kvm-unit-tests on the x86 machine (issue 12): x86/intel-iommu.flat, built for QEMU q35
+// (test data, GPL-2.0, not part of irqremap; tests/kvm-unit-tests/README.md), run through
 // `irqremap run` as QEMU 7.2 ran it (-smp 4, -kernel). It must print QEMU's verdict
-// lines in the same order and exit through isa-debug-exit with status 1 (the README
-// there: x86 images print no EXIT: line, the exit status is the verdict).
+// lines in the same order and exit through isa-debug-exit with status 1 (x86 images
+// print no EXIT: line, the exit status is the verdict).
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,17 +16,17 @@
 #include "tests/tools/cli_run.h"
 
 namespace fs = std::filesystem;
-using kuttest::kut_dir;
+using kuttest::find_image;
+using kuttest::qemu_ref_dir;
 using kuttest::lines_starting;
 using kuttest::slurp;
 
 TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("x86-intel-iommu: multiboot entry, INIT/SIPI for 3 APs, paging, then VT-d init, DMAR through edu, IR for the I/O APIC and MSI") {
-    const fs::path dir = kut_dir();
-    REQUIRE_MESSAGE(fs::exists(dir / "x86/intel-iommu.flat"), "the prebuilt images are missing (../shared/kvm-unit-tests)");
-    const clitest::Result r =
-        clitest::run_cli({"run", "--arch", "x86", "--smp", "4", "--kernel", (dir / "x86/intel-iommu.flat").string()});
-    const std::string want_text = slurp(dir / "qemu-7.2" / "x86-intel-iommu.txt");
+    const std::optional<fs::path> image = find_image("kvm-unit-tests x86-intel-iommu", "x86/intel-iommu.flat");
+    if (!image) return;
+    const clitest::Result r = clitest::run_cli({"run", "--arch", "x86", "--smp", "4", "--kernel", image->string()});
+    const std::string want_text = slurp(qemu_ref_dir() / "x86-intel-iommu.txt");
     INFO("irqremap stdout:\n", r.out);
     INFO("irqremap stderr:\n", r.err);
     const auto verdicts = {"PASS:", "FAIL:", "SKIP:", "XFAIL:", "SUMMARY:", "EXIT:"};

@@ -130,7 +130,7 @@ TEST_CASE("run x86: code Unicorn 2.0.1 cannot translate (FF /5 with a register o
   CHECK(ok.status == 0x21);
 }
 
-TEST_CASE("run x86: RDTSC counts the instructions the machine retired, from 0 at RESET: two runs read the same values (DESIGN.md: runs are deterministic)") {
+TEST_CASE("run x86: RDTSC counts the instructions the machine retired, from 0 at RESET: two runs read the same values (docs/DESIGN.md: runs are deterministic)") {
   // rdtsc; mov ebx,eax; nop; nop; rdtsc; sub eax,ebx; mov dx,0x3f8; out dx,al; rdtsc;
   // mov dx,0x3f8; out dx,al; mov al,0x10; out 0xf4,al. Found by the machine_x86 fuzz
   // target: Unicorn answers RDTSC from the host's TSC, and an address computed from it

@@ -1,5 +1,5 @@
 // GICv3 + ITS driver pieces, in the order and encodings the Linux irq-gic-v3 and
-// irq-gic-v3-its drivers use (facts: ../shared/spec/its.md; Arm IHI0069 §5.3, §6.3,
+// irq-gic-v3-its drivers use (Arm IHI0069 §5.3, §6.3,
 // §12). Tables live in .bss (the MMU is off, so they are plain physical memory, zeroed by
 // start.S). Only one CPU at a time issues ITS commands: callers hand that role over
 // through single-writer mailboxes, never with exclusives.

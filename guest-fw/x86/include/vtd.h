@@ -1,6 +1,6 @@
 /* VT-d interrupt remapping, driven the way Linux's intel irq_remapping does it
  * (drivers/iommu/intel/irq_remapping.c, dmar.c). Register offsets and bits: Intel VT-d
- * spec §11.4 (../shared/spec/vtd.md §4-5). */
+ * spec §11.4; invalidation descriptors: §6.5.2. */
 #ifndef IRQREMAP_FW_X86_VTD_H
 #define IRQREMAP_FW_X86_VTD_H
 
