@@ -35,6 +35,14 @@ uc_arm64_cp_reg cp_reg(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, u
   return uc_arm64_cp_reg{crn, crm, op0, op1, op2, v};
 }
 
+// Whether instruction word `w` is an MRS/MSR (register form, Arm ARM C6.2.x) of a PMU
+// register, which is UNDEFINED here (pmu_absent.h).
+bool is_pmu_access(uint32_t w) {
+  if ((w & 0xFFD0'0000) != 0xD510'0000) return false;
+  return pmu_absent::is_pmu_register(
+      sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7));
+}
+
 // Unicorn's exception numbers (QEMU target/arm EXCP_*) for a readable stop line.
 std::string exception_name(uint32_t n) {
   switch (n) {
@@ -517,12 +525,7 @@ void Arm64Vcpu::observe_translation(uint64_t va) {
   constexpr std::size_t kMaxPreciseHooks = 4096;
   if (precise_at_.contains(va) || precise_at_.size() >= kMaxPreciseHooks) return;
   const uint32_t w = word_at(va);
-  bool needs = w == kEret;
-  if (!needs && (w & 0xFFD0'0000) == 0xD510'0000) {  // MRS/MSR (register), Arm ARM C6.2.x
-    const uint32_t enc = sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
-    needs = pmu_absent::is_pmu_register(enc);
-  }
-  if (!needs) return;
+  if (w != kEret && !is_pmu_access(w)) return;
   uc_hook h = 0;
   if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_precise), this, va, va) != UC_ERR_OK)
     return;
@@ -624,18 +627,15 @@ void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
       self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
     return;
   }
-  if ((w & 0xFFD0'0000) == 0xD510'0000) {
-    const uint32_t enc = sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
-    if (pmu_absent::is_pmu_register(enc)) {
-      // UNDEFINED without a PMU (pmu_absent.h): stop before it; step() takes the
-      // exception with ELR = this instruction.
-      self->count_partial_block(address, true);
-      self->undefined_at_ = address;
-      self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                          (w & (1u << 21)) ? "MRS" : "MSR", (w >> 16) & 7, (w >> 12) & 0xF,
-                                          (w >> 8) & 0xF, (w >> 5) & 7);
-      uc_emu_stop(self->uc_);
-    }
+  if (is_pmu_access(w)) {
+    // UNDEFINED without a PMU (pmu_absent.h): stop before it; step() takes the
+    // exception with ELR = this instruction.
+    self->count_partial_block(address, true);
+    self->undefined_at_ = address;
+    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
+                                        (w & (1u << 21)) ? "MRS" : "MSR", (w >> 16) & 7, (w >> 12) & 0xF,
+                                        (w >> 8) & 0xF, (w >> 5) & 7);
+    uc_emu_stop(self->uc_);
   }
 }
 
@@ -873,7 +873,6 @@ void Arm64Vcpu::take_external_abort(uc_err e) {
   // them), an instruction abort there with FAR = PC.
   const UnbackedPa u = *std::exchange(unbacked_pa_, std::nullopt);
   const uint64_t at = pc();
-  (void)u;
   auto t = walk(at);
   if (t && !physically_backed(t->pa)) {
     take_exception(ExceptionKind::Synchronous, syndrome::insn_abort(same_el, fsc::kSyncExternal), at, at, at,
