@@ -56,10 +56,12 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--initrd", args->o.initrd,
                   "Initial ramdisk for a Linux kernel, as QEMU -initrd (arm64): loaded after the kernel, its bounds in the device tree's /chosen");
   sub->add_option("--device", args->o.devices,
-                  "Add a PCI device, as QEMU -device (arm64; repeatable): pci-testdev (QEMU's PCI test device) goes "
-                  "to the next free slot of the generic ECAM host's bus 0 (00:01.0 first), after the host bridge "
-                  "at 00:00.0")
+                  "Add a PCI device, as QEMU -device (arm64; repeatable): pci-testdev (QEMU's PCI test device) or "
+                  "virtio-rng-pci (virtio entropy device, MSI-X through the ITS) goes to the next free slot of the "
+                  "generic ECAM host's bus 0 (00:01.0 first), after the host bridge at 00:00.0")
       ->allow_extra_args(false);
+  sub->add_option("--rng-seed", args->o.rng_seed,
+                  "Seed of virtio-rng-pci's deterministic generator (default 0): the same seed gives the same bytes");
   sub->footer(
       "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
       "for text_offset 0), a raw image at 0x40080000, each entered with x0 = the device tree (at RAM base +\n"

@@ -14,7 +14,7 @@ int run_arm64(const RunArm64Options& o, Io io) {
   // Checked before anything is read or made, so a misspelt name is a usage error (2).
   for (const std::string& d : o.devices)
     if (std::ranges::find(arm64::kPciDeviceNames, d) == std::end(arm64::kPciDeviceNames))
-      throw UsageError(fmt::format("--device {}: no such device (arm64 knows: pci-testdev)", d));
+      throw UsageError(fmt::format("--device {}: no such device (arm64 knows: pci-testdev, virtio-rng-pci)", d));
   return run_machine<arm64::Arm64Machine, arm64::Arm64MachineConfig>("arm64", o, io);
 }
 

@@ -44,6 +44,7 @@ struct RunOptions {
   std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
   std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
   std::vector<std::string> devices; // --device: PCI devices by QEMU -device name (arm64)
+  uint64_t rng_seed = 0;            // --rng-seed: the virtio-rng generators' seed (arm64)
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -160,6 +161,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if (o.mem_mib) cfg.ram_size = *o.mem_mib << 20;
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
   if constexpr (requires { cfg.pci_devices; }) cfg.pci_devices = o.devices;
+  if constexpr (requires { cfg.rng_seed; }) cfg.rng_seed = o.rng_seed;
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
   // UART output reaches stdout as the guest writes it, also when stdout is a file or a
   // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio
@@ -215,6 +217,10 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   }
   io.out << uart_line;
   io.out.flush();
+  // PCI functions with MSI-X: their message stores as the guest left them (how often each
+  // entry was written, and whether it was rewritten while the vector could fire).
+  if constexpr (requires { machine.msix_report(); })
+    if (const std::string report = machine.msix_report(); !report.empty()) io.err << report;
   if (r.stop != arch::StopKind::SystemOff && r.stop != arch::StopKind::Exit)
     io.err << "irqremap: run stopped: " << r.message << "\n";
   return r.exit_status;

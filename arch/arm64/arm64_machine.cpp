@@ -8,6 +8,7 @@
 
 #include "arch/arm64/fdt_virt.h"
 #include "arch/common/pci/pci_testdev.h"
+#include "arch/common/virtio/virtio_rng.h"
 #include "arch/arm64/linux_image.h"
 #include "arch/arm64/virt_boot.h"
 #include "arch/common/engine_memory.h"
@@ -105,19 +106,32 @@ std::expected<void, std::string> Arm64Machine::init() {
     device_ = std::make_unique<device::MsgDevice>(mem_, *this, dc);
     if (auto ok = attach_mmio(virt::kDeviceBase, *device_); !ok) return ok;
   }
-  pcie_ = std::make_unique<pci::EcamHost>(
-      pci::EcamHost::Layout{virt::kPcieEcamSize, virt::kPcieMmioBase, virt::kPcieMmioSize, virt::kPciePioSize});
+  pcie_ = std::make_unique<pci::EcamHost>(pci::EcamHost::Layout{virt::kPcieEcamSize, virt::kPcieMmioBase,
+                                                                 virt::kPcieMmioSize, virt::kPciePioSize,
+                                                                 virt::kPcieMmioHighBase, virt::kPcieMmioHighSize});
   pcie_->add(0, 0, pcie_root_);
   for (const std::string& name : cfg_.pci_devices) {
-    if (name != kPciDeviceNames[0])
-      return std::unexpected(fmt::format("--device {}: no such device on the arm64 machine (known: pci-testdev)", name));
-    pci_functions_.push_back(std::make_unique<pci::PciTestdev>());
-    if (!pcie_->add_next_free(*pci_functions_.back()))
-      return std::unexpected(fmt::format("--device {}: PCI bus 0 is full", name));
+    if (name == "pci-testdev") {
+      pci_functions_.push_back(std::make_unique<pci::PciTestdev>());
+    } else if (name == "virtio-rng-pci") {
+      // Transitional device ID 1005h, class 00FFh "other", as QEMU's virtio-rng-pci.
+      virtio_devices_.push_back(std::make_unique<virtio::VirtioRng>(cfg_.rng_seed + virtio_devices_.size()));
+      auto f = std::make_unique<virtio::VirtioPci>(*virtio_devices_.back(), 0x1005, 0x00FF00, mem_, nullptr, *this);
+      virtio_pci_.push_back(f.get());
+      pci_functions_.push_back(std::move(f));
+    } else {
+      return std::unexpected(
+          fmt::format("--device {}: no such device on the arm64 machine (known: pci-testdev, virtio-rng-pci)", name));
+    }
+    const auto slot = pcie_->add_next_free(*pci_functions_.back());
+    if (!slot) return std::unexpected(fmt::format("--device {}: PCI bus 0 is full", name));
+    if (!virtio_pci_.empty() && virtio_pci_.back() == pci_functions_.back().get())
+      virtio_pci_.back()->set_requester_id(make_rid(0, *slot, 0));
   }
   for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kPcieEcamBase, &pcie_->ecam()},
                            {virt::kPcieMmioBase, &pcie_->mmio()},
-                           {virt::kPciePioBase, &pcie_->pio()}})
+                           {virt::kPciePioBase, &pcie_->pio()},
+                           {virt::kPcieMmioHighBase, &pcie_->mmio_high()}})
     if (auto ok = attach_mmio(base, *dev); !ok) return ok;
   return {};
 }
@@ -153,6 +167,7 @@ void Arm64Machine::attach(TraceSink* sink) {
   its_->trace().attach(sink);
   if (device_) device_->trace().attach(sink);
   pcie_->trace().attach(sink);
+  for (virtio::VirtioPci* f : virtio_pci_) f->trace().attach(sink);
 }
 
 void Arm64Machine::detach(TraceSink* sink) {
@@ -162,6 +177,28 @@ void Arm64Machine::detach(TraceSink* sink) {
   its_->trace().detach(sink);
   if (device_) device_->trace().detach(sink);
   pcie_->trace().detach(sink);
+  for (virtio::VirtioPci* f : virtio_pci_) f->trace().detach(sink);
+}
+
+std::string Arm64Machine::msix_report() const {
+  std::string out;
+  for (unsigned devfn = 0; devfn < 256; ++devfn) {
+    const auto* f = dynamic_cast<const virtio::VirtioPci*>(pcie_->function(devfn));
+    if (f == nullptr) continue;
+    const pci::MsixCapability& x = f->msix();
+    out += fmt::format("{} at 00:{:02x}.{:x}: MSI-X {}{}, message store (the table, written by the guest):\n",
+                       f->pci_name(), devfn >> 3, devfn & 7, x.enabled() ? "enabled" : "disabled",
+                       x.function_masked() ? " (function masked)" : "");
+    for (unsigned v = 0; v < x.vectors(); ++v) {
+      const MsiWrite m = x.message(v);
+      const auto& c = x.counters(v);
+      out += fmt::format("  vector {}: address {:#x} data {:#x} DeviceID {:#x}{}: {} message writes, {} while live, "
+                         "{} MSIs sent\n",
+                         v, m.address, m.data, m.source, x.vector_masked(v) ? " (masked)" : "", c.message_writes,
+                         c.rewrites_live, c.sent);
+    }
+  }
+  return out;
 }
 
 void Arm64Machine::msi_write(const MsiWrite& msi) {

@@ -38,8 +38,11 @@
 // virt::kDeviceId.
 //
 // PCI: a PCIe generic ECAM host (QEMU's gpex; arch/common/pci/ecam_host.h) with its host
-// bridge at 00:00.0, its ECAM, MMIO and PIO windows where virt has them (virt_map.h), and
-// the configured PCI devices (Arm64MachineConfig::pci_devices) on bus 0.
+// bridge at 00:00.0, its ECAM, MMIO (32- and 64-bit) and PIO windows where virt has them
+// (virt_map.h), and the configured PCI devices (Arm64MachineConfig::pci_devices) on bus 0.
+// A device's DMA reaches guest RAM untranslated (virt without an SMMU); its MSI-X messages
+// are MSIs from requester ID bus << 8 | devfn, which the device tree's msi-map makes the
+// ITS DeviceID. INTx is not delivered (the distributor has no SPI inputs yet).
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -63,6 +66,7 @@
 #include "arch/common/pci/gpex_root.h"
 #include "arch/common/rom_writes.h"
 #include "arch/common/scheduler.h"
+#include "arch/common/virtio/virtio_pci.h"
 #include "arch/common/virtual_time.h"
 #include "device/msg_device.h"
 #include "remap/guest_memory.h"
@@ -92,13 +96,17 @@ struct Arm64MachineConfig {
   bool device = true;
   device::DeviceConfig device_config{};
   // PCI devices on the generic ECAM host's bus 0, by QEMU -device name, each at function 0
-  // of the next free slot after the host bridge (00:00.0): "pci-testdev" is the one
-  // known (kPciDeviceNames); another name makes create() fail.
+  // of the next free slot after the host bridge (00:00.0): kPciDeviceNames lists the
+  // known ones; another name makes create() fail.
   std::vector<std::string> pci_devices;
+  // Seed of every virtio-rng-pci's generator (arch/common/virtio/virtio_rng.h); the n-th
+  // such device uses seed + n.
+  uint64_t rng_seed = 0;
 };
 
-// The names Arm64MachineConfig::pci_devices takes.
-inline constexpr const char* kPciDeviceNames[] = {"pci-testdev"};
+// The names Arm64MachineConfig::pci_devices takes: QEMU's PCI test device and the virtio
+// entropy device (transitional virtio PCI, MSI-X through the ITS).
+inline constexpr const char* kPciDeviceNames[] = {"pci-testdev", "virtio-rng-pci"};
 
 using Arm64RunResult = arch::RunResult;
 
@@ -136,6 +144,11 @@ class Arm64Machine final : public MsiSink {
   device::MsgDevice* device() { return device_.get(); }
   Redistributors& redistributors() { return *rds_; }
   pci::EcamHost& pcie() { return *pcie_; }
+  // The virtio PCI functions, in --device order.
+  const std::vector<virtio::VirtioPci*>& virtio_functions() const { return virtio_pci_; }
+  // One line per PCI function with MSI-X: its message store, as Linux left it (each
+  // vector's message, writes, writes while live, messages sent).
+  std::string msix_report() const;
   Gicv3Distributor& distributor() { return gicd_; }
   Psci& psci() { return psci_; }
   Arm64Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
@@ -180,7 +193,9 @@ class Arm64Machine final : public MsiSink {
   std::unique_ptr<device::MsgDevice> device_;
   std::unique_ptr<pci::EcamHost> pcie_;
   pci::GpexRoot pcie_root_;
+  std::vector<std::unique_ptr<virtio::VirtioDevice>> virtio_devices_;  // outlive their transports
   std::vector<std::unique_ptr<pci::PciFunction>> pci_functions_;
+  std::vector<virtio::VirtioPci*> virtio_pci_;
   Pl011 uart_;
   Psci psci_;
   arch::MmioBindings mmio_;

@@ -40,11 +40,12 @@ void ConfigSpace::write(unsigned offset, unsigned size, uint32_t value) {
   }
 }
 
-void ConfigSpace::add_bar(unsigned n, BarKind kind, uint64_t size) {
+void ConfigSpace::add_bar(unsigned n, BarKind kind, uint64_t size, bool prefetchable) {
   bars_.at(n) = BarInfo{kind, size};
   const unsigned o = cfg::BAR0 + 4 * n;
   // Low bits say what the BAR is (§6.2.5.1): bit 0 I/O; bits 2:1 = 10b a 64-bit memory BAR.
-  const uint32_t type = kind == BarKind::Io ? 0x1 : (kind == BarKind::Mem64 ? 0x4 : 0x0);
+  const uint32_t type = kind == BarKind::Io ? 0x1
+                        : uint32_t(kind == BarKind::Mem64 ? 0x4 : 0x0) | (prefetchable ? 0x8 : 0x0);
   const uint32_t low_bits = kind == BarKind::Io ? 0x3 : 0xF;
   set32(o, type);
   set_wmask(o, 4, uint32_t(~(size - 1)) & ~low_bits);
@@ -70,15 +71,14 @@ std::optional<uint64_t> ConfigSpace::bar_address(unsigned n) const {
 }
 
 unsigned ConfigSpace::add_capability(uint8_t id, unsigned length) {
+  // Each capability goes at the next free offset and becomes the head of the list, as QEMU's
+  // pci_add_capability links them: a scan meets the newest first (the order is the
+  // device's choice, §6.7; this one makes config space read back byte for byte as QEMU's).
   const unsigned at = next_cap_;
   set8(at, id);
-  set8(at + 1, 0);
-  if (last_cap_ == 0)
-    set8(cfg::CAPABILITY_LIST, uint8_t(at));
-  else
-    set8(last_cap_ + 1, uint8_t(at));
+  set8(at + 1, get8(cfg::CAPABILITY_LIST));
+  set8(cfg::CAPABILITY_LIST, uint8_t(at));
   set16(cfg::STATUS, get16(cfg::STATUS) | status::CAP_LIST);
-  last_cap_ = at;
   next_cap_ = (at + length + 3) & ~3u;
   return at;
 }

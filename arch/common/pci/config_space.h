@@ -59,13 +59,15 @@ class ConfigSpace {
   void set_w1cmask(unsigned o, unsigned size, uint32_t m);
 
   // Declares BAR n (a Mem64 BAR uses n and n+1); its writable bits become ~(size - 1).
-  void add_bar(unsigned n, BarKind kind, uint64_t size);
+  // A memory BAR may be prefetchable (bit 3, §6.2.5.1).
+  void add_bar(unsigned n, BarKind kind, uint64_t size, bool prefetchable = false);
   const BarInfo& bar(unsigned n) const { return bars_.at(n); }
   // The BAR's address when it decodes: the matching Command enable is set, the BAR is
   // programmed (an I/O BAR may sit at 0) and the range does not wrap (PCI 3.0 §6.2.5);
   // else nullopt.
   std::optional<uint64_t> bar_address(unsigned n) const;
-  // Appends a capability of `length` bytes to the list (§6.7): returns its offset.
+  // Adds a capability of `length` bytes at the next free offset, at the head of the list
+  // (§6.7): returns its offset.
   unsigned add_capability(uint8_t id, unsigned length);
 
   uint16_t command() const { return get16(cfg::COMMAND); }
@@ -74,7 +76,6 @@ class ConfigSpace {
   std::array<uint8_t, kSize> bytes_{}, wmask_{}, w1cmask_{};
   std::array<BarInfo, 6> bars_{};
   unsigned next_cap_ = cfg::kFirstCapability;
-  unsigned last_cap_ = 0;
 };
 
 }  // namespace irqremap::pci

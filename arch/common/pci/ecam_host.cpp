@@ -20,7 +20,9 @@ constexpr EcamAddress ecam_decode(uint64_t offset) {
 }  // namespace
 
 EcamHost::EcamHost(const Layout& l)
-    : ecam_(*this, l.ecam_size), mmio_(*this, false, l.mmio_pci_base, l.mmio_size), pio_(*this, true, 0, l.pio_size) {}
+    : ecam_(*this, l.ecam_size), mmio_(*this, "pcie-mmio", false, l.mmio_pci_base, l.mmio_size),
+      pio_(*this, "pcie-pio", true, 0, l.pio_size),
+      mmio_high_(*this, "pcie-mmio-high", false, l.mmio_high_base, l.mmio_high_size) {}
 
 bool EcamHost::add(unsigned dev, unsigned fn, PciFunction& f) {
   PciFunction*& slot = functions_[devfn(dev, fn)];
@@ -36,9 +38,9 @@ std::optional<unsigned> EcamHost::add_next_free(PciFunction& f) {
 }
 
 uint32_t EcamHost::config_read(unsigned bus, unsigned devfn, unsigned offset, unsigned size) const {
-  const PciFunction* f = bus == 0 ? functions_.at(devfn & 0xFF) : nullptr;
+  PciFunction* f = bus == 0 ? functions_.at(devfn & 0xFF) : nullptr;
   if (f == nullptr || size == 0 || size > 4) return uint32_t(all_ones(size > 4 ? 4 : size));
-  return f->config().read(offset, size) & uint32_t(all_ones(size));
+  return f->config_read(offset, size) & uint32_t(all_ones(size));
 }
 
 void EcamHost::config_write(unsigned bus, unsigned devfn, unsigned offset, unsigned size, uint32_t value) {

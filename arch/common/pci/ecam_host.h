@@ -10,7 +10,9 @@
 //          read all-ones and ignore writes, as QEMU's pci_host_config_read_common does
 //          past pci_config_size(). A function that does not exist, or any bus but 0 (no
 //          bridges here), reads all-ones (the master abort a scan looks for).
-//   MMIO   memory BARs: an access at window offset o is PCI memory address mmio_pci_base + o
+//   MMIO   memory BARs: an access at window offset o is PCI memory address mmio_pci_base + o;
+//          a second, 64-bit window (virt's VIRT_HIGH_PCIE_MMIO) maps PCI memory addresses
+//          1:1 (window offset o is PCI address mmio_high_base + o)
 //   PIO    I/O BARs: on AArch64 the I/O space is memory-mapped too (virt's VIRT_PCIE_PIO);
 //          window offset o is PCI I/O address o
 // The device tree's `ranges` says how the windows translate (fdt_virt.cpp). An address no
@@ -41,6 +43,8 @@ class EcamHost {
     uint64_t mmio_pci_base;  // PCI memory address of the MMIO window's first byte
     uint64_t mmio_size;
     uint64_t pio_size;       // the PIO window starts at PCI I/O address 0
+    uint64_t mmio_high_base = 0;  // CPU and PCI address of the 64-bit window (size 0: none)
+    uint64_t mmio_high_size = 0;
   };
   explicit EcamHost(const Layout& l);
   EcamHost(const EcamHost&) = delete;
@@ -61,6 +65,7 @@ class EcamHost {
   MmioDevice& ecam() { return ecam_; }
   MmioDevice& mmio() { return mmio_; }
   MmioDevice& pio() { return pio_; }
+  MmioDevice& mmio_high() { return mmio_high_; }
 
   Trace& trace() { return trace_; }
 
@@ -80,14 +85,16 @@ class EcamHost {
   // A BAR window: memory BARs (io = false) or I/O BARs.
   class BarWindow final : public MmioDevice {
    public:
-    BarWindow(EcamHost& h, bool io, uint64_t pci_base, uint64_t size) : h_(h), io_(io), pci_base_(pci_base), size_(size) {}
-    std::string_view mmio_name() const override { return io_ ? "pcie-pio" : "pcie-mmio"; }
+    BarWindow(EcamHost& h, std::string_view name, bool io, uint64_t pci_base, uint64_t size)
+        : h_(h), name_(name), io_(io), pci_base_(pci_base), size_(size) {}
+    std::string_view mmio_name() const override { return name_; }
     uint64_t mmio_size() const override { return size_; }
     uint64_t mmio_read(uint64_t offset, unsigned size) override;
     void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
 
    private:
     EcamHost& h_;
+    std::string_view name_;
     bool io_;
     uint64_t pci_base_, size_;
   };
@@ -100,7 +107,7 @@ class EcamHost {
 
   std::array<PciFunction*, 256> functions_{};
   Ecam ecam_;
-  BarWindow mmio_, pio_;
+  BarWindow mmio_, pio_, mmio_high_;
   Trace trace_;
 };
 

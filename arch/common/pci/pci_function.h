@@ -30,6 +30,9 @@ class PciFunction {
   virtual std::string_view pci_name() const = 0;
   virtual ConfigSpace& config() = 0;
   const ConfigSpace& config() const { return const_cast<PciFunction*>(this)->config(); }
+  // A config read (1, 2 or 4 bytes): the bytes, unless a register is computed when read
+  // (virtio's PCI configuration access window).
+  virtual uint32_t config_read(unsigned offset, unsigned size) { return config().read(offset, size); }
   // Side effects of a config write, after the masks applied (MSI enable, Command).
   virtual void config_written(unsigned /*offset*/, unsigned /*size*/) {}
   // Register file of BAR n at `offset` into the BAR (size 1, 2, 4 or 8).
