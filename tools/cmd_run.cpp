@@ -32,6 +32,11 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--kernel", args->o.kernel, "ELF or raw image file");
   sub->add_option("--firmware", args->o.firmware, "Embedded stub (irqremap firmware list), e.g. arm64/uart-hello");
   sub->add_flag("--trace", args->o.trace, "Interleave disassembled guest instructions with device events");
+  sub->add_option("--trace-units", args->o.trace_units,
+                  "Record only the events of these units in --trace, --trace-out and --trace-svg (comma-separated "
+                  "name prefixes: its, gicd, gicr, cpu, pl011, virtio-rng-pci, vtd, lapic, ...); guest instructions "
+                  "only when cpu is among them. `--trace --trace-units its` of a Linux boot is its ITS commands")
+      ->delimiter(',');
   sub->add_option("--trace-out", args->o.trace_out,
                   "Write the run as Trace Event Format JSON (open in ui.perfetto.dev or chrome://tracing)");
   CLI::Option* svg = sub->add_option("--trace-svg", args->o.trace_svg,

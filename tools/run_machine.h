@@ -45,6 +45,9 @@ struct RunOptions {
   std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
   std::vector<std::string> devices; // --device: PCI devices by QEMU -device name (arm64)
   uint64_t rng_seed = 0;            // --rng-seed: the virtio-rng generators' seed (arm64)
+  // --trace-units: only events of these units (name prefixes: "its", "gicr", "cpu", ...)
+  // reach --trace and the timeline; guest instructions only when a CPU unit is among them.
+  std::vector<std::string> trace_units;
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -68,6 +71,27 @@ class StreamSink final : public TraceSink {
 
  private:
   std::ostream& out_;
+};
+
+// Passes on the events of the units asked for (a unit is admitted when its name starts with
+// one of `units`; no units: every event). A Linux boot is 10^9 instructions and millions
+// of register accesses; `--trace --trace-units its` is its ITS commands and translations.
+class UnitFilter final : public TraceSink {
+ public:
+  UnitFilter(TraceSink& next, const std::vector<std::string>& units) : next_(next), units_(units) {}
+  static bool admits(const std::vector<std::string>& units, std::string_view unit) {
+    if (units.empty()) return true;
+    for (const std::string& u : units)
+      if (unit.starts_with(u)) return true;
+    return false;
+  }
+  void on_event(const Event& e) override {
+    if (admits(units_, e.unit)) next_.on_event(e);
+  }
+
+ private:
+  TraceSink& next_;
+  const std::vector<std::string>& units_;
 };
 
 // The timelines' axis: retired instructions (both machines are deterministic).
@@ -196,22 +220,29 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   }();
   if (!entry)
     throw UsageError(o.kernel.empty() ? entry.error() : fmt::format("--kernel {}: {}", o.kernel, entry.error()));
-  run_detail::StreamSink sink(io.out);
+  run_detail::StreamSink stream(io.out);
+  run_detail::UnitFilter sink(stream, o.trace_units);
+  // Guest instructions cost a callback each (and the precise execution mode): only when the
+  // trace keeps them.
+  const bool trace_insns = run_detail::UnitFilter::admits(o.trace_units, "cpu0");
+  const bool timed = !o.trace_out.empty() || !o.trace_svg.empty();
+  if (!o.trace_units.empty() && !o.trace && !timed)
+    throw UsageError("--trace-units selects what --trace, --trace-out or --trace-svg record: give one of them");
   if (o.trace) {
     machine.attach(&sink);
-    machine.set_trace_instructions(true);
+    if (trace_insns) machine.set_trace_instructions(true);
   }
   TimelineSink timeline;
-  const bool timed = !o.trace_out.empty() || !o.trace_svg.empty();
+  run_detail::UnitFilter timeline_sink(timeline, o.trace_units);
   if (timed) {
     timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel), arch, cfg.cpus,
                            [&machine] { return run_detail::virtual_now(machine); });
-    machine.attach(&timeline);
+    machine.attach(&timeline_sink);
   }
   const arch::RunResult r = machine.run(*entry, o.max_insns);
   if (o.trace) machine.detach(&sink);
   if (timed) {
-    machine.detach(&timeline);
+    machine.detach(&timeline_sink);
     timeline.end_process();
     run_detail::write_timeline(timeline.timeline(), io.err, o.trace_out, o.trace_svg, o.trace_svg_window);
   }
