@@ -75,10 +75,11 @@ void TimelineSink::mark(const Event& e, uint64_t ts) {
   // time on the same track bind to it (timeline_json.cpp writes the instant first).
   const std::string kind(to_string(e.kind));
   const bool msi = is_msi_write(e), translation = e.kind == EventKind::Translation;
-  // A command is named by its mnemonic (the first word of its text: MAPD, MOVI, SYNC, ...),
-  // so a run without firmware phases, a Linux boot, shows where the OS moved interrupts.
+  // An ITS command is named by its mnemonic (the first word of its text: MAPD, MOVI,
+  // SYNC, ...), so a run without firmware phases, a Linux boot, shows where the OS moved
+  // interrupts.
   std::string name = msi ? "MSI write" : kind;
-  if (e.kind == EventKind::Command && !e.text.empty()) name = e.text.substr(0, e.text.find(' '));
+  if (e.kind == EventKind::Command && e.unit == "its" && !e.text.empty()) name = e.text.substr(0, e.text.find(' '));
   ++items_;
   process().marks.push_back(
       TimelineMark{track(e.unit), ts, std::move(name), msi ? "msi" : translation ? "translate" : kind, args_of(e)});

@@ -408,6 +408,7 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
       return arch::StepResult{0, arch::StopRequest{arch::StopKind::Unsupported, ok.error(), 1}};
   }
   if (!mode_chosen_) choose_mode();
+  if (breakpoints_dirty_) apply_breakpoints();
   // A signalled interrupt this quantum cannot take yet (PSTATE.I) is looked for at every
   // block boundary until the unmask.
   irq_check_ = !precise_ && gic_.signalled().has_value();
@@ -440,11 +441,11 @@ arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
     // An UNDEFINED system-register access (on_sys): the Undefined Instruction exception,
     // ELR = the instruction (Arm ARM D1.10.4); nothing after it ran, nor was fetched.
     const uint64_t at = *std::exchange(undefined_at_, std::nullopt);
+    const uint32_t esr = std::exchange(undefined_esr_, syndrome::uncategorized());
+    const std::optional<uint64_t> far = std::exchange(undefined_far_, std::nullopt);
     refused_.reset();
     unbacked_pa_.reset();
-    if (!stop_)
-      take_exception(ExceptionKind::Synchronous, syndrome::uncategorized(), std::nullopt, at, at,
-                     std::exchange(undefined_what_, {}));
+    if (!stop_) take_exception(ExceptionKind::Synchronous, esr, far, at, at, std::exchange(undefined_what_, {}));
     if (stop_) {
       r.stop = std::move(stop_);
       stop_.reset();
@@ -639,6 +640,52 @@ void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
   }
 }
 
+std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
+  constexpr uint64_t kPstateD = 1u << 9;
+  const uint64_t ps = pstate();
+  const uint64_t mdscr = sysreg_value(2, 0, 0, 2, 2);  // MDSCR_EL1
+  return debug_.breakpoint_hit(va, pstate::el(ps), mdscr, (ps & kPstateD) != 0);
+}
+
+void Arm64Vcpu::apply_breakpoints() {
+  // Outside uc_emu_start: hooks change and translations of the old and new addresses go,
+  // so the next translation of each calls (or no longer calls) on_breakpoint.
+  breakpoints_dirty_ = false;
+  for (uc_hook h : breakpoint_hooks_) uc_hook_del(uc_, h);
+  breakpoint_hooks_.clear();
+  for (uint64_t va : breakpoint_hooked_) uc_ctl_remove_cache(uc_, va, va + 4);
+  breakpoint_hooked_ = debug_.breakpoint_addresses();
+  for (uint64_t va : breakpoint_hooked_) {
+    uc_ctl_remove_cache(uc_, va, va + 4);
+    if (precise_) continue;  // on_code looks at every instruction anyway
+    uc_hook h = 0;
+    if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_breakpoint), this, va, va + 3) ==
+        UC_ERR_OK)
+      breakpoint_hooks_.push_back(h);
+  }
+}
+
+void Arm64Vcpu::on_breakpoint(uc_engine*, uint64_t address, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  // run_exact_tail's count hook comes after this one and stops the run at the budget:
+  // leave that instruction to it.
+  if (self->counting_ && self->executed_ >= self->limit_) return;
+  auto n = self->breakpoint_hit(address);
+  if (!n) return;
+  // Taken before the instruction (Arm ARM D2.9): stop here; step() takes the exception
+  // with ELR = this instruction, counted as started as an Undefined Instruction is (a
+  // stop request skips the hooks after this one, the count hook included).
+  if (self->counting_) ++self->executed_;
+  else self->count_partial_block(address, true);
+  const bool same_el = pstate::el(self->pstate()) == 1;
+  self->undefined_at_ = address;
+  self->undefined_esr_ = syndrome::breakpoint(same_el);
+  self->undefined_far_ = 0;  // UNKNOWN in the architecture; QEMU writes 0
+  self->undefined_what_ = fmt::format("hardware breakpoint {} at {:#x}", *n, address);
+  uc_emu_stop(self->uc_);
+}
+
 void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<Arm64Vcpu*>(p);
@@ -656,6 +703,17 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
   }
   ++self->executed_;
   self->insn_pc_ = address;
+  if (!self->breakpoint_hooked_.empty()) [[unlikely]] {
+    if (auto n = self->breakpoint_hit(address)) {
+      const bool same_el = pstate::el(self->pstate()) == 1;
+      self->undefined_at_ = address;
+      self->undefined_esr_ = syndrome::breakpoint(same_el);
+      self->undefined_far_ = 0;
+      self->undefined_what_ = fmt::format("hardware breakpoint {} at {:#x}", *n, address);
+      uc_emu_stop(self->uc_);
+      return;
+    }
+  }
   // The vector's first instruction is running; after it the entry is done.
   if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
   if (self->on_insn_) [[unlikely]] self->on_insn_(address);
@@ -689,6 +747,18 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
     if (!to_xzr) self->set_reg(reg, kMpidrRes1 | self->mpidr_);
+  } else if (SelfHostedDebug::handles(enc)) {
+    // Kept here, never by Unicorn (self_hosted_debug.h: its breakpoint insertion kills
+    // the host). A changed breakpoint takes effect from the next quantum: the write is
+    // followed by a context synchronization (ISB, an exception return) before software
+    // may rely on it (Arm ARM D2.x), and ISB ends Unicorn's block, so the quantum ends
+    // there.
+    if (is_read) {
+      if (!to_xzr) self->set_reg(reg, self->debug_.read(enc));
+    } else if (self->debug_.write(enc, cp->val)) {
+      self->breakpoints_dirty_ = true;
+      if (!self->precise_) self->end_quantum_ = true;
+    }
   } else if (GicCpuInterface::handles(enc)) {
     if (is_read) {
       auto v = self->gic_.read(enc);

@@ -115,6 +115,7 @@
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/raised_exception.h"
+#include "arch/arm64/self_hosted_debug.h"
 #include "arch/common/unbacked_space.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
@@ -232,6 +233,20 @@ class Arm64Vcpu final : public arch::Vcpu {
   // An UNDEFINED MRS/MSR seen by on_sys (pmu_absent.h), taken after uc_emu_start returns.
   std::optional<uint64_t> undefined_at_;
   std::string undefined_what_;
+  // The syndrome and FAR of the exception undefined_at_ takes: Undefined Instruction
+  // unless a hardware breakpoint set them (on_breakpoint).
+  uint32_t undefined_esr_ = syndrome::uncategorized();
+  std::optional<uint64_t> undefined_far_;
+  // Self-hosted debug registers (self_hosted_debug.h) and the bounded code hooks on the
+  // enabled breakpoints' addresses (fast mode), rebuilt at the next quantum after a write.
+  SelfHostedDebug debug_;
+  std::vector<uc_hook> breakpoint_hooks_;
+  std::vector<uint64_t> breakpoint_hooked_;
+  bool breakpoints_dirty_ = false;
+  void apply_breakpoints();
+  // A breakpoint for the instruction at `va` (now: EL, MDSCR_EL1, PSTATE.D): its number.
+  std::optional<unsigned> breakpoint_hit(uint64_t va) const;
+  static void on_breakpoint(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   GuestMemory& mem_;
   GicCpuInterface& gic_;
   GenericTimer* timer_ = nullptr;

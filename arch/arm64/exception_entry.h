@@ -17,6 +17,8 @@ enum class ExceptionClass : uint8_t {
   InsnAbortSame = 0x21,   // instruction abort taken without a change of EL
   DataAbortLower = 0x24,
   DataAbortSame = 0x25,
+  BreakpointLower = 0x30,  // hardware breakpoint (DBGBCR<n>_EL1) from a lower EL
+  BreakpointSame = 0x31,
 };
 
 // Fault status codes of ISS.IFSC / ISS.DFSC (Arm ARM D17.2.37, ISS encoding for an
@@ -43,6 +45,11 @@ constexpr uint32_t insn_abort(bool same_el, uint32_t ifsc) {
 constexpr uint32_t data_abort(bool same_el, bool write, uint32_t dfsc) {
   return make(same_el ? ExceptionClass::DataAbortSame : ExceptionClass::DataAbortLower,
               (write ? 1u << 6 : 0u) | (dfsc & 0x3F));
+}
+// A Breakpoint exception: ISS.IFSC = 0b100010, debug exception (Arm ARM D17.2.37, ISS
+// encoding for an exception from a Breakpoint or Vector Catch debug exception).
+constexpr uint32_t breakpoint(bool same_el) {
+  return make(same_el ? ExceptionClass::BreakpointSame : ExceptionClass::BreakpointLower, 0x22);
 }
 constexpr ExceptionClass exception_class(uint32_t esr) { return ExceptionClass(esr >> 26); }
 }  // namespace syndrome

@@ -85,7 +85,7 @@ TEST_CASE("stage 1 walk: 4 KB granule, level 1 block, invalid descriptor level, 
   CHECK(stage1_translate(0x1234'5678, r, read)->pa == 0x1234'5678);
 }
 
-TEST_CASE("arm64 exceptions firmware: SVC, undef and aborts at EL1h/EL1t/EL0 print what QEMU 7.2 virt prints") {
+TEST_CASE("arm64 exceptions firmware: SVC, undef, a hardware breakpoint and aborts at EL1h/EL1t/EL0 print what QEMU 7.2 virt prints") {
   // The lines below are qemu-system-aarch64 7.2's output for the same ELF (-M
   // virt,gic-version=3,its=on -cpu cortex-a57): vector offsets 0x200 / 0x000 / 0x400,
   // ESR (EC, IL, ISS), ELR (SVC: after it; undefined and aborts: at it), SPSR with NZCV
@@ -105,6 +105,11 @@ TEST_CASE("arm64 exceptions firmware: SVC, undef and aborts at EL1h/EL1t/EL0 pri
         "el0: vector 0x400 ESR 0x2000000 ELR udf_el0 SPSR 0x0\n"
         "el0: vector 0x400 ESR 0x2000000 ELR hvc_el0 SPSR 0x0\n"
         "el0: vector 0x400 ESR 0x560000ff ELR svc_exit+4 SPSR 0x0\n"
+        // Hardware breakpoint 0 on `bkpt` (self_hosted_debug.h): EC 0x31, IFSC 0x22, ELR =
+        // the instruction, SPSR with D clear; it then runs once, and disabled it is not taken.
+        // Unicorn's own breakpoint registers would have crashed the host here.
+        "hw breakpoint: vector 0x200 ESR 0xc6000022 ELR bkpt SPSR 0x600001c5\n"
+        "hw breakpoint: the instruction ran once\n"
         "dabt mmu-off: vector 0x200 ESR 0x96000010 ELR ldr SPSR 0x600003c5 FAR 0x100000000\n"
         "pabt mmu-on: vector 0x200 ESR 0x86000010 ELR 0x4000000000 SPSR 0x600003c5 FAR 0x4000000000\n"
         "dabt mmu-on: vector 0x200 ESR 0x96000010 ELR ldr SPSR 0x600003c5 FAR 0x4000000008\n"

@@ -49,6 +49,7 @@ constexpr KutCase kCases[] = {
     // The wider slice's table: QEMU ran it with -device pci-testdev.
     {"pci-test", "arm64/pci-test.flat", 1, "", "", "pci-testdev"},
     {"timer", "arm64/timer.flat", 1, "", "", ""},
+    {"debug-bp", "arm64/debug.flat", 1, "", "bp", ""},
 };
 
 void check_case(const KutCase& c) {
@@ -87,5 +88,8 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   }
   TEST_CASE("timer: CNTV/CNTP TVAL, ISTATUS, IMASK, the PPI during a busy loop and after WFI (Arm ARM D11.2.4)") {
     check_case(kCases[10]);
+  }
+  TEST_CASE("debug-bp: six hardware breakpoints (DBGBCR/DBGBVR), each taken at EL1 with EC 0x31 (Arm ARM D2.9)") {
+    check_case(kCases[11]);
   }
 }

@@ -9,7 +9,8 @@ struct frame {
 
 extern char exc_vectors[], el0_exit[], el0_code[];
 extern char svc_el1_insn[], udf_el1_insn[], svc_el1t_insn[], svc_el0_insn[], udf_el0_insn[], hvc_el0_insn[];
-extern char ldr_insn[];
+extern char ldr_insn[], bkpt_insn[];
+u64 do_bkpt(u64 x);
 extern char str_insn[];
 extern char svc_exit_insn[];
 void do_str(u64 address);
@@ -36,6 +37,8 @@ static u64 el0_stack[512] __attribute__((aligned(16)));
 #define EC_IABT_CUR 0x21
 #define EC_DABT_LOW 0x24
 #define EC_DABT_CUR 0x25
+#define EC_BKPT_CUR 0x31
+#define SPSR_D (1ul << 9)
 
 void exc_handler(struct frame *f) {
   if (nseen < MAX_SEEN) seen[nseen++] = *f;
@@ -47,6 +50,8 @@ void exc_handler(struct frame *f) {
     f->elr += 4;  // skip the faulting instruction
   } else if (ec == EC_IABT_CUR || ec == EC_IABT_LOW) {
     f->elr = f->x30;  // return from the blr that jumped there
+  } else if (ec == EC_BKPT_CUR) {
+    f->spsr |= SPSR_D;  // return to the instruction with debug exceptions masked: it runs
   }
 }
 
@@ -56,7 +61,8 @@ static void put_label(u64 pc) {
     const char *at;
   } labels[] = {{"svc_el1", svc_el1_insn}, {"udf_el1", udf_el1_insn}, {"svc_el1t", svc_el1t_insn},
                 {"svc_el0", svc_el0_insn}, {"udf_el0", udf_el0_insn}, {"hvc_el0", hvc_el0_insn},
-                {"ldr", ldr_insn}, {"str", str_insn}, {"svc_exit", svc_exit_insn}};
+                {"ldr", ldr_insn}, {"str", str_insn}, {"svc_exit", svc_exit_insn},
+                {"bkpt", bkpt_insn}};
   const unsigned n = sizeof labels / sizeof labels[0];
   // Exact matches first: one instruction's +4 is the next one's label.
   for (unsigned i = 0; i < n; ++i)
@@ -157,6 +163,18 @@ int main(void) {
   report("svc el1t");
   run_el0((u64)&el0_stack[512]);
   report("el0");
+  // Hardware breakpoint 0 (Arm ARM D2.9, D13.3): DBGBVR0 = the instruction, DBGBCR0 = E,
+  // PMC 0b01 (EL1), BAS 0b1111; MDSCR_EL1.MDE and KDE, PSTATE.D clear. Taken before the
+  // instruction (EC 0x31, IFSC 0x22), which then runs once when the handler returns
+  // with SPSR.D set.
+  asm volatile("msr dbgbvr0_el1, %0; msr dbgbcr0_el1, %1; msr mdscr_el1, %2; isb; msr daifclr, #8; isb"
+               ::"r"((u64)bkpt_insn), "r"(0x1e3ul), "r"((1ul << 15) | (1ul << 13)));
+  const u64 bk = do_bkpt(41);
+  report("hw breakpoint");
+  asm volatile("msr daifset, #8; msr dbgbcr0_el1, xzr; msr mdscr_el1, xzr; isb");
+  puts(bk == 42 ? "hw breakpoint: the instruction ran once\n" : "hw breakpoint: wrong result\n");
+  (void)do_bkpt(0);  // disabled: nothing taken
+  report("hw breakpoint disabled");
   do_ldr(PA_UNBACKED);
   report("dabt mmu-off");
   mmu_on();

@@ -4,6 +4,7 @@
     .global exc_vectors, run_el0, el0_exit, el0_code
     .global svc_el1_insn, udf_el1_insn, svc_el1t_insn, svc_el0_insn, udf_el0_insn, hvc_el0_insn, svc_exit_insn
     .global do_svc_el1, do_udf_el1, do_svc_el1t, do_blr, ldr_insn, do_ldr, str_insn, do_str
+    .global do_bkpt, bkpt_insn
 
     .macro  ventry off
     .balign 0x80
@@ -64,6 +65,13 @@ svc_el1_insn:
     ret
 
 // An EL3 register read from EL1 is UNDEFINED (EC 0x00).
+// The target of hardware breakpoint 0: the breakpoint is taken before the add runs, and
+// after the handler's return (with PSTATE.D set) the add runs once: x0 + 1.
+do_bkpt:
+bkpt_insn:
+    add     x0, x0, #1
+    ret
+
 do_udf_el1:
 udf_el1_insn:
     mrs     x0, sctlr_el3

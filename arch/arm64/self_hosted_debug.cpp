@@ -1,0 +1,95 @@
+#include "arch/arm64/self_hosted_debug.h"
+
+#include <fmt/format.h>
+
+namespace irqremap::arm64 {
+
+namespace {
+
+struct Decoded {
+  unsigned n;
+  unsigned op2;  // 4 BVR, 5 BCR, 6 WVR, 7 WCR
+};
+
+std::optional<Decoded> decode(uint32_t enc) {
+  const uint32_t op0 = (enc >> 14) & 3, op1 = (enc >> 11) & 7, crn = (enc >> 7) & 0xF, crm = (enc >> 3) & 0xF,
+                 op2 = enc & 7;
+  if (op0 != 2 || op1 != 0 || crn != 0 || op2 < 4) return std::nullopt;
+  const unsigned count = op2 < 6 ? SelfHostedDebug::kBreakpoints : SelfHostedDebug::kWatchpoints;
+  if (crm >= count) return std::nullopt;
+  return Decoded{crm, op2};
+}
+
+// Writable bits (D13.3): DBGBCR: BT 23:20, LBN 19:16, SSC 15:14, HMC 13, BAS 8:5, PMC
+// 2:1, E 0; DBGWCR: MASK 28:24, WT 20, LBN 19:16, SSC 15:14, HMC 13, BAS 12:5, LSC 4:3,
+// PAC 2:1, E 0. Value registers: VA[48:2] (DBGBVR) / VA[48:2] (DBGWVR), bits 63:49
+// sign-extend bit 48 (RESS).
+constexpr uint64_t kBcrMask = 0x00FF'E1E7, kWcrMask = 0x1F1F'FFFF;
+constexpr uint64_t va_field(uint64_t v) {
+  const uint64_t low = v & 0x0001'FFFF'FFFF'FFFC;
+  return (low & (uint64_t{1} << 48)) ? (low | 0xFFFE'0000'0000'0000) : low;
+}
+
+}  // namespace
+
+bool SelfHostedDebug::handles(uint32_t enc) { return decode(enc).has_value(); }
+
+std::string SelfHostedDebug::name(uint32_t enc) {
+  const auto d = decode(enc);
+  if (!d) return "?";
+  static constexpr const char* kNames[] = {"DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR"};
+  return fmt::format("{}{}_EL1", kNames[d->op2 - 4], d->n);
+}
+
+uint64_t SelfHostedDebug::read(uint32_t enc) const {
+  const auto d = decode(enc);
+  if (!d) return 0;
+  switch (d->op2) {
+    case 4: return bvr_[d->n];
+    case 5: return bcr_[d->n];
+    case 6: return wvr_[d->n];
+    default: return wcr_[d->n];
+  }
+}
+
+bool SelfHostedDebug::write(uint32_t enc, uint64_t value) {
+  const auto d = decode(enc);
+  if (!d) return false;
+  const auto before = breakpoint_addresses();
+  switch (d->op2) {
+    case 4: bvr_[d->n] = va_field(value); break;
+    case 5: bcr_[d->n] = value & kBcrMask; break;
+    case 6: wvr_[d->n] = va_field(value) & ~uint64_t{3}; break;
+    default: wcr_[d->n] = value & kWcrMask; break;
+  }
+  return breakpoint_addresses() != before;
+}
+
+std::vector<uint64_t> SelfHostedDebug::breakpoint_addresses() const {
+  std::vector<uint64_t> out;
+  for (unsigned n = 0; n < kBreakpoints; ++n) {
+    const uint64_t bcr = bcr_[n];
+    const unsigned bt = unsigned(bcr >> 20) & 0xF, bas = unsigned(bcr >> 5) & 0xF;
+    // E = 1, an unlinked address match (BT 0b0000) covering the whole A64 instruction.
+    if ((bcr & 1) && bt == 0 && bas == 0xF) out.push_back(bvr_[n]);
+  }
+  return out;
+}
+
+std::optional<unsigned> SelfHostedDebug::breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d) const {
+  constexpr uint64_t kMde = 1u << 15, kKde = 1u << 13;
+  if (!(mdscr & kMde)) return std::nullopt;
+  // From EL1 (the debug target EL here) only with KDE set and PSTATE.D clear (D2.1).
+  if (el == 1 && (!(mdscr & kKde) || d)) return std::nullopt;
+  if (el > 1) return std::nullopt;
+  for (unsigned n = 0; n < kBreakpoints; ++n) {
+    const uint64_t bcr = bcr_[n];
+    const unsigned bt = unsigned(bcr >> 20) & 0xF, bas = unsigned(bcr >> 5) & 0xF, pmc = unsigned(bcr >> 1) & 3;
+    if (!(bcr & 1) || bt != 0 || bas != 0xF) continue;
+    if (!(pmc & (el == 1 ? 1u : 2u))) continue;  // PMC 0b01 EL1, 0b10 EL0, 0b11 both
+    if (bvr_[n] == (va & ~uint64_t{3})) return n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace irqremap::arm64

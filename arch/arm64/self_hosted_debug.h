@@ -1,0 +1,56 @@
+#pragma once
+// The breakpoint and watchpoint registers of self-hosted debug (Arm ARM D2, "AArch64
+// Self-hosted Debug"; D13.3 DBGBCR<n>_EL1, DBGBVR<n>_EL1, DBGWCR<n>_EL1, DBGWVR<n>_EL1),
+// kept by the machine rather than by Unicorn.
+//
+// Why not Unicorn's: Unicorn 2.0.1 keeps QEMU's breakpoint registers, and enabling one
+// (an MSR to DBGBCR<n>_EL1 with E=1) inserts a CPU breakpoint, which flushes every
+// translated block from inside the MSR's own helper while that block still runs: the host
+// then executes freed code and dies (SIGSEGV; kvm-unit-tests' debug.flat `bp` did it). Its
+// watchpoint insertion is compiled out altogether (exec.c, `#if 0`). So MRS/MSR of these
+// registers never reach Unicorn, and the vCPU raises the exceptions itself.
+//
+// Implemented: Cortex-A57's six breakpoints and four watchpoints (ID_AA64DFR0_EL1.BRPs =
+// 5, WRPs = 3, as Unicorn reports); registers past those are UNDEFINED, as on QEMU.
+// Breakpoint exceptions for unlinked address-match breakpoints (BT = 0b0000) whose BAS
+// covers the A64 instruction (0b1111), at the ELs PMC selects (0b01 EL1, 0b10 EL0, 0b11
+// both), when debug exceptions are enabled: MDSCR_EL1.MDE = 1, and from EL1 also
+// MDSCR_EL1.KDE = 1 and PSTATE.D = 0 (D2.1, "Enabling debug exceptions"; the OS Lock is
+// never set here). The exception is taken before the instruction, to EL1, EC 0x30/0x31,
+// IFSC 0x22, FAR = 0 as QEMU writes it (the architecture leaves FAR UNKNOWN).
+// Not modelled (registers read back, no exception): context-matching and linked
+// breakpoints, and watchpoints.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/arm64/sysreg.h"
+
+namespace irqremap::arm64 {
+
+class SelfHostedDebug {
+ public:
+  static constexpr unsigned kBreakpoints = 6, kWatchpoints = 4;  // Cortex-A57
+
+  // Whether `enc` is one of the implemented DBGB*/DBGW* registers (op0 2, op1 0, CRn 0,
+  // CRm = n, op2 4..7).
+  static bool handles(uint32_t enc);
+  static std::string name(uint32_t enc);
+  uint64_t read(uint32_t enc) const;
+  // Returns whether the set of breakpoint addresses changed.
+  bool write(uint32_t enc, uint64_t value);
+
+  // The addresses of enabled address-match breakpoints (for the vCPU's code hooks).
+  std::vector<uint64_t> breakpoint_addresses() const;
+  // The breakpoint that fires for an instruction at `va`, executed at `el` (0 or 1) with
+  // MDSCR_EL1 = mdscr and PSTATE.D = d: its number, or nullopt.
+  std::optional<unsigned> breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d) const;
+
+ private:
+  std::array<uint64_t, kBreakpoints> bvr_{}, bcr_{};
+  std::array<uint64_t, kWatchpoints> wvr_{}, wcr_{};
+};
+
+}  // namespace irqremap::arm64
