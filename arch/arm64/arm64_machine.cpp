@@ -74,6 +74,13 @@ std::expected<void, std::string> Arm64Machine::init() {
     // quantum so that CPU gets its turn and takes it promptly.
     else if (cpu < cpus_.size() && cpus_[cpu]->state() != arch::VcpuState::Off) cpus_[running_cpu_]->end_quantum();
   });
+  // An SPI's state changed (a device's line, a GICD register): it may be routed to any
+  // CPU, so the running one looks again now and ends its quantum for the others.
+  gicd_.set_on_change([this] {
+    if (running_cpu_ < 0) return;
+    cpus_[running_cpu_]->kick();
+    if (cpus_.size() > 1) cpus_[running_cpu_]->end_quantum();
+  });
   for (unsigned c = 0; c < cfg_.cpus; ++c) {
     uc_engine* uc = nullptr;
     if (uc_err e = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc); e != UC_ERR_OK)
@@ -125,6 +132,12 @@ std::expected<void, std::string> Arm64Machine::init() {
     }
     const auto slot = pcie_->add_next_free(*pci_functions_.back());
     if (!slot) return std::unexpected(fmt::format("--device {}: PCI bus 0 is full", name));
+    // INTx: slot s, pin p (1 = INTA) drives SPI kPcieIrqBase + (s + p - 1) % 4, the swizzle
+    // of the device tree's interrupt-map (fdt_virt.cpp), as QEMU's gpex wires it.
+    if (const unsigned pin = pci_functions_.back()->config().get8(pci::cfg::INTERRUPT_PIN); pin >= 1 && pin <= 4) {
+      const uint32_t intid = 32 + virt::kPcieIrqBase + (*slot + pin - 1) % 4;
+      pci_functions_.back()->connect_intx([this, intid](bool level) { gicd_.set_spi_level(intid, level); });
+    }
     if (!virtio_pci_.empty() && virtio_pci_.back() == pci_functions_.back().get())
       virtio_pci_.back()->set_requester_id(make_rid(0, *slot, 0));
   }

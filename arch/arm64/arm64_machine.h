@@ -42,7 +42,7 @@
 // (virt_map.h), and the configured PCI devices (Arm64MachineConfig::pci_devices) on bus 0.
 // A device's DMA reaches guest RAM untranslated (virt without an SMMU); its MSI-X messages
 // are MSIs from requester ID bus << 8 | devfn, which the device tree's msi-map makes the
-// ITS DeviceID. INTx is not delivered (the distributor has no SPI inputs yet).
+// ITS DeviceID. INTx drives the distributor's SPI the device tree's interrupt-map names.
 #include <cstdint>
 #include <expected>
 #include <functional>

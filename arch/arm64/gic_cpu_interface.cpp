@@ -6,7 +6,7 @@
 
 namespace irqremap::arm64 {
 
-GicCpuInterface::GicCpuInterface(unsigned cpu, Redistributors& rds, const Gicv3Distributor& gicd,
+GicCpuInterface::GicCpuInterface(unsigned cpu, Redistributors& rds, Gicv3Distributor& gicd,
                                  Trace& trace)
     : cpu_(cpu), rds_(rds), gicd_(gicd), trace_(trace), unit_(fmt::format("cpu{}", cpu)) {}
 
@@ -49,9 +49,18 @@ std::string GicCpuInterface::name(uint32_t e) {
   return fmt::format("S3_{}_C{}_C{}_{}", (e >> 11) & 7, (e >> 7) & 0xF, (e >> 3) & 0xF, e & 7);
 }
 
+std::optional<PendingIrq> GicCpuInterface::highest_pending() const {
+  auto p = rds_.highest_pending(cpu_);
+  // SPIs routed here compete on priority; a tie goes to the redistributor's interrupt
+  // (the choice among equal priorities is IMPLEMENTATION DEFINED, §4.8).
+  if (auto spi = gicd_.highest_spi(rds_[cpu_].affinity()); spi && (!p || spi->second < p->priority))
+    p = PendingIrq{spi->first, spi->second};
+  return p;
+}
+
 std::optional<PendingIrq> GicCpuInterface::signalled() const {
   if (!igrpen1_ || !gicd_.group1_enabled()) return std::nullopt;
-  auto p = rds_.highest_pending(cpu_);
+  auto p = highest_pending();
   // Preemption compares group priorities: the five implemented bits (§4.8).
   if (!p || p->priority >= pmr_ || (p->priority & icc::kPriorityMask) >= running_priority()) return std::nullopt;
   return p;
@@ -75,7 +84,7 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
     case icc::HPPIR0_EL1:
     case icc::IAR0_EL1: return icc::kSpurious;
     case icc::HPPIR1_EL1: {
-      auto p = rds_.highest_pending(cpu_);
+      auto p = highest_pending();
       return p ? p->intid : icc::kSpurious;
     }
     case icc::IAR1_EL1: {
@@ -87,13 +96,19 @@ std::optional<uint64_t> GicCpuInterface::read(uint32_t e) {
         });
         return icc::kSpurious;
       }
-      auto a = rds_.acknowledge(cpu_);  // traced by the redistributor
+      std::optional<PendingIrq> a;
+      if (s->intid >= 32 && s->intid < its::lpi::kFirstLpi) {
+        gicd_.acknowledge_spi(s->intid);
+        a = s;
+      } else {
+        a = rds_.acknowledge(cpu_);  // traced by the redistributor
+      }
       if (!a) return icc::kSpurious;
       ap1r0_ |= uint64_t{1} << (a->priority >> (8 - icc::kPriorityBits));  // active at its group priority
       ++acks_;
       if (on_ack_) on_ack_(a->intid);
       trace_.emit_lazy([&] {
-        const char* kind = a->intid < 16 ? "SGI" : a->intid < 32 ? "PPI" : "LPI";
+        const char* kind = a->intid < 16 ? "SGI" : a->intid < 32 ? "PPI" : a->intid < its::lpi::kFirstLpi ? "SPI" : "LPI";
         return Event{EventKind::Delivery, unit_,
                      fmt::format("ICC_IAR1_EL1 -> {} {} acknowledged (priority {:#x})", kind, a->intid,
                                  a->priority),
@@ -138,6 +153,7 @@ bool GicCpuInterface::write(uint32_t e, uint64_t v) {
 
 void GicCpuInterface::deactivate(uint32_t intid) {
   if (intid < 32) rds_.deactivate(cpu_, intid);
+  else if (intid < 1020) gicd_.deactivate_spi(intid);
 }
 
 void GicCpuInterface::end_of_interrupt(uint32_t intid) {
@@ -150,7 +166,7 @@ void GicCpuInterface::end_of_interrupt(uint32_t intid) {
   trace_.emit_lazy([&] {
     return Event{EventKind::Delivery, unit_,
                  fmt::format("ICC_EOIR1_EL1 <- {} (end of interrupt{})", intid,
-                             intid < 32 && eoi_mode() ? ", priority drop only: EOImode=1" : ""),
+                             intid < 1020 && eoi_mode() ? ", priority drop only: EOImode=1" : ""),
                  {{"intid", intid}, {"cpu", cpu_}, {"eoi", 1}}};
   });
 }

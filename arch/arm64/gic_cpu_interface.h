@@ -6,7 +6,8 @@
 // signalled; Group 0 registers read as "no interrupt".
 //
 // Model: the highest-priority interrupt the PE's redistributor offers (a pending,
-// enabled, inactive Group 1 SGI/PPI, or a pending enabled LPI) is signalled when
+// enabled, inactive Group 1 SGI/PPI, or a pending enabled LPI) or the distributor routes
+// here (an SPI, gicv3_distributor.h) is signalled when
 // ICC_IGRPEN1_EL1.Enable=1, GICD_CTLR.EnableGrp1=1 and its priority beats both
 // ICC_PMR_EL1 and the running priority.
 //  - Priorities have 5 bits (ICC_CTLR_EL1.PRIbits = 4, as QEMU's Cortex-A57 GIC CPU
@@ -106,7 +107,7 @@ inline constexpr Field CTLR_PRIbits{"PRIbits", 10, 8, Access::RO, "Priority bits
 
 class GicCpuInterface {
  public:
-  GicCpuInterface(unsigned cpu, Redistributors& rds, const Gicv3Distributor& gicd, Trace& trace);
+  GicCpuInterface(unsigned cpu, Redistributors& rds, Gicv3Distributor& gicd, Trace& trace);
 
   // Whether `encoding` (sysreg()) is a CPU interface register this model answers.
   static bool handles(uint32_t encoding);
@@ -126,13 +127,15 @@ class GicCpuInterface {
   bool eoi_mode() const { return fields::get(ctlr_, icc::CTLR_EOImode) != 0; }
 
  private:
+  // The redistributor's best (SGI, PPI, LPI) against the distributor's best SPI for this PE.
+  std::optional<PendingIrq> highest_pending() const;
   void generate_sgi(uint64_t sgi1r);
   void end_of_interrupt(uint32_t intid);
   void deactivate(uint32_t intid);
 
   unsigned cpu_;
   Redistributors& rds_;
-  const Gicv3Distributor& gicd_;
+  Gicv3Distributor& gicd_;
   Trace& trace_;
   std::string unit_;
   uint8_t pmr_ = 0;   // reset: everything masked

@@ -51,7 +51,8 @@ uint64_t Gicv3Distributor::mmio_read(uint64_t offset, unsigned size) {
   } else if (reg4 >= ISENABLER && reg4 < ICENABLER + 0x80) {
     v = bitmap_reg(enabled_, reg4, reg4 < ICENABLER ? ISENABLER : ICENABLER);
   } else if (reg4 >= ISPENDR && reg4 < ICPENDR + 0x80) {
-    v = bitmap_reg(pending_, reg4, reg4 < ICPENDR ? ISPENDR : ICPENDR);
+    const uint64_t idx = (reg4 - (reg4 < ICPENDR ? ISPENDR : ICPENDR)) / 4;
+    v = spi(idx * 32) ? pending_word(unsigned(idx)) : 0;
   } else if (reg4 >= ISACTIVER && reg4 < ICACTIVER + 0x80) {
     v = bitmap_reg(active_, reg4, reg4 < ICACTIVER ? ISACTIVER : ICACTIVER);
   } else if (offset >= IPRIORITYR + 32 && offset + size <= IPRIORITYR + 1024) {
@@ -119,7 +120,71 @@ void Gicv3Distributor::mmio_write(uint64_t offset, unsigned size, uint64_t value
                    fmt::format("write to GICD+{:#06x} ignored (RAZ/WI)", offset),
                    {{"offset", offset}}};
     });
+    return;
   }
+  // Enables, pending and active state, priorities, groups, routing: what a CPU interface
+  // is offered may have changed.
+  changed();
+}
+
+uint32_t Gicv3Distributor::pending_word(unsigned w) const {
+  uint32_t level_sensitive = 0;
+  for (unsigned i = 0; i < 32; ++i)
+    if (!edge(w * 32 + i)) level_sensitive |= 1u << i;
+  return pending_[w] | (level_[w] & level_sensitive);
+}
+
+bool Gicv3Distributor::spi_pending(uint32_t intid) const {
+  return spi(intid) && ((pending_word(intid / 32) >> (intid % 32)) & 1);
+}
+
+void Gicv3Distributor::set_spi_level(uint32_t intid, bool level) {
+  if (!spi(intid)) return;
+  uint32_t& line = level_[intid / 32];
+  const uint32_t m = 1u << (intid % 32);
+  const bool was = (line & m) != 0;
+  if (was == level) return;
+  line = level ? (line | m) : (line & ~m);
+  if (level && edge(intid)) pending_[intid / 32] |= m;  // a rising edge latches
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, "gicd",
+                 fmt::format("SPI {} input {} ({})", intid, level ? "asserted" : "deasserted",
+                             edge(intid) ? "edge-triggered" : "level-sensitive"),
+                 {{"intid", intid}, {"level", level ? 1u : 0u}}};
+  });
+  changed();
+}
+
+std::optional<std::pair<uint32_t, uint8_t>> Gicv3Distributor::highest_spi(uint64_t affinity) const {
+  if (!group1_enabled() || !affinity_routing()) return std::nullopt;
+  std::optional<std::pair<uint32_t, uint8_t>> best;
+  for (unsigned w = 1; w < intids_ / 32; ++w) {
+    uint32_t cand = pending_word(w) & enabled_[w] & ~active_[w] & group_[w];
+    for (; cand != 0; cand &= cand - 1) {
+      const uint32_t intid = w * 32 + unsigned(__builtin_ctz(cand));
+      const uint64_t r = router_[intid];
+      const bool one_of_n = (r >> 31) & 1;  // GICD_IROUTER<n>.Interrupt_Routing_Mode
+      // Aff3 (bits 39:32) and Aff2.Aff1.Aff0 (bits 23:0), as MPIDR_EL1 holds them.
+      if (!one_of_n && (r & 0xFF'00FF'FFFFull) != (affinity & 0xFF'00FF'FFFFull)) continue;
+      const uint8_t prio = priority_[intid];
+      if (!best || prio < best->second) best = std::pair{intid, prio};
+    }
+  }
+  return best;
+}
+
+void Gicv3Distributor::acknowledge_spi(uint32_t intid) {
+  if (!spi(intid)) return;
+  const uint32_t m = 1u << (intid % 32);
+  active_[intid / 32] |= m;
+  pending_[intid / 32] &= ~m;  // a level-sensitive SPI stays pending while its line is high
+  changed();
+}
+
+void Gicv3Distributor::deactivate_spi(uint32_t intid) {
+  if (!spi(intid)) return;
+  active_[intid / 32] &= ~(1u << (intid % 32));
+  changed();
 }
 
 }  // namespace irqremap::arm64

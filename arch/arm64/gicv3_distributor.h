@@ -1,8 +1,18 @@
 #pragma once
-// GICv3 distributor (GICD), the part firmware probes and enables (Arm IHI0069 §12.9).
-// The machine has no SPI sources, so SPI configuration is kept (firmware can read back
-// what it wrote) but never raises an interrupt; LPIs bypass the distributor entirely
-// (ITS -> redistributor), which is why GICD_TYPER.LPIS=1 matters.
+// GICv3 distributor (GICD): SPIs (Arm IHI0069 §12.9 registers; §4.1 interrupt life
+// cycle). LPIs bypass the distributor entirely (ITS -> redistributor), which is why
+// GICD_TYPER.LPIS=1 matters.
+//
+// SPIs: a device drives an input line (set_spi_level: PCI INTx through the host bridge's
+// interrupt-map). An SPI is pending while its line is high if GICD_ICFGR says
+// level-sensitive, or from a rising edge (or a GICD_ISPENDR write) until it is
+// acknowledged (or cleared by GICD_ICPENDR) if edge-triggered; a level-sensitive SPI whose
+// pending latch software cleared stays pending while the line is high (§4.1.1). It is
+// offered to a CPU interface when pending, enabled, not active, Group 1 and routed there
+// by GICD_IROUTER<n> with affinity routing (ARE=1): IRM=0 names one PE's affinity;
+// IRM=1 (1 of N) offers it to every PE and the first to acknowledge takes it. Acknowledge
+// makes it active (an edge latch clears), deactivation (EOI with EOImode=0, or
+// ICC_DIR_EL1) ends it.
 //
 // INTIDs 0..255 exist, as QEMU 7.2 virt advertises: GICD_TYPER.ITLinesNumber = 7, 224
 // SPIs (Linux: "GICv3: 224 SPIs implemented"). QEMU gives its GIC num-irq = NUM_IRQS (256)
@@ -14,6 +24,9 @@
 // Single security state, as QEMU virt without EL3: GICD_CTLR.DS reads as one.
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <utility>
 
 #include "remap/fields.h"
 #include "remap/mmio.h"
@@ -76,10 +89,33 @@ class Gicv3Distributor final : public MmioDevice {
   bool group1_enabled() const { return fields::get(ctlr_, gicd::CTLR_EnableGrp1) != 0; }
   Trace& trace() { return trace_; }
 
+  // --- SPIs (see above) ---
+  // The input line of SPI INTID `intid` (32..): a device asserts or deasserts it.
+  void set_spi_level(uint32_t intid, bool level);
+  bool spi_pending(uint32_t intid) const;
+  bool spi_active(uint32_t intid) const { return spi(intid) && bit(active_, intid); }
+  // The highest-priority SPI offered to the PE with MPIDR affinity `affinity` (lowest
+  // priority value, then lowest INTID).
+  std::optional<std::pair<uint32_t, uint8_t>> highest_spi(uint64_t affinity) const;
+  // ICC_IAR1_EL1 took SPI `intid`: active; an edge-triggered one stops being pending.
+  void acknowledge_spi(uint32_t intid);
+  // Deactivation (EOI with EOImode=0, ICC_DIR_EL1).
+  void deactivate_spi(uint32_t intid);
+  // Called after any change that may change what is offered (the machine re-evaluates the
+  // CPUs' IRQ lines).
+  void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+
  private:
   uint32_t bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off, uint64_t base) const;
   // Whether INTID `intid` is an SPI this distributor implements (32 <= intid < intids_).
   bool spi(uint64_t intid) const { return intid >= 32 && intid < intids_; }
+  static bool bit(const std::array<uint32_t, 32>& m, uint32_t intid) { return (m[intid / 32] >> (intid % 32)) & 1; }
+  bool edge(uint32_t intid) const { return (cfg_[intid / 16] >> (2 * (intid % 16) + 1)) & 1; }
+  // Pending as GICD_ISPENDR reads it: the latch, or a high line of a level-sensitive SPI.
+  uint32_t pending_word(unsigned w) const;
+  void changed() const {
+    if (on_change_) on_change_();
+  }
   void note(EventKind kind, uint64_t offset, unsigned size, uint64_t value) const;
 
   unsigned cpus_;
@@ -88,10 +124,12 @@ class Gicv3Distributor final : public MmioDevice {
   uint32_t ctlr_ = 0;
   // One bit per INTID 0..1023, 32 per word (IGROUPR, ISENABLER, ...).
   std::array<uint32_t, 32> group_{}, enabled_{}, pending_{}, active_{}, grpmod_{};
+  std::array<uint32_t, 32> level_{};  // SPI input lines
   std::array<uint8_t, 1024> priority_{};
   std::array<uint32_t, 64> cfg_{};
   std::array<uint64_t, 1024> router_{};
   Trace trace_;
+  std::function<void()> on_change_;
 };
 
 }  // namespace irqremap::arm64

@@ -150,3 +150,37 @@ TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through th
   // (the kernel's timestamps and random bytes included: virtual counter, seeded generator).
   CHECK(sh(cmd).out == boot.out);
 }
+
+TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36 of the distributor, and smp_affinity moves it with GICD_IROUTER") {
+#ifdef IRQREMAP_SANITIZED
+  MESSAGE("SKIPPED linux boot: sanitizer build (a boot is ~1e9 guest instructions; the normal build runs it)");
+  return;
+#endif
+  const std::string dir = std::string(IRQREMAP_BUILD_DIR) + "/linux-data";
+  const Ran data = sh("bash " IRQREMAP_SOURCE_DIR "/tools/linux-test-data.sh " + dir + " 2>&1");
+  if (data.status == 77) {
+    MESSAGE((std::string("SKIPPED linux boot: ") + data.out));
+    return;
+  }
+  INFO(data.out);
+  REQUIRE(data.status == 0);
+  const Ran boot = sh("timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
+                      "/Image --initrd " + dir +
+                      "/initrd.gz --append 'console=ttyAMA0 rdinit=/init pci=nomsi' --device virtio-rng-pci 2>&1");
+  INFO(boot.out);
+  CHECK(boot.status == 0);
+  // QEMU 7.2 prints the same interrupt line: slot 1, INTA -> SPI 4 (INTID 36), level.
+  for (const char* line : {"GICv3  36 Level     virtio0", "irqremap-init: smp_affinity 8 (CPU 3): ok",
+                           "after smp_affinity: smp_affinity 8, effective 3",
+                           "irqremap-init: cpu3 offline: ok, CPUs online 0-2", "irqremap-init: done",
+                           "MSI-X disabled"})
+    CHECK_MESSAGE(has(boot.out, line), line);
+  for (const char* bad : {": failed", "ITS-MSI", "DEVICE_NEEDS_RESET", "WARNING:"})
+    CHECK_MESSAGE(!has(boot.out, bad), bad);
+  const auto moved = per_cpu(boot.out, "/proc/interrupts after smp_affinity:", "virtio0");
+  const auto offline = per_cpu(boot.out, "/proc/interrupts after offline:", "virtio0");
+  REQUIRE(moved.size() == 4);
+  REQUIRE(offline.size() == 3);
+  CHECK(moved[3] > 0);                // CPU 3 took the second read's interrupts
+  CHECK(offline[0] > moved[0]);       // and after the offline CPU 0 (effective 0) again
+}

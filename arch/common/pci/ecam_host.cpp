@@ -56,6 +56,7 @@ void EcamHost::config_write(unsigned bus, unsigned devfn, unsigned offset, unsig
   }
   f->config().write(offset, size, value);
   f->config_written(offset, size);
+  if (offset < cfg::COMMAND + 2 && offset + size > cfg::COMMAND) f->refresh_intx();
   trace_.emit_lazy([&] {
     return Event{EventKind::RegWrite, "pci",
                  fmt::format("config write {:02x}.{:x} [{:#04x}] ({} bytes) = {:#x} ({})", devfn >> 3, devfn & 7,

@@ -43,6 +43,8 @@ class PciFunction {
 
   // INTx: the bus connects the function's pin to an interrupt controller input.
   void connect_intx(std::function<void(bool level)> line) { intx_ = std::move(line); }
+  // After a Command write: INTx follows Command.INTX_DISABLE at once (PCI 3.0 §6.2.2).
+  void refresh_intx() { set_intx(intx_request_); }
 
  protected:
   // Drives INTx# (asserted = true) unless Command.INTX_DISABLE masks it (PCI 3.0 §6.2.2);
@@ -51,7 +53,8 @@ class PciFunction {
 
  private:
   std::function<void(bool)> intx_;
-  bool intx_out_ = false;
+  bool intx_request_ = false;  // what the device asks for
+  bool intx_out_ = false;      // what the pin drives
 };
 
 }  // namespace irqremap::pci
