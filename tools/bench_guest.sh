@@ -4,8 +4,9 @@
 # figure the median of REPS runs (default 3), and irqremap's time as a multiple of QEMU's.
 #   compute     guest-fw arm64/compute: a fixed sieve workload (byte stores, loads, branches)
 #   uart-hello  boot and power-off alone (what every row above pays once)
-#   linux       Debian's arm64 kernel to /init and power-off (tools/linux-test-data.sh;
-#               skipped when its data is not there)
+#   linux       Debian's arm64 kernel with virtio-rng-pci: /init reads it, moves its
+#               interrupt, offlines a CPU, powers off (tools/linux-test-data.sh; skipped
+#               when its data is not there)
 # and, on irqremap only, instructions per second of kvm-unit-tests' arm64 sieve.flat over
 # its first 100 M instructions (QEMU cannot stop at an instruction count; its full run
 # takes 70-75 s). The doorbell storm has its own script, tools/bench_storm.sh.
@@ -42,8 +43,8 @@ for stub in uart-hello compute; do
 done
 if [ -f "$linux/Image" ] && [ -f "$linux/initrd.gz" ]; then
   append="console=ttyAMA0 rdinit=/init"
-  row linux "$(median "$irq" run --arch arm64 --smp 4 --mem 512 --kernel "$linux/Image" --initrd "$linux/initrd.gz" --append "$append")" \
-      "$(median "${qemu_virt[@]}" -smp 4 -m 512 -no-reboot -nic none -kernel "$linux/Image" -initrd "$linux/initrd.gz" -append "$append")"
+  row linux "$(median "$irq" run --arch arm64 --smp 4 --mem 512 --kernel "$linux/Image" --initrd "$linux/initrd.gz" --append "$append" --device virtio-rng-pci)" \
+      "$(median "${qemu_virt[@]}" -smp 4 -m 512 -no-reboot -nic none -kernel "$linux/Image" -initrd "$linux/initrd.gz" -append "$append" -device virtio-rng-pci)"
 else
   echo "linux        skipped: no $linux/Image (bash tools/linux-test-data.sh $linux)"
 fi
