@@ -9,7 +9,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <memory>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +78,30 @@ class StreamSink final : public TraceSink {
  private:
   std::ostream& out_;
 };
+
+// irqremap's stdin as the guest UART's input (arch/arm64/pl011.h: the two points where a
+// byte is fetched). A terminal is only polled, so a guest never waits for a keypress that
+// may not come; a file or a pipe is read with waiting at the idle point, so its bytes
+// arrive at the same points in every run. End of input: nothing more, ever.
+inline std::function<std::optional<uint8_t>(bool)> stdin_source() {
+  struct State {
+    bool tty = ::isatty(0) == 1;
+    bool ended = false;
+  };
+  auto st = std::make_shared<State>();
+  return [st](bool at_idle) -> std::optional<uint8_t> {
+    if (st->ended) return std::nullopt;
+    if (st->tty || !at_idle) {
+      pollfd p{0, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return std::nullopt;
+    }
+    uint8_t b = 0;
+    const ssize_t n = ::read(0, &b, 1);
+    if (n == 1) return b;
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) st->ended = true;
+    return std::nullopt;
+  };
+}
 
 // Passes on the events of the units asked for (a unit is admitted when its name starts with
 // one of `units`; no units: every event). A Linux boot is 10^9 instructions and millions
@@ -186,6 +216,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
   if constexpr (requires { cfg.pci_devices; }) cfg.pci_devices = o.devices;
   if constexpr (requires { cfg.rng_seed; }) cfg.rng_seed = o.rng_seed;
+  if constexpr (requires { cfg.uart_in; }) cfg.uart_in = run_detail::stdin_source();
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
   // UART output reaches stdout as the guest writes it, also when stdout is a file or a
   // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio

@@ -76,6 +76,9 @@ std::expected<void, std::string> Arm64Machine::init() {
   });
   // An SPI's state changed (a device's line, a GICD register): it may be routed to any
   // CPU, so the running one looks again now and ends its quantum for the others.
+  // The PL011's interrupt is SPI 1 (INTID 33), as the device tree says.
+  uart_.set_irq([this](bool level) { gicd_.set_spi_level(32 + virt::kUartSpi, level); });
+  uart_.set_source(cfg_.uart_in);
   gicd_.set_on_change([this] {
     if (running_cpu_ < 0) return;
     cpus_[running_cpu_]->kick();
@@ -330,6 +333,9 @@ uint64_t Arm64Machine::quantum_limit(uint64_t n) const {
 }
 
 bool Arm64Machine::advance_idle_time() {
+  // The PL011's idle point (pl011.h): a guest waiting on its console gets the next input
+  // byte before time moves; its interrupt wakes a CPU.
+  if (uart_.feed_at_idle()) return true;
   std::optional<uint64_t> next;
   unsigned who = 0;
   for (unsigned c = 0; c < timers_.size(); ++c) {

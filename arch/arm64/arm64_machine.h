@@ -82,6 +82,7 @@ struct Arm64MachineConfig {
   uint64_t ram_size = virt::kDefaultRamSize;  // from virt::kRamBase; 1 MiB..virt::kRamWindowSize
   std::string bootargs;               // /chosen/bootargs (QEMU -append)
   std::function<void(char)> uart_out; // PL011 transmit (default: stdout)
+  Pl011::Source uart_in;              // PL011 receive (pl011.h; default: no input)
   uint64_t quantum = 200;             // instructions per CPU per scheduling round
   uint64_t solo_quantum = 1'000'000;  // the same for a CPU that runs alone (the others off or in WFI)
   // Instructions one CPU retires per tick of the 62.5 MHz system counter (16 ns): 16 makes

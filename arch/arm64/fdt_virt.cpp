@@ -23,7 +23,6 @@ constexpr uint32_t lo(uint64_t v) { return uint32_t(v); }
 // (4 = level-sensitive, active high). QEMU virt: PL011 on SPI 1; timer PPIs 13 (secure
 // EL1), 14 (non-secure EL1), 11 (virtual), 10 (non-secure EL2).
 constexpr uint32_t kSpi = 0, kPpi = 1, kLevelHigh = 4;
-constexpr uint32_t kUartSpi = 1;
 constexpr uint32_t kTimerPpis[] = {13, 14, 11, 10};
 
 // PSCI 0.1 function IDs QEMU publishes in /psci (its PSCI 0.2+ SMC64 / SMC32 numbers,
@@ -202,7 +201,7 @@ int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
   w.begin(unit("pl011", virt::kUartBase));
   w.strings("clock-names", {"uartclk", "apb_pclk"});
   w.cells("clocks", {kPhandleClock, kPhandleClock});
-  w.cells("interrupts", {kSpi, kUartSpi, kLevelHigh});
+  w.cells("interrupts", {kSpi, virt::kUartSpi, kLevelHigh});
   w.reg({{virt::kUartBase, virt::kUartSize}});
   w.strings("compatible", {"arm,pl011", "arm,primecell"});
   w.end();

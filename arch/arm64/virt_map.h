@@ -36,6 +36,7 @@ inline constexpr uint64_t kGicrStride = 0x2'0000;  // RD_base + SGI_base, 64 KiB
 inline constexpr uint64_t kGicrRegionSize = 0xF6'0000;  // QEMU's VIRT_GIC_REDIST window
 inline constexpr uint64_t kUartBase = 0x0900'0000;
 inline constexpr uint64_t kUartSize = 0x1000;
+inline constexpr uint32_t kUartSpi = 1;  // VIRT_UART's interrupt: SPI 1, INTID 33
 inline constexpr uint64_t kDeviceBase = 0x0B00'0000;
 inline constexpr uint64_t kDeviceSize = 0x1'0000;
 inline constexpr uint32_t kDeviceId = 0x10;  // the common device's ITS DeviceID

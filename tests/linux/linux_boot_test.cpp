@@ -78,7 +78,7 @@ TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through th
   const std::string cmd = "timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
                           "/Image --initrd " + dir +
                           "/initrd.gz --append 'console=ttyAMA0 rdinit=/init' --device virtio-rng-pci"
-                          " --trace --trace-units its 2>&1";
+                          " --trace --trace-units its </dev/null 2>&1";
   const Ran boot = sh(cmd);
   INFO(boot.out);
   CHECK(boot.status == 0);  // PSCI SYSTEM_OFF from busybox's poweroff -f
@@ -151,7 +151,7 @@ TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through th
   CHECK(sh(cmd).out == boot.out);
 }
 
-TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36 of the distributor, and smp_affinity moves it with GICD_IROUTER") {
+TEST_CASE("linux: with pci=nomsi virtio-rng interrupts through INTx (SPI 36) moved by GICD_IROUTER; then a shell takes commands from irqremap's stdin through the PL011") {
 #ifdef IRQREMAP_SANITIZED
   MESSAGE("SKIPPED linux boot: sanitizer build (a boot is ~1e9 guest instructions; the normal build runs it)");
   return;
@@ -164,15 +164,19 @@ TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36
   }
   INFO(data.out);
   REQUIRE(data.status == 0);
-  const Ran boot = sh("timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
+  // Typed input, through a pipe: busybox's shell first asks the terminal where its cursor
+  // is (ESC [6n) and reads the answer, so the input starts with a terminal's answer.
+  const Ran boot = sh("printf '\\033[1;1Recho typed $((6 * 7))\\npoweroff -f\\n' | "
+                      "timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
                       "/Image --initrd " + dir +
-                      "/initrd.gz --append 'console=ttyAMA0 rdinit=/init pci=nomsi' --device virtio-rng-pci 2>&1");
+                      "/initrd.gz --append 'console=ttyAMA0 rdinit=/init pci=nomsi irqremap.shell'"
+                      " --device virtio-rng-pci 2>&1");
   INFO(boot.out);
   CHECK(boot.status == 0);
   // QEMU 7.2 prints the same interrupt line: slot 1, INTA -> SPI 4 (INTID 36), level.
   for (const char* line : {"GICv3  36 Level     virtio0", "irqremap-init: smp_affinity 8 (CPU 3): ok",
                            "after smp_affinity: smp_affinity 8, effective 3",
-                           "irqremap-init: cpu3 offline: ok, CPUs online 0-2", "irqremap-init: done",
+                           "irqremap-init: cpu3 offline: ok, CPUs online 0-2", "irqremap-init: shell",
                            "MSI-X disabled"})
     CHECK_MESSAGE(has(boot.out, line), line);
   for (const char* bad : {": failed", "ITS-MSI", "DEVICE_NEEDS_RESET", "WARNING:"})
@@ -181,6 +185,11 @@ TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36
   const auto offline = per_cpu(boot.out, "/proc/interrupts after offline:", "virtio0");
   REQUIRE(moved.size() == 4);
   REQUIRE(offline.size() == 3);
-  CHECK(moved[3] > 0);                // CPU 3 took the second read's interrupts
-  CHECK(offline[0] > moved[0]);       // and after the offline CPU 0 (effective 0) again
+  CHECK(moved[3] > 0);           // CPU 3 took the second read's interrupts
+  CHECK(offline[0] > moved[0]);  // and after the offline CPU 0 (effective 0) again
+  // The shell ran what came in on stdin (the PL011's receive FIFO and its interrupt,
+  // SPI 1): the tty echoes each line, the shell answers it, and poweroff ends the run.
+  CHECK(has(boot.out, "echo typed $((6 * 7))"));
+  CHECK(has(boot.out, "\ntyped 42"));
+  CHECK(has(boot.out, "reboot: Power down"));
 }
