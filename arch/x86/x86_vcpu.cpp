@@ -309,16 +309,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
     self->exact_tail_ = Tail{address, size};
     stop = true;
   }
-  if (!stop && self->attention_ && *self->attention_ != self->seen_attention_) {
-    // Some local APIC changed: an interrupt for this CPU, or another CPU able to run.
-    self->seen_attention_ = *self->attention_;
-    self->irq_check_ = true;
-    stop = self->others_need_turn_ && self->others_need_turn_();
-  }
-  if (!stop && self->irq_check_) {
-    stop = self->interrupt_ready(in_shadow);
-    if (!stop && !self->apic_.wake_pending() && !self->apic_.startup_pending()) self->irq_check_ = false;
-  }
+  if (!stop) stop = self->boundary_stop(in_shadow);
   if (!stop && !b.hooked && self->hook_sites(b)) {
     // New trap sites: translate the block again with their hooks, before it runs.
     uc_ctl_remove_cache(uc, address, address + size);
@@ -654,13 +645,30 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   return true;
 }
 
-void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
+void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  if (self->in_step_ && self->boundary_stop(self->sti_shadow_)) {
+    uc_emu_stop(uc);  // before this instruction (the code hook synced RIP)
+    return;
+  }
   ++self->executed_;
   ++self->entered_;
   if (self->on_insn_) self->on_insn_(address, size);
   self->check_insn(address, size);
+}
+
+bool X86Vcpu::boundary_stop(bool in_shadow) {
+  if (attention_ && *attention_ != seen_attention_) {
+    // Some local APIC changed: an interrupt for this CPU, or another CPU able to run.
+    seen_attention_ = *attention_;
+    irq_check_ = true;
+    if (others_need_turn_ && others_need_turn_()) return true;
+  }
+  if (!irq_check_) return false;
+  if (interrupt_ready(in_shadow)) return true;
+  if (!apic_.wake_pending() && !apic_.startup_pending()) irq_check_ = false;
+  return false;
 }
 
 void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
@@ -718,8 +726,8 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   // RIP is the faulting instruction (or the one after INT n): the block counts up to it.
   self->settle_block(self->rip());
   self->raise_exception(intno);
-  // The exact tail counts only its own block: the quantum ends at the handler. (Not by
-  // uc_emu_stop: called from UC_HOOK_INTR it is lost, and every later one with it.)
+  // The exact tail counts only its own block: the quantum ends at the handler's block
+  // (not by uc_emu_stop from here: see "Execution" in the header).
   if (self->counting_) self->end_quantum_ = true;
 }
 

@@ -60,8 +60,10 @@
 // and checks every instruction in on_code). What fast mode relies on, each checked against
 // libunicorn 2.0.1 by tests/x86/fast_mode_test.cpp:
 //  - UC_HOOK_BLOCK runs at the start of every translated block, chained ones included, with
-//    its address and size in bytes; a uc_emu_stop from it ends the run before the block
-//    executes, RIP at the block (with or without code hooks elsewhere).
+//    its address (linear: CS.base + RIP) and size in bytes; a uc_emu_stop from it ends the
+//    run before the block executes. RIP is then the block's only on a bare engine: with
+//    this vCPU's hooks a stop between chained blocks left RIP at the block before (the
+//    sieve ran a block twice), so the vCPU writes RIP itself (resume_at_stop).
 //  - uc_ctl_request_cache from the block hook returns the running block's uc_tb: its
 //    instruction count (icount) and size. Instructions are counted a block at a time; the
 //    count is looked up once per block address and size and kept.
@@ -87,7 +89,9 @@
 //    instruction.
 //  - QEMU raises an exception inside a block with the exact RIP (cpu_restore_state), so
 //    the instructions of the block before it count, and the faulting one, as the precise
-//    mode counts them.
+//    mode counts them. A quantum that must end at an exception's handler ends at the
+//    handler's block boundary: a uc_emu_stop from UC_HOOK_INTR after the hook had moved
+//    RIP to the handler was not honoured (the run went on, and so did every later stop).
 // A quantum ends at the first block boundary at or after its limit (the run's budget is
 // kept to the instruction: the block that would overshoot runs one instruction at a time
 // under a code hook bounded to it). A change at any local APIC (set_attention: an
@@ -98,7 +102,8 @@
 // takes interrupts only between blocks; the SDM lets an external interrupt be recognised
 // at any instruction boundary (vol. 3A §6.6 "Program or Task Restart": interrupts are
 // taken between instructions) and only the STI/MOV SS shadows forbid one. No access is
-// performed twice.
+// performed twice. With an instruction trace (precise mode) the code hook of the next
+// instruction looks instead, so there the interrupt is taken right after the instruction.
 #include <unicorn/unicorn.h>
 
 #include <array>
@@ -227,8 +232,11 @@ class X86Vcpu final : public arch::Vcpu {
   // Counts the running block up to and including the instruction at `at`, which ended it
   // (an exception, a RIP written by a hook).
   void settle_block(uint64_t at);
-  // Whether an interrupt could be taken at this block boundary.
+  // Whether an interrupt could be taken at this boundary.
   bool interrupt_ready(bool in_shadow) const;
+  // Whether the quantum ends at this boundary (a block's in fast mode, an instruction's in
+  // precise mode) for an interrupt or another CPU (see "Execution").
+  bool boundary_stop(bool in_shadow);
   std::optional<uc_err> run_exact_tail();
   // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
   unsigned code_bits() const;
