@@ -80,9 +80,9 @@
 //    by the vCPU are skipped that way).
 //  - STI ends its block, and the block after it is one instruction (QEMU's
 //    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. POPF and IRET end their block
-//    too (QEMU's gen_eob), as does every write of RFLAGS.IF. So an instruction that opens
-//    the interrupt window is always followed by a block boundary, where a pending
-//    interrupt is taken (`sti; nop; cli` takes it before the CLI).
+//    too (QEMU's gen_eob; IRET is a jump). So an instruction that opens the interrupt
+//    window is always followed by a block boundary, where a pending interrupt is taken
+//    (`sti; nop; cli` takes it before the CLI).
 //  - An access to an unmapped VA reports RIP at the start of its block, not at the
 //    instruction: the unmapped hook never lets Unicorn stop for an alias or a #PF (above),
 //    so this matters only to a stop's line, which then names the block's first
@@ -99,9 +99,9 @@
 // boundary: this CPU stops there for an interrupt it can take, or for another CPU that
 // has become able to run. An interrupt made pending by an instruction is thus taken after
 // that instruction and at the latest at the end of its translated block, as QEMU's TCG
-// takes interrupts only between blocks; the SDM lets an external interrupt be recognised
-// at any instruction boundary (vol. 3A §6.6 "Program or Task Restart": interrupts are
-// taken between instructions) and only the STI/MOV SS shadows forbid one. No access is
+// takes interrupts only between blocks; the SDM has interrupts serviced at instruction
+// boundaries (vol. 3A §6.9, "Priority Among Concurrent Exceptions and Interrupts") and
+// forbids one only in the STI and MOV SS shadows (§6.8.1, §6.8.3). No access is
 // performed twice. With an instruction trace (precise mode) the code hook of the next
 // instruction looks instead, so there the interrupt is taken right after the instruction.
 #include <unicorn/unicorn.h>
