@@ -702,8 +702,9 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) {
     // Performed here (RIP written past it) or faulted (RIP at a handler): the block ends at
     // this instruction and Unicorn goes on in a new one. An MSR left to Unicorn runs on.
+    const uint64_t before = rip();
     perform(t, address, size);
-    if (error_ || rip() != address) settle_block(address);
+    if (error_ || rip() != before) settle_block(address);
   }
 }
 
@@ -723,8 +724,9 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
-  // RIP is the faulting instruction (or the one after INT n): the block counts up to it.
-  self->settle_block(self->rip());
+  // RIP is the faulting instruction (or the one after INT n): the block counts up to it
+  // (block addresses are linear).
+  self->settle_block(self->linear_rip());
   self->raise_exception(intno);
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).
@@ -799,7 +801,7 @@ void X86Vcpu::drop_scratch() {
 bool X86Vcpu::on_invalid(uc_engine*, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
-  self->settle_block(self->rip());
+  self->settle_block(self->linear_rip());
   self->raise_exception(6);
   return true;  // handled: Unicorn then ends this uc_emu_start, the handler runs next step
 }

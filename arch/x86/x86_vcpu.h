@@ -247,6 +247,8 @@ class X86Vcpu final : public arch::Vcpu {
   std::optional<uint32_t> cs_descriptor_low() const;
   // CS.base: hook addresses are linear (CS.base + RIP).
   uint64_t cs_base() const;
+  // CS.base + RIP, in fast mode only (precise mode needs no block positions).
+  uint64_t linear_rip() const { return precise_ ? rip() : rip() + cs_base(); }
   // After a block-hook stop: RIP = the block it stopped before (stop_at_).
   void resume_at_stop();
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
