@@ -10,6 +10,9 @@
 # and, on irqremap only, instructions per second of kvm-unit-tests' arm64 sieve.flat over
 # its first 100 M instructions (QEMU cannot stop at an instruction count; its full run
 # takes 70-75 s). The doorbell storm has its own script, tools/bench_storm.sh.
+# x86 (when qemu-system-x86_64 is there): kvm-unit-tests' x86 sieve.flat from start to its
+# first checkpoint line ("mapped:", after its static and paged sieves) on both, and its
+# first 100 M instructions on irqremap.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -54,5 +57,35 @@ if [ -f "$kut/arm64/sieve.flat" ]; then
   awk -v t="$t" -v n="$n" 'BEGIN { printf "sieve.flat   %10.2f s for %d M instructions on irqremap: %.0f M/s\n", t, n / 1e6, n / t / 1e6 }'
 else
   echo "sieve.flat   skipped: no $kut/arm64/sieve.flat"
+fi
+# median wall time in seconds from the start of "$@" until a line of its output matches
+# PATTERN (the run is then ended)
+median_until() {
+  local pattern=$1 times=() fifo start end pid
+  shift
+  for ((i = 0; i < reps; i++)); do
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    start=$(date +%s.%N)
+    "$@" >"$fifo" 2>/dev/null </dev/null &
+    pid=$!
+    grep -m1 -q -- "$pattern" <"$fifo" || true
+    end=$(date +%s.%N)
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -f "$fifo"
+    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
+  done
+  printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+if [ -f "$kut/x86/sieve.flat" ] && command -v qemu-system-x86_64 >/dev/null; then
+  qemu_q35=(qemu-system-x86_64 -M q35 -nodefaults -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x4)
+  row "x86 sieve" "$(median_until mapped: "$irq" run --arch x86 --kernel "$kut/x86/sieve.flat")" \
+      "$(median_until mapped: "${qemu_q35[@]}" -kernel "$kut/x86/sieve.flat")"
+  n=100000000
+  t=$(median "$irq" run --arch x86 --kernel "$kut/x86/sieve.flat" --max-insns "$n")
+  awk -v t="$t" -v n="$n" 'BEGIN { printf "x86 sieve    %10.2f s for %d M instructions on irqremap: %.0f M/s\n", t, n / 1e6, n / t / 1e6 }'
+else
+  echo "x86 sieve    skipped: no $kut/x86/sieve.flat or no qemu-system-x86_64"
 fi
 echo "(median of $reps runs, wall time; the machine's other load adds noise: compare rows of one run)"

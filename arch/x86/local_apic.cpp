@@ -193,6 +193,7 @@ uint64_t LocalApic::mmio_read(uint64_t offset, unsigned size) {
 
 void LocalApic::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
   if (mode_ != ApicMode::XApic) return;
+  const ChangeNotice notice{*this};  // whatever happens below, the machine hears of it
   const uint64_t reg = offset & ~uint64_t{0xF};
   if ((offset & 0xF) != 0 || size < 4) {
     // §11.4.1: registers take aligned 32-bit stores only; anything else is ignored.
@@ -216,6 +217,7 @@ std::optional<uint64_t> LocalApic::msr_read(uint32_t msr) const {
 }
 
 bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
+  const ChangeNotice notice{*this};  // whatever happens below, the machine hears of it
   if (msr == IA32_APIC_BASE) {
     const uint64_t rsvd = fields::reserved_mask(kApicBaseFields, 0);
     if ((value & rsvd) != 0) return false;
@@ -258,6 +260,7 @@ bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
 // --- interrupt acceptance, priority, acknowledge, EOI -----------------------------------
 
 bool LocalApic::accept(const ApicDelivery& r) {
+  const ChangeNotice notice{*this};  // whatever happens below, the machine hears of it
   if (mode_ == ApicMode::Disabled) {
     note(EventKind::Note, [&] {
       return NoteText{fmt::format("dropped vector {:#04x}: APIC globally disabled", r.vector), {}};

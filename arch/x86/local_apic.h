@@ -66,6 +66,10 @@ class LocalApic final : public MmioDevice {
   // vCPU glue. A vector below 16 is illegal (§11.5.3): dropped with ESR "Receive Illegal
   // Vector". A globally disabled APIC accepts nothing. Returns whether it was accepted.
   bool accept(const ApicDelivery& request);
+  // Called after whatever may change what this APIC offers its CPU: an accepted request
+  // and every register write (EOI, TPR, SVR, ICR, IA32_APIC_BASE). The machine uses it to
+  // end a running quantum at its next block boundary (x86_vcpu.h "Execution").
+  void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
 
   // The highest IRR vector whose priority class beats PPR (§11.8.3.1), if the APIC is
   // software-enabled. The glue vectors it only when RFLAGS.IF=1.
@@ -78,6 +82,7 @@ class LocalApic final : public MmioDevice {
   bool take_init();  // an accepted INIT, consumed by the glue
   std::optional<uint8_t> take_startup();  // an accepted SIPI's vector
   bool init_pending() const { return init_pending_; }
+  bool nmi_pending() const { return nmi_pending_; }
   bool startup_pending() const { return sipi_.has_value(); }
   // The INIT the glue performs (§11.4.7.3 "Local APIC State After an INIT Reset"): every
   // register to its power-up value except the APIC ID, IA32_APIC_BASE and the mode; a
@@ -145,6 +150,14 @@ class LocalApic final : public MmioDevice {
   uint32_t timer_icr_ = 0, timer_dcr_ = 0;
   Bits256 irr_{}, isr_{}, tmr_{};
   bool nmi_pending_ = false, init_pending_ = false;
+  std::function<void()> on_change_;
+  // Calls on_change_ when it goes out of scope (every return of a changing function).
+  struct ChangeNotice {
+    const LocalApic& apic;
+    ~ChangeNotice() {
+      if (apic.on_change_) apic.on_change_();
+    }
+  };
   std::optional<uint8_t> sipi_;
   std::function<void(const Ipi&)> send_;
   Trace trace_;

@@ -6,9 +6,14 @@
 //    0, so a guest that used the counter (a delay loop, a timestamp, an address computed
 //    from it) ran differently each time. The vCPU performs those instructions itself
 //    (trapped_insn.h) and reads this counter instead.
-//  - The count is the machine's clock, X86Machine::now(): the instructions retired by
-//    every CPU, the running one's so far included, one tick each. Every CPU reads the
-//    same clock, so the counters are synchronised and invariant, as KVM gives its guests;
+//  - The count is the machine's clock, X86Machine::tsc_now(): arch/common's VirtualTime at
+//    one tick per instruction a CPU retires (X86Machine::kTscTicksPerInsn), the time shared
+//    between the CPUs that run, so each CPU sees the counter advance one tick per
+//    instruction of its own however many run beside it. That is a 1 GHz TSC on a core that
+//    retires about one instruction per nanosecond, the order of a real core's (a few GHz,
+//    one to a few instructions per cycle): a guest's delay of N TSC cycles costs it about N
+//    instructions, and a 100 M-cycle wait a tenth of a second. Every CPU reads the same
+//    clock, so the counters are synchronised and invariant, as KVM gives its guests;
 //    QEMU's TCG counts host time (deterministic only with -icount).
 //  - WRMSR IA32_TSC (10h) sets this processor's count only ("Time-Stamp Counter
 //    Adjustment"): it keeps the difference to the clock, so the counter goes on from the

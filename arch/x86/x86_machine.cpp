@@ -78,7 +78,9 @@ std::expected<void, std::string> X86Machine::init() {
                            : arch::phase_marker::end(c));
       if (debug_exit_.exit_requested() || pm_.power_off_requested()) uc_emu_stop(uc);
     });
-    v.set_clock([this] { return now(); });
+    v.set_clock([this] { return tsc_now(); });
+    bus_.apic(c).set_on_change([this] { ++attention_; });
+    v.set_attention(&attention_, [this, c] { return others_need_turn(c); });
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, boot_rom::kStartupPointer, v.startup_page()); !ok) return ok;
@@ -86,6 +88,10 @@ std::expected<void, std::string> X86Machine::init() {
       return bindings_.bind_alias(uc, va_page, pa_page).has_value();
     });
   }
+  // A counter read inside a quantum counts the running CPU's instructions so far.
+  time_.set_in_flight([this]() -> uint64_t {
+    return running_cpu_ >= 0 ? cpus_[unsigned(running_cpu_)]->executed_in_step() : 0;
+  });
   if (cfg_.vtd) {
     vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);
     if (auto ok = attach_mmio(map::kVtdBase, *vtd_); !ok) return ok;
@@ -232,12 +238,24 @@ bool X86Machine::wake(uint32_t apic_id, uint64_t vector) {
   const int c = bus_.cpu_of(apic_id);
   if (c < 0 || cpus_[c]->state() != arch::VcpuState::Off) return false;
   cpus_[c]->reset(vector, 0);
+  ++attention_;  // it runs now: a CPU running alone ends its long quantum
   trace_.emit_lazy([&] {
     return Event{EventKind::Note, fmt::format("cpu{}", c),
                  fmt::format("started at {:#x} in 64-bit mode (wakeup mailbox)", vector),
                  {{"cpu", uint64_t(c)}, {"entry", vector}}};
   });
   return true;
+}
+
+bool X86Machine::others_need_turn(unsigned running) const {
+  for (unsigned o = 0; o < cpus_.size(); ++o) {
+    if (o == running) continue;
+    const arch::VcpuState st = cpus_[o]->state();
+    if (st == arch::VcpuState::Running && solo_) return true;
+    if (st == arch::VcpuState::WaitingForInterrupt && cpus_[o]->halted() && bus_.apic(o).wake_pending()) return true;
+    if (st == arch::VcpuState::WaitingForInterrupt && !cpus_[o]->halted()) return true;  // INIT or Start Up pending
+  }
+  return false;
 }
 
 std::string X86Machine::disassemble(unsigned /*cpu*/, uint64_t pc) const {
@@ -261,8 +279,39 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
     else
       cpus_[0]->reset(entry, 0);
   }
+  // Each CPU wrapped so the machine knows which one runs (its clock counts that one's
+  // instructions in flight) and how many run side by side (virtual_time.h).
+  struct Tracked final : arch::Vcpu {
+    X86Machine* m;
+    X86Vcpu* v;
+    unsigned index() const override { return v->index(); }
+    arch::VcpuState state() const override { return v->state(); }
+    void service_interrupts() override { v->service_interrupts(); }
+    arch::StepResult step(uint64_t n, bool exact) override {
+      unsigned running = 0;
+      for (const auto& c : m->cpus_) running += c->state() == arch::VcpuState::Running;
+      m->time_.set_sharing(running);
+      m->running_cpu_ = int(v->index());
+      auto r = v->step(n, exact);
+      m->running_cpu_ = -1;
+      m->time_.retire(r.executed);
+      return r;
+    }
+    uint64_t pc() const override { return v->pc(); }
+  };
+  std::vector<Tracked> tracked(cpus_.size());
   std::vector<arch::Vcpu*> cpus;
-  for (auto& c : cpus_) cpus.push_back(c.get());
+  for (unsigned c = 0; c < cpus_.size(); ++c) {
+    tracked[c].m = this;
+    tracked[c].v = cpus_[c].get();
+    cpus.push_back(&tracked[c]);
+  }
+  scheduler_.set_quantum_policy([this](unsigned c) {
+    solo_ = true;
+    for (unsigned o = 0; o < cpus_.size(); ++o)
+      if (o != c && cpus_[o]->state() == arch::VcpuState::Running) solo_ = false;
+    return solo_ ? std::max(cfg_.quantum, cfg_.solo_quantum) : cfg_.quantum;
+  });
   arch::RunResult r = scheduler_.run(
       cpus, max_insns, [this] { return machine_stop(); },
       [this](unsigned cpu, uint64_t pc) { return disassemble(cpu, pc); });

@@ -28,6 +28,7 @@
 #include "arch/common/disassembler.h"
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
+#include "arch/common/virtual_time.h"
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/phase_port.h"
 #include "arch/x86/fw_cfg.h"
@@ -60,6 +61,10 @@ struct X86MachineConfig {
   uint64_t ram_size = map::kRamSize;
   std::function<void(char)> uart_out;     // COM1 transmit (default: stdout)
   uint64_t quantum = 200;                 // instructions per CPU per scheduling round
+  // The same for a CPU that runs alone (every other one off or halted): nothing waits for
+  // its turn to end, and each quantum is a uc_emu_start. Whatever lets another CPU run (an
+  // IPI, an MSI, a mailbox wake-up) ends it at its next block boundary (x86_vcpu.h).
+  uint64_t solo_quantum = 1'000'000;
   // The VT-d unit at map::kVtdBase (on by default, as q35 with intel-iommu,intremap=on).
   // The interrupt entry cache is on, as on hardware, so a missing IEC invalidation shows.
   bool vtd = true;
@@ -134,11 +139,12 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   uint64_t instructions() const { return scheduler_.instructions(); }
   // Deterministic virtual time: instructions retired by every CPU, the running step's
   // included (timelines stamp events with it; tools/timeline_sink.h).
-  uint64_t now() const {
-    uint64_t t = scheduler_.instructions();
-    for (const auto& c : cpus_) t += c->executed_in_step();
-    return t;
-  }
+  uint64_t now() const { return time_.timeline_now(); }
+  // The time-stamp counter's clock (time_stamp_counter.h): kTscTicksPerInsn ticks for
+  // every instruction one CPU retires, shared between the CPUs that run (virtual_time.h).
+  uint64_t tsc_now() const { return time_.now(); }
+  static constexpr uint64_t kTscTicksPerInsn = 1;
+  static constexpr uint64_t kTscHz = 1'000'000'000;
   // The machine's own events (guest instructions when tracing, MMIO, MSIs, stops) and
   // those of the APICs, vCPUs and mailbox.
   void attach(TraceSink* sink);
@@ -156,6 +162,10 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::expected<void, std::string> init_pci();
   bool wake(uint32_t apic_id, uint64_t vector);
   std::optional<arch::StopRequest> machine_stop() const;
+  // Whether a CPU other than `running` should have its turn now (x86_vcpu.h
+  // set_attention): one waits with an interrupt or a start-up to take, or one runs while
+  // `running` has a quantum meant for a CPU that runs alone.
+  bool others_need_turn(unsigned running) const;
 
   X86MachineConfig cfg_;
   GuestMemory mem_;
@@ -184,6 +194,10 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::vector<std::string> hazards_;
   bool started_ = false;
   bool trace_insns_ = false;
+  arch::VirtualTime time_{kTscTicksPerInsn, 1};
+  int running_cpu_ = -1;   // the CPU whose quantum runs (-1 between quanta)
+  bool solo_ = false;      // that quantum is a long one (solo_quantum)
+  uint64_t attention_ = 0;  // moves whenever a local APIC changes (x86_vcpu.h)
 };
 
 }  // namespace irqremap::x86

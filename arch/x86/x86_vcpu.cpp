@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
@@ -83,8 +84,9 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
 }
 
 X86Vcpu::~X86Vcpu() {
-  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_, unmapped_hook_})
+  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
+  for (uc_hook h : site_hooks_) uc_hook_del(uc_, h);
   if (reset_context_ != nullptr) uc_context_free(reset_context_);
   if (scratch_context_ != nullptr) uc_context_free(scratch_context_);
 }
@@ -106,38 +108,279 @@ arch::VcpuState X86Vcpu::state() const {
   return halted_ ? arch::VcpuState::WaitingForInterrupt : arch::VcpuState::Running;
 }
 
-arch::StepResult X86Vcpu::step(uint64_t max_insns, bool) {
+arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   arch::StepResult r;
   if (error_) {
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *take_error(), 1};
     return r;
   }
+  choose_mode();
   executed_ = 0;
-  unmapped_.reset();
-  // `until` is ignored: exits come from the (empty) exit set, see the constructor.
+  in_block_ = 0;
+  pending_ = 0;
+  cur_ = nullptr;
+  stop_.reset();
+  limit_ = max_insns;
+  exact_ = exact;
+  exact_tail_.reset();
+  retranslate_ = false;
+  stop_at_.reset();
+  end_quantum_ = false;
+  irq_check_ = apic_.wake_pending() || apic_.startup_pending();
+  if (attention_) seen_attention_ = *attention_;
+  // A step that starts in the STI shadow: its first block is the shadow (see "Execution").
+  prev_sti_ = sti_shadow_;
+  prev_end_ = rip();
+  if (!precise_) sti_shadow_ = false;
+  // `until` is ignored: exits come from the (empty) exit set, see the constructor. Fast
+  // mode counts with its own hooks, not Unicorn's `count`, which would add a hook on every
+  // instruction.
   in_step_ = true;
-  const uint64_t start = rip();
-  const std::optional<uc_err> ran = arch::guarded_emu_start(uc_, start, 0, 0, max_insns);
+  uint64_t start = rip();
+  std::optional<uc_err> ran;
+  for (;;) {
+    start = rip();
+    ran = arch::guarded_emu_start(uc_, start, 0, 0, precise_ ? max_insns : 0);
+    resume_at_stop();
+    if (!ran || *ran != UC_ERR_OK || !retranslate_ || stop_ || error_) break;
+    retranslate_ = false;  // the block is translated again with its hooks: go on
+  }
+  executed_ += pending_;  // the last block ran whole (an exception counted its part)
+  pending_ = 0;
+  cur_ = nullptr;
+  if (ran && *ran == UC_ERR_OK && exact_tail_ && !stop_ && !error_) ran = run_exact_tail();
   in_step_ = false;
+  drop_scratch();
+  if (!precise_) entered_ += executed_;
   r.executed = executed_;
   if (!ran) {
     r.stop = arch::StopRequest{arch::StopKind::Unsupported, arch::unicorn_abort_message(start, "RIP"), 1};
     return r;
   }
   const uc_err e = *ran;
-  if ((e == UC_ERR_READ_UNMAPPED || e == UC_ERR_WRITE_UNMAPPED || e == UC_ERR_FETCH_UNMAPPED) && unmapped_ &&
-      !error_) {
-    r.stop = take_unmapped(e);
-    if (auto err = take_error()) r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
-    return r;
-  }
   if (auto err = take_error())
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *err, 1};
+  else if (stop_)
+    r.stop = std::move(stop_);
   else if (e == UC_ERR_INSN_INVALID)
     r.stop = arch::StopRequest{arch::StopKind::Unsupported, "invalid or unsupported instruction", 1};
   else if (e != UC_ERR_OK)
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, fmt::format("guest fault: {}", uc_strerror(e)), 1};
+  stop_.reset();
   return r;
+}
+
+void X86Vcpu::choose_mode() {
+  const bool precise = bool(on_insn_) || sites_full_;
+  if (mode_chosen_ && precise == precise_) return;
+  mode_chosen_ = true;
+  precise_ = precise;
+  for (uc_hook h : site_hooks_) uc_hook_del(uc_, h);
+  site_hooks_.clear();
+  hooked_at_.clear();
+  blocks_.clear();
+  recent_.fill(Recent{});
+  if (precise_) {
+    if (block_hook_ != 0) uc_hook_del(uc_, block_hook_);
+    block_hook_ = 0;
+    if (code_hook_ == 0)
+      uc_hook_add(uc_, &code_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&X86Vcpu::on_code), this, 1, 0);
+  } else {
+    if (code_hook_ != 0) uc_hook_del(uc_, code_hook_);
+    code_hook_ = 0;
+    uc_hook_add(uc_, &block_hook_, UC_HOOK_BLOCK, reinterpret_cast<void*>(&X86Vcpu::on_block), this, 1, 0);
+    if (fetch_hook_ == 0) {
+      // RAM and ROM without execute permission: every byte a block is translated from
+      // reaches on_fetch once (see "Execution"). The hook stays in precise mode too.
+      for (const GuestMemory::Region& reg : mem_.regions())
+        uc_mem_protect(uc_, reg.base, reg.size, reg.read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+      uc_hook_add(uc_, &fetch_hook_, UC_HOOK_MEM_FETCH_PROT, reinterpret_cast<void*>(&X86Vcpu::on_fetch), this, 1, 0);
+    }
+  }
+  // Translations made for the other mode's hooks go. Not with uc_ctl_flush_tlb (Unicorn
+  // 2.0.1's name for UC_CTL_TB_FLUSH): that clears the whole translation buffer, a gigabyte
+  // touched page by page, which took seconds.
+  for (const GuestMemory::Region& reg : mem_.regions()) uc_ctl_remove_cache(uc_, reg.base, reg.base + reg.size);
+}
+
+X86Vcpu::Block& X86Vcpu::block_at(uint64_t address, uint32_t size) {
+  Recent& slot = recent_[recent_slot(address)];
+  if (slot.address == address && slot.size == size) return *slot.block;
+  for (Block& k : blocks_[address])
+    if (k.size == size) {
+      slot = Recent{address, size, &k};
+      return k;
+    }
+  Block b;
+  b.size = size;
+  uc_tb tb{};
+  const bool known = uc_ctl_request_cache(uc_, address, &tb) == UC_ERR_OK && tb.size == size;
+  std::vector<uint8_t> bytes(size);
+  if (uc_mem_read(uc_, address, bytes.data(), size) == UC_ERR_OK) {
+    // The mode the guest's descriptors say first; QEMU's own count decides (code_bits()
+    // reads CS from the descriptor table, which the guest may have rewritten since it
+    // loaded CS, as kvm-unit-tests does on its way to 64-bit mode).
+    const unsigned guess = code_bits();
+    b.decoded = decoder_.decode(bytes, address, guess);
+    for (unsigned bits : {64u, 32u, 16u}) {
+      if (!known || (b.decoded.starts.size() == tb.icount && !b.decoded.undecoded)) break;
+      if (bits != guess)
+        if (DecodedBlock d = decoder_.decode(bytes, address, bits); d.starts.size() == tb.icount && !d.undecoded)
+          b.decoded = std::move(d);
+    }
+  } else {
+    b.decoded.sites.push_back({address, address + size - 1});  // every instruction checks itself
+  }
+  b.icount = known ? tb.icount : uint32_t(std::max<size_t>(b.decoded.starts.size(), 1));
+  // request_cache may have translated (on_fetch then dropped this address): look again.
+  std::vector<Block>& kept = blocks_[address];
+  kept.push_back(std::move(b));  // may move the address's other blocks: the slot is rewritten
+  slot = Recent{address, size, &kept.back()};
+  return kept.back();
+}
+
+bool X86Vcpu::hook_sites(Block& b) {
+  // Each hook is looked at by Unicorn for every instruction it translates and every hooked
+  // instruction it runs, so their number is capped; past the cap the CPU runs in precise
+  // mode (choose_mode), where on_code sees every instruction.
+  constexpr std::size_t kMaxSiteHooks = 1024;
+  bool added = false;
+  for (const DecodedBlock::Site& site : b.decoded.sites) {
+    if (hooked_at_.contains(site.first)) continue;
+    if (site_hooks_.size() >= kMaxSiteHooks) {
+      sites_full_ = true;
+      return true;
+    }
+    uc_hook h = 0;
+    if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&X86Vcpu::on_site), this, site.first,
+                    site.last) != UC_ERR_OK) {
+      sites_full_ = true;
+      return true;
+    }
+    site_hooks_.push_back(h);
+    hooked_at_.insert(site.first);
+    added = true;
+  }
+  b.hooked = true;
+  return added;
+}
+
+uint64_t X86Vcpu::through(uint64_t at) const {
+  if (cur_ == nullptr || at < block_start_ || at - block_start_ >= cur_->size) return pending_;
+  const auto& starts = cur_->decoded.starts;
+  const uint64_t n = uint64_t(std::upper_bound(starts.begin(), starts.end(), uint16_t(at - block_start_)) - starts.begin());
+  return std::min<uint64_t>(std::max<uint64_t>(n, 1), pending_);
+}
+
+void X86Vcpu::settle_block(uint64_t at) {
+  if (precise_) return;  // on_code has counted
+  executed_ += through(at);
+  pending_ = 0;
+  cur_ = nullptr;
+  in_block_ = 0;
+}
+
+bool X86Vcpu::interrupt_ready(bool in_shadow) const {
+  if (apic_.init_pending() || apic_.startup_pending() || apic_.nmi_pending()) return true;  // regardless of IF
+  return !in_shadow && apic_.deliverable() && (rflags() & kRflagsIF) != 0;
+}
+
+void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  self->executed_ += self->pending_;  // the block before ran whole
+  self->pending_ = 0;
+  self->cur_ = nullptr;
+  if (self->end_quantum_) {
+    // An exception asked for the quantum to end at its handler (on_intr, raise_exception).
+    self->stop_at_ = address;
+    uc_emu_stop(uc);
+    return;
+  }
+  if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  Block& b = self->block_at(address, size);
+  const bool in_shadow = self->prev_sti_ && address == self->prev_end_;
+  // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
+  bool stop = self->stop_.has_value() || self->error_.has_value() || self->halted_ || self->sites_full_ ||
+              self->executed_ >= self->limit_ || arch::host_stop_request() != 0;
+  if (!stop && self->exact_ && self->executed_ + b.icount > self->limit_) {
+    // This block would run past the budget: stop before it, then run its first
+    // instructions one by one (run_exact_tail).
+    self->exact_tail_ = Tail{address, size};
+    stop = true;
+  }
+  if (!stop) stop = self->boundary_stop(in_shadow);
+  if (!stop && !b.hooked && self->hook_sites(b)) {
+    // New trap sites: translate the block again with their hooks, before it runs.
+    uc_ctl_remove_cache(uc, address, address + size);
+    self->retranslate_ = !self->sites_full_;
+    stop = true;
+  }
+  if (stop) {
+    self->sti_shadow_ = in_shadow;
+    self->stop_at_ = address;  // Unicorn leaves RIP there only when the block is not chained
+    uc_emu_stop(uc);
+    return;
+  }
+  self->cur_ = &b;
+  self->block_start_ = address;
+  self->pending_ = b.icount;
+  self->prev_sti_ = b.decoded.ends_with_sti;
+  self->prev_end_ = address + size;
+}
+
+void X86Vcpu::on_site(uc_engine*, uint64_t address, uint32_t size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  if (self->counting_ || self->precise_) return;  // on_count / on_code check every instruction
+  self->in_block_ = self->through(address);
+  self->check_insn(address, size);
+  self->in_block_ = 0;
+}
+
+std::optional<uc_err> X86Vcpu::run_exact_tail() {
+  // A code hook bounded to the block, and the block translated again so that it calls
+  // it; both undone afterwards, so the block runs with its own hooks only again. Fewer
+  // instructions than the block holds are left, so the run ends inside it (a block
+  // branches only at its end) or at an exception (on_intr ends the run there).
+  const Tail t = *std::exchange(exact_tail_, std::nullopt);
+  uc_hook h = 0;
+  if (uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&X86Vcpu::on_count), this, t.address,
+                  t.address + t.size - 1) != UC_ERR_OK)
+    return UC_ERR_OK;  // the quantum ends at the block boundary instead
+  uc_ctl_remove_cache(uc_, t.address, t.address + t.size);
+  counting_ = true;
+  const std::optional<uc_err> ran = arch::guarded_emu_start(uc_, t.address, 0, 0, 0);
+  counting_ = false;
+  resume_at_stop();  // stopped at a handler (on_intr)
+  uc_hook_del(uc_, h);
+  uc_ctl_remove_cache(uc_, t.address, t.address + t.size);
+  return ran;
+}
+
+void X86Vcpu::on_count(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  if (self->executed_ >= self->limit_) {
+    uc_emu_stop(uc);  // before this instruction (the code hook synced RIP)
+    return;
+  }
+  ++self->executed_;
+  self->check_insn(address, size);
+}
+
+bool X86Vcpu::on_fetch(uc_engine*, uc_mem_type, uint64_t address, int, int64_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  // A block is being translated from this byte: what was kept for a block starting here
+  // may be old code (see "Execution").
+  if (auto it = self->blocks_.find(address); it != self->blocks_.end()) {
+    for (const Block& b : it->second)
+      if (self->cur_ == &b) self->cur_ = nullptr;
+    self->blocks_.erase(it);
+    self->recent_[recent_slot(address)] = Recent{};
+  }
+  return true;  // the fetch goes on
 }
 
 uint64_t X86Vcpu::rip() const {
@@ -262,26 +505,69 @@ const uint8_t* X86Vcpu::insn_bytes(uint64_t address, uint32_t size, std::array<u
   return scratch.data();
 }
 
+std::optional<uint32_t> X86Vcpu::cs_descriptor_high() const {
+  const auto d = cs_descriptor();
+  return d ? std::optional<uint32_t>(uint32_t(*d >> 32)) : std::nullopt;
+}
+
+std::optional<uint32_t> X86Vcpu::cs_descriptor_low() const {
+  const auto d = cs_descriptor();
+  return d ? std::optional<uint32_t>(uint32_t(*d)) : std::nullopt;
+}
+
+std::optional<uint64_t> X86Vcpu::cs_descriptor() const {
+  // Unicorn keeps CS.L and CS.D only in the segment's hidden part, which its API does not
+  // read, so they are read where the guest loaded CS from: its descriptor in the GDT or
+  // LDT (a descriptor rewritten since then is not what the CPU uses; SDM vol. 3A §3.4.3).
+  uint64_t cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  if ((cs & ~uint64_t{3}) == 0) return std::nullopt;
+  uc_x86_mmr table{};
+  uc_reg_read(uc_, (cs & 4) != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR, &table);
+  if ((cs | 7) > table.limit) return std::nullopt;
+  const auto at = translate(mem_, paging_regs(), table.base + (cs & 0xFFF8), {Access::Read, false});
+  if (!at) return std::nullopt;
+  const auto descriptor = mem_.read64(at->pa);
+  if (!descriptor) return std::nullopt;
+  return *descriptor;
+}
+
 bool X86Vcpu::code64() const {
   const PagingRegs regs = paging_regs();
   if ((regs.efer & kEferLMA) == 0) return false;
-  // Unicorn keeps CS.L only in the segment's hidden part, which its API does not read, so
-  // it is read where the guest loaded CS from: its descriptor in the GDT or LDT (a
-  // descriptor rewritten since then is not what the CPU uses; SDM vol. 3A §3.4.3). A null
-  // CS in IA-32e mode is the reset state of Unicorn's 64-bit engine, in which a raw image
-  // or an ELF64 is entered (boot_rom.h): 64-bit code. So is a descriptor that cannot be
-  // read.
-  uint64_t cs = 0;
+  // A null CS in IA-32e mode is the reset state of Unicorn's 64-bit engine, in which a raw
+  // image or an ELF64 is entered (boot_rom.h): 64-bit code. So is a descriptor that cannot
+  // be read.
+  const auto high = cs_descriptor_high();
+  return !high || (*high >> 21 & 1) != 0;  // L, bit 21 of the high dword (§3.4.5)
+}
+
+void X86Vcpu::resume_at_stop() {
+  if (!stop_at_) return;
+  // The block the run stopped before: its address is linear, RIP is CS-relative.
+  const uint64_t rip = *std::exchange(stop_at_, std::nullopt) - cs_base();
+  uc_reg_write(uc_, UC_X86_REG_RIP, &rip);
+}
+
+uint64_t X86Vcpu::cs_base() const {
+  uint64_t cr0 = 0, cs = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
   uc_reg_read(uc_, UC_X86_REG_CS, &cs);
-  if ((cs & ~uint64_t{3}) == 0) return true;
-  uc_x86_mmr table{};
-  uc_reg_read(uc_, (cs & 4) != 0 ? UC_X86_REG_LDTR : UC_X86_REG_GDTR, &table);
-  if ((cs | 7) > table.limit) return true;
-  const auto at = translate(mem_, regs, table.base + (cs & 0xFFF8), {Access::Read, false});
-  if (!at) return true;
-  const auto descriptor = mem_.read64(at->pa);
-  if (!descriptor) return true;
-  return (*descriptor >> 53 & 1) != 0;  // L, bit 21 of the high dword (§3.4.5)
+  if ((cr0 & kCr0PE) == 0 || (rflags() & kRflagsVM) != 0) return (cs & 0xFFFF) << 4;  // real-address, virtual-8086
+  if (code64()) return 0;  // 64-bit mode ignores the base (SDM vol. 3A §3.4.4)
+  const auto low = cs_descriptor_low(), high = cs_descriptor_high();
+  if (!low || !high) return 0;
+  // Base 15:0 in the low dword's 31:16, 23:16 and 31:24 in the high dword (§3.4.5).
+  return (*low >> 16) | ((*high & 0xFF) << 16) | (*high & 0xFF00'0000);
+}
+
+unsigned X86Vcpu::code_bits() const {
+  if (code64()) return 64;
+  uint64_t cr0 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+  if ((cr0 & kCr0PE) == 0 || (rflags() & kRflagsVM) != 0) return 16;  // real-address, virtual-8086
+  const auto high = cs_descriptor_high();
+  return high && (*high >> 22 & 1) == 0 ? 16 : 32;  // D, bit 22 (§3.4.5)
 }
 
 void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
@@ -291,14 +577,14 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
   }
   switch (t.op) {
     case TrappedOp::Rdmsr:
-    case TrappedOp::Wrmsr: msr_access(address, size, t.op == TrappedOp::Wrmsr); return;
+    case TrappedOp::Wrmsr: msr_access(size, t.op == TrappedOp::Wrmsr); return;
     case TrappedOp::Rdtsc:
-    case TrappedOp::Rdtscp: read_tsc(address, size, t.op == TrappedOp::Rdtscp); return;
+    case TrappedOp::Rdtscp: read_tsc(size, t.op == TrappedOp::Rdtscp); return;
     case TrappedOp::None: return;
   }
 }
 
-void X86Vcpu::read_tsc(uint64_t address, uint32_t size, bool with_aux) {
+void X86Vcpu::read_tsc(uint32_t size, bool with_aux) {
   uint64_t cr4 = 0;
   uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
   if (const unsigned level = (cr4 & kCr4TSD) != 0 ? cpl() : 0; level != 0) {
@@ -318,11 +604,12 @@ void X86Vcpu::read_tsc(uint64_t address, uint32_t size, bool with_aux) {
     const uint64_t rcx = uint32_t(aux.value);
     uc_reg_write(uc_, UC_X86_REG_RCX, &rcx);
   }
-  const uint64_t next = address + size;
+  // `address` is linear (CS.base + RIP); the code hook has synced RIP itself.
+  const uint64_t next = rip() + size;
   uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
 }
 
-bool X86Vcpu::msr_access(uint64_t address, uint32_t size, bool write) {
+bool X86Vcpu::msr_access(uint32_t size, bool write) {
   uint64_t rcx = 0, rax = 0, rdx = 0;
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
@@ -353,43 +640,72 @@ bool X86Vcpu::msr_access(uint64_t address, uint32_t size, bool write) {
     uc_reg_write(uc_, UC_X86_REG_RAX, &rax);
     uc_reg_write(uc_, UC_X86_REG_RDX, &rdx);
   }
-  const uint64_t next = address + size;
+  const uint64_t next = rip() + size;  // `address` is linear, RIP is synced (read_tsc)
   uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // skip the instruction: it has been performed
   return true;
 }
 
-void X86Vcpu::on_code(uc_engine*, uint64_t address, uint32_t size, void* p) {
+void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  if (self->in_step_ && self->boundary_stop(self->sti_shadow_)) {
+    uc_emu_stop(uc);  // before this instruction (the code hook synced RIP)
+    return;
+  }
   ++self->executed_;
   ++self->entered_;
   if (self->on_insn_) self->on_insn_(address, size);
-  self->sti_shadow_ = false;
+  self->check_insn(address, size);
+}
+
+bool X86Vcpu::boundary_stop(bool in_shadow) {
+  if (attention_ && *attention_ != seen_attention_) {
+    // Some local APIC changed: an interrupt for this CPU, or another CPU able to run.
+    seen_attention_ = *attention_;
+    irq_check_ = true;
+    if (others_need_turn_ && others_need_turn_()) return true;
+  }
+  if (!irq_check_) return false;
+  if (interrupt_ready(in_shadow)) return true;
+  if (!apic_.wake_pending() && !apic_.startup_pending()) irq_check_ = false;
+  return false;
+}
+
+void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
+  sti_shadow_ = false;
   if (size == 0) return;
   std::array<uint8_t, 15> scratch;
-  const uint8_t* b = self->insn_bytes(address, size, scratch);
+  const uint8_t* b = insn_bytes(address, size, scratch);
   if (b == nullptr) return;
   if (size == 1) {
     if (b[0] == 0xFB)
-      self->sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
+      sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
     else if (b[0] == 0xF4)
-      self->halted_ = true;  // HLT itself then ends uc_emu_start
+      halted_ = true;  // HLT itself then ends uc_emu_start
     return;
   }
   const std::span<const uint8_t> insn{b, size};
   if (const size_t i = opcode_start(insn); i < size && (b[i] == 0xC4 || b[i] == 0xC5)) {
     // A VEX prefix this CPU has no instruction for (vex_prefix.h), or BMI, or LES/LDS:
     // the mode is read only when it decides between VEX and LES/LDS.
-    const bool code64 = vex_depends_on_mode(insn) && self->code64();
+    const bool code64 = vex_depends_on_mode(insn) && this->code64();
     if (const auto vex = decode_vex(insn, code64))
-      if (const char* why = vex_undefined(*vex))
-        self->fault_trapped(6, std::nullopt, fmt::format("VEX-encoded instruction at {:#x}: #UD ({})", address, why));
+      if (const char* why = vex_undefined(*vex)) {
+        settle_block(address);  // the #UD's frame: this instruction ends the block
+        fault_trapped(6, std::nullopt, fmt::format("VEX-encoded instruction at {:#x}: #UD ({})", address, why));
+      }
     return;
   }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
   const uint8_t last = b[size - 1];
   if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
-  if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) self->perform(t, address, size);
+  if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) {
+    // Performed here (RIP written past it) or faulted (RIP at a handler): the block ends at
+    // this instruction and Unicorn goes on in a new one. An MSR left to Unicorn runs on.
+    const uint64_t before = rip();
+    perform(t, address, size);
+    if (error_ || rip() != before) settle_block(address);
+  }
 }
 
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {
@@ -407,61 +723,86 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
-  static_cast<X86Vcpu*>(p)->raise_exception(intno);
+  auto* self = static_cast<X86Vcpu*>(p);
+  // RIP is the faulting instruction (or the one after INT n): the block counts up to it
+  // (block addresses are linear).
+  self->settle_block(self->linear_rip());
+  self->raise_exception(intno);
+  // The exact tail counts only its own block: the quantum ends at the handler's block
+  // (not by uc_emu_stop from here: see "Execution" in the header).
+  if (self->counting_) self->end_quantum_ = true;
 }
 
 bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
-  // Only recorded: the access is answered after uc_emu_start returns, at the instruction.
-  static_cast<X86Vcpu*>(p)->unmapped_ = Unmapped{address, type};
-  return false;
+  return static_cast<X86Vcpu*>(p)->take_unmapped(type, address);
 }
 
 bool X86Vcpu::map_alias(uint64_t va, uint64_t pa) {
   // Unicorn accesses the page mapped at the VA itself, so a device page needs the device
   // behind the alias (set_alias_mmio).
-  return aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_);
+  if (!aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_)) return false;
+  // A RAM or ROM alias is code too: without execute permission its translations reach
+  // on_fetch as RAM's do (see "Execution").
+  if (fetch_hook_ != 0)
+    if (const GuestMemory::Region* r = mem_.region_at(pa))
+      uc_mem_protect(uc_, va & ~(arch::VaAliases::kPage - 1), arch::VaAliases::kPage,
+                     r->read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+  return true;
 }
 
-std::optional<arch::StopRequest> X86Vcpu::take_unmapped(uc_err e) {
-  const uint64_t va = unmapped_->address;
-  const Access kind = e == UC_ERR_FETCH_UNMAPPED ? Access::Fetch
-                      : e == UC_ERR_WRITE_UNMAPPED ? Access::Write
-                                                   : Access::Read;
-  unmapped_.reset();
+bool X86Vcpu::take_unmapped(uc_mem_type type, uint64_t va) {
+  const Access kind = type == UC_MEM_FETCH_UNMAPPED ? Access::Fetch
+                      : type == UC_MEM_WRITE_UNMAPPED ? Access::Write
+                                                      : Access::Read;
   const PagingRegs regs = paging_regs();
   const char* what = kind == Access::Fetch ? "fetch" : kind == Access::Write ? "write" : "read";
+  auto refuse = [&](arch::StopKind k, std::string line) {
+    if (!stop_) stop_ = arch::StopRequest{k, std::move(line), 1};
+    return false;  // Unicorn ends the run with UC_ERR_*_UNMAPPED
+  };
   if ((regs.cr0 & kCr0PG) == 0)  // linear = physical: nothing is there
-    return arch::StopRequest{arch::StopKind::GuestFault,
-                             fmt::format("guest fault: {} of unmapped physical address {:#x}", what, va), 1};
+    return refuse(arch::StopKind::GuestFault, fmt::format("guest fault: {} of unmapped physical address {:#x}", what, va));
   auto t = translate(mem_, regs, va, {kind, user_mode()});
   if (!t && t.error().kind == WalkFault::Kind::PageFault) {
-    // The #PF the processor raises for this access (§4.7); Unicorn refused it before
-    // its own walk could.
-    uc_reg_write(uc_, UC_X86_REG_CR2, &va);
-    raise_exception(14, t.error().error_code);
-    return std::nullopt;
+    // The #PF the processor raises for this access (§4.7). Unicorn refused the access
+    // before its own walk; with the scratch page there the walk runs and raises it, at
+    // the instruction (see "linear address" above).
+    const uint64_t page = va & ~(arch::VaAliases::kPage - 1);
+    drop_scratch();
+    scratch_page_.assign(arch::VaAliases::kPage, 0);
+    if (uc_mem_map_ptr(uc_, page, arch::VaAliases::kPage, UC_PROT_READ | UC_PROT_WRITE, scratch_page_.data()) ==
+        UC_ERR_OK) {
+      scratch_at_ = page;
+      scratch_error_code_ = t.error().error_code;
+      return true;
+    }
+    return refuse(arch::StopKind::Unsupported, fmt::format("guest {} of VA {:#x}: #PF, and no page to raise it from", what, va));
   }
   if (!t)
-    return arch::StopRequest{arch::StopKind::Unsupported,
-                             fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what), 1};
-  if (map_alias(va, t->pa)) return std::nullopt;  // RIP is still at the instruction: it runs again
+    return refuse(arch::StopKind::Unsupported, fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what));
+  if (map_alias(va, t->pa)) return true;  // the access goes on at the alias
   if (aliases_.full() && !aliases_.contains(va))
-    return arch::StopRequest{arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa), 1};
+    return refuse(arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa));
   if (aliases_.contains(va))
-    return arch::StopRequest{arch::StopKind::Unsupported,
-                             fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias "
-                                         "page was mapped at the VA", what, va, t->pa),
-                             1};
-  return arch::StopRequest{arch::StopKind::GuestFault,
-                           fmt::format("guest fault: {} of VA {:#x} -> PA {:#x}, where nothing is mapped", what, va,
-                                       t->pa),
-                           1};
+    return refuse(arch::StopKind::Unsupported,
+                  fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias page was "
+                              "mapped at the VA", what, va, t->pa));
+  return refuse(arch::StopKind::GuestFault,
+                fmt::format("guest fault: {} of VA {:#x} -> PA {:#x}, where nothing is mapped", what, va, t->pa));
+}
+
+void X86Vcpu::drop_scratch() {
+  if (!scratch_at_) return;
+  uc_mem_unmap(uc_, *scratch_at_, arch::VaAliases::kPage);
+  scratch_at_.reset();
 }
 
 bool X86Vcpu::on_invalid(uc_engine*, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
-  static_cast<X86Vcpu*>(p)->raise_exception(6);
+  auto* self = static_cast<X86Vcpu*>(p);
+  self->settle_block(self->linear_rip());
+  self->raise_exception(6);
   return true;  // handled: Unicorn then ends this uc_emu_start, the handler runs next step
 }
 
@@ -519,6 +860,15 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   if (idtr.limit == 0) {
     fail(fmt::format("guest exception {} (vector {}) with no usable IDT (IDTR.limit 0)", name, vector));
     return;
+  }
+  if (scratch_at_) {
+    // The scratch page made Unicorn's walk raise this #PF (take_unmapped): its error code
+    // is the one the machine's walk found. The page goes when the run ends (step()), at the
+    // handler's first block boundary: unmapped from inside this hook, Unicorn ran the
+    // handler's block wrongly.
+    if (vector == 14 && (cr2 & ~(arch::VaAliases::kPage - 1)) == *scratch_at_ && !error_code)
+      error_code = scratch_error_code_;
+    end_quantum_ = true;
   }
   if (vector == 14 && !error_code) {
     PageAccess access{Access::Read, user_mode()};

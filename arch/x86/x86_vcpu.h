@@ -16,7 +16,7 @@
 //    prefix #UD, which Unicorn does not raise. So is a VEX encoding of anything but the
 //    BMI1/BMI2 instructions the CPU reports (vex_prefix.h), which Unicorn would run as
 //    the legacy or SSE instruction.
-//  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); the code hook
+//  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
 //    (exception_delivery.h): #DF/#TS/#NP/#SS/#GP/#PF/#AC push an error code, #PF leaves
@@ -30,15 +30,17 @@
 //    maps every linear page onto the *same* physical address (target/i386/excp_helper.c,
 //    "indentity map guest virtual address"), and it looks an access's linear address up
 //    in its own memory map before that (cputlb.c load_helper/store_helper). So with paging
-//    on, an access to a VA that is not also a mapped physical address ends uc_emu_start
-//    with UC_ERR_*_UNMAPPED, nothing performed, RIP at the instruction (the code hook
-//    keeps RIP exact). The vCPU walks the guest's tables itself (page_walk.h): a
-//    translation onto RAM maps that RAM page at the VA in this engine, one onto a device
-//    maps the device page there (set_alias_mmio), and the instruction runs again next
-//    quantum; a translation fault is the #PF the processor would raise (CR2, error code);
-//    a translation onto nothing stops the run. Limits, from the same Unicorn behaviour: a
-//    VA that is itself RAM is always that RAM page (identity-mapped guests, such as
-//    kvm-unit-tests', are exact), and an alias keeps the translation it was made with.
+//    on, an access to a VA that is not also a mapped physical address reaches
+//    UC_HOOK_MEM_UNMAPPED before anything is performed. The hook walks the guest's tables
+//    itself (page_walk.h): a translation onto RAM maps that RAM page at the VA in this
+//    engine, one onto a device maps the device page there (set_alias_mmio), and the hook
+//    returns true, so Unicorn performs the access there and the instruction goes on; a
+//    translation fault maps a scratch page at the VA for the moment, so that Unicorn's own
+//    walk, which runs next, raises the #PF itself with the faulting instruction's RIP (the
+//    scratch page goes when the #PF is reported); a translation onto nothing stops the
+//    run. Limits, from the same Unicorn behaviour: a VA that is itself RAM is always that
+//    RAM page (identity-mapped guests, such as kvm-unit-tests', are exact), and an alias
+//    keeps the translation it was made with.
 //  - Start-up (SDM vol. 3A §9.4.4, §11.6.1): an INIT accepted by the APIC puts the CPU in
 //    wait-for-SIPI (state Off, the APIC reset, §11.4.7.3); a Start Up IPI starts a CPU that
 //    waits for one, in real mode at CS = vector << 8, IP = 0, through the boot ROM
@@ -48,22 +50,77 @@
 //    vectored through IDT entry 2 regardless of IF; otherwise, with RFLAGS.IF=1, the
 //    APIC's highest deliverable vector (beating PPR) is acknowledged (IRR -> ISR) and
 //    vectored through the guest IDT (interrupt_entry.h). A halted CPU wakes for it, with
-//    the frame's RIP after the HLT, as on hardware. Interrupts are taken between quanta;
-//    the STI interrupt shadow is honoured (a quantum that ends right after STI takes no
-//    maskable interrupt before the next instruction), so the `sti; hlt` idle idiom never
-//    sleeps through a wake-up. The MOV SS / POP SS shadow is not modelled.
+//    the frame's RIP after the HLT, as on hardware. The STI interrupt shadow is honoured
+//    (a quantum that ends right after STI takes no maskable interrupt before the next
+//    instruction), so the `sti; hlt` idle idiom never sleeps through a wake-up. The MOV SS
+//    / POP SS shadow is not modelled.
+//
+// Execution. Without an instruction trace the vCPU has no per-instruction hook (fast mode,
+// chosen at each step by whether set_on_insn() has a callback; the precise mode counts
+// and checks every instruction in on_code). What fast mode relies on, each checked against
+// libunicorn 2.0.1 by tests/x86/fast_mode_test.cpp:
+//  - UC_HOOK_BLOCK runs at the start of every translated block, chained ones included, with
+//    its address (linear: CS.base + RIP) and size in bytes; a uc_emu_stop from it ends the
+//    run before the block executes. RIP is then the block's only on a bare engine: with
+//    this vCPU's hooks a stop between chained blocks left RIP at the block before (the
+//    sieve ran a block twice), so the vCPU writes RIP itself (resume_at_stop).
+//  - uc_ctl_request_cache from the block hook returns the running block's uc_tb: its
+//    instruction count (icount) and size. Instructions are counted a block at a time; the
+//    count is looked up once per block address and size and kept.
+//  - RAM and ROM are mapped without execute permission, so translating a block fetches
+//    each of its bytes through UC_HOOK_MEM_FETCH_PROT, once, at translation (never when
+//    the block runs again). A fetch there drops what was kept for a block at that address:
+//    code written since (QEMU retranslates it) is decoded again.
+//  - A UC_HOOK_CODE added after a block was translated is not in it until the block is
+//    translated again (uc_ctl_remove_cache). So the first time a block runs, the vCPU
+//    decodes it (block_decode.h), adds a code hook bounded to each instruction it must see
+//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT), drops the block and stops before it; the
+//    block is translated again with the hooks. A code hook that writes RIP ends the block
+//    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
+//    by the vCPU are skipped that way).
+//  - STI ends its block, and the block after it is one instruction (QEMU's
+//    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. POPF and IRET end their block
+//    too (QEMU's gen_eob; IRET is a jump). So an instruction that opens the interrupt
+//    window is always followed by a block boundary, where a pending interrupt is taken
+//    (`sti; nop; cli` takes it before the CLI).
+//  - An access to an unmapped VA reports RIP at the start of its block, not at the
+//    instruction: the unmapped hook never lets Unicorn stop for an alias or a #PF (above),
+//    so this matters only to a stop's line, which then names the block's first
+//    instruction.
+//  - QEMU raises an exception inside a block with the exact RIP (cpu_restore_state), so
+//    the instructions of the block before it count, and the faulting one, as the precise
+//    mode counts them. A quantum that must end at an exception's handler ends at the
+//    handler's block boundary: a uc_emu_stop from UC_HOOK_INTR after the hook had moved
+//    RIP to the handler was not honoured (the run went on, and so did every later stop).
+// A quantum ends at the first block boundary at or after its limit (the run's budget is
+// kept to the instruction: the block that would overshoot runs one instruction at a time
+// under a code hook bounded to it). A change at any local APIC (set_attention: an
+// accepted interrupt, an EOI or TPR write, an IPI) is looked at in the next block
+// boundary: this CPU stops there for an interrupt it can take, or for another CPU that
+// has become able to run. An interrupt made pending by an instruction is thus taken after
+// that instruction and at the latest at the end of its translated block, as QEMU's TCG
+// takes interrupts only between blocks; the SDM has interrupts serviced at instruction
+// boundaries (vol. 3A §6.9, "Priority Among Concurrent Exceptions and Interrupts") and
+// forbids one only in the STI and MOV SS shadows (§6.8.1, §6.8.3). No access is
+// performed twice. With an instruction trace (precise mode) the code hook of the next
+// instruction looks instead, so there the interrupt is taken right after the instruction.
 #include <unicorn/unicorn.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 #include <optional>
 #include <string>
 
 #include "arch/common/scheduler.h"
 #include "arch/common/va_aliases.h"
+#include "arch/x86/block_decode.h"
 #include "arch/x86/boot_rom.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/page_walk.h"
@@ -102,12 +159,21 @@ class X86Vcpu final : public arch::Vcpu {
   // Vector a pending NMI or a deliverable interrupt (see above). On a delivery error (bad
   // IDT gate, frame outside RAM) the CPU records `error()` and its next step stops the run.
   void service_interrupts() override { take_interrupt(); }
-  // Always exact: the x86 vCPU counts every instruction.
+  // Precise mode stops at `max_insns` exactly; fast mode at the first block boundary at or
+  // after it, unless `exact` (see "Execution" above).
   arch::StepResult step(uint64_t max_insns, bool exact = true) override;
   uint64_t pc() const override { return rip(); }
   // Instructions entered so far in the running step (0 between steps): the machine's
-  // clock counts them so an event inside a quantum gets its own time.
-  uint64_t executed_in_step() const { return in_step_ ? executed_ : 0; }
+  // clock counts them so an event inside a quantum gets its own time. Fast mode counts
+  // whole blocks, and in a trap-site hook the block's instructions up to that one.
+  uint64_t executed_in_step() const { return in_step_ ? executed_ + in_block_ : 0; }
+  // The machine's attention counter, which moves whenever a local APIC changes (see
+  // "Execution"), and what tells whether another CPU needs its turn now. Without one the
+  // CPU looks only at its own APIC, at every block boundary while something is pending.
+  void set_attention(const uint64_t* counter, std::function<bool()> others_need_turn) {
+    attention_ = counter;
+    others_need_turn_ = std::move(others_need_turn);
+  }
 
   // service_interrupts() that says whether an interrupt was taken.
   bool take_interrupt();
@@ -125,7 +191,8 @@ class X86Vcpu final : public arch::Vcpu {
   // Interrupts vectored into the guest so far, by vector (tests and traces).
   uint64_t taken(uint8_t vector) const { return taken_[vector]; }
 
-  // Called before each guest instruction (instruction counting, --trace).
+  // Called before each guest instruction (--trace); leave empty otherwise: with it the
+  // vCPU runs in precise mode (see "Execution").
   void set_on_insn(std::function<void(uint64_t address, uint32_t size)> f) { on_insn_ = std::move(f); }
   // Maps the device page at `pa_page` at `va_page` in this CPU's engine (the machine's
   // MMIO bindings); false when no device is there. See "linear address" above.
@@ -139,14 +206,62 @@ class X86Vcpu final : public arch::Vcpu {
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Fast mode (see "Execution"): the block hook, the trap-site hooks, the exact tail's
+  // counting hook, and the fetch hook that sees translations.
+  static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_site(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static void on_count(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  static bool on_fetch(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+  // Installs the hooks of the mode this step runs in.
+  void choose_mode();
+  // What the vCPU must do before the instruction at `address` runs (both modes).
+  void check_insn(uint64_t address, uint32_t size);
+  struct Block {
+    uint32_t size = 0;
+    uint32_t icount = 0;
+    bool hooked = false;  // its trap sites have code hooks
+    DecodedBlock decoded;
+  };
+  // The block at `address` as kept, decoded on first sight.
+  Block& block_at(uint64_t address, uint32_t size);
+  // Adds the code hooks `b` needs; true if any was new (the block must be translated again).
+  bool hook_sites(Block& b);
+  // The running block's instructions from its start up to and including the one at `at`
+  // (all of them when `at` is outside it).
+  uint64_t through(uint64_t at) const;
+  // Counts the running block up to and including the instruction at `at`, which ended it
+  // (an exception, a RIP written by a hook).
+  void settle_block(uint64_t at);
+  // Whether an interrupt could be taken at this boundary.
+  bool interrupt_ready(bool in_shadow) const;
+  // Whether the quantum ends at this boundary (a block's in fast mode, an instruction's in
+  // precise mode) for an interrupt or another CPU (see "Execution").
+  bool boundary_stop(bool in_shadow);
+  std::optional<uc_err> run_exact_tail();
+  // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
+  unsigned code_bits() const;
+  // The CS descriptor, or its high or low dword, if it can be read (nullopt: the null
+  // selector of Unicorn's 64-bit reset state, or a table entry that cannot be read).
+  std::optional<uint64_t> cs_descriptor() const;
+  std::optional<uint32_t> cs_descriptor_high() const;
+  std::optional<uint32_t> cs_descriptor_low() const;
+  // CS.base: hook addresses are linear (CS.base + RIP).
+  uint64_t cs_base() const;
+  // CS.base + RIP, in fast mode only (precise mode needs no block positions).
+  uint64_t linear_rip() const { return precise_ ? rip() : rip() + cs_base(); }
+  // After a block-hook stop: RIP = the block it stopped before (stop_at_).
+  void resume_at_stop();
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
-  // After uc_emu_start ended on an access Unicorn refused as unmapped: an alias page and a
-  // retry, a #PF, or a stop (nullopt: the CPU goes on).
-  std::optional<arch::StopRequest> take_unmapped(uc_err e);
+  // An access Unicorn found nothing at (see "linear address" above): true when it can go
+  // on (an alias page, or the scratch page that makes Unicorn raise the #PF), false with
+  // stop_ set.
+  bool take_unmapped(uc_mem_type type, uint64_t va);
+  // Unmaps the #PF scratch page, if it is mapped.
+  void drop_scratch();
   bool map_alias(uint64_t va, uint64_t pa);
   void fail(std::string what);
   void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
@@ -159,12 +274,13 @@ class X86Vcpu final : public arch::Vcpu {
   // when they cannot be read.
   const uint8_t* insn_bytes(uint64_t address, uint32_t size, std::array<uint8_t, 15>& scratch) const;
   void perform(TrappedInsn t, uint64_t address, uint32_t size);
-  bool msr_access(uint64_t address, uint32_t size, bool write);
-  void read_tsc(uint64_t address, uint32_t size, bool with_aux);
+  // Both move RIP past the instruction (`size` bytes) when they perform it.
+  bool msr_access(uint32_t size, bool write);
+  void read_tsc(uint32_t size, bool with_aux);
   unsigned cpl() const;
   // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
   bool code64() const;
-  uint64_t clock() const { return clock_ ? clock_() : entered_; }
+  uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
   void refuse_msr(const std::string& what);
@@ -185,11 +301,11 @@ class X86Vcpu final : public arch::Vcpu {
   LocalApic& apic_;
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
-  struct Unmapped {
-    uint64_t address;
-    uc_mem_type type;
-  };
-  std::optional<Unmapped> unmapped_;  // recorded by on_unmapped, taken after uc_emu_start
+  std::optional<arch::StopRequest> stop_;  // a stop decided in a hook (take_unmapped)
+  // The #PF scratch page: where it is mapped and the error code the walk found.
+  std::vector<uint8_t> scratch_page_;
+  std::optional<uint64_t> scratch_at_;
+  std::optional<uint32_t> scratch_error_code_;
   arch::VaAliases aliases_{arch::VaAliases::kX86MaxPages};  // alias pages mapped at linear addresses
   std::function<bool(uint64_t va_page, uint64_t pa_page)> alias_mmio_;
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
@@ -204,6 +320,46 @@ class X86Vcpu final : public arch::Vcpu {
   TimeStampCounter tsc_;
   bool in_step_ = false;
   bool sti_shadow_ = false;  // the last instruction executed was STI
+  // Execution mode and the fast mode's state (see "Execution").
+  bool precise_ = true, mode_chosen_ = false;
+  uc_hook block_hook_ = 0, fetch_hook_ = 0;
+  // Blocks kept by address; one address can hold blocks of several sizes (Unicorn
+  // translates a one-off block of fewer instructions where a run resumes after a stop).
+  std::unordered_map<uint64_t, std::vector<Block>> blocks_;
+  // The blocks seen last, one slot per address hash, in front of blocks_ (its lookup cost
+  // more than the rest of the block hook). A slot is cleared whenever blocks_ changes at
+  // its address.
+  struct Recent {
+    uint64_t address = ~uint64_t{0};
+    uint32_t size = 0;
+    Block* block = nullptr;
+  };
+  static constexpr std::size_t kRecentSlots = 1024;
+  std::array<Recent, kRecentSlots> recent_{};
+  static std::size_t recent_slot(uint64_t address) { return (address ^ (address >> 10)) % kRecentSlots; }
+  std::unordered_set<uint64_t> hooked_at_;  // addresses with a trap-site code hook
+  std::vector<uc_hook> site_hooks_;
+  BlockDecoder decoder_;
+  const Block* cur_ = nullptr;      // the running block (nullptr: none, or dropped)
+  uint64_t block_start_ = 0, pending_ = 0;  // the running block and its instructions
+  uint64_t in_block_ = 0;           // see executed_in_step()
+  uint64_t limit_ = 0;              // instructions this quantum may retire
+  bool exact_ = false;              // the limit is the run's budget: keep it exactly
+  bool irq_check_ = false;          // something is pending at the APIC: look at boundaries
+  bool retranslate_ = false;        // stopped before a block to hook its sites
+  bool sites_full_ = false;         // too many trap-site hooks: precise mode from now on
+  bool end_quantum_ = false;        // end the quantum at the next block boundary
+  std::optional<uint64_t> stop_at_;  // the block a block-hook stop ended the run before
+  bool counting_ = false;           // run_exact_tail: on_count counts
+  bool prev_sti_ = false;           // the block before ended with STI ...
+  uint64_t prev_end_ = 0;           // ... and ended here
+  struct Tail {
+    uint64_t address, size;
+  };
+  std::optional<Tail> exact_tail_;  // the block that would have overshot the budget
+  const uint64_t* attention_ = nullptr;
+  uint64_t seen_attention_ = 0;
+  std::function<bool()> others_need_turn_;
   std::optional<std::string> error_;
   std::array<uint64_t, 256> taken_{};
   std::function<void()> after_out_;

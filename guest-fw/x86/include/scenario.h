@@ -33,7 +33,8 @@ int fire_and_wait(u32 k, u32 spins);
 void request_migration(u32 worker, u32 k, u32 target, enum update_mode mode,
                        enum migrate_variant variant);
 /* CPU 0: take `cpu` offline: it moves every IRTE that targets it, then parks. Fires
- * slot `inflight` right after the request, so an MSI is in flight during the move. */
+ * slot `inflight` once `cpu` is in its offline handler with interrupts off, so an MSI is
+ * in flight (in its IRR) during the move, whatever the scheduling. */
 void hot_unplug(u32 cpu, u32 inflight);
 /* For MIGRATE_CLEAR_P_FIRST: CPU 0 is told when P=0 is in the table and fires then. */
 extern volatile u32 clear_p_window, clear_p_fire_done;

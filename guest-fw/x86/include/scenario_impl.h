@@ -5,6 +5,9 @@
 struct route routes[DEV_SLOTS];
 volatile u32 slot_hits[DEV_SLOTS][MACHINE_MAX_CPUS];
 volatile u32 cpu_offline[MACHINE_MAX_CPUS];
+// The hot-unplug handshake (hot_unplug, on_offline): the leaving CPU is in its offline
+// handler with interrupts off, and the in-flight MSI has been fired at it.
+static volatile u32 offline_entered[MACHINE_MAX_CPUS], inflight_fired;
 volatile u32 faults_seen, invdone_seen;
 volatile u32 clear_p_window, clear_p_fire_done;
 static volatile int last_handler_cpu = -1;
@@ -87,6 +90,11 @@ static void worker_loop(u32 cpu) {
 static void on_offline(u32 vector, u32 cpu) {
   (void)vector;
   const u32 to = cpu == 1 ? 0 : 1;
+  // Interrupts are off here (interrupt gate): the MSI the unplugging CPU fires now stays in
+  // this APIC's IRR, in flight, as one that arrives after Linux's stop_machine disabled
+  // interrupts on the dying CPU. The handshake makes that race happen on every schedule.
+  offline_entered[cpu] = 1;
+  while (!inflight_fired) cpu_relax();
   for (u32 k = 0; k < DEV_SLOTS; ++k) {
     if (routes[k].cpu != cpu) continue;
     const u32 idx = IRQ_HANDLE + k;
@@ -171,8 +179,10 @@ void request_migration(u32 worker, u32 k, u32 target, enum update_mode mode,
 
 void hot_unplug(u32 cpu, u32 inflight) {
   send_ipi(cpu, VEC_OFFLINE);
+  while (!offline_entered[cpu]) cpu_relax();
   dev_rearm(inflight);
   dev_fire(inflight);
+  inflight_fired = 1;
   while (!cpu_offline[cpu]) cpu_relax();
 }
 

@@ -1,0 +1,59 @@
+#include "arch/x86/block_decode.h"
+
+#include <capstone/capstone.h>
+
+#include "arch/x86/insn_prefixes.h"
+#include "arch/x86/trapped_insn.h"
+
+namespace irqremap::x86 {
+
+BlockDecoder::~BlockDecoder() {
+  for (size_t& h : handle_)
+    if (h != 0) cs_close(&h);
+}
+
+bool is_trap_site(std::span<const uint8_t> insn) {
+  const size_t i = opcode_start(insn);
+  if (i >= insn.size()) return false;
+  const uint8_t op = insn[i];
+  if (op == 0xC4 || op == 0xC5) return true;             // VEX (or LES/LDS): vex_prefix.h
+  if (op == 0xF4 && i + 1 == insn.size()) return true;  // HLT
+  return classify_trapped(insn).op != TrappedOp::None;
+}
+
+DecodedBlock BlockDecoder::decode(std::span<const uint8_t> bytes, uint64_t address, unsigned bits) {
+  DecodedBlock d;
+  const unsigned k = bits == 64 ? 2 : bits == 32 ? 1 : 0;
+  if (handle_[k] == 0) {
+    csh h = 0;
+    const cs_mode mode = k == 2 ? CS_MODE_64 : k == 1 ? CS_MODE_32 : CS_MODE_16;
+    if (cs_open(CS_ARCH_X86, mode, &h) != CS_ERR_OK) h = 0;
+    handle_[k] = h;
+  }
+  const uint8_t* code = bytes.data();
+  size_t left = bytes.size();
+  uint64_t at = address;
+  cs_insn* insn = handle_[k] != 0 ? cs_malloc(handle_[k]) : nullptr;
+  std::span<const uint8_t> last;
+  while (left > 0 && insn != nullptr) {
+    const uint64_t start = at;
+    if (!cs_disasm_iter(handle_[k], &code, &left, &at, insn)) break;
+    d.starts.push_back(uint16_t(start - address));
+    last = bytes.subspan(start - address, insn->size);
+    if (is_trap_site(last)) d.sites.push_back({start, start});
+  }
+  if (insn != nullptr) cs_free(insn, 1);
+  if (left > 0) {
+    // Not decoded: every instruction from here to the end gets the hook (see the header).
+    d.sites.push_back({at, address + bytes.size() - 1});
+    d.undecoded = true;
+    last = {};
+  }
+  if (!last.empty()) {
+    const size_t i = opcode_start(last);
+    d.ends_with_sti = i + 1 == last.size() && last[i] == 0xFB;
+  }
+  return d;
+}
+
+}  // namespace irqremap::x86

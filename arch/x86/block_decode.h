@@ -1,0 +1,47 @@
+#pragma once
+// One translated block's instructions, decoded once when the vCPU first sees the block run
+// (fast mode, x86_vcpu.h "Execution"): where each instruction starts, which of them the
+// vCPU must see before they run, and whether the block ends with STI.
+//  - Trap sites are the instructions the vCPU performs or checks itself (trapped_insn.h:
+//    RDMSR, WRMSR, RDTSC, RDTSCP; vex_prefix.h: C4/C5, VEX or LES/LDS) and HLT, whose
+//    code hook marks the CPU halted. Each gets a UC_HOOK_CODE bounded to its address.
+//  - Capstone (the same library that disassembles for traces) decodes in the mode the
+//    block runs in (16, 32 or 64-bit code). Where it cannot decode (an encoding it does not
+//    know, bytes Unicorn would raise #UD for), the rest of the block is one range whose
+//    every instruction gets the code hook: the hook itself decides from Unicorn's own
+//    instruction size, as the per-instruction hook of the precise mode does.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace irqremap::x86 {
+
+struct DecodedBlock {
+  std::vector<uint16_t> starts;  // offsets of the instructions from the block's address
+  struct Site {
+    uint64_t first, last;  // a code hook's range: one instruction, or an undecoded tail
+  };
+  std::vector<Site> sites;
+  bool ends_with_sti = false;  // the last instruction is STI (FB): its shadow follows
+  bool undecoded = false;      // Capstone stopped before the end (the last site is the rest)
+};
+
+class BlockDecoder {
+ public:
+  BlockDecoder() = default;
+  ~BlockDecoder();
+  BlockDecoder(const BlockDecoder&) = delete;
+  BlockDecoder& operator=(const BlockDecoder&) = delete;
+
+  // `bytes` are the block's bytes at `address`; `bits` is 16, 32 or 64.
+  DecodedBlock decode(std::span<const uint8_t> bytes, uint64_t address, unsigned bits);
+
+ private:
+  size_t handle_[3] = {0, 0, 0};  // csh for 16-, 32- and 64-bit code, opened on first use
+};
+
+// Whether the instruction `insn` (its bytes, as long as it is) is one the vCPU must see
+// before it runs (the trap sites above).
+bool is_trap_site(std::span<const uint8_t> insn);
+
+}  // namespace irqremap::x86
