@@ -1,0 +1,116 @@
+#include "arch/common/gdb/session.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace irqremap::gdb {
+
+namespace {
+
+// The socket is looked at before every 32nd quantum, not every one: a quantum is at
+// least a few hundred instructions, so Ctrl-C still stops the machine within
+// microseconds, and a quantum does not pay a system call.
+constexpr unsigned kPollEvery = 32;
+
+}  // namespace
+
+Session::Session(Target& target, MachineControl& control, std::unique_ptr<TcpListener> listener, bool wait)
+    : target_(target), control_(control), listener_(std::move(listener)), stub_(target), wait_(wait) {}
+
+arch::BoundaryDecision Session::at_boundary(unsigned cpu) {
+  if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
+  const bool first = std::exchange(first_, false);
+  if (!conn_) {
+    if (!(first && wait_) && polls_++ % kPollEvery != 0) return {};
+    conn_ = listener_->accept(first && wait_);
+    // A client that connects finds the machine stopped, and asks why with '?'.
+    if (conn_) stop(StopEvent{cpu}, false, false);
+  } else if (step_cpu_ && *step_cpu_ != cpu && control_.cpu_running(*step_cpu_)) {
+    return {true, std::nullopt};  // the stepping CPU runs alone
+  } else if (polls_++ % kPollEvery == 0 && interrupted()) {
+    stop(StopEvent{cpu, 2}, true, false);
+  }
+  if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
+  return {};
+}
+
+bool Session::interrupted() {
+  while (conn_ && conn_->readable()) {
+    const std::optional<char> b = conn_->read_byte();
+    if (!b) {
+      drop_client();  // the client went while the machine ran: it goes on
+      return false;
+    }
+    if (auto in = stub_.feed(*b); in && in->kind == Incoming::Kind::Interrupt) return true;
+  }
+  return false;
+}
+
+void Session::before_insn(unsigned cpu, uint64_t pc) {
+  if (!conn_) return;
+  if (step_cpu_ == cpu) {
+    if (step_skip_ > 0) {
+      --step_skip_;
+    } else {
+      stop(StopEvent{cpu}, true, true);
+      return;
+    }
+  }
+  if (const unsigned kinds = stub_.breakpoint_kinds(pc)) {
+    StopEvent e{cpu};
+    e.cause = (kinds & 1) ? StopEvent::Cause::SwBreak : StopEvent::Cause::HwBreak;
+    stop(e, true, true);
+  }
+}
+
+void Session::on_access(unsigned cpu, uint64_t va, unsigned size, bool write) {
+  if (!conn_) return;
+  for (const Watchpoint& w : stub_.watchpoints()) {
+    if (!w.overlaps(va, size) || !w.triggers(write)) continue;
+    StopEvent e{cpu};
+    e.cause = StopEvent::Cause::Watch;
+    e.watch = w;
+    e.watch_addr = std::max(va, w.addr);
+    stop(e, true, true);
+    return;
+  }
+}
+
+void Session::stop(const StopEvent& e, bool announce, bool inside) {
+  step_cpu_.reset();
+  // A PC written while an instruction's hook runs would not take effect before the rest
+  // of Unicorn's translated block: only a CPU between quanta may have it written.
+  stub_.set_pc_writable(!inside);
+  const Resume r = stub_.serve(*conn_, e, announce);
+  switch (r.kind) {
+    case Resume::Kind::Continue: break;
+    case Resume::Kind::Step:
+      step_cpu_ = r.step_cpu;
+      // Stopped inside this CPU's instruction: the next instruction it reaches ends the
+      // step. Otherwise the instruction at its PC runs first.
+      step_skip_ = inside && e.cpu == r.step_cpu ? 0 : 1;
+      if (inside && e.cpu != r.step_cpu) control_.end_quantum(e.cpu);
+      break;
+    case Resume::Kind::Kill:
+      killed_ = true;
+      if (inside) control_.end_quantum(e.cpu);
+      drop_client();
+      break;
+    case Resume::Kind::Detach:
+    case Resume::Kind::Disconnected: drop_client(); break;
+  }
+}
+
+void Session::drop_client() {
+  conn_.reset();
+  stub_.forget_client();
+  step_cpu_.reset();
+}
+
+void Session::exited(int status) {
+  if (!conn_) return;
+  conn_->write(frame(Stub::exit_reply(status)));
+  drop_client();
+}
+
+}  // namespace irqremap::gdb
