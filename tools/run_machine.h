@@ -23,6 +23,7 @@
 #include "remap/trace.h"
 #include "guest-fw/firmware.h"
 #include "tools/cli.h"
+#include "tools/gdb_attach.h"
 #include "tools/timeline_json.h"
 #include "tools/timeline_sink.h"
 #include "tools/timeline_svg.h"
@@ -44,6 +45,8 @@ struct RunOptions {
   std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
   std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
   std::vector<std::string> devices; // --device: PCI devices by QEMU -device name (arm64)
+  std::string gdb;                  // --gdb: a GDB stub on this port (gdb_attach.h)
+  bool gdb_wait = false;            // --gdb-wait: no instruction before the debugger says so
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -206,7 +209,12 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
                            [&machine] { return run_detail::virtual_now(machine); });
     machine.attach(&timeline);
   }
+  std::unique_ptr<GdbAttachment> gdb;
+  if (!o.gdb.empty()) gdb = attach_gdb(machine, o.gdb, o.gdb_wait, io.err);
   const arch::RunResult r = machine.run(*entry, o.max_insns);
+  // The debugger hears of the end first (W), then the run's output is finished as usual.
+  if (gdb) gdb->exited(r.exit_status);
+  gdb.reset();
   if (o.trace) machine.detach(&sink);
   if (timed) {
     machine.detach(&timeline);
