@@ -1,0 +1,113 @@
+// `irqremap run --arch arm64 --gdb` with the real client, gdb-multiarch 13 in batch mode,
+// and with raw packets for what batch mode cannot do (Ctrl-C, malformed packets, kill).
+// Skipped by name when gdb-multiarch is missing (tests/common/gdb_run.h).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tests/common/gdb_run.h"
+#include "tests/tools/cli_run.h"
+#include "arch/common/gdb/packet.h"
+
+namespace {
+
+const std::string kItsMigrateElf = std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/arm64-its-migrate.elf";
+const std::string kUartHelloElf = std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/arm64-uart-hello.elf";
+
+bool has(const std::string& text, const std::string& what) {
+  if (text.find(what) != std::string::npos) return true;
+  MESSAGE("missing: " << what);
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("gdb arm64: a breakpoint in its-migrate's LPI handler stops CPU 1 with the INTID, then table, watch, step, threads, detach") {
+  const auto gdb = gdbtest::find_gdb("gdb arm64 its-migrate session");
+  if (!gdb) return;
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate"});
+  const std::string out = gdbtest::gdb_batch(*gdb, kItsMigrateElf, run.port(),
+                                             "info threads\n"
+                                             "break handle_lpi\n"
+                                             "continue\n"
+                                             "printf \"stop: x0=%d x1=%d pc=%#lx\\n\", $x0, $x1, $pc\n"
+                                             "x/2gx &cmd_queue\n"
+                                             "printf \"before step: pc=%#lx\\n\", $pc\n"
+                                             "stepi\n"
+                                             "printf \"after step: pc=%#lx\\n\", $pc\n"
+                                             "watch handled[1]\n"
+                                             "continue\n"
+                                             "delete\n"
+                                             "info threads\n"
+                                             "thread 1\n"
+                                             "printf \"thread 1: el=%d\\n\", ($cpsr >> 2) & 3\n"
+                                             "detach\n",
+                                             run.dir());
+  const int status = run.wait();
+  CAPTURE(out);
+  // --gdb-wait: CPU 0 held at the entry point before its first instruction.
+  CHECK(has(out, "_start () at"));
+  CHECK(has(out, "Thread 2 (CPU 1 [off])"));
+  // The LPI is acknowledged on CPU 1 (its collection): gdb switches to thread 2, and the
+  // handler's arguments are the CPU and INTID 8192.
+  CHECK(has(out, "Thread 2 hit Breakpoint 1"));
+  CHECK(has(out, "handle_lpi (cpu=1, intid=8192)"));
+  CHECK(has(out, "stop: x0=1 x1=8192 pc=0x40080040"));
+  // The first command queue entry the firmware wrote: MAPC (0x09) for ICID 0.
+  CHECK(has(out, "<cmd_queue>:\t0x0000000000000009\t0x0000000000000000"));
+  // stepi at the handler's first instruction (not a branch) moves CPU 1 by one A64
+  // instruction.
+  CHECK(has(out, "before step: pc=0x40080040"));
+  CHECK(has(out, "after step: pc=0x40080044"));
+  // A write watchpoint on CPU 1's counter: gdb sees the store the handler makes.
+  CHECK(has(out, "Hardware watchpoint 2: handled[1]"));
+  CHECK(has(out, "Thread 2 hit Hardware watchpoint 2: handled[1]"));
+  CHECK(has(out, "Old value = 0\nNew value = 1"));
+  // Every CPU is a thread; the secondaries wait in WFI while CPU 1 handles the LPI.
+  CHECK(has(out, "Thread 1 (CPU 0 [running])"));
+  CHECK(has(out, "Thread 4 (CPU 3 [halted in WFI])"));
+  CHECK(has(out, "thread 1: el=1"));
+  CHECK(has(out, "[Inferior 1 (Remote target) detached]"));
+  // After the detach the run goes on and prints exactly what it prints without a debugger.
+  CHECK(status == 0);
+  const auto plain = clitest::run_cli({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate"});
+  CHECK(run.out() == plain.out);
+  CHECK(has(run.out(), "total: 10 triggered, 10 handled"));
+}
+
+TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb reports, with the run's status") {
+  const auto gdb = gdbtest::find_gdb("gdb arm64 power-off");
+  if (!gdb) return;
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/uart-hello"});
+  const std::string out = gdbtest::gdb_batch(*gdb, kUartHelloElf, run.port(), "continue\n", run.dir());
+  CAPTURE(out);
+  CHECK(has(out, "exited normally"));
+  CHECK(run.wait() == 0);
+  CHECK(run.out() == clitest::run_cli({"run", "--arch", "arm64", "--firmware", "arm64/uart-hello"}).out);
+}
+
+TEST_CASE("gdb arm64 stub: Ctrl-C stops a running machine, malformed packets get errors, k ends the run") {
+  // Raw packets: no gdb-multiarch needed. doorbell-storm runs long enough to interrupt.
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/doorbell-storm"});
+  gdbtest::GdbSocket s(run.port());
+  using irqremap::gdb::frame;
+  s.send_raw(frame("QStartNoAckMode"));
+  CHECK(s.reply() == "OK");
+  s.send_raw(frame("vCont;c"));
+  s.send_raw("\x03");
+  CHECK(s.reply() == "T02thread:1;");  // SIGINT, on CPU 0
+  for (const char* bad : {"mzz,4", "m40080000", "Z0,zz,4", "P99=00", "Hg9", "qXfer:features:read:x.xml:0,10"}) {
+    CAPTURE(bad);
+    s.send_raw(frame(bad));
+    CHECK(s.reply().starts_with("E"));
+  }
+  s.send_raw("$" + std::string(0x5000, 'm') + "#00");  // past PacketSize
+  CHECK(s.reply() == "E05");
+  s.send_raw(frame("m40080000,4"));  // still serving after all that: the first instruction word
+  const std::string word = s.reply();
+  CHECK(word.size() == 8);
+  CHECK(word.find_first_not_of("0123456789abcdef") == std::string::npos);
+  s.send_raw(frame("k"));
+  CHECK(run.wait() == 1);
+  CHECK(run.err().find("killed by the debugger") != std::string::npos);
+}
