@@ -58,7 +58,8 @@ struct SystemReg {
 };
 
 // Arm ARM D17.2 encodings (op0, op1, CRn, CRm, op2).
-const std::array<SystemReg, 13> kSystemRegs{{
+// SP_EL1 is left out: at EL1h it is `sp` itself, and Unicorn's banked copy is stale then.
+const std::array<SystemReg, 12> kSystemRegs{{
     {"ELR_EL1", {UC_ARM64_REG_ELR_EL1, {}}},
     {"SPSR_EL1", {UC_ARM64_REG_CP_REG, {3, 0, 4, 0, 0}}},
     {"ESR_EL1", {UC_ARM64_REG_ESR_EL1, {}}},
@@ -70,7 +71,6 @@ const std::array<SystemReg, 13> kSystemRegs{{
     {"TTBR1_EL1", {UC_ARM64_REG_TTBR1_EL1, {}}},
     {"MAIR_EL1", {UC_ARM64_REG_MAIR_EL1, {}}},
     {"SP_EL0", {UC_ARM64_REG_SP_EL0, {}}},
-    {"SP_EL1", {UC_ARM64_REG_SP_EL1, {}}},
     {"TPIDR_EL1", {UC_ARM64_REG_CP_REG, {3, 0, 13, 0, 4}}},
 }};
 

@@ -75,6 +75,29 @@ TEST_CASE("gdb arm64: a breakpoint in its-migrate's LPI handler stops CPU 1 with
   CHECK(has(run.out(), "total: 10 triggered, 10 handled"));
 }
 
+TEST_CASE("gdb arm64: with the MMU on, x reads through the guest's own tables (TTBR0 user page, TTBR1 alias)") {
+  const auto gdb = gdbtest::find_gdb("gdb arm64 va-pages memory");
+  if (!gdb) return;
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/va-pages"});
+  const std::string out = gdbtest::gdb_batch(
+      *gdb, std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/arm64-va-pages.elf", run.port(),
+      "break check\n"
+      "continue\n"
+      "x/gx 0x1000000000\n"                              // USER_VA: user_page[0] (ASID 0)
+      "x/gx 0x1000001000\n"                              // remapped to user_page[3]
+      "x/gx 0xffff000000000000 + (long)&user_page[1]\n"  // RAM's TTBR1 alias
+      "printf \"M=%d\\n\", $SCTLR_EL1 & 1\n"
+      "detach\n",
+      run.dir());
+  CAPTURE(out);
+  CHECK(has(out, "0x1000000000:\t0x000000000000aaaa"));
+  CHECK(has(out, "0x1000001000:\t0x000000000000dddd"));
+  CHECK(has(out, ":\t0x000000000000bbbb"));
+  CHECK(has(out, "M=1"));
+  CHECK(run.wait() == 0);
+  CHECK(has(run.out(), "code at TTBR1: ok"));
+}
+
 TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb reports, with the run's status") {
   const auto gdb = gdbtest::find_gdb("gdb arm64 power-off");
   if (!gdb) return;
