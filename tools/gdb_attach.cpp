@@ -7,7 +7,7 @@
 #include "arch/arm64/gdb_arm64.h"
 #include "arch/common/gdb/session.h"
 #include "arch/common/gdb/tcp.h"
-#include "arch/x86/x86_machine.h"
+#include "arch/x86/gdb_x86.h"
 #include "tools/cli.h"
 
 namespace irqremap::cli {
@@ -46,6 +46,18 @@ class Arm64Gdb final : public GdbAttachment {
   arm64::Arm64GdbAttachment hooks_;  // last: unhooked before the session goes
 };
 
+class X86Gdb final : public GdbAttachment {
+ public:
+  X86Gdb(x86::X86Machine& m, std::unique_ptr<gdb::TcpListener> l, bool wait)
+      : target_(m), session_(target_, target_, std::move(l), wait), hooks_(m, session_) {}
+  void exited(int status) override { session_.exited(status); }
+
+ private:
+  x86::X86GdbTarget target_;
+  gdb::Session session_;
+  x86::X86GdbAttachment hooks_;
+};
+
 }  // namespace
 
 std::unique_ptr<GdbAttachment> attach_gdb(arm64::Arm64Machine& m, std::string_view spec, bool wait,
@@ -53,9 +65,8 @@ std::unique_ptr<GdbAttachment> attach_gdb(arm64::Arm64Machine& m, std::string_vi
   return std::make_unique<Arm64Gdb>(m, listen(spec, err), wait);
 }
 
-std::unique_ptr<GdbAttachment> attach_gdb(x86::X86Machine&, std::string_view spec, bool, std::ostream&) {
-  parse_gdb_port(spec);
-  throw UsageError(fmt::format("--gdb {}: the GDB stub runs on --arch arm64 only so far (issue 33)", spec));
+std::unique_ptr<GdbAttachment> attach_gdb(x86::X86Machine& m, std::string_view spec, bool wait, std::ostream& err) {
+  return std::make_unique<X86Gdb>(m, listen(spec, err), wait);
 }
 
 }  // namespace irqremap::cli

@@ -20,6 +20,12 @@ Session::Session(Target& target, MachineControl& control, std::unique_ptr<TcpLis
 arch::BoundaryDecision Session::at_boundary(unsigned cpu) {
   if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   const bool first = std::exchange(first_, false);
+  if (conn_ && pending_watch_) {
+    // The instruction that hit a trap-class watchpoint ended its CPU's quantum.
+    const StopEvent e = *std::exchange(pending_watch_, std::nullopt);
+    stop(e, true, false);
+  }
+  if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   if (!conn_) {
     if (!(first && wait_) && polls_++ % kPollEvery != 0) return {};
     conn_ = listener_->accept(first && wait_);
@@ -48,6 +54,12 @@ bool Session::interrupted() {
 
 void Session::before_insn(unsigned cpu, uint64_t pc) {
   if (!conn_) return;
+  if (pending_watch_ && pending_watch_->cpu == cpu) {
+    // The stop is before this instruction, which a step then executes.
+    const StopEvent e = *std::exchange(pending_watch_, std::nullopt);
+    stop(e, true, true);
+    return;
+  }
   if (step_cpu_ == cpu) {
     if (step_skip_ > 0) {
       --step_skip_;
@@ -71,7 +83,8 @@ void Session::on_access(unsigned cpu, uint64_t va, unsigned size, bool write) {
     e.cause = StopEvent::Cause::Watch;
     e.watch = w;
     e.watch_addr = std::max(va, w.addr);
-    stop(e, true, true);
+    if (target_.description().watch_stops_after) pending_watch_ = e;
+    else stop(e, true, true);
     return;
   }
 }
@@ -103,6 +116,7 @@ void Session::stop(const StopEvent& e, bool announce, bool inside) {
 
 void Session::drop_client() {
   conn_.reset();
+  pending_watch_.reset();
   stub_.forget_client();
   step_cpu_.reset();
 }

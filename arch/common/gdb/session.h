@@ -11,8 +11,10 @@
 // returns when the client resumes: the quantum and the schedule go on exactly as without
 // the stop, so breakpoints and watchpoints change nothing the guest can observe. Every
 // other CPU is between two quanta, at an instruction boundary (all-stop). A watchpoint
-// stops inside the access, before the stored value lands (as AArch64 watchpoints stop
-// before the instruction, Arm ARM D2.10.5; gdb steps over it and reports the change).
+// stops where the architecture's does (TargetDescription::watch_stops_after): inside the
+// access, before the stored value lands (AArch64; gdb steps over it and reports the
+// change), or after the instruction, at the CPU's next instruction or, when its quantum
+// ends there, before any other CPU runs (x86).
 //
 // A step resumes only the stepping CPU: the others skip their quanta until it has
 // executed one instruction (unless it waits for an interrupt, which another CPU may have
@@ -74,6 +76,7 @@ class Session {
   bool wait_;
   bool first_ = true;
   bool killed_ = false;
+  std::optional<StopEvent> pending_watch_;  // hit, reported after its instruction
   std::optional<unsigned> step_cpu_;
   unsigned step_skip_ = 0;  // instructions of step_cpu_ to let through before stopping
   unsigned polls_ = 0;

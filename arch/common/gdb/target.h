@@ -29,6 +29,11 @@ struct TargetDescription {
   // feature name, emitted at the top of that feature.
   std::span<const std::pair<std::string_view, std::string_view>> feature_types;
   unsigned pc_regno;                   // the program counter among regs
+  // Where a watchpoint stops: before the access (AArch64 watchpoints are taken before
+  // the instruction, Arm ARM D2.10.5, and gdb steps over it itself) or after the
+  // instruction that made it (x86 data breakpoints are traps, Intel SDM vol. 3B
+  // §17.3.1.2, and gdb reads the new value at once).
+  bool watch_stops_after = false;
 };
 
 // The <target> document for qXfer:features:read:target.xml.
