@@ -81,7 +81,7 @@ TEST_CASE("gdb arm64: with the MMU on, x reads through the guest's own tables (T
   gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/va-pages"});
   const std::string out = gdbtest::gdb_batch(
       *gdb, std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/arm64-va-pages.elf", run.port(),
-      "break check\n"
+      "hbreak check\n"
       "continue\n"
       "x/gx 0x1000000000\n"                              // USER_VA: user_page[0] (ASID 0)
       "x/gx 0x1000001000\n"                              // remapped to user_page[3]
@@ -90,12 +90,39 @@ TEST_CASE("gdb arm64: with the MMU on, x reads through the guest's own tables (T
       "detach\n",
       run.dir());
   CAPTURE(out);
+  CHECK(has(out, "Hardware assisted breakpoint 1 at"));  // Z1
+  CHECK(has(out, "Breakpoint 1.1, check ("));  // check() is inlined too: two locations
   CHECK(has(out, "0x1000000000:\t0x000000000000aaaa"));
   CHECK(has(out, "0x1000001000:\t0x000000000000dddd"));
   CHECK(has(out, ":\t0x000000000000bbbb"));
   CHECK(has(out, "M=1"));
   CHECK(run.wait() == 0);
   CHECK(has(run.out(), "code at TTBR1: ok"));
+}
+
+TEST_CASE("gdb arm64: read (Z3) and access (Z4) watchpoints stop the CPU that reads, with the value read") {
+  const auto gdb = gdbtest::find_gdb("gdb arm64 read/access watchpoints");
+  if (!gdb) return;
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate"});
+  const std::string out = gdbtest::gdb_batch(*gdb, kItsMigrateElf, run.port(),
+                                             "rwatch online[1]\n"
+                                             "continue\n"
+                                             "delete\n"
+                                             "awatch handled[2]\n"
+                                             "continue\n"
+                                             "delete\n"
+                                             "detach\n",
+                                             run.dir());
+  CAPTURE(out);
+  // CPU 0 polls CPU 1's mailbox after CPU_ON; CPU 1 has already set it (CPU_ON ends CPU
+  // 0's quantum, and CPU 1 runs first).
+  CHECK(has(out, "Thread 1 hit Hardware read watchpoint 1: online[1]\n\nValue = 1"));
+  CHECK(has(out, "in main () at"));
+  // CPU 0 sums the counters in total() before CPU 2 has handled anything.
+  CHECK(has(out, "Thread 1 hit Hardware access (read/write) watchpoint 2: handled[2]\n\nValue = 0"));
+  CHECK(has(out, "in total () at"));
+  CHECK(run.wait() == 0);
+  CHECK(has(run.out(), "total: 10 triggered, 10 handled"));
 }
 
 TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb reports, with the run's status") {
