@@ -137,8 +137,8 @@ TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb 
 }
 
 TEST_CASE("gdb arm64 stub: Ctrl-C stops a running machine, malformed packets get errors, k ends the run") {
-  // Raw packets: no gdb-multiarch needed. doorbell-storm runs long enough to interrupt.
-  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/doorbell-storm"});
+  // Raw packets: no gdb-multiarch needed. compute runs for seconds: long enough to interrupt.
+  gdbtest::DebuggedRun run({"run", "--arch", "arm64", "--firmware", "arm64/compute"});
   gdbtest::GdbSocket s(run.port());
   using irqremap::gdb::frame;
   s.send_raw(frame("QStartNoAckMode"));

@@ -1,16 +1,19 @@
 #include "arch/common/gdb/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace irqremap::gdb {
 
 namespace {
 
-// The socket is looked at before every 32nd quantum, not every one: a quantum is at
-// least a few hundred instructions, so Ctrl-C still stops the machine within
-// microseconds, and a quantum does not pay a system call.
-constexpr unsigned kPollEvery = 32;
+// The socket is looked at before a quantum when a millisecond of host time has passed
+// since the last look, not before every one: short quanta (200 instructions when CPUs
+// share the machine) do not each pay a system call, and long ones (a CPU that runs
+// alone) are still looked at after each. The host clock decides only when a client's
+// Ctrl-C or connection is noticed, which is the host's timing anyway.
+constexpr auto kPollInterval = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -27,17 +30,24 @@ arch::BoundaryDecision Session::at_boundary(unsigned cpu) {
   }
   if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   if (!conn_) {
-    if (!(first && wait_) && polls_++ % kPollEvery != 0) return {};
+    if (!(first && wait_) && !poll_due()) return {};
     conn_ = listener_->accept(first && wait_);
     // A client that connects finds the machine stopped, and asks why with '?'.
     if (conn_) stop(StopEvent{cpu}, false, false);
   } else if (step_cpu_ && *step_cpu_ != cpu && control_.cpu_running(*step_cpu_)) {
     return {true, std::nullopt};  // the stepping CPU runs alone
-  } else if (polls_++ % kPollEvery == 0 && interrupted()) {
+  } else if (poll_due() && interrupted()) {
     stop(StopEvent{cpu, 2}, true, false);
   }
   if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   return {};
+}
+
+bool Session::poll_due() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_poll_ < kPollInterval) return false;
+  last_poll_ = now;
+  return true;
 }
 
 bool Session::interrupted() {

@@ -25,6 +25,7 @@
 // breakpoints or watchpoints, as QEMU does; the port then takes a new client. Kill (k)
 // ends the run (exit status 1, "killed by the debugger"). When the run ends on its own,
 // the client gets W with the exit status (exited()).
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,6 +67,8 @@ class Session {
   void stop(const StopEvent& e, bool announce, bool inside);
   // Reads what the client sent while the machine runs; true on Ctrl-C.
   bool interrupted();
+  // Whether to look at the socket before this quantum (see session.cpp).
+  bool poll_due();
   void drop_client();
 
   Target& target_;
@@ -79,7 +82,7 @@ class Session {
   std::optional<StopEvent> pending_watch_;  // hit, reported after its instruction
   std::optional<unsigned> step_cpu_;
   unsigned step_skip_ = 0;  // instructions of step_cpu_ to let through before stopping
-  unsigned polls_ = 0;
+  std::chrono::steady_clock::time_point last_poll_{};
 };
 
 }  // namespace irqremap::gdb
