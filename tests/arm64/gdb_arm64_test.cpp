@@ -32,9 +32,15 @@ TEST_CASE("gdb arm64: a breakpoint in its-migrate's LPI handler stops CPU 1 with
                                              "continue\n"
                                              "printf \"stop: x0=%d x1=%d pc=%#lx\\n\", $x0, $x1, $pc\n"
                                              "x/2gx &cmd_queue\n"
+                                             "thread 1\n"
+                                             "printf \"cpu0 before: pc=%#lx\\n\", $pc\n"
+                                             "thread 2\n"
                                              "printf \"before step: pc=%#lx\\n\", $pc\n"
                                              "stepi\n"
                                              "printf \"after step: pc=%#lx\\n\", $pc\n"
+                                             "thread 1\n"
+                                             "printf \"cpu0 after: pc=%#lx\\n\", $pc\n"
+                                             "thread 2\n"
                                              "watch handled[1]\n"
                                              "continue\n"
                                              "delete\n"
@@ -59,6 +65,11 @@ TEST_CASE("gdb arm64: a breakpoint in its-migrate's LPI handler stops CPU 1 with
   // instruction.
   CHECK(has(out, "before step: pc=0x40080040"));
   CHECK(has(out, "after step: pc=0x40080044"));
+  // Only the selected CPU stepped: CPU 0 is where it was.
+  const auto c0 = out.find("cpu0 before: pc="), c1 = out.find("cpu0 after: pc=");
+  REQUIRE(c0 != std::string::npos);
+  REQUIRE(c1 != std::string::npos);
+  CHECK(out.substr(c0 + 16, out.find('\n', c0) - c0 - 16) == out.substr(c1 + 15, out.find('\n', c1) - c1 - 15));
   // A write watchpoint on CPU 1's counter: gdb sees the store the handler makes.
   CHECK(has(out, "Hardware watchpoint 2: handled[1]"));
   CHECK(has(out, "Thread 2 hit Hardware watchpoint 2: handled[1]"));

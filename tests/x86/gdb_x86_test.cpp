@@ -29,9 +29,15 @@ TEST_CASE("gdb x86: a breakpoint in irq-migrate's device handler stops CPU 1 wit
                          "continue\n"
                          "printf \"stop: rdi=%#x rsi=%d rip=%#lx\\n\", $rdi, $rsi, $rip\n"
                          "x/2gx &vtd_irt[32]\n"
+                         "thread 1\n"
+                         "printf \"cpu0 before: pc=%#lx\\n\", $pc\n"
+                         "thread 2\n"
                          "printf \"before step: pc=%#lx\\n\", $pc\n"
                          "stepi\n"
                          "printf \"after step: pc=%#lx\\n\", $pc\n"
+                         "thread 1\n"
+                         "printf \"cpu0 after: pc=%#lx\\n\", $pc\n"
+                         "thread 2\n"
                          "watch slot_hits[0][1]\n"
                          "continue\n"
                          "delete\n"
@@ -51,6 +57,11 @@ TEST_CASE("gdb x86: a breakpoint in irq-migrate's device handler stops CPU 1 wit
   // stepi: one instruction (the 6-byte load at the handler's first line).
   CHECK(has(out, "before step: pc=0x100794"));
   CHECK(has(out, "after step: pc=0x10079a"));
+  // Only the selected CPU stepped: CPU 0 is where it was.
+  const auto c0 = out.find("cpu0 before: pc="), c1 = out.find("cpu0 after: pc=");
+  REQUIRE(c0 != std::string::npos);
+  REQUIRE(c1 != std::string::npos);
+  CHECK(out.substr(c0 + 16, out.find('\n', c0) - c0 - 16) == out.substr(c1 + 15, out.find('\n', c1) - c1 - 15));
   // A write watchpoint, reported after the store as x86 data breakpoints are.
   CHECK(has(out, "Thread 2 hit Hardware watchpoint 2: slot_hits[0][1]"));
   CHECK(has(out, "Old value = 0\nNew value = 1"));
