@@ -136,6 +136,39 @@ TEST_CASE("gdb arm64: read (Z3) and access (Z4) watchpoints stop the CPU that re
   CHECK(has(run.out(), "total: 10 triggered, 10 handled"));
 }
 
+TEST_CASE("gdb arm64: breakpoints and watchpoints change nothing the guest does: the --trace is byte for byte the same") {
+#ifdef IRQREMAP_SANITIZED
+  MESSAGE("SKIPPED gdb trace identity: sanitizer build (two traced runs of 400,000 lines; the normal build runs it)");
+  return;
+#endif
+  const auto gdb = gdbtest::find_gdb("gdb arm64 trace identity");
+  if (!gdb) return;
+  const std::vector<std::string> args{"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate",
+                                      "--trace"};
+  gdbtest::DebuggedRun run(args);
+  // Three stops in the handler on CPU 1, a watchpoint hit on CPU 2's counter, a step.
+  const std::string out = gdbtest::gdb_batch(*gdb, kItsMigrateElf, run.port(),
+                                             "break handle_lpi\n"
+                                             "continue\n"
+                                             "continue\n"
+                                             "continue\n"
+                                             "delete\n"
+                                             "watch handled[2]\n"
+                                             "continue\n"
+                                             "stepi\n"
+                                             "delete\n"
+                                             "detach\n",
+                                             run.dir());
+  CAPTURE(out);
+  CHECK(has(out, "Thread 3 hit Hardware watchpoint 2: handled[2]"));
+  CHECK(run.wait() == 0);
+  // Every instruction, MMIO access, ITS command and delivery, in the same order on the
+  // same CPU at the same virtual time as without the debugger.
+  const auto plain = clitest::run_cli(args);
+  CHECK(run.out().size() == plain.out.size());
+  CHECK(run.out() == plain.out);
+}
+
 TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb reports, with the run's status") {
   const auto gdb = gdbtest::find_gdb("gdb arm64 power-off");
   if (!gdb) return;
