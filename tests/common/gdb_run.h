@@ -57,17 +57,19 @@ inline std::optional<std::string> find_gdb(const std::string& test) {
   return std::nullopt;
 }
 
-// `irqremap ARGS --gdb 0 --gdb-wait` in the background, stdout and stderr to files; the
+// `irqremap ARGS --gdb 0 [--gdb-wait]` in the background, stdout and stderr to files; the
 // port the stub chose is read from its "gdb stub on 127.0.0.1:N" line.
 class DebuggedRun {
  public:
-  explicit DebuggedRun(const std::vector<std::string>& args) {
+  // `wait`: --gdb-wait (the machine waits for the client before its first instruction).
+  explicit DebuggedRun(const std::vector<std::string>& args, bool wait = true) {
     dir_ = std::filesystem::temp_directory_path() /
            ("irqremap-gdb-" + std::to_string(getpid()) + "-" + std::to_string(counter()++));
     std::filesystem::create_directories(dir_);
     std::vector<std::string> argv{IRQREMAP_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    for (const char* a : {"--gdb", "0", "--gdb-wait"}) argv.emplace_back(a);
+    for (const char* a : {"--gdb", "0"}) argv.emplace_back(a);
+    if (wait) argv.emplace_back("--gdb-wait");
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);

@@ -44,3 +44,17 @@ TEST_CASE("run --gdb: a client that disconnects while the machine waits lets the
   CHECK(run.wait() == 0);
   CHECK(run.out() == clitest::run_cli({"run", "--arch", "arm64", "--firmware", "arm64/uart-hello"}).out);
 }
+
+TEST_CASE("run --gdb without --gdb-wait: the machine runs at once, a client that connects stops it, D lets it finish") {
+  const std::vector<std::string> args{"run", "--arch", "arm64", "--firmware", "arm64/compute"};
+  gdbtest::DebuggedRun run(args, false);
+  gdbtest::GdbSocket s(run.port());
+  s.send_raw(irqremap::gdb::frame("?"));
+  CHECK(s.reply() == "T05thread:1;");
+  s.send_raw(irqremap::gdb::frame("p20"));  // pc, wherever the machine had got to
+  CHECK(s.reply().size() == 16);
+  s.send_raw(irqremap::gdb::frame("D"));
+  CHECK(s.reply() == "OK");
+  CHECK(run.wait() == 0);
+  CHECK(run.out() == clitest::run_cli(args).out);
+}
