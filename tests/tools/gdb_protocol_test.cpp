@@ -174,14 +174,18 @@ TEST_CASE("gdb stub: g, p and P read and write the registers of the thread Hg se
   CHECK(t.regs[1][0] == 1);
 }
 
-TEST_CASE("gdb stub: the PC is not written while a CPU is inside an instruction, unless the value is unchanged") {
+TEST_CASE("gdb stub: the PC of a CPU stopped inside an instruction is not written, unless the value is unchanged") {
   FakeTarget t;
   Stub s(t);
-  s.set_pc_writable(false);
+  s.set_pc_fixed(0);
   CHECK(reply(s, "P1=0000084000000000") == "OK");  // the same PC
   CHECK(reply(s, "P1=0400084000000000") == "E04");
   CHECK(t.regs[0][1] == 0x40080000);
-  s.set_pc_writable(true);
+  CHECK(reply(s, "Hg2") == "OK");  // CPU 1 is between quanta: its PC may move
+  CHECK(reply(s, "P1=0800084000000000") == "OK");
+  CHECK(t.regs[1][1] == 0x40080008);
+  CHECK(reply(s, "Hg1") == "OK");
+  s.set_pc_fixed(std::nullopt);
   CHECK_FALSE(s.handle("c40080004").reply.has_value());  // "c addr" resumes there
   CHECK(t.regs[0][1] == 0x40080004);
 }

@@ -102,8 +102,8 @@ void Session::on_access(unsigned cpu, uint64_t va, unsigned size, bool write) {
 void Session::stop(const StopEvent& e, bool announce, bool inside) {
   step_cpu_.reset();
   // A PC written while an instruction's hook runs would not take effect before the rest
-  // of Unicorn's translated block: only a CPU between quanta may have it written.
-  stub_.set_pc_writable(!inside);
+  // of Unicorn's translated block: only CPUs between quanta may have it written.
+  stub_.set_pc_fixed(inside ? std::optional<unsigned>(e.cpu) : std::nullopt);
   const Resume r = stub_.serve(*conn_, e, announce);
   switch (r.kind) {
     case Resume::Kind::Continue: break;

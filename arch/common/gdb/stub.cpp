@@ -196,7 +196,7 @@ bool Stub::write_pc(unsigned cpu, std::span<const std::byte> v) {
   const unsigned pc = target_.description().pc_regno;
   std::vector<std::byte> now(target_.description().regs[pc].bits / 8);
   if (target_.read_register(cpu, pc, now) && std::equal(now.begin(), now.end(), v.begin(), v.end())) return true;
-  return pc_writable_ && target_.write_register(cpu, pc, v);
+  return pc_fixed_ != cpu && target_.write_register(cpu, pc, v);
 }
 
 std::string Stub::write_registers(std::string_view hex) {

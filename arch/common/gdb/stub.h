@@ -96,9 +96,10 @@ class Stub {
   // Detach or disconnect: the breakpoints and watchpoints go with the client, and a new
   // client starts with acknowledgements on (E.11: no-ack mode lasts for the connection).
   void forget_client();
-  // Whether the PC may be written now (false while a CPU is stopped inside an
-  // instruction's hook: the machine glue says; see session.h).
-  void set_pc_writable(bool on) { pc_writable_ = on; }
+  // The CPU whose PC may not be written now: one stopped inside an instruction's hook
+  // (session.h), where a new PC would not take effect before the rest of Unicorn's
+  // translated block. The other CPUs are between quanta and may be moved.
+  void set_pc_fixed(std::optional<unsigned> cpu) { pc_fixed_ = cpu; }
 
  private:
   std::string read_registers();
@@ -123,7 +124,7 @@ class Stub {
   unsigned g_cpu_ = 0;       // registers and memory (Hg)
   unsigned c_cpu_ = 0;       // what a plain s steps (Hc)
   bool ack_ = true;
-  bool pc_writable_ = true;
+  std::optional<unsigned> pc_fixed_;
   std::string xml_;          // target.xml, built once
   std::string last_reply_;   // resent on '-' in ack mode
 };
