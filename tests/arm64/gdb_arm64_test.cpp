@@ -169,6 +169,30 @@ TEST_CASE("gdb arm64: breakpoints and watchpoints change nothing the guest does:
   CHECK(run.out() == plain.out);
 }
 
+TEST_CASE("gdb arm64: set $pc at a breakpoint takes effect at once: stepi runs the instruction at the new PC") {
+  const auto gdb = gdbtest::find_gdb("gdb arm64 set pc");
+  if (!gdb) return;
+  const std::vector<std::string> args{"run", "--arch", "arm64", "--smp", "4", "--firmware", "arm64/its-migrate"};
+  gdbtest::DebuggedRun run(args);
+  // handle_lpi: 0x40080040 cmp w1, #8192; ... 0x40080048 mov w8, w0; 0x4008004c adrp x9.
+  // Running the mov out of turn changes nothing (w8 is scratch and the mov runs again).
+  const std::string out = gdbtest::gdb_batch(*gdb, kItsMigrateElf, run.port(),
+                                             "break handle_lpi\n"
+                                             "continue\n"
+                                             "delete\n"
+                                             "set $x8 = 0\n"
+                                             "set $pc = 0x40080048\n"
+                                             "stepi\n"
+                                             "printf \"after: pc=%#lx x8=%d\\n\", $pc, $x8\n"
+                                             "set $pc = 0x40080040\n"
+                                             "detach\n",
+                                             run.dir());
+  CAPTURE(out);
+  CHECK(has(out, "after: pc=0x4008004c x8=1"));  // the mov ran once (x8 = w0 = CPU 1)
+  CHECK(run.wait() == 0);
+  CHECK(run.out() == clitest::run_cli(args).out);
+}
+
 TEST_CASE("gdb arm64: a guest that powers off under the debugger is an exit gdb reports, with the run's status") {
   const auto gdb = gdbtest::find_gdb("gdb arm64 power-off");
   if (!gdb) return;

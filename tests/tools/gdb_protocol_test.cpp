@@ -174,16 +174,19 @@ TEST_CASE("gdb stub: g, p and P read and write the registers of the thread Hg se
   CHECK(t.regs[1][0] == 1);
 }
 
-TEST_CASE("gdb stub: the PC of a CPU stopped inside an instruction is not written, unless the value is unchanged") {
+TEST_CASE("gdb stub: the PC of a CPU stopped halfway through an instruction is not written, unless unchanged") {
   FakeTarget t;
   Stub s(t);
   s.set_pc_fixed(0);
   CHECK(reply(s, "P1=0000084000000000") == "OK");  // the same PC
   CHECK(reply(s, "P1=0400084000000000") == "E04");
   CHECK(t.regs[0][1] == 0x40080000);
-  CHECK(reply(s, "Hg2") == "OK");  // CPU 1 is between quanta: its PC may move
+  CHECK_FALSE(s.take_pc_moved(0));
+  CHECK(reply(s, "Hg2") == "OK");  // CPU 1 is not stopped halfway: its PC may move
   CHECK(reply(s, "P1=0800084000000000") == "OK");
   CHECK(t.regs[1][1] == 0x40080008);
+  CHECK(s.take_pc_moved(1));  // the session learns the move once
+  CHECK_FALSE(s.take_pc_moved(1));
   CHECK(reply(s, "Hg1") == "OK");
   s.set_pc_fixed(std::nullopt);
   CHECK_FALSE(s.handle("c40080004").reply.has_value());  // "c addr" resumes there

@@ -73,6 +73,30 @@ TEST_CASE("gdb x86: a breakpoint in irq-migrate's device handler stops CPU 1 wit
   CHECK(has(run.out(), "irq-migrate: ok"));
 }
 
+TEST_CASE("gdb x86: set $pc at a breakpoint takes effect at once: stepi runs the instruction at the new PC") {
+  const auto gdb = gdbtest::find_gdb("gdb x86 set pc");
+  if (!gdb) return;
+  const std::vector<std::string> args{"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate"};
+  gdbtest::DebuggedRun run(args);
+  // on_device: 0x100794 mov routes(%rip), %eax (6 bytes); 0x10079a cmp %esi, %eax (2).
+  // The cmp out of turn changes only flags, which the load and cmp then set again.
+  const std::string out =
+      gdbtest::gdb_batch(*gdb, std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/x86-irq-migrate.elf", run.port(),
+                         "break on_device\n"
+                         "continue\n"
+                         "delete\n"
+                         "set $pc = 0x10079a\n"
+                         "stepi\n"
+                         "printf \"after: pc=%#lx\\n\", $pc\n"
+                         "set $pc = 0x100794\n"
+                         "detach\n",
+                         run.dir());
+  CAPTURE(out);
+  CHECK(has(out, "after: pc=0x10079c"));
+  CHECK(run.wait() == 0);
+  CHECK(run.out() == clitest::run_cli(args).out);
+}
+
 TEST_CASE("gdb x86: an isa-debug-exit under the debugger is an exit with the run's status") {
   const auto gdb = gdbtest::find_gdb("gdb x86 exit");
   if (!gdb) return;

@@ -26,18 +26,18 @@ arch::BoundaryDecision Session::at_boundary(unsigned cpu) {
   if (conn_ && pending_watch_) {
     // The instruction that hit a trap-class watchpoint ended its CPU's quantum.
     const StopEvent e = *std::exchange(pending_watch_, std::nullopt);
-    stop(e, true, false);
+    stop(e, true, Where::Boundary);
   }
   if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   if (!conn_) {
     if (!(first && wait_) && !poll_due()) return {};
     conn_ = listener_->accept(first && wait_);
     // A client that connects finds the machine stopped, and asks why with '?'.
-    if (conn_) stop(StopEvent{cpu}, false, false);
+    if (conn_) stop(StopEvent{cpu}, false, Where::Boundary);
   } else if (step_cpu_ && *step_cpu_ != cpu && control_.cpu_running(*step_cpu_)) {
     return {true, std::nullopt};  // the stepping CPU runs alone
   } else if (poll_due() && interrupted()) {
-    stop(StopEvent{cpu, 2}, true, false);
+    stop(StopEvent{cpu, 2}, true, Where::Boundary);
   }
   if (killed_) return {false, arch::StopRequest{arch::StopKind::Interrupted, "killed by the debugger", 1}};
   return {};
@@ -67,21 +67,21 @@ void Session::before_insn(unsigned cpu, uint64_t pc) {
   if (pending_watch_ && pending_watch_->cpu == cpu) {
     // The stop is before this instruction, which a step then executes.
     const StopEvent e = *std::exchange(pending_watch_, std::nullopt);
-    stop(e, true, true);
+    stop(e, true, Where::BeforeInsn);
     return;
   }
   if (step_cpu_ == cpu) {
     if (step_skip_ > 0) {
       --step_skip_;
     } else {
-      stop(StopEvent{cpu}, true, true);
+      stop(StopEvent{cpu}, true, Where::BeforeInsn);
       return;
     }
   }
   if (const unsigned kinds = stub_.breakpoint_kinds(pc)) {
     StopEvent e{cpu};
     e.cause = (kinds & 1) ? StopEvent::Cause::SwBreak : StopEvent::Cause::HwBreak;
-    stop(e, true, true);
+    stop(e, true, Where::BeforeInsn);
   }
 }
 
@@ -94,17 +94,22 @@ void Session::on_access(unsigned cpu, uint64_t va, unsigned size, bool write) {
     e.watch = w;
     e.watch_addr = std::max(va, w.addr);
     if (target_.description().watch_stops_after) pending_watch_ = e;
-    else stop(e, true, true);
+    else stop(e, true, Where::InAccess);
     return;
   }
 }
 
-void Session::stop(const StopEvent& e, bool announce, bool inside) {
+void Session::stop(const StopEvent& e, bool announce, Where where) {
   step_cpu_.reset();
-  // A PC written while an instruction's hook runs would not take effect before the rest
-  // of Unicorn's translated block: only CPUs between quanta may have it written.
-  stub_.set_pc_fixed(inside ? std::optional<unsigned>(e.cpu) : std::nullopt);
+  // Halfway through an instruction (a data access) the PC stays: the instruction
+  // finishes. Before an instruction, a new PC takes effect at once: Unicorn 2.0.1 restarts
+  // at a PC written from a UC_HOOK_CODE callback before the hooked instruction runs
+  // (tests/arm64/gdb_arm64_test.cpp, tests/x86/gdb_x86_test.cpp check it).
+  stub_.set_pc_fixed(where == Where::InAccess ? std::optional<unsigned>(e.cpu) : std::nullopt);
   const Resume r = stub_.serve(*conn_, e, announce);
+  // The instruction the CPU stood before was abandoned for the new PC: a step executes
+  // the one there, as from a boundary.
+  const bool inside = where != Where::Boundary && !stub_.take_pc_moved(e.cpu);
   switch (r.kind) {
     case Resume::Kind::Continue: break;
     case Resume::Kind::Step:
@@ -112,11 +117,11 @@ void Session::stop(const StopEvent& e, bool announce, bool inside) {
       // Stopped inside this CPU's instruction: the next instruction it reaches ends the
       // step. Otherwise the instruction at its PC runs first.
       step_skip_ = inside && e.cpu == r.step_cpu ? 0 : 1;
-      if (inside && e.cpu != r.step_cpu) control_.end_quantum(e.cpu);
+      if (where != Where::Boundary && e.cpu != r.step_cpu) control_.end_quantum(e.cpu);
       break;
     case Resume::Kind::Kill:
       killed_ = true;
-      if (inside) control_.end_quantum(e.cpu);
+      if (where != Where::Boundary) control_.end_quantum(e.cpu);
       drop_client();
       break;
     case Resume::Kind::Detach:

@@ -63,8 +63,10 @@ class Session {
   uint16_t port() const { return listener_->port(); }
 
  private:
-  // Serves a stop; `inside`: `e.cpu` is stopped inside one of its instructions.
-  void stop(const StopEvent& e, bool announce, bool inside);
+  // Where the stopped CPU `e.cpu` is: between quanta, in the hook before one of its
+  // instructions, or inside one of its data accesses.
+  enum class Where : uint8_t { Boundary, BeforeInsn, InAccess };
+  void stop(const StopEvent& e, bool announce, Where where);
   // Reads what the client sent while the machine runs; true on Ctrl-C.
   bool interrupted();
   // Whether to look at the socket before this quantum (see session.cpp).

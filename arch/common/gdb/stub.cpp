@@ -29,6 +29,7 @@ std::optional<std::pair<uint64_t, uint64_t>> addr_len(std::string_view s) {
 
 Resume Stub::serve(Connection& c, const StopEvent& e, bool announce) {
   set_stop(e);
+  pc_moved_.clear();
   auto send = [&](std::string_view payload) {
     last_reply_ = frame(payload);
     c.write(last_reply_);
@@ -196,7 +197,9 @@ bool Stub::write_pc(unsigned cpu, std::span<const std::byte> v) {
   const unsigned pc = target_.description().pc_regno;
   std::vector<std::byte> now(target_.description().regs[pc].bits / 8);
   if (target_.read_register(cpu, pc, now) && std::equal(now.begin(), now.end(), v.begin(), v.end())) return true;
-  return pc_fixed_ != cpu && target_.write_register(cpu, pc, v);
+  if (pc_fixed_ == cpu || !target_.write_register(cpu, pc, v)) return false;
+  pc_moved_.insert(cpu);
+  return true;
 }
 
 std::string Stub::write_registers(std::string_view hex) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,10 +97,12 @@ class Stub {
   // Detach or disconnect: the breakpoints and watchpoints go with the client, and a new
   // client starts with acknowledgements on (E.11: no-ack mode lasts for the connection).
   void forget_client();
-  // The CPU whose PC may not be written now: one stopped inside an instruction's hook
-  // (session.h), where a new PC would not take effect before the rest of Unicorn's
-  // translated block. The other CPUs are between quanta and may be moved.
+  // The CPU whose PC may not be written now: one stopped inside a data access (an
+  // AArch64 watchpoint, session.h), halfway through its instruction. A CPU stopped
+  // before an instruction or between quanta may be moved.
   void set_pc_fixed(std::optional<unsigned> cpu) { pc_fixed_ = cpu; }
+  // Whether the client moved `cpu`'s PC since the last call (forgets it).
+  bool take_pc_moved(unsigned cpu) { return pc_moved_.erase(cpu) != 0; }
 
  private:
   std::string read_registers();
@@ -125,6 +128,7 @@ class Stub {
   unsigned c_cpu_ = 0;       // what a plain s steps (Hc)
   bool ack_ = true;
   std::optional<unsigned> pc_fixed_;
+  std::set<unsigned> pc_moved_;
   std::string xml_;          // target.xml, built once
   std::string last_reply_;   // resent on '-' in ack mode
 };
