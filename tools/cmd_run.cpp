@@ -67,6 +67,12 @@ void add_run(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   sub->add_option("--rng-seed", args->o.rng_seed,
                   "Seed of virtio-rng-pci's deterministic generator (default 0): the same seed gives the same bytes");
+  CLI::Option* gdb = sub->add_option("--gdb", args->o.gdb,
+                  "Wait for a GDB connection on this TCP port, on 127.0.0.1 only (as QEMU -gdb tcp::PORT; "
+                  "tcp::PORT is accepted): one thread per CPU, breakpoints, watchpoints, single-step");
+  sub->add_flag("--gdb-wait", args->o.gdb_wait,
+                "Hold every CPU before its first instruction until the debugger continues (as QEMU -S)")
+      ->needs(gdb);
   sub->footer(
       "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
       "for text_offset 0), a raw image at 0x40080000, each entered with x0 = the device tree (at RAM base +\n"
@@ -78,7 +84,13 @@ void add_run(CLI::App& app, Context& ctx) {
       "after an x86 isa-debug-exit write, 1 with one line (what, CPU, PC, instruction, instructions run)\n"
       "when the run stops otherwise: the --max-insns budget, a guest fault, a deadlock, Ctrl-C (SIGINT) or SIGTERM;\n"
       "2 for bad arguments. A signal stops the run between two quanta; the UART output and the trace files\n"
-      "are written as for any other stop.");
+      "are written as for any other stop.\n"
+      "Debugging, side by side with QEMU:\n"
+      "  qemu-system-aarch64 -M virt,gic-version=3,its=on -kernel fw.elf -s -S\n"
+      "  irqremap run --arch arm64 --kernel fw.elf --gdb tcp::1234 --gdb-wait\n"
+      "  gdb-multiarch fw.elf -ex 'target remote :1234'\n"
+      "When the guest powers off the debugger is told the process exited, and run ends with its usual status;\n"
+      "gdb's detach (or a debugger that goes) lets the run go on, gdb's kill ends it (status 1).");
   sub->callback([&ctx, args] {
     RunOptions o = args->o;
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);

@@ -29,6 +29,7 @@
 #include "remap/trace.h"
 #include "guest-fw/firmware.h"
 #include "tools/cli.h"
+#include "tools/gdb_attach.h"
 #include "tools/timeline_json.h"
 #include "tools/timeline_sink.h"
 #include "tools/timeline_svg.h"
@@ -54,6 +55,8 @@ struct RunOptions {
   // --trace-units: only events of these units (name prefixes: "its", "gicr", "cpu", ...)
   // reach --trace and the timeline; guest instructions only when a CPU unit is among them.
   std::vector<std::string> trace_units;
+  std::string gdb;                  // --gdb: a GDB stub on this port (gdb_attach.h)
+  bool gdb_wait = false;            // --gdb-wait: no instruction before the debugger says so
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -270,7 +273,12 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
                            [&machine] { return run_detail::virtual_now(machine); });
     machine.attach(&timeline_sink);
   }
+  std::unique_ptr<GdbAttachment> gdb;
+  if (!o.gdb.empty()) gdb = attach_gdb(machine, o.gdb, o.gdb_wait, io.err);
   const arch::RunResult r = machine.run(*entry, o.max_insns);
+  // The debugger hears of the end first (W), then the run's output is finished as usual.
+  if (gdb) gdb->exited(r.exit_status);
+  gdb.reset();
   if (o.trace) machine.detach(&sink);
   if (timed) {
     machine.detach(&timeline_sink);

@@ -11,6 +11,7 @@ packages=(
   doctest-dev                         # tests
   libcli11-dev nlohmann-json3-dev libfmt-dev libbenchmark-dev
   qemu-system-arm                     # differential check of the AArch64 stubs against QEMU
+  gdb-multiarch                       # the GDB stub (run --gdb) is tested with the real client
   libclang-rt-14-dev binutils         # fuzzing: libFuzzer's runtime; objcopy (tests/fuzz/README.md)
 )
 

@@ -158,6 +158,8 @@ class Arm64Machine final : public MsiSink {
   const arch::VirtualTime& time() const { return time_; }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
   uint64_t instructions() const { return sched_.instructions(); }
+  // A debugger's hook between quanta (arch/arm64/gdb_arm64.h) goes here.
+  arch::Scheduler& scheduler() { return sched_; }
   // The CPU each interrupt (LPI, SGI, PPI) was acknowledged on, in order (ICC_IAR1_EL1
   // reads that returned an INTID): tests check where interrupts went.
   struct Ack {

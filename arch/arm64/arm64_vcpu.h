@@ -175,6 +175,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   const arch::UnbackedSpace* unbacked_space() const { return unbacked_.get(); }
   // Called before each instruction (--trace); leave empty otherwise: it is on the hot path.
   void set_on_insn(std::function<void(uint64_t pc)> f) { on_insn_ = std::move(f); }
+  const std::function<void(uint64_t pc)>& on_insn() const { return on_insn_; }
   // Ends the current quantum after the running instruction retires (an interrupt may be
   // due); safe from MMIO and system-register callbacks inside an instruction.
   void kick();

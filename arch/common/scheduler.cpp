@@ -61,6 +61,11 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
       // quantum after the signal (the AArch64 vCPU also ends a long one at its next block).
       if (const int sig = host_stop_request())
         return result({StopKind::Interrupted, fmt::format("interrupted by {}", host_stop_signal_name(sig)), 1}, c);
+      if (boundary_) {
+        BoundaryDecision d = boundary_(c);
+        if (d.stop) return result(*d.stop, c);
+        if (d.skip) continue;
+      }
       v.service_interrupts();
       if (v.state() != VcpuState::Running) continue;
       if (insns_ >= max_insns)

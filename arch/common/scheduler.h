@@ -86,6 +86,14 @@ struct RunResult {
 // uses it unless --max-insns is given.
 inline constexpr uint64_t kNoInstructionBudget = std::numeric_limits<uint64_t>::max();
 
+// What a debugger (arch/common/gdb/session.h) decides before a CPU's quantum: hold the
+// machine there while it is served (the hook returns when the debugger resumes), skip
+// this CPU's quantum (another CPU is single-stepping alone), or end the run (kill).
+struct BoundaryDecision {
+  bool skip = false;
+  std::optional<StopRequest> stop;
+};
+
 class Scheduler {
  public:
   // quantum: instructions per CPU per round (>= 1).
@@ -108,6 +116,9 @@ class Scheduler {
   // long quanta to a CPU that runs alone, since no other CPU waits for its turn; whatever
   // makes another CPU runnable ends the running quantum early (the vCPU's own business).
   void set_quantum_policy(std::function<uint64_t(unsigned cpu)> f) { policy_ = std::move(f); }
+  // Asked before the quantum of each CPU that is not off, after the host's stop request
+  // (a debugger attached with `irqremap run --gdb`; none by default).
+  void set_boundary_hook(std::function<BoundaryDecision(unsigned cpu)> f) { boundary_ = std::move(f); }
 
   // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0) after 1234 instructions"
   // (a clean stop is just "what").
@@ -118,6 +129,7 @@ class Scheduler {
   uint64_t quantum_;
   uint64_t insns_ = 0;
   std::function<uint64_t(unsigned)> policy_;
+  std::function<BoundaryDecision(unsigned)> boundary_;
 };
 
 }  // namespace irqremap::arch

@@ -137,6 +137,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
   bool cpu_running(unsigned i) const { return cpus_.at(i)->state() != arch::VcpuState::Off; }
   uint64_t instructions() const { return scheduler_.instructions(); }
+  // A debugger's hook between quanta (arch/x86/gdb_x86.h) goes here.
+  arch::Scheduler& scheduler() { return scheduler_; }
   // Deterministic virtual time: instructions retired by every CPU, the running step's
   // included (timelines stamp events with it; tools/timeline_sink.h).
   uint64_t now() const { return time_.timeline_now(); }

@@ -194,6 +194,7 @@ class X86Vcpu final : public arch::Vcpu {
   // Called before each guest instruction (--trace); leave empty otherwise: with it the
   // vCPU runs in precise mode (see "Execution").
   void set_on_insn(std::function<void(uint64_t address, uint32_t size)> f) { on_insn_ = std::move(f); }
+  const std::function<void(uint64_t address, uint32_t size)>& on_insn() const { return on_insn_; }
   // Maps the device page at `pa_page` at `va_page` in this CPU's engine (the machine's
   // MMIO bindings); false when no device is there. See "linear address" above.
   void set_alias_mmio(std::function<bool(uint64_t va_page, uint64_t pa_page)> f) { alias_mmio_ = std::move(f); }
