@@ -2,6 +2,8 @@
 // Skipped by name when gdb-multiarch is missing (tests/common/gdb_run.h).
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <string>
 
 #include "tests/common/gdb_run.h"
@@ -50,13 +52,17 @@ TEST_CASE("gdb x86: a breakpoint in irq-migrate's device handler stops CPU 1 wit
   CHECK(has(out, "Thread 2 (CPU 1 [off])"));
   // Slot 0's MSI goes through IRTE 32 to CPU 1, vector 0x50: the handler's arguments.
   CHECK(has(out, "Thread 2 hit Breakpoint 1, on_device (vector=vector@entry=80, cpu=cpu@entry=1)"));
-  CHECK(has(out, "stop: rdi=0x50 rsi=1 rip=0x100794"));
+  // The stop is at the breakpoint gdb placed (after on_device's prologue).
+  const size_t bp_at = out.find("Breakpoint 1 at 0x");
+  REQUIRE(bp_at != std::string::npos);
+  const uint64_t bp = std::stoull(out.substr(bp_at + 16, out.find_first_of(":\n", bp_at) - bp_at - 16), nullptr, 16);
+  CHECK(has(out, fmt::format("stop: rdi=0x50 rsi=1 rip={:#x}", bp)));
   // IRTE 32 as the firmware wrote it: P, vector 0x50, destination APIC ID 1 (VT-d 9.10),
   // source ID 00:03.0 with SVT = 01.
   CHECK(has(out, "<vtd_irt+512>:\t0x0000010000500001\t0x0000000000040018"));
   // stepi: one instruction (the 6-byte load at the handler's first line).
-  CHECK(has(out, "before step: pc=0x100794"));
-  CHECK(has(out, "after step: pc=0x10079a"));
+  CHECK(has(out, fmt::format("before step: pc={:#x}", bp)));
+  CHECK(has(out, fmt::format("after step: pc={:#x}", bp + 6)));
   // Only the selected CPU stepped: CPU 0 is where it was.
   const auto c0 = out.find("cpu0 before: pc="), c1 = out.find("cpu0 after: pc=");
   REQUIRE(c0 != std::string::npos);
@@ -78,21 +84,22 @@ TEST_CASE("gdb x86: set $pc at a breakpoint takes effect at once: stepi runs the
   if (!gdb) return;
   const std::vector<std::string> args{"run", "--arch", "x86", "--smp", "4", "--firmware", "x86/irq-migrate"};
   gdbtest::DebuggedRun run(args);
-  // on_device: 0x100794 mov routes(%rip), %eax (6 bytes); 0x10079a cmp %esi, %eax (2).
-  // The cmp out of turn changes only flags, which the load and cmp then set again.
+  // At on_device's breakpoint B: B mov routes(%rip), %eax (6 bytes); B + 6 cmp %esi, %eax
+  // (2). The cmp out of turn changes only flags, which the load and cmp then set again.
   const std::string out =
       gdbtest::gdb_batch(*gdb, std::string(IRQREMAP_BUILD_DIR) + "/guest-fw/x86-irq-migrate.elf", run.port(),
                          "break on_device\n"
                          "continue\n"
                          "delete\n"
-                         "set $pc = 0x10079a\n"
+                         "set $b = $pc\n"
+                         "set $pc = $b + 6\n"
                          "stepi\n"
-                         "printf \"after: pc=%#lx\\n\", $pc\n"
-                         "set $pc = 0x100794\n"
+                         "printf \"after: pc - b = %d\\n\", $pc - $b\n"
+                         "set $pc = $b\n"
                          "detach\n",
                          run.dir());
   CAPTURE(out);
-  CHECK(has(out, "after: pc=0x10079c"));
+  CHECK(has(out, "after: pc - b = 8"));
   CHECK(run.wait() == 0);
   CHECK(run.out() == clitest::run_cli(args).out);
 }
