@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -60,21 +61,31 @@ std::vector<uint64_t> per_cpu(const std::string& out, const std::string& heading
 // Where `what` first occurs at or after `from` (npos: nowhere).
 size_t at(const std::string& s, const std::string& what, size_t from = 0) { return s.find(what, from); }
 
-}  // namespace
-
-TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through the ITS; smp_affinity and CPU offline move it with MOVI + SYNC; the same twice") {
+// The folder with Debian's kernel and the test initramfs (tools/linux-test-data.sh fetches
+// them on first use), or nullopt after a SKIPPED line: a sanitizer build (a boot is ~1e9
+// guest instructions; the normal build runs it) or Debian's archive out of reach.
+std::optional<std::string> linux_data() {
 #ifdef IRQREMAP_SANITIZED
   MESSAGE("SKIPPED linux boot: sanitizer build (a boot is ~1e9 guest instructions; the normal build runs it)");
-  return;
+  return std::nullopt;
 #endif
   const std::string dir = std::string(IRQREMAP_BUILD_DIR) + "/linux-data";
   const Ran data = sh("bash " IRQREMAP_SOURCE_DIR "/tools/linux-test-data.sh " + dir + " 2>&1");
   if (data.status == 77) {
     MESSAGE((std::string("SKIPPED linux boot: ") + data.out));
-    return;
+    return std::nullopt;
   }
   INFO(data.out);
   REQUIRE(data.status == 0);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through the ITS; smp_affinity and CPU offline move it with MOVI + SYNC; the same twice") {
+  const std::optional<std::string> found = linux_data();
+  if (!found) return;
+  const std::string& dir = *found;
   // The ITS's own trace (commands, translations) interleaved with the console: bounded, a
   // few hundred lines, where an instruction trace would be 10^9.
   const std::string cmd = "timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
@@ -167,18 +178,9 @@ TEST_CASE("linux: Debian's arm64 kernel drives virtio-rng-pci's MSI-X through th
 }
 
 TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36 of the distributor, and smp_affinity moves it with GICD_IROUTER") {
-#ifdef IRQREMAP_SANITIZED
-  MESSAGE("SKIPPED linux boot: sanitizer build (a boot is ~1e9 guest instructions; the normal build runs it)");
-  return;
-#endif
-  const std::string dir = std::string(IRQREMAP_BUILD_DIR) + "/linux-data";
-  const Ran data = sh("bash " IRQREMAP_SOURCE_DIR "/tools/linux-test-data.sh " + dir + " 2>&1");
-  if (data.status == 77) {
-    MESSAGE((std::string("SKIPPED linux boot: ") + data.out));
-    return;
-  }
-  INFO(data.out);
-  REQUIRE(data.status == 0);
+  const std::optional<std::string> found = linux_data();
+  if (!found) return;
+  const std::string& dir = *found;
   const Ran boot = sh("timeout 900 " IRQREMAP_BINARY " run --arch arm64 --smp 4 --mem 512 --kernel " + dir +
                       "/Image --initrd " + dir +
                       "/initrd.gz --append 'console=ttyAMA0 rdinit=/init pci=nomsi' --device virtio-rng-pci"
@@ -202,18 +204,9 @@ TEST_CASE("linux: with pci=nomsi the same device interrupts through INTx, SPI 36
 }
 
 TEST_CASE("linux: a shell on the console runs the commands piped into irqremap's stdin (PL011 receive FIFO and its interrupt, SPI 1)") {
-#ifdef IRQREMAP_SANITIZED
-  MESSAGE("SKIPPED linux boot: sanitizer build (a boot is ~1e9 guest instructions; the normal build runs it)");
-  return;
-#endif
-  const std::string dir = std::string(IRQREMAP_BUILD_DIR) + "/linux-data";
-  const Ran data = sh("bash " IRQREMAP_SOURCE_DIR "/tools/linux-test-data.sh " + dir + " 2>&1");
-  if (data.status == 77) {
-    MESSAGE((std::string("SKIPPED linux boot: ") + data.out));
-    return;
-  }
-  INFO(data.out);
-  REQUIRE(data.status == 0);
+  const std::optional<std::string> found = linux_data();
+  if (!found) return;
+  const std::string& dir = *found;
   // busybox's shell as PID 1 (arguments after "--" go to init); a pipe, so each byte is
   // fetched when the guest waits for it (arch/arm64/pl011.h) and the run is repeatable.
   const std::string cmd = "printf 'echo typed $((6 * 7))\\n/bin/busybox poweroff -f\\n' | timeout 900 " IRQREMAP_BINARY
