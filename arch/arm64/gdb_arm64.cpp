@@ -1,4 +1,5 @@
 #include "arch/arm64/gdb_arm64.h"
+#include "arch/common/gdb/paged_memory.h"
 
 #include <fmt/format.h>
 
@@ -189,34 +190,14 @@ std::optional<uint64_t> Arm64GdbTarget::translate(unsigned cpu, uint64_t va) con
 
 bool Arm64GdbTarget::read_memory(unsigned cpu, uint64_t va, std::span<std::byte> out) {
   if (cpu >= cpu_count()) return false;
-  // Page by page: consecutive virtual pages need not be consecutive physical ones.
-  while (!out.empty()) {
-    const uint64_t n = std::min<uint64_t>(out.size(), 0x1000 - (va & 0xFFF));
-    const auto pa = translate(cpu, va);
-    const std::byte* host = pa ? m_.memory().host_ptr(*pa, n) : nullptr;
-    if (host == nullptr) return false;
-    std::memcpy(out.data(), host, n);
-    out = out.subspan(n);
-    va += n;
-  }
-  return true;
+  return gdb::read_paged(m_.memory(), va, out, [&](uint64_t v) { return translate(cpu, v); });
 }
 
 bool Arm64GdbTarget::write_memory(unsigned cpu, uint64_t va, std::span<const std::byte> in) {
   if (cpu >= cpu_count()) return false;
-  const uint64_t start = va, size = in.size();
-  while (!in.empty()) {
-    const uint64_t n = std::min<uint64_t>(in.size(), 0x1000 - (va & 0xFFF));
-    const auto pa = translate(cpu, va);
-    // Flash too, as QEMU's debugger writes reach ROM: the debugger is not the guest.
-    std::byte* host = pa ? m_.memory().host_ptr(*pa, n) : nullptr;
-    if (host == nullptr) return false;
-    std::memcpy(host, in.data(), n);
-    in = in.subspan(n);
-    va += n;
-  }
+  if (!gdb::write_paged(m_.memory(), va, in, [&](uint64_t v) { return translate(cpu, v); })) return false;
   // Code written by the debugger: every engine translates it afresh.
-  for (unsigned c = 0; c < cpu_count(); ++c) uc_ctl_remove_cache(m_.cpu(c).engine(), start, start + size);
+  for (unsigned c = 0; c < cpu_count(); ++c) uc_ctl_remove_cache(m_.cpu(c).engine(), va, va + in.size());
   return true;
 }
 

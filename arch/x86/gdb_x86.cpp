@@ -1,4 +1,5 @@
 #include "arch/x86/gdb_x86.h"
+#include "arch/common/gdb/paged_memory.h"
 
 #include <fmt/format.h>
 
@@ -172,31 +173,14 @@ std::optional<uint64_t> X86GdbTarget::translate(unsigned cpu, uint64_t va) const
 
 bool X86GdbTarget::read_memory(unsigned cpu, uint64_t va, std::span<std::byte> out) {
   if (cpu >= cpu_count()) return false;
-  while (!out.empty()) {
-    const uint64_t n = std::min<uint64_t>(out.size(), 0x1000 - (va & 0xFFF));
-    const auto pa = translate(cpu, va);
-    const std::byte* host = pa ? m_.memory().host_ptr(*pa, n) : nullptr;
-    if (host == nullptr) return false;
-    std::memcpy(out.data(), host, n);
-    out = out.subspan(n);
-    va += n;
-  }
-  return true;
+  return gdb::read_paged(m_.memory(), va, out, [&](uint64_t v) { return translate(cpu, v); });
 }
 
 bool X86GdbTarget::write_memory(unsigned cpu, uint64_t va, std::span<const std::byte> in) {
   if (cpu >= cpu_count()) return false;
-  const uint64_t start = va, size = in.size();
-  while (!in.empty()) {
-    const uint64_t n = std::min<uint64_t>(in.size(), 0x1000 - (va & 0xFFF));
-    const auto pa = translate(cpu, va);
-    std::byte* host = pa ? m_.memory().host_ptr(*pa, n) : nullptr;
-    if (host == nullptr) return false;
-    std::memcpy(host, in.data(), n);
-    in = in.subspan(n);
-    va += n;
-  }
-  for (unsigned c = 0; c < cpu_count(); ++c) uc_ctl_remove_cache(m_.cpu(c).engine(), start, start + size);
+  if (!gdb::write_paged(m_.memory(), va, in, [&](uint64_t v) { return translate(cpu, v); })) return false;
+  // Code written by the debugger: every engine translates it afresh.
+  for (unsigned c = 0; c < cpu_count(); ++c) uc_ctl_remove_cache(m_.cpu(c).engine(), va, va + in.size());
   return true;
 }
 
