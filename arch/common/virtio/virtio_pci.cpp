@@ -17,14 +17,8 @@ constexpr uint8_t COMMON_CFG = 1, NOTIFY_CFG = 2, ISR_CFG = 3, DEVICE_CFG = 4, P
 // capability +16 pci_cfg_data.
 constexpr unsigned CAP_BAR = 4, CAP_OFFSET = 8, CAP_LENGTH = 12, CAP_DATA = 16;
 
-// A register file described by its fields: reads assemble bytes, writes merge the written
-// bytes into each field they touch and store the field once.
-struct FieldRef {
-  uint16_t offset;
-  uint8_t width;
-  const char* name;
-};
-
+// A register file described by its fields (VirtioPci::Field): reads assemble bytes, writes
+// merge the written bytes into each field they touch and store the field once.
 template <typename Fields, typename Get>
 uint64_t read_fields(const Fields& fields, uint64_t offset, unsigned size, Get get) {
   uint64_t v = 0;
@@ -59,21 +53,22 @@ bool write_fields(const Fields& fields, uint64_t offset, unsigned size, uint64_t
   return any;
 }
 
-// The legacy interface's registers (§4.1.4.8); the two MSI-X vector registers exist only
-// while MSI-X is enabled, and the device configuration follows them.
-constexpr std::array<FieldRef, 10> kLegacy = {{{0x00, 4, "HostFeatures"},
-                                               {0x04, 4, "GuestFeatures"},
-                                               {0x08, 4, "QueueAddress"},
-                                               {0x0C, 2, "QueueSize"},
-                                               {0x0E, 2, "QueueSelect"},
-                                               {0x10, 2, "QueueNotify"},
-                                               {0x12, 1, "DeviceStatus"},
-                                               {0x13, 1, "ISR"},
-                                               {0x14, 2, "ConfigMsixVector"},
-                                               {0x16, 2, "QueueMsixVector"}}};
 constexpr uint64_t kLegacyQueueAlign = 4096;  // QueueAlign of the PCI legacy layout (§2.7.2)
 
 }  // namespace
+
+// The legacy interface's registers (§4.1.4.8); the two MSI-X vector registers exist only
+// while MSI-X is enabled, and the device configuration follows them.
+const std::array<VirtioPci::Field, 10> VirtioPci::kLegacy = {{{0x00, 4, "HostFeatures"},
+                                                             {0x04, 4, "GuestFeatures"},
+                                                             {0x08, 4, "QueueAddress"},
+                                                             {0x0C, 2, "QueueSize"},
+                                                             {0x0E, 2, "QueueSelect"},
+                                                             {0x10, 2, "QueueNotify"},
+                                                             {0x12, 1, "DeviceStatus"},
+                                                             {0x13, 1, "ISR"},
+                                                             {0x14, 2, "ConfigMsixVector"},
+                                                             {0x16, 2, "QueueMsixVector"}}};
 
 // struct virtio_pci_common_cfg (§4.1.4.3).
 const std::array<VirtioPci::Field, 16> VirtioPci::kCommon = {{{0x00, 4, "device_feature_select"},
@@ -148,28 +143,33 @@ void VirtioPci::note(EventKind kind, std::string text) const {
 
 uint32_t VirtioPci::config_read(unsigned offset, unsigned size) {
   const unsigned data = pci_cfg_cap_ + CAP_DATA;
-  if (offset < data + 4 && offset + size > data) {
-    // §4.1.4.9: a read of pci_cfg_data reads `length` bytes at `offset` of BAR `bar`
-    // into it first.
-    const unsigned bar = config_.get8(pci_cfg_cap_ + CAP_BAR);
-    const uint32_t off = config_.get32(pci_cfg_cap_ + CAP_OFFSET), len = config_.get32(pci_cfg_cap_ + CAP_LENGTH);
-    if ((len == 1 || len == 2 || len == 4) && off % len == 0 && bar < 6 && config_.bar(bar).size != 0)
-      config_.set32(data, uint32_t(bar_read(bar, off, len)));
-  }
+  // §4.1.4.9: a read of pci_cfg_data reads `length` bytes at `offset` of BAR `bar` into it first.
+  if (offset < data + 4 && offset + size > data)
+    if (const auto a = pci_cfg_access()) config_.set32(data, uint32_t(bar_read(a->bar, a->offset, a->length)));
   return config_.read(offset, size);
+}
+
+std::optional<VirtioPci::PciCfgAccess> VirtioPci::pci_cfg_access() const {
+  // §4.1.4.9: 1, 2 or 4 bytes, aligned to their size, in an implemented BAR.
+  const unsigned bar = config_.get8(pci_cfg_cap_ + CAP_BAR);
+  const uint32_t off = config_.get32(pci_cfg_cap_ + CAP_OFFSET), len = config_.get32(pci_cfg_cap_ + CAP_LENGTH);
+  if ((len != 1 && len != 2 && len != 4) || off % len != 0 || bar >= 6 || config_.bar(bar).size == 0)
+    return std::nullopt;
+  return PciCfgAccess{bar, off, unsigned(len)};
 }
 
 void VirtioPci::config_written(unsigned offset, unsigned size) {
   msix_->config_written();
   const unsigned data = pci_cfg_cap_ + CAP_DATA;
   if (offset < data + 4 && offset + size > data) {
-    const unsigned bar = config_.get8(pci_cfg_cap_ + CAP_BAR);
-    const uint32_t off = config_.get32(pci_cfg_cap_ + CAP_OFFSET), len = config_.get32(pci_cfg_cap_ + CAP_LENGTH);
-    if ((len == 1 || len == 2 || len == 4) && off % len == 0 && bar < 6 && config_.bar(bar).size != 0)
-      bar_write(bar, off, len, config_.get32(data) & (len == 4 ? 0xFFFF'FFFFu : (1u << (8 * len)) - 1));
+    if (const auto a = pci_cfg_access())
+      bar_write(a->bar, a->offset, a->length,
+                config_.get32(data) & (a->length == 4 ? 0xFFFF'FFFFu : (1u << (8 * a->length)) - 1));
     else
       note(EventKind::Note, fmt::format("pci_cfg_data write with bar {} offset {:#x} length {}: not a valid access "
-                                        "(VIRTIO 1.2 §4.1.4.9), dropped", bar, off, len));
+                                        "(VIRTIO 1.2 §4.1.4.9), dropped",
+                                        config_.get8(pci_cfg_cap_ + CAP_BAR), config_.get32(pci_cfg_cap_ + CAP_OFFSET),
+                                        config_.get32(pci_cfg_cap_ + CAP_LENGTH)));
   }
 }
 
@@ -424,24 +424,28 @@ uint8_t VirtioPci::read_isr() {
 
 // --- legacy interface (BAR0) -----------------------------------------------------------
 
+uint64_t VirtioPci::legacy_get(const Field& f) const {
+  if (f.offset >= legacy_config_at()) return 0;  // the vector registers without MSI-X
+  const Queue* q = queue_select_ < queues_.size() ? &queues_[queue_select_] : nullptr;
+  switch (f.offset) {
+    case 0x00: return uint32_t(device_features());
+    case 0x04: return uint32_t(driver_features_);
+    case 0x08: return q ? q->desc >> 12 : 0;
+    case 0x0C: return q ? dev_.queue_max_size(queue_select_) : 0;
+    case 0x0E: return queue_select_;
+    case 0x12: return status_;
+    case 0x13: return isr_;
+    case 0x14: return config_vector_;
+    case 0x16: return q ? q->vector : kNoVector;
+  }
+  return 0;  // QueueNotify reads 0
+}
+
 uint64_t VirtioPci::legacy_read(uint64_t offset, unsigned size) {
   const uint32_t cfg_at = legacy_config_at();
-  uint64_t v = read_fields(kLegacy, offset, size, [&](const FieldRef& f) -> uint64_t {
-    if (f.offset >= cfg_at) return 0;  // the vector registers without MSI-X
-    const Queue* q = queue_select_ < queues_.size() ? &queues_[queue_select_] : nullptr;
-    switch (f.offset) {
-      case 0x00: return uint32_t(device_features());
-      case 0x04: return uint32_t(driver_features_);
-      case 0x08: return q ? q->desc >> 12 : 0;
-      case 0x0C: return q ? dev_.queue_max_size(queue_select_) : 0;
-      case 0x0E: return queue_select_;
-      case 0x12: return status_;
-      case 0x13: return read_isr();
-      case 0x14: return config_vector_;
-      case 0x16: return q ? q->vector : kNoVector;
-    }
-    return 0;  // QueueNotify reads 0
-  });
+  uint64_t v = read_fields(kLegacy, offset, size, [&](const Field& f) { return legacy_get(f); });
+  // Reading ISR clears it and drops INTx (§4.1.4.5), here as through BAR4.
+  if (offset <= 0x13 && offset + size > 0x13 && 0x13 < cfg_at) read_isr();
   for (unsigned i = 0; i < size; ++i)
     if (offset + i >= cfg_at && offset + i - cfg_at < dev_.config_size())
       v |= uint64_t(dev_.config_byte(uint32_t(offset + i - cfg_at))) << (8 * i);
@@ -455,8 +459,8 @@ void VirtioPci::legacy_write(uint64_t offset, unsigned size, uint64_t value) {
       dev_.config_write_byte(uint32_t(offset + i - cfg_at), uint8_t(value >> (8 * i)));
   write_fields(
       kLegacy, offset, size, value,
-      [&](const FieldRef& f) -> uint64_t { return f.offset < cfg_at ? legacy_read(f.offset, f.width) : 0; },
-      [&](const FieldRef& f, uint64_t v) {
+      [&](const Field& f) { return legacy_get(f); },
+      [&](const Field& f, uint64_t v) {
         if (f.offset >= cfg_at) return;
         Queue* q = queue_select_ < queues_.size() ? &queues_[queue_select_] : nullptr;
         trace_.emit_lazy([&] {

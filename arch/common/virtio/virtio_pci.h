@@ -34,6 +34,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,11 +101,13 @@ class VirtioPci final : public pci::PciFunction {
     const char* name;
   };
   static const std::array<Field, 16> kCommon;
+  static const std::array<Field, 10> kLegacy;
   uint64_t common_get(const Field& f) const;
   void common_set(const Field& f, uint64_t v);
   uint64_t common_read(uint64_t offset, unsigned size) const;
   void common_write(uint64_t offset, unsigned size, uint64_t value);
 
+  uint64_t legacy_get(const Field& f) const;  // without the ISR read's side effect
   uint64_t legacy_read(uint64_t offset, unsigned size);
   void legacy_write(uint64_t offset, unsigned size, uint64_t value);
   uint32_t legacy_config_at() const { return msix_->enabled() ? 24 : 20; }
@@ -112,6 +115,13 @@ class VirtioPci final : public pci::PciFunction {
   uint64_t modern_read(uint64_t offset, unsigned size);
   void modern_write(uint64_t offset, unsigned size, uint64_t value);
 
+  // The BAR access pci_cfg_cap's bar/offset/length name, if valid (§4.1.4.9).
+  struct PciCfgAccess {
+    unsigned bar;
+    uint32_t offset;
+    unsigned length;
+  };
+  std::optional<PciCfgAccess> pci_cfg_access() const;
   void write_status(uint8_t value, bool modern);
   void reset();
   void enable_queue(unsigned q, const SplitQueue::Layout& layout);
