@@ -198,9 +198,8 @@ void Arm64Machine::detach(TraceSink* sink) {
 
 std::string Arm64Machine::msix_report() const {
   std::string out;
-  for (unsigned devfn = 0; devfn < 256; ++devfn) {
-    const auto* f = dynamic_cast<const virtio::VirtioPci*>(pcie_->function(devfn));
-    if (f == nullptr) continue;
+  for (const virtio::VirtioPci* f : virtio_pci_) {
+    const unsigned devfn = f->requester_id() & 0xFF;
     const pci::MsixCapability& x = f->msix();
     out += fmt::format("{} at 00:{:02x}.{:x}: MSI-X {}{}, message store (the table, written by the guest):\n",
                        f->pci_name(), devfn >> 3, devfn & 7, x.enabled() ? "enabled" : "disabled",

@@ -159,6 +159,7 @@ std::optional<std::pair<uint32_t, uint8_t>> Gicv3Distributor::highest_spi(uint64
   if (!group1_enabled() || !affinity_routing()) return std::nullopt;
   std::optional<std::pair<uint32_t, uint8_t>> best;
   for (unsigned w = 1; w < intids_ / 32; ++w) {
+    if ((pending_[w] | level_[w]) == 0) continue;  // nothing latched, no line high: the usual case
     uint32_t cand = pending_word(w) & enabled_[w] & ~active_[w] & group_[w];
     for (; cand != 0; cand &= cand - 1) {
       const uint32_t intid = w * 32 + unsigned(__builtin_ctz(cand));

@@ -67,6 +67,7 @@ class VirtioPci final : public pci::PciFunction {
 
   // The bus number / devfn the function was placed at: its requester ID for MSIs and DMA.
   void set_requester_id(uint16_t rid);
+  uint16_t requester_id() const { return rid_; }
 
   std::string_view pci_name() const override { return name_; }
   pci::ConfigSpace& config() override { return config_; }
