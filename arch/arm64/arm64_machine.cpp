@@ -100,6 +100,10 @@ std::expected<void, std::string> Arm64Machine::init() {
         c, time_, [this, c](uint32_t intid, bool level) { (*rds_)[c].set_ppi_level(intid, level); }, trace_));
     v.set_timer(*timers_.back());
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
+    v.set_maintenance_handler([this](Arm64Vcpu& from, Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa) {
+      for (auto& other : cpus_)
+        if (other.get() != &from) other->apply_remote_maintenance(kind, op, pa);
+    });
     for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
                              {virt::kItsBase, its_.get()},
                              {virt::kGicrBase, rds_.get()},

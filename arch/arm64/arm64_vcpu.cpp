@@ -67,6 +67,10 @@ Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInte
               UC_ARM64_INS_MRS);
   uc_hook_add(uc_, &msr_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_sys), this, 1, 0,
               UC_ARM64_INS_MSR);
+  // SYS with op0 = 1 (TLBI, IC, DC, AT): only the broadcast forms matter here, the rest
+  // are Unicorn's (on_maintenance returns 0 for all: the engine performs each itself).
+  uc_hook_add(uc_, &sys_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&Arm64Vcpu::on_maintenance), this, 1, 0,
+              UC_ARM64_INS_SYS);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&Arm64Vcpu::on_intr), this, 1, 0);
   uc_hook_add(uc_, &unmapped_hook_, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&Arm64Vcpu::on_unmapped), this,
               1, 0);
@@ -77,7 +81,7 @@ Arm64Vcpu::Arm64Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, GicCpuInte
 }
 
 Arm64Vcpu::~Arm64Vcpu() {
-  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_, unmapped_hook_, block_hook_, fetch_hook_})
+  for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, sys_hook_, intr_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   for (uc_hook h : precise_hooks_) uc_hook_del(uc_, h);
   if (el1_context_) uc_context_free(el1_context_);
@@ -729,6 +733,62 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     // masked must be taken right after the unmask.
     self->kick_next_ = true;
   }
+}
+
+uint32_t Arm64Vcpu::on_maintenance(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  const Broadcast kind = broadcast_of(cp->op1, cp->crn, cp->crm, cp->op2);
+  if (kind == Broadcast::None || !self->maintenance_) return 0;
+  uint64_t pa = 0;
+  if (kind == Broadcast::CodeLine) {
+    // The line by its PA (the other engines may be in another address space). A VA that
+    // does not translate invalidates nothing: there is no code there to forget.
+    const auto t = self->walk(cp->val);
+    if (!t) return 0;
+    pa = t->pa;
+  }
+  self->maintenance_(*self, kind, *cp, pa);
+  return 0;  // this engine performs it itself (for IC: nothing; its own stores already
+             // dropped what it had translated from them)
+}
+
+void Arm64Vcpu::apply_remote_maintenance(Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa) {
+  switch (kind) {
+    case Broadcast::Tlbi: {
+      uc_arm64_cp_reg cp = op;
+      uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &cp);
+      forget_code_page();
+      break;
+    }
+    case Broadcast::CodeLine: {
+      constexpr uint64_t kLine = 64;  // at least CTR_EL0.IminLine; more is allowed
+      forget_code_at(pa & ~(kLine - 1), kLine);
+      break;
+    }
+    case Broadcast::CodeAll:
+      for (const GuestMemory::Region& r : mem_.regions()) forget_code_at(r.base, r.size);
+      break;
+    case Broadcast::None: break;
+  }
+}
+
+void Arm64Vcpu::forget_code_at(uint64_t pa, uint64_t size) {
+  const uint64_t sctlr = sysreg_value(3, 0, 1, 0, 0);
+  // TLBI VAAE1 (op1 0, CRn 8, CRm 7, op2 3): VA[55:12] in bits 43:0, every ASID.
+  uc_arm64_cp_reg tlbi = cp_reg(1, 0, 8, 7, 3, (pa >> 12) & ((uint64_t{1} << 44) - 1));
+  if (sctlr & 1) {
+    uc_arm64_cp_reg flat = cp_reg(3, 0, 1, 0, 0, sctlr & ~uint64_t{1});
+    uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &flat);
+    uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &tlbi);
+  }
+  uc_ctl_remove_cache(uc_, pa, pa + size);
+  if (sctlr & 1) {
+    uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &tlbi);
+    uc_arm64_cp_reg back = cp_reg(3, 0, 1, 0, 0, sctlr);
+    uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &back);
+  }
+  forget_code_page();
 }
 
 uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* p) {

@@ -83,6 +83,25 @@
 //    translation fault with the PC of the access, and on_intr puts the registers back and
 //    takes the external abort the refusal called for.
 //  - WFI ends uc_emu_start with the PC after it.
+//
+// Broadcast maintenance (maintenance_broadcast.h). Every CPU is its own engine, with its own
+// TLB and translated code, so what one PE's Inner Shareable maintenance does to the others
+// the machine does for it, checked by tests/arm64/smp_coherence_test.cpp:
+//  - UC_HOOK_INSN with UC_ARM64_INS_SYS runs for every SYS with op0 = 1 (TLBI, IC, DC, AT)
+//    with the PC synced; returning 0 lets the engine perform it.
+//  - A TLBI written through uc_reg_write(UC_ARM64_REG_CP_REG) runs the instruction's own
+//    write function in that engine (TLBI registers have no raw form), with its operand:
+//    each other engine performs the same TLBI, at once (they do not run meanwhile).
+//  - uc_ctl_remove_cache(start, end) translates `start` as an instruction fetch of the
+//    engine's current regime and drops the translated blocks of that physical range;
+//    uc_mem_write drops nothing (Unicorn 2.0.1's invalidate_and_set_dirty is empty), and
+//    uc_ctl_flush_tlb is a tb_flush that memsets the whole 1 GiB code buffer (and faults
+//    it all in: about 2 s of page clearing each). So for IC IVAU the executing CPU
+//    translates the VA, and each other engine drops the line's blocks by its PA:
+//    SCTLR_EL1.M cleared raw so the fetch translation is flat, the page's TLB entries
+//    dropped before and after (TLBI VAAE1 through the register interface, so neither a
+//    stale entry at that VA nor the flat one is used or kept), SCTLR_EL1 put back.
+//    IC IALLUIS does the same for every RAM and flash region, whole.
 // Interrupts: before each quantum, `service_interrupts()` asks the CPU interface for a
 // signalled interrupt. A waiting CPU wakes for it (WFI wakes even with PSTATE.I set, Arm ARM
 // D1.16.2). With PSTATE.I clear the IRQ exception is taken as the architecture does it
@@ -114,6 +133,7 @@
 #include "arch/arm64/exception_entry.h"
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/maintenance_broadcast.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/arm64/self_hosted_debug.h"
 #include "arch/common/unbacked_space.h"
@@ -168,6 +188,16 @@ class Arm64Vcpu final : public arch::Vcpu {
   uint64_t executed_in_quantum() const;
 
   void set_hvc_handler(HvcHandler h) { hvc_ = std::move(h); }
+  // Broadcast maintenance this CPU executed (maintenance_broadcast.h): the machine hands
+  // it to every other CPU through apply_remote_maintenance.
+  // For IC IVAU, `pa` is the physical address of the line (the VA translated by the CPU
+  // that executed it).
+  using MaintenanceHandler =
+      std::function<void(Arm64Vcpu& from, Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa)>;
+  void set_maintenance_handler(MaintenanceHandler h) { maintenance_ = std::move(h); }
+  // Another CPU's broadcast maintenance, applied to this CPU's engine while it does not run
+  // (see "Broadcast maintenance" above).
+  void apply_remote_maintenance(Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa);
   // The unbacked space of this CPU's engine (see the facts above); mapped by the first
   // step() if not before. A device window mapped later is carved out of it first.
   std::expected<void, std::string> cover_unbacked_space();
@@ -208,6 +238,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   // Puts back what a refusal changed to make QEMU's walk fault (fake_walk_).
   void end_fake_walk();
   static uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  static uint32_t on_maintenance(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value,
                           void* self);
@@ -231,6 +262,9 @@ class Arm64Vcpu final : public arch::Vcpu {
 
   unsigned index_;
   uc_engine* uc_;
+  MaintenanceHandler maintenance_;
+  // Drops what this engine translated from guest physical [pa, pa + size).
+  void forget_code_at(uint64_t pa, uint64_t size);
   // An UNDEFINED MRS/MSR seen by on_sys (pmu_absent.h), taken after uc_emu_start returns.
   std::optional<uint64_t> undefined_at_;
   std::string undefined_what_;
@@ -253,7 +287,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   GenericTimer* timer_ = nullptr;
   uint64_t mpidr_;
   Trace& trace_;
-  uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
+  uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, sys_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
   uc_context* el1_context_ = nullptr;  // saved at the last ERET executed at EL1
   bool el1_context_valid_ = false;
   // An access refused in this quantum (decide_unbacked), taken after uc_emu_start returns.
