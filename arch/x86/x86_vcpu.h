@@ -46,6 +46,10 @@
 //    are this CPU's TLB: MOV to CR0/CR3/CR4, INVLPG and INVPCID drop them all before they
 //    execute (tlb_invalidation.h; the code hook sees them), so a guest that changes a
 //    mapping and invalidates as the SDM requires (vol. 3A §4.10.4) sees the new one.
+//    Unicorn 2.0.1's uc_mem_unmap may run there: it flushes the region's pages from
+//    QEMU's TLB (softmmu/memory.c memory_unmap) and drops no translated block, so the
+//    instruction and its block go on and the next access to a dropped VA faults in again
+//    (tests/x86/vcpu_test.cpp, "remaps a VA and invalidates").
 //    What remains impossible with Unicorn 2.0.1: a VA that is itself RAM (or ROM, or a
 //    device window) is always that physical page, whatever the tables say (identity-mapped
 //    guests, such as kvm-unit-tests', are exact); a guest that relies on a changed mapping
