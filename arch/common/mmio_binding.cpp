@@ -56,15 +56,19 @@ std::expected<void, std::string> MmioBindings::bind_alias(uc_engine* uc, uint64_
   constexpr uint64_t kPage = 0x1000;
   alias &= ~(kPage - 1);
   target &= ~(kPage - 1);
-  const Binding* found = nullptr;
-  for (const Binding& b : bindings_)
+  Binding* found = nullptr;
+  for (Binding& b : bindings_)
     if (b.uc == uc && target >= b.base && target - b.base < b.size) found = &b;
   if (found == nullptr) return std::unexpected(fmt::format("no device at {:#x}", target));
-  bindings_.push_back(Binding{this, found->dev, found->cpu, target, uc, found->offset + (target - found->base), kPage});
-  Binding* b = &bindings_.back();
+  // A page aliased before (and unmapped since: the vCPU drops its aliases at TLB
+  // invalidations) reuses its binding, which depends on the target page only.
+  const bool again = found->size == kPage && found->base == target;
+  if (!again)
+    bindings_.push_back(Binding{this, found->dev, found->cpu, target, uc, found->offset + (target - found->base), kPage});
+  Binding* b = again ? found : &bindings_.back();
   if (uc_err e = uc_mmio_map(uc, alias, kPage, &MmioBindings::read_cb, b, &MmioBindings::write_cb, b);
       e != UC_ERR_OK) {
-    bindings_.pop_back();
+    if (!again) bindings_.pop_back();
     return std::unexpected(fmt::format("mapping an alias of {} at {:#x}: {}", found->dev->mmio_name(), alias,
                                        uc_strerror(e)));
   }

@@ -88,9 +88,15 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
     if (!r->elf) return std::unexpected("multiboot: header without address fields (flag 16) in a non-ELF image");
     out = Loaded{uint32_t(r->entry), kInfoAddr, r->low, r->high};
   }
-  if (out.low < kStringsEnd)
-    return std::unexpected(fmt::format("multiboot: kernel at {:#x} overlaps the boot information at {:#x}", out.low,
-                                       kMmapAddr));
+  // The boot information page: QEMU's, unless the image covers part of it.
+  uint64_t page = kMmapAddr;
+  if (out.low < kStringsEnd && out.high > kMmapAddr) page = (out.high + kPageSize - 1) & ~(kPageSize - 1);
+  if (page + kPageSize > p.ram_size)
+    return std::unexpected(fmt::format("multiboot: no RAM for the boot information after the kernel's end {:#x}",
+                                       out.high));
+  const uint64_t mmap_addr = page, info_addr = page + kInfoOffset, strings_addr = page + kStringsOffset,
+                 strings_end = page + kPageSize;
+  out.info_addr = uint32_t(info_addr);
 
   // The memory map as SeaBIOS reports it through INT 15h E820 on QEMU q35 (the source of
   // QEMU's multiboot map): conventional memory up to the 1 KiB EBDA, the BIOS area, RAM
@@ -101,16 +107,16 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
                                       {0x10'0000, p.ram_size - 0x10'0000, kMemoryAvailable},
                                       {0xFFFF'0000, 0x1'0000, kMemoryReserved}}};
   for (size_t i = 0; i < map.size(); ++i) {
-    const uint64_t a = kMmapAddr + i * kMmapEntrySize;
+    const uint64_t a = mmap_addr + i * kMmapEntrySize;
     bool ok = mem.write32(a, kMmapEntrySize - 4).has_value() && mem.write64(a + 4, map[i].base).has_value() &&
               mem.write64(a + 12, map[i].length).has_value() && mem.write32(a + 20, map[i].type).has_value();
-    if (!ok) return std::unexpected("multiboot: the memory map at 0x9000 is outside RAM");
+    if (!ok) return std::unexpected(fmt::format("multiboot: the memory map at {:#x} is outside RAM", mmap_addr));
   }
   const std::string names = p.cmdline + '\0' + p.loader_name + '\0';
-  if (kStringsAddr + names.size() > kStringsEnd)
+  if (strings_addr + names.size() > strings_end)
     return std::unexpected(fmt::format("multiboot: command line of {} bytes does not fit below {:#x}",
-                                       p.cmdline.size(), kStringsEnd));
-  std::byte* s = mem.host_ptr(kStringsAddr, names.size());
+                                       p.cmdline.size(), strings_end));
+  std::byte* s = mem.host_ptr(strings_addr, names.size());
   if (s == nullptr) return std::unexpected("multiboot: the command line page is outside RAM");
   std::memcpy(s, names.data(), names.size());
 
@@ -119,13 +125,13 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
   fields::set(info, I_MEM_LOWER, 640);  // KiB; QEMU (hw/i386/multiboot.c) reports the whole 640 KiB
   fields::set(info, I_MEM_UPPER, (p.ram_size - 0x10'0000) / 1024);
   fields::set(info, I_BOOT_DEVICE, 0x8000'FFFF);  // first BIOS disk, no partition (as QEMU)
-  fields::set(info, I_CMDLINE, kStringsAddr);
+  fields::set(info, I_CMDLINE, strings_addr);
   fields::set(info, I_MODS_COUNT, 0);
-  fields::set(info, I_MODS_ADDR, kInfoAddr + kInfoSize);  // an empty module list
+  fields::set(info, I_MODS_ADDR, info_addr + kInfoSize);  // an empty module list
   fields::set(info, I_MMAP_LENGTH, map.size() * kMmapEntrySize);
-  fields::set(info, I_MMAP_ADDR, kMmapAddr);
-  fields::set(info, I_BOOT_LOADER_NAME, kStringsAddr + p.cmdline.size() + 1);
-  std::byte* d = mem.host_ptr(kInfoAddr, kInfoSize);
+  fields::set(info, I_MMAP_ADDR, mmap_addr);
+  fields::set(info, I_BOOT_LOADER_NAME, strings_addr + p.cmdline.size() + 1);
+  std::byte* d = mem.host_ptr(info_addr, kInfoSize);
   if (d == nullptr) return std::unexpected("multiboot: the information structure is outside RAM");
   for (size_t i = 0; i < kInfoSize; ++i) d[i] = std::byte(uint8_t(info[i / 8] >> (8 * (i % 8))));
   return out;

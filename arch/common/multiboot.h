@@ -8,6 +8,12 @@
 // The information is laid out where QEMU 7.2 puts it (hw/i386/multiboot.c): the memory
 // map at 0x9000 and the structure at 0x9500, both below 640 KiB and outside any image
 // linked at 1 MiB or above; the command line and boot-loader name follow at 0x9600.
+// An image that itself covers part of that page (kvm-unit-tests' realmode.flat is linked
+// at 0x8000) gets the same page layout in the first page after its end instead: QEMU
+// keeps the structure at 0x9500 there, but its option ROM (pc-bios/optionrom/multiboot.S)
+// copies the kernel after writing it, so the image's bytes win and EBX points into the
+// image; QEMU's strings already follow the image's end (rounded up to a page). Here the
+// image's bytes win too, and EBX points to an intact structure.
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -25,6 +31,9 @@ inline constexpr size_t kSearchBytes = 8192;           // the header lies in the
 
 inline constexpr uint64_t kMmapAddr = 0x9000, kInfoAddr = 0x9500, kStringsAddr = 0x9600,
                           kStringsEnd = 0xA000;
+// Offsets of the three parts in the boot information page, wherever the page is.
+inline constexpr uint64_t kPageSize = 0x1000, kInfoOffset = kInfoAddr - kMmapAddr,
+                          kStringsOffset = kStringsAddr - kMmapAddr;
 inline constexpr size_t kInfoSize = 88;
 
 using fields::Access;
@@ -108,14 +117,16 @@ struct Params {
 
 struct Loaded {
   uint32_t entry = 0;
-  uint32_t info_addr = kInfoAddr;
+  uint32_t info_addr = kInfoAddr;  // EBX: kInfoAddr, or after the image when it covers it
   uint64_t low = 0, high = 0;  // the kernel's bytes in guest memory
 };
 
 // Loads a multiboot kernel (ELF32 EM_386 by its program headers, or by the header's
 // address fields when flag 16 is set) and writes the information structure, memory map,
-// command line and loader name. Errors: ELF64 (QEMU: "give a 32bit one"), segments
-// outside RAM, a command line too long for the info page, RAM of 4 GiB or more.
+// command line and loader name in the boot information page (at kMmapAddr, or the first
+// page after the image when the image covers any of kMmapAddr..kStringsEnd). Errors: ELF64
+// (QEMU: "give a 32bit one"), segments outside RAM, no RAM for the information page after
+// such an image, a command line too long for the info page, RAM of 4 GiB or more.
 std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::byte> image,
                                         const Header& header, const Params& params);
 

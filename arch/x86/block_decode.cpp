@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 
 #include "arch/x86/insn_prefixes.h"
+#include "arch/x86/tlb_invalidation.h"
 #include "arch/x86/trapped_insn.h"
 
 namespace irqremap::x86 {
@@ -18,6 +19,8 @@ bool is_trap_site(std::span<const uint8_t> insn) {
   const uint8_t op = insn[i];
   if (op == 0xC4 || op == 0xC5) return true;             // VEX (or LES/LDS): vex_prefix.h
   if (op == 0xF4 && i + 1 == insn.size()) return true;  // HLT
+  if (op == 0x9C && i + 1 == insn.size()) return true;  // PUSHF: RF out of the image
+  if (invalidates_tlb(insn)) return true;  // MOV CR0/3/4, INVLPG, INVPCID: alias runs go
   return classify_trapped(insn).op != TrappedOp::None;
 }
 

@@ -339,13 +339,15 @@ void LocalApic::eoi() {
     return;
   }
   put(isr_, uint8_t(v), false);
+  // TMR keeps the vector's trigger mode until the vector is accepted again (§11.8.4:
+  // set or cleared "upon acceptance"; EOI does not change it).
   const bool level = test(tmr_, uint8_t(v));
-  put(tmr_, uint8_t(v), false);
-  // With no IOAPIC there is nobody to broadcast a level EOI to; the trace says so.
   note(EventKind::Delivery, [&] {
-    return NoteText{fmt::format("EOI vector {:#04x}{}", v, level ? " (level: no IOAPIC to notify)" : ""),
+    return NoteText{fmt::format("EOI vector {:#04x}{}", v, level ? " (level: broadcast to the I/O APIC)" : ""),
                     {{"vector", uint64_t(v)}, {"eoi", 1}}};
   });
+  // §11.8.5: for a level-triggered interrupt the EOI goes on to every I/O APIC.
+  if (level && eoi_broadcast_) eoi_broadcast_(uint8_t(v));
 }
 
 void LocalApic::init_reset() {

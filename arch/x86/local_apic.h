@@ -10,8 +10,11 @@
 // IA32_APIC_BASE mode changes (disabled / xAPIC / x2APIC, §11.12.5).
 // Not modelled, said once here: the APIC timer, thermal, performance and CMCI sources
 // never fire (their LVT entries and TMICT/TDCR keep what software writes; TMCCT reads 0);
-// APR and RRD read 0; there is no IOAPIC, so a level-triggered EOI only clears TMR and
-// is traced. Focus-processor checking is not implemented.
+// APR and RRD read 0. Focus-processor checking is not implemented.
+// EOI of a level-triggered vector (TMR set) is broadcast to the I/O APICs (§11.8.5), which
+// clear Remote IRR of their entries with that vector. The Version register does not
+// advertise EOI-broadcast suppression (bit 24 = 0, as QEMU's), so SVR bit 12 is reserved
+// and every level EOI is broadcast.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -70,6 +73,8 @@ class LocalApic final : public MmioDevice {
   // and every register write (EOI, TPR, SVR, ICR, IA32_APIC_BASE). The machine uses it to
   // end a running quantum at its next block boundary (x86_vcpu.h "Execution").
   void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+  // Where the EOI of a level-triggered vector goes (the machine's I/O APIC, §11.8.5).
+  void set_eoi_broadcast(std::function<void(uint8_t vector)> f) { eoi_broadcast_ = std::move(f); }
 
   // The highest IRR vector whose priority class beats PPR (§11.8.3.1), if the APIC is
   // software-enabled. The glue vectors it only when RFLAGS.IF=1.
@@ -151,6 +156,7 @@ class LocalApic final : public MmioDevice {
   Bits256 irr_{}, isr_{}, tmr_{};
   bool nmi_pending_ = false, init_pending_ = false;
   std::function<void()> on_change_;
+  std::function<void(uint8_t)> eoi_broadcast_;
   // Calls on_change_ when it goes out of scope (every return of a changing function).
   struct ChangeNotice {
     const LocalApic& apic;

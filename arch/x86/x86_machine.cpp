@@ -110,7 +110,14 @@ std::expected<void, std::string> X86Machine::init() {
 std::expected<void, std::string> X86Machine::init_pci() {
   ioapic_ = std::make_unique<IoApic>(*this, cfg_.ioapic_source_id ? *cfg_.ioapic_source_id : kNoSourceId);
   if (auto ok = attach_mmio(map::kIoApicBase, *ioapic_); !ok) return ok;
+  // Each local APIC's EOI of a level-triggered vector is broadcast to the I/O APIC
+  // (SDM vol. 3A §11.8.5), which clears Remote IRR of the entries with that vector.
+  for (unsigned c = 0; c < cpus_.size(); ++c)
+    bus_.apic(c).set_eoi_broadcast([this](uint8_t vector) { ioapic_->eoi(vector); });
   std::string err;
+  if (!io_.add(PcTestdev::kPortBase, testdev_.ports(), &err) || !io_.add(PcTestdev::kIrqBase, testdev_.irq_ports(), &err))
+    return std::unexpected(err);
+  if (auto ok = attach_mmio(PcTestdev::kIomemBase, testdev_.iomem()); !ok) return ok;
   if (!io_.add(map::kPciConfigPort, pci_, &err)) return std::unexpected(err);
   pci_.add(0, 0, host_bridge_);
   std::vector<pci::BarPlacement> bars;

@@ -39,6 +39,7 @@
 #include "arch/x86/pci/msg_device_function.h"
 #include "arch/x86/pci/pci_bus.h"
 #include "arch/x86/lapic_bus.h"
+#include "arch/x86/pc_testdev.h"
 #include "arch/x86/pm_control.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/wakeup_mailbox.h"
@@ -125,6 +126,7 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
                                                     bool write) override;
   pci::PciBus& pci() { return pci_; }
   IoApic& ioapic() { return *ioapic_; }
+  PcTestdev& testdev() { return testdev_; }
   // QEMU's edu device at 00:01.0, or nullptr when configured without it.
   pci::EduDevice* edu() { return edu_.get(); }
 
@@ -193,6 +195,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::unique_ptr<pci::EduDevice> edu_;
   std::unique_ptr<pci::MsgDeviceFunction> device_fn_;
   std::unique_ptr<IoApic> ioapic_;
+  // QEMU's pc-testdev: its ISA lines drive the I/O APIC's inputs (pc_testdev.h).
+  PcTestdev testdev_{[this](unsigned pin, bool level) { ioapic_->set_irq(pin, level); }};
   std::vector<std::string> hazards_;
   bool started_ = false;
   bool trace_insns_ = false;

@@ -12,6 +12,7 @@
 //   0xFED9_0000  DMAR     4 KiB   VT-d remapping unit, as on QEMU q35
 //   0xFEDF_0000  WAKEUP   4 KiB   ACPI multiprocessor wakeup mailbox (ACPI 6.4 §5.2.12.19)
 //   0xFEE0_0000  LAPIC    4 KiB   local APIC, each CPU sees its own (xAPIC MMIO)
+//   0xFF00_0000  TESTDEV 64 KiB   pc-testdev iomem (pc_testdev.h: also I/O 0xE0..0xEB, 0x2000..0x2017)
 //   0xFFFF_0000  BOOTROM 16 KiB   boot ROM (boot_rom.h); 0xFFFF_4000 per-CPU start-up pointer
 //   I/O 0x0510   fw_cfg           QEMU firmware configuration (selector, data at 0x511)
 //   I/O 0x00F4   isa-debug-exit   exit status (value << 1) | 1

@@ -13,6 +13,8 @@
 #include "arch/x86/insn_access.h"
 #include "arch/x86/insn_prefixes.h"
 #include "arch/x86/interrupt_entry.h"
+#include "arch/x86/real_mode_interrupt.h"
+#include "arch/x86/tlb_invalidation.h"
 #include "arch/x86/vex_prefix.h"
 
 namespace irqremap::x86 {
@@ -401,6 +403,7 @@ void X86Vcpu::fail(std::string what) {
 }
 
 bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code) {
+  if ((paging_regs().cr0 & kCr0PE) == 0) return vector_into_real_mode(vector, what);
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
   uc_reg_read(uc_, UC_X86_REG_RIP, &r.rip);
@@ -677,6 +680,10 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   std::array<uint8_t, 15> scratch;
   const uint8_t* b = insn_bytes(address, size, scratch);
   if (b == nullptr) return;
+  if (const size_t i = opcode_start({b, size}); i + 1 == size && b[i] == 0x9C) {
+    clear_rf_before_pushf();
+    return;
+  }
   if (size == 1) {
     if (b[0] == 0xFB)
       sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
@@ -694,6 +701,16 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
         settle_block(address);  // the #UD's frame: this instruction ends the block
         fault_trapped(6, std::nullopt, fmt::format("VEX-encoded instruction at {:#x}: #UD ({})", address, why));
       }
+    return;
+  }
+  if (invalidates_tlb(insn)) {
+    // The alias runs are cached translations (va_aliases.h): they go before the
+    // instruction runs, and the next access maps what the tables say then.
+    if (const std::size_t n = aliases_.drop_all(uc_); n != 0)
+      trace_.emit_lazy([&] {
+        return Event{EventKind::Note, fmt::format("cpu{}", index_),
+                     fmt::format("TLB invalidation at {:#x}: {} alias run(s) dropped", address, n), {{"runs", n}}};
+      });
     return;
   }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
@@ -740,13 +757,23 @@ bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, i
 
 bool X86Vcpu::map_alias(uint64_t va, uint64_t pa) {
   // Unicorn accesses the page mapped at the VA itself, so a device page needs the device
-  // behind the alias (set_alias_mmio).
-  if (!aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_)) return false;
+  // behind the alias (set_alias_mmio). RAM goes as a run over the pages the guest's
+  // tables map contiguously from here (va_aliases.h), found with the machine's walk.
+  const PagingRegs regs = paging_regs();
+  const auto extent = [&](uint64_t va_page, uint64_t pa_page, uint64_t most) {
+    uint64_t n = 1;
+    for (; n < most; ++n) {
+      const auto t = translate(mem_, regs, va_page + n * arch::VaAliases::kPage, {Access::Read, false});
+      if (!t || t->pa != pa_page + n * arch::VaAliases::kPage) break;
+    }
+    return n;
+  };
+  if (!aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_, extent)) return false;
   // A RAM or ROM alias is code too: without execute permission its translations reach
   // on_fetch as RAM's do (see "Execution").
   if (fetch_hook_ != 0)
     if (const GuestMemory::Region* r = mem_.region_at(pa))
-      uc_mem_protect(uc_, va & ~(arch::VaAliases::kPage - 1), arch::VaAliases::kPage,
+      uc_mem_protect(uc_, va & ~(arch::VaAliases::kPage - 1), aliases_.run_pages(va) * arch::VaAliases::kPage,
                      r->read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
   return true;
 }
@@ -850,6 +877,10 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   uint64_t cr2 = 0;
   uc_reg_read(uc_, UC_X86_REG_CR2, &cr2);
   const std::string name = exception_name(vector);
+  if ((regs.cr0 & kCr0PE) == 0) {  // real mode: through the IVT, no error code (§20.1.4)
+    if (!vector_into_real_mode(uint8_t(vector), name)) fail(fmt::format("shutdown: {}", *take_error()));
+    return;
+  }
   if ((regs.efer & kEferLMA) == 0) {  // only IA-32e mode IDT delivery is modelled
     fail(fmt::format("guest exception {} (vector {}) outside 64-bit mode ({}): not delivered", name, vector,
                      (regs.cr0 & kCr0PE) != 0 ? "protected mode" : "real mode"));
@@ -890,6 +921,60 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
     return;
   }
   if (!vector_into_guest(8, "#DF", 0)) fail(fmt::format("triple fault: {}; then {}", first, *take_error()));
+}
+
+bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {
+  RealModeRegs r;
+  uint64_t ip = 0, sp = 0, flags = 0, cs = 0, ss = 0;
+  uc_reg_read(uc_, UC_X86_REG_RIP, &ip);
+  uc_reg_read(uc_, UC_X86_REG_RSP, &sp);
+  uc_reg_read(uc_, UC_X86_REG_RFLAGS, &flags);
+  uc_reg_read(uc_, UC_X86_REG_CS, &cs);
+  uc_reg_read(uc_, UC_X86_REG_SS, &ss);
+  uc_x86_mmr idtr{};
+  uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+  r = RealModeRegs{uint16_t(ip), uint16_t(cs), uint16_t(sp), uint16_t(ss), (ss & 0xFFFF) << 4, uint32_t(flags),
+                   idtr.base, idtr.limit};
+  const uint16_t from_cs = r.cs, from_ip = r.ip;
+  if (auto ok = enter_real_mode_interrupt(r, mem_, vector); !ok) {
+    error_ = fmt::format("cannot deliver {} in real mode: {}", what, ok.error());
+    halted_ = false;
+    return false;
+  }
+  // Unicorn 2.0.1's 64-bit engine sets only a segment's selector on a CS write, not its
+  // base: a handler is entered only in the segment that runs (the IVT entries kvm-unit-
+  // tests' realmode writes are in segment 0, as its code).
+  if (r.cs != from_cs) {
+    error_ = fmt::format("cannot deliver {} in real mode: handler {:#06x}:{:#06x} is outside the running code "
+                         "segment {:#06x} (Unicorn 2.0.1 cannot load a CS base from outside)",
+                         what, r.cs, r.ip, from_cs);
+    halted_ = false;
+    return false;
+  }
+  const uint64_t new_ip = r.ip, new_sp = (sp & ~uint64_t{0xFFFF}) | r.sp, new_flags = r.flags;
+  uc_reg_write(uc_, UC_X86_REG_RIP, &new_ip);
+  uc_reg_write(uc_, UC_X86_REG_RSP, &new_sp);
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &new_flags);
+  ++taken_[vector];
+  trace_.emit_lazy([&] {
+    return Event{EventKind::Delivery, fmt::format("cpu{}", index_),
+                 fmt::format("{} taken: vector {:#04x} through the real-mode IVT, {:#06x}:{:#06x} -> {:#06x}:{:#06x}{}",
+                             what, vector, from_cs, from_ip, r.cs, r.ip, halted_ ? " (woke from HLT)" : ""),
+                 {{"vector", vector}, {"cpu", index_}, {"taken", 1}}};
+  });
+  halted_ = false;
+  return true;
+}
+
+void X86Vcpu::clear_rf_before_pushf() {
+  // PUSHF stores RF (and VM) as 0 (SDM vol. 2B PUSHF); Unicorn 2.0.1 copies RFLAGS.RF.
+  // RF set here means the previous instruction was an IRET whose image had it: it would
+  // be cleared after this instruction anyway (SDM vol. 3A §17.3.1.1), and PUSHF is no
+  // instruction breakpoint it could still suppress once it runs.
+  uint64_t f = rflags();
+  if ((f & kRflagsRF) == 0) return;
+  f &= ~kRflagsRF;
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &f);
 }
 
 }  // namespace irqremap::x86

@@ -16,6 +16,9 @@
 //    prefix #UD, which Unicorn does not raise. So is a VEX encoding of anything but the
 //    BMI1/BMI2 instructions the CPU reports (vex_prefix.h), which Unicorn would run as
 //    the legacy or SSE instruction.
+//  - PUSHF: Unicorn 2.0.1 copies RFLAGS.RF into the image it pushes (its helper reads the
+//    whole RFLAGS; the SDM's PUSHF, and QEMU 7.2's, store 0 for RF and VM), and its IRET
+//    loads RF from the image; the code hook on PUSHF clears RF first.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
@@ -32,15 +35,28 @@
 //    in its own memory map before that (cputlb.c load_helper/store_helper). So with paging
 //    on, an access to a VA that is not also a mapped physical address reaches
 //    UC_HOOK_MEM_UNMAPPED before anything is performed. The hook walks the guest's tables
-//    itself (page_walk.h): a translation onto RAM maps that RAM page at the VA in this
-//    engine, one onto a device maps the device page there (set_alias_mmio), and the hook
-//    returns true, so Unicorn performs the access there and the instruction goes on; a
-//    translation fault maps a scratch page at the VA for the moment, so that Unicorn's own
-//    walk, which runs next, raises the #PF itself with the faulting instruction's RIP (the
-//    scratch page goes when the #PF is reported); a translation onto nothing stops the
-//    run. Limits, from the same Unicorn behaviour: a VA that is itself RAM is always that
-//    RAM page (identity-mapped guests, such as kvm-unit-tests', are exact), and an alias
-//    keeps the translation it was made with.
+//    itself (page_walk.h): a translation onto RAM maps that RAM at the VA in this engine,
+//    as one run over every following page the tables map onto the following physical
+//    pages (arch/common/va_aliases.h: one engine region per run, not per page), one onto a
+//    device maps the device page there (set_alias_mmio), and the hook returns true, so
+//    Unicorn performs the access there and the instruction goes on; a translation fault
+//    maps a scratch page at the VA for the moment, so that Unicorn's own walk, which runs
+//    next, raises the #PF itself with the faulting instruction's RIP (the scratch page
+//    goes when the #PF is reported); a translation onto nothing stops the run. The runs
+//    are this CPU's TLB: MOV to CR0/CR3/CR4, INVLPG and INVPCID drop them all before they
+//    execute (tlb_invalidation.h; the code hook sees them), so a guest that changes a
+//    mapping and invalidates as the SDM requires (vol. 3A §4.10.4) sees the new one.
+//    Unicorn 2.0.1's uc_mem_unmap may run there: it flushes the region's pages from
+//    QEMU's TLB (softmmu/memory.c memory_unmap) and drops no translated block, so the
+//    instruction and its block go on and the next access to a dropped VA faults in again
+//    (tests/x86/vcpu_test.cpp, "remaps a VA and invalidates").
+//    What remains impossible with Unicorn 2.0.1: a VA that is itself RAM (or ROM, or a
+//    device window) is always that physical page, whatever the tables say (identity-mapped
+//    guests, such as kvm-unit-tests', are exact); a guest that relies on a changed mapping
+//    without invalidating sees the old one a little longer than hardware might, as an
+//    alias holds what the TLB would; and at most VaAliases::kX86MaxRuns runs per CPU
+//    (physically scattered pages each make a run of their own, so 2,048 such pages fill
+//    it), past which the run stops with one line.
 //  - Start-up (SDM vol. 3A §9.4.4, §11.6.1): an INIT accepted by the APIC puts the CPU in
 //    wait-for-SIPI (state Off, the APIC reset, §11.4.7.3); a Start Up IPI starts a CPU that
 //    waits for one, in real mode at CS = vector << 8, IP = 0, through the boot ROM
@@ -286,6 +302,10 @@ class X86Vcpu final : public arch::Vcpu {
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
+  // The same in real-address mode, through the IVT (real_mode_interrupt.h).
+  bool vector_into_real_mode(uint8_t vector, std::string_view what);
+  // Unicorn 2.0.1's PUSHF copies RFLAGS.RF into its image; the SDM's stores 0 there.
+  void clear_rf_before_pushf();
 
   class StartupPage final : public MmioDevice {
    public:
@@ -307,7 +327,7 @@ class X86Vcpu final : public arch::Vcpu {
   std::vector<uint8_t> scratch_page_;
   std::optional<uint64_t> scratch_at_;
   std::optional<uint32_t> scratch_error_code_;
-  arch::VaAliases aliases_{arch::VaAliases::kX86MaxPages};  // alias pages mapped at linear addresses
+  arch::VaAliases aliases_{arch::VaAliases::kX86MaxRuns};  // alias runs mapped at linear addresses
   std::function<bool(uint64_t va_page, uint64_t pa_page)> alias_mmio_;
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight

@@ -25,17 +25,17 @@ void le32(std::vector<uint8_t>& b, uint32_t v) {
 
 // A multiboot image with address fields (flag 16), loaded at 1 MiB and entered at
 // kLoad + 0x20 with `code` (32-bit protected mode).
-std::vector<std::byte> multiboot_image(const std::vector<uint8_t>& code) {
+std::vector<std::byte> multiboot_image(const std::vector<uint8_t>& code, uint32_t load = kLoad, uint32_t bss_end = 0) {
   std::vector<uint8_t> b;
   const uint32_t flags = arch::multiboot::kHeaderFlagAddress;
   le32(b, arch::multiboot::kHeaderMagic);
   le32(b, flags);
   le32(b, uint32_t(0) - arch::multiboot::kHeaderMagic - flags);
-  le32(b, kLoad);         // header_addr
-  le32(b, kLoad);         // load_addr
-  le32(b, 0);             // load_end_addr: the whole file
-  le32(b, 0);             // bss_end_addr
-  le32(b, kLoad + 0x20);  // entry_addr
+  le32(b, load);         // header_addr
+  le32(b, load);         // load_addr
+  le32(b, 0);            // load_end_addr: the whole file
+  le32(b, bss_end);      // bss_end_addr (0: none)
+  le32(b, load + 0x20);  // entry_addr
   b.resize(0x20, 0);
   b.insert(b.end(), code.begin(), code.end());
   std::vector<std::byte> out(b.size());
@@ -67,6 +67,14 @@ std::unique_ptr<X86Machine> machine(unsigned cpus = 1, uint64_t ram = 128ull << 
 }
 
 uint32_t result(X86Machine& m, unsigned slot) { return *m.memory().read32(kResults + 4 * slot); }
+
+uint64_t u64_of(FwCfg& f, uint16_t key) {
+  const auto* item = f.item(key);
+  REQUIRE(item != nullptr);
+  uint64_t v = 0;
+  for (size_t i = 0; i < item->size() && i < 8; ++i) v |= uint64_t((*item)[i]) << (8 * i);
+  return v;
+}
 
 }  // namespace
 
@@ -122,6 +130,25 @@ TEST_CASE("multiboot: the information structure has the memory sizes for --mem, 
     if (*mem.read32(at + 20) == 1) top = std::max(top, base + len);
   }
   CHECK(top == 256ull << 20);
+}
+
+TEST_CASE("multiboot: an image that covers the information page (loaded at 0x8000, as kvm-unit-tests' realmode) keeps its bytes; the information goes to the page after its end and EBX points there") {
+  auto m = machine();
+  // Code at 0x8020, then bytes up to 0x9800 that must survive, bss to 0xDA30.
+  auto code = cat({{0x89, 0xD8}, store_eax(0), kExit});  // mov eax, ebx
+  code.resize(0x9800 - 0x8020, 0xA5);
+  auto entry = m->load(multiboot_image(code, 0x8000, 0xDA30));
+  REQUIRE(entry.has_value());
+  CHECK(*entry == 0x8020);
+  CHECK(*m->memory().read8(0x9000) == 0xA5);  // QEMU's map address holds the image's byte
+  CHECK(*m->memory().read8(0x9500) == 0xA5);
+  const arch::RunResult r = m->run(*entry, 10'000);
+  CHECK(r.exit_status == ((0x21 << 1) | 1));
+  const uint32_t mbi = result(*m, 0);
+  CHECK(mbi == 0xE000 + 0x500);  // the page after 0xDA30, laid out as QEMU's at 0x9000
+  CHECK(*m->memory().read32(mbi + 48) == 0xE000);  // mmap_addr
+  CHECK(*m->memory().read32(mbi + 4) == 640);      // mem_lower
+  CHECK(u64_of(m->fw_cfg(), FwCfg::INITRD_ADDR) == mbi);
 }
 
 TEST_CASE("fw_cfg: selecting a key rewinds it; the signature reads 'QEMU' byte by byte; past the end and unknown keys read 0") {

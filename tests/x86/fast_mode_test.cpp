@@ -96,6 +96,13 @@ TEST_CASE("unicorn x86: POPF ends its block, so a window it opens is followed by
   CHECK((e.reg(UC_X86_REG_RFLAGS) & 0x200) != 0);
 }
 
+TEST_CASE("unicorn x86: PUSHF copies RFLAGS.RF into its image (the SDM's PUSHF clears RF and VM there), so the vCPU clears RF before a PUSHF runs") {
+  // pushfq; pop rax; hlt, entered with RF set (as an IRET whose image had RF leaves it)
+  Engine e({0x9C, 0x58, 0xF4});
+  e.set(UC_X86_REG_RFLAGS, 0x1'0002);
+  REQUIRE(e.run() == UC_ERR_OK);
+  CHECK((e.reg(UC_X86_REG_RAX) & 0x1'0000) != 0);
+}
 TEST_CASE("unicorn x86: RAM without execute permission reaches the fetch hook when a block is translated, never when it runs again") {
   Engine e({0x90, 0x90, 0xF4}, UC_PROT_READ | UC_PROT_WRITE);
   Seen s;

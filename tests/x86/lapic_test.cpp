@@ -1,6 +1,8 @@
 // The local APIC as software and VT-d see it (Intel SDM vol. 3A chapter 11).
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include "arch/x86/apic_regs.h"
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/local_apic.h"
@@ -70,16 +72,24 @@ TEST_CASE("lapic: PPR is TPR when TPR's class is at least ISRV's; a vector must 
   CHECK(a.deliverable() == 0x50);
 }
 
-TEST_CASE("lapic: level-triggered request sets TMR; EOI clears it (SDM §11.8.5)") {
+TEST_CASE("lapic: a level-triggered request sets TMR, which outlives the EOI and is broadcast with it; an edge acceptance clears it (SDM §11.8.4, §11.8.5)") {
   LocalApic a(0, true);
   enable(a);
+  std::vector<uint8_t> broadcast;
+  a.set_eoi_broadcast([&](uint8_t v) { broadcast.push_back(v); });
   ApicDelivery d = fixed(0, 0x70);
   d.level = true;
   a.accept(d);
   CHECK(a.tmr(0x70));
   CHECK(a.acknowledge() == 0x70);
   a.mmio_write(apic::EOI, 4, 0);
+  CHECK(broadcast == std::vector<uint8_t>{0x70});
+  CHECK(a.tmr(0x70));  // set or cleared only on acceptance
+  a.accept(fixed(0, 0x70));
   CHECK_FALSE(a.tmr(0x70));
+  CHECK(a.acknowledge() == 0x70);
+  a.mmio_write(apic::EOI, 4, 0);
+  CHECK(broadcast.size() == 1);  // an edge EOI goes nowhere
 }
 
 TEST_CASE("lapic: vector below 16 is dropped with ESR Receive Illegal Vector, visible after an ESR write (SDM §11.5.3)") {

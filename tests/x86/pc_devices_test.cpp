@@ -1,12 +1,17 @@
 // The x86 machine's small devices: COM1 UART, isa-debug-exit, the ACPI wakeup mailbox,
-// the I/O port bus and the compatibility-format MSI path.
+// the I/O port bus, the compatibility-format MSI path and QEMU's pc-testdev.
 #include <doctest/doctest.h>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "arch/x86/compat_msi.h"
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/lapic_bus.h"
+#include "arch/x86/pc_testdev.h"
+#include "arch/x86/x86_machine.h"
+#include "remap/vtd/ioapic_rte_format.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/wakeup_mailbox.h"
 #include "arch/x86/x86_map.h"
@@ -116,4 +121,67 @@ TEST_CASE("compat MSI reaches the addressed APIC through the bus when remapping 
   bus.deliver(*d);
   CHECK(bus.apic(2).irr(0x55));
   CHECK_FALSE(bus.apic(0).irr(0x55));
+}
+
+TEST_CASE("pc-testdev: 0xE0 is a 32-bit scratch register by byte lanes, 0xE8 the same one byte at a time, 0xE4 takes a write and reads all ones (QEMU hw/misc/pc-testdev.c)") {
+  std::vector<std::pair<unsigned, bool>> lines;
+  PcTestdev t([&](unsigned pin, bool level) { lines.emplace_back(pin, level); });
+  IoPortBus io;
+  REQUIRE(io.add(PcTestdev::kPortBase, t.ports()));
+  REQUIRE(io.add(PcTestdev::kIrqBase, t.irq_ports()));
+  io.out(0xE0, 4, 0x1122'3344);
+  CHECK(io.in(0xE0, 4) == 0x1122'3344u);
+  CHECK(io.in(0xE2, 2) == 0x1122u);
+  io.out(0xE1, 1, 0xAB);
+  CHECK(t.scratch() == 0x1122'AB44u);
+  io.out(0xE3, 2, 0xCDEF);  // only the byte inside the register
+  CHECK(t.scratch() == 0xEF22'AB44u);
+  CHECK(io.in(0xE8, 4) == 0xEF22'AB44u);  // the same register
+  io.out(0xE9, 4, 0x0403'0201);            // byte lanes 1, 2, 3, then 0
+  CHECK(t.scratch() == 0x0302'0104u);
+  io.out(0xE4, 4, 0x1000);  // flush page: nothing a guest sees
+  CHECK(io.in(0xE4, 4) == 0xFFFF'FFFFu);
+  CHECK(t.scratch() == 0x0302'0104u);
+  // The ISA lines: 1-byte writes only, value != 0 raises; IRQ 0 is I/O APIC input 2.
+  io.out(0x200E, 1, 0x80);
+  io.out(0x200E, 1, 0);
+  io.out(0x2000, 1, 1);
+  io.out(0x200B, 4, 1);  // not a 1-byte access: ignored, as QEMU's region refuses it
+  io.out(0x2017, 1, 1);
+  CHECK(lines == std::vector<std::pair<unsigned, bool>>{{14, true}, {14, false}, {2, true}, {23, true}});
+  CHECK(io.in(0x2000, 1) == 0xFFu);
+}
+
+TEST_CASE("pc-testdev on the machine: a line raised through port 0x2000+n sends the I/O APIC entry's level interrupt; the local APIC's EOI of that vector is broadcast and clears Remote IRR (SDM vol. 3A §11.8.5, 82093AA §3.2.4)") {
+  X86MachineConfig cfg;
+  cfg.cpus = 1;
+  cfg.uart_out = [](char) {};
+  auto made = X86Machine::create(cfg);
+  REQUIRE(made.has_value());
+  X86Machine& m = **made;
+  LocalApic& apic = m.apics().apic(0);
+  apic.mmio_write(apic::SVR, 4, 0x1FF);
+  IoApic& io = m.ioapic();
+  const auto write_rte = [&](unsigned pin, uint64_t e) {
+    io.mmio_write(IoApic::IOREGSEL, 4, IoApic::IOREDTBL + 2 * pin);
+    io.mmio_write(IoApic::IOWIN, 4, uint32_t(e));
+    io.mmio_write(IoApic::IOREGSEL, 4, IoApic::IOREDTBL + 2 * pin + 1);
+    io.mmio_write(IoApic::IOWIN, 4, uint32_t(e >> 32));
+  };
+  write_rte(14, 0x77 | (1u << 15));  // vector 0x77, level, physical destination 0, unmasked
+  m.testdev().irq_ports().io_out(14, 1, 1);
+  CHECK(apic.irr(0x77));
+  CHECK(apic.tmr(0x77));
+  CHECK(fields::get(io.rte(14), vtd::ioapic_rte::RIRR) == 1);
+  CHECK(apic.acknowledge() == 0x77);
+  m.testdev().irq_ports().io_out(14, 1, 0);
+  apic.mmio_write(apic::EOI, 4, 0);
+  CHECK(fields::get(io.rte(14), vtd::ioapic_rte::RIRR) == 0);
+  CHECK_FALSE(apic.irr(0x77));
+  // A line still high at the EOI is sent again (the entry is level-triggered).
+  m.testdev().irq_ports().io_out(14, 1, 1);
+  CHECK(apic.acknowledge() == 0x77);
+  apic.mmio_write(apic::EOI, 4, 0);
+  CHECK(apic.irr(0x77));
+  CHECK(fields::get(io.rte(14), vtd::ioapic_rte::RIRR) == 1);
 }

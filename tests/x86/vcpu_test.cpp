@@ -481,6 +481,32 @@ TEST_CASE("vcpu: a store through a VA the guest maps elsewhere reaches that RAM 
   CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
 }
 
+TEST_CASE("vcpu: after the guest remaps a VA and invalidates (MOV to CR3, or INVLPG), the next access reaches the new page; the alias made before is dropped (SDM vol. 3A §4.10.4.1)") {
+  for (const bool by_cr3 : {true, false}) {
+    CAPTURE(by_cr3);
+    Rig rig;
+    enable_paging(rig);  // VA 0x4000_0000 -> PA 0x4000 through the PTE at 0xF000
+    REQUIRE(rig.mem.write32(0x4010, 0x1111));
+    REQUIRE(rig.mem.write32(0x6010, 0x2222));
+    auto code = mov_rax(0x4000'0010);
+    code.insert(code.end(), {0x8B, 0x18,                                      // mov ebx, [rax]: old page
+                             0x48, 0xB9, 0x00, 0xF0, 0, 0, 0, 0, 0, 0,        // mov rcx, 0xF000
+                             0x48, 0xC7, 0x01, 0x03, 0x60, 0x00, 0x00});      // mov qword [rcx], 0x6003
+    if (by_cr3)
+      code.insert(code.end(), {0x0F, 0x20, 0xDA, 0x0F, 0x22, 0xDA});  // mov rdx, cr3; mov cr3, rdx
+    else
+      code.insert(code.end(), {0x0F, 0x01, 0x38});  // invlpg [rax]
+    code.insert(code.end(), {0x8B, 0x30,  // mov esi, [rax]: the new page
+                             0xB0, 0x21, 0xE6, 0xF4});
+    put_code(rig.mem, kCode, code);
+    rig.cpu->reset(kCode, kStack);
+    CHECK_FALSE(run_steps(rig));
+    CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+    CHECK(rig.reg(UC_X86_REG_RBX) == 0x1111u);
+    CHECK(rig.reg(UC_X86_REG_RSI) == 0x2222u);
+  }
+}
+
 TEST_CASE("vcpu: #PF pushes the error code and leaves CR2: a write to a read-only page is P|W (SDM §4.7)") {
   Rig rig;
   enable_paging(rig);
