@@ -18,6 +18,8 @@ bool is_trap_site(std::span<const uint8_t> insn) {
   const uint8_t op = insn[i];
   if (op == 0xC4 || op == 0xC5) return true;             // VEX (or LES/LDS): vex_prefix.h
   if (op == 0xF4 && i + 1 == insn.size()) return true;  // HLT
+  if (classify_software_interrupt(insn)) return true;
+  if (classify_checked(insn).op != CheckedOp::None) return true;  // UMIP, MOV to CR4          // INT n, INT3, INTO
   return classify_trapped(insn).op != TrappedOp::None;
 }
 

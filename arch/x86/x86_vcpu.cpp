@@ -8,6 +8,8 @@
 
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
+#include "arch/x86/cpuid_leaves.h"
+#include "arch/x86/engine_cpuid.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/insn_access.h"
@@ -35,6 +37,8 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
               0, UC_X86_INS_IN);
   uc_hook_add(uc_, &out_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&X86Vcpu::on_out), this, 1,
               0, UC_X86_INS_OUT);
+  uc_hook_add(uc_, &cpuid_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&X86Vcpu::on_cpuid), this, 1, 0,
+              UC_X86_INS_CPUID);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&X86Vcpu::on_intr), this,
               1, 0);
   // Unicorn 2.0.1 reports #UD (EXCP06_ILLOP) to UC_HOOK_INSN_INVALID instead of
@@ -56,6 +60,10 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
   } else {
     error_ = f.error();  // the first step reports it: exceptions could not be delivered right
   }
+  if (auto s = SegmentState::locate())
+    segments_ = *s;
+  else if (!error_)
+    error_ = s.error();  // privilege changes could not be delivered right
 }
 
 uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
@@ -84,7 +92,7 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
 }
 
 X86Vcpu::~X86Vcpu() {
-  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_, unmapped_hook_, block_hook_, fetch_hook_})
+  for (uc_hook h : {code_hook_, in_hook_, out_hook_, cpuid_hook_, intr_hook_, invalid_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   for (uc_hook h : site_hooks_) uc_hook_del(uc_, h);
   if (reset_context_ != nullptr) uc_context_free(reset_context_);
@@ -401,6 +409,10 @@ void X86Vcpu::fail(std::string what) {
 }
 
 bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code) {
+  return deliver(InterruptEvent{vector, error_code, false}, what, rip());
+}
+
+std::optional<DeliveryFault> X86Vcpu::try_vector(const InterruptEvent& ev, std::string_view what) {
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
   uc_reg_read(uc_, UC_X86_REG_RIP, &r.rip);
@@ -410,30 +422,94 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::opti
   uc_reg_read(uc_, UC_X86_REG_SS, &ss);
   r.cs = uint16_t(cs);
   r.ss = uint16_t(ss);
-  uc_x86_mmr idtr{}, tr{};
+  r.cpl = cpl();
+  uc_x86_mmr idtr{}, gdtr{}, ldtr{}, tr{};
   uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+  uc_reg_read(uc_, UC_X86_REG_GDTR, &gdtr);
+  uc_reg_read(uc_, UC_X86_REG_LDTR, &ldtr);
   uc_reg_read(uc_, UC_X86_REG_TR, &tr);
-  r.idtr_base = idtr.base;
-  r.idtr_limit = idtr.limit;
-  r.tr_base = tr.base;
+  r.idtr = {idtr.base, idtr.limit};
+  r.gdtr = {gdtr.base, gdtr.limit};
+  r.ldtr = {ldtr.base, ldtr.limit};
+  r.tr = {tr.base, tr.limit};
+  r.tr_selector = tr.selector;
   const uint64_t from = r.rip;
-  if (auto ok = enter_interrupt(r, mem_, vector, error_code); !ok) {
-    error_ = fmt::format("cannot deliver {}: {}", what, ok.error());
-    halted_ = false;  // the next step reports it
-    return false;
+  const uint16_t old_cs = r.cs;
+  auto entry = enter_interrupt(r, mem_, ev);
+  if (!entry) return entry.error();
+  if (entry->cs_descriptor && (r.cs != old_cs || entry->stack_switched)) {
+    // A new code segment or privilege level: its hidden part and the CPL (segment_state.h).
+    if (!segments_) return DeliveryFault{std::nullopt, 0, "no way to load CS in this Unicorn"};
+    segments_->load_code64(uc_, scratch_context_, r.cs, *entry->cs_descriptor, entry->stack_switched, r.ss, r.cpl);
   }
   uc_reg_write(uc_, UC_X86_REG_RIP, &r.rip);
   uc_reg_write(uc_, UC_X86_REG_RSP, &r.rsp);
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &r.rflags);
-  ++taken_[vector];
+  ++taken_[ev.vector];
   trace_.emit_lazy([&] {
     return Event{EventKind::Delivery, fmt::format("cpu{}", index_),
-                 fmt::format("{} taken: vector {:#04x} through the IDT, RIP {:#x} -> {:#x}{}", what,
-                             vector, from, r.rip, halted_ ? " (woke from HLT)" : ""),
-                 {{"vector", vector}, {"cpu", index_}, {"taken", 1}}};
+                 fmt::format("{} taken: vector {:#04x} through the IDT, RIP {:#x} -> {:#x}{}{}", what, ev.vector, from,
+                             r.rip, old_cs != r.cs ? fmt::format(", CS {:#x} -> {:#x}", old_cs, r.cs) : "",
+                             halted_ ? " (woke from HLT)" : ""),
+                 {{"vector", ev.vector}, {"cpu", index_}, {"taken", 1}}};
   });
   halted_ = false;
-  return true;
+  return std::nullopt;
+}
+
+bool X86Vcpu::deliver(InterruptEvent ev, std::string_view what, uint64_t fault_rip) {
+  std::string name(what);
+  std::string history;
+  for (;;) {
+    auto f = try_vector(ev, name);
+    if (!f) return true;
+    history += fmt::format("{}cannot deliver {}: {}", history.empty() ? "" : "; then ", name, f->what);
+    halted_ = false;  // the next step reports a stop
+    // §6.15 Interrupt 8, Table 6-5: a fault while delivering #DF shuts the processor down; a
+    // contributory exception (or #PF) while delivering a contributory exception or a #PF
+    // (a #PF while delivering a #PF too) is #DF; otherwise the second is taken serially. A
+    // table or frame outside RAM is no architected fault: it counts as contributory.
+    const bool second_df_class = !f->vector || double_fault_class(*f->vector);
+    const bool first_pf = ev.vector == 14 && !ev.software;
+    const bool first_contributory = !ev.software && double_fault_class(ev.vector) && ev.vector != 14;
+    if (ev.vector == 8 && !ev.software) {
+      error_ = fmt::format("triple fault: {}", history);
+      return false;
+    }
+    bool to_df = false;
+    if (first_pf)
+      to_df = second_df_class;
+    else if (first_contributory)
+      to_df = second_df_class && (!f->vector || *f->vector != 14);
+    if (!f->vector && !to_df) {
+      error_ = fmt::format("triple fault: {}", history);  // nothing architected to deliver instead
+      return false;
+    }
+    // The fault's frame names the instruction that caused the event (a software
+    // interrupt's own address; an exception's or interrupt's RIP is already that).
+    uc_reg_write(uc_, UC_X86_REG_RIP, &fault_rip);
+    if (to_df) {
+      ev = InterruptEvent{8, 0, false};
+      name = "#DF";
+    } else {
+      ev = InterruptEvent{*f->vector, f->error_code, false};
+      name = fmt::format("{}({:#x})", exception_name(*f->vector), f->error_code);
+    }
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, fmt::format("cpu{}", index_), history, {{"cpu", index_}}};
+    });
+  }
+}
+
+void X86Vcpu::software_interrupt(uint8_t vector, uint32_t size) {
+  // INT n "Operation": the frame holds the next instruction; a fault raised while
+  // delivering (the gate's DPL, P, ...) is a fault of the INT instruction itself.
+  if (in_flight_ && scratch_context_ != nullptr) in_flight_->clear(uc_, scratch_context_);
+  const uint64_t at = rip(), next = at + size;
+  uc_reg_write(uc_, UC_X86_REG_RIP, &next);
+  deliver(InterruptEvent{vector, std::nullopt, true}, vector == 3 ? "#BP (INT3)" : vector == 4 ? "#OF (INTO)" : fmt::format("INT {:#x}", vector),
+          at);
+  if (error_) uc_emu_stop(uc_);
 }
 
 bool X86Vcpu::take_startup_events() {
@@ -584,6 +660,58 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
   }
 }
 
+bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
+  uint64_t cr4 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
+  if (c.op != CheckedOp::MovToCr4) {
+    // SDM vol. 3A §2.5 (CR4.UMIP), SGDT/SIDT/SLDT/STR/SMSW "Protected Mode Exceptions".
+    if ((cr4 & kCr4UMIP) == 0) return true;
+    const unsigned level = cpl();
+    if (level == 0) return true;
+    fault_trapped(13, 0, fmt::format("{} at CPL {} with CR4.UMIP set: #GP(0)", mnemonic(c.op), level));
+    return false;
+  }
+  // MOV to CR4 (MOV—Move to/from Control Registers, "Protected Mode Exceptions"): at CPL > 0
+  // Unicorn raises #GP(0) itself. Reserved bits, or clearing PAE in IA-32e mode, are #GP(0).
+  if (cpl() != 0) return true;
+  static constexpr int kRegs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                                    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+                                    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+                                    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  uint64_t value = 0;
+  uc_reg_read(uc_, kRegs[c.source & 15], &value);
+  if (!code64()) value = uint32_t(value);  // a 32-bit operand outside 64-bit mode
+  const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
+  const uint64_t reserved = cr4_reserved_bits(machine_cpuid(1, 0, engine_cpuid(1, 0), index_, apic_on),
+                                              machine_cpuid(7, 0, engine_cpuid(7, 0), index_, apic_on));
+  const char* why = nullptr;
+  if ((value & reserved) != 0)
+    why = "reserved bit set";
+  else if ((value & kCr4PAE) == 0 && (paging_regs().efer & kEferLMA) != 0)
+    why = "PAE cleared in IA-32e mode";
+  if (why == nullptr) return true;
+  fault_trapped(13, 0, fmt::format("MOV to CR4 of {:#x}: {}: #GP(0)", value, why));
+  return false;
+}
+
+int X86Vcpu::on_cpuid(uc_engine* uc, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  uint64_t rax = 0, rcx = 0;
+  uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+  uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+  const uint32_t leaf = uint32_t(rax), subleaf = uint32_t(rcx);
+  const bool apic_on = (self->apic_.apic_base() & (1u << 11)) != 0;  // IA32_APIC_BASE.EN
+  const CpuidRegs r = machine_cpuid(leaf, subleaf, engine_cpuid(leaf, subleaf), self->index_, apic_on);
+  // The high halves of RAX, RBX, RCX and RDX are cleared (CPUID "Operation").
+  const uint64_t a = r.eax, b = r.ebx, c = r.ecx, d = r.edx;
+  uc_reg_write(uc, UC_X86_REG_RAX, &a);
+  uc_reg_write(uc, UC_X86_REG_RBX, &b);
+  uc_reg_write(uc, UC_X86_REG_RCX, &c);
+  uc_reg_write(uc, UC_X86_REG_RDX, &d);
+  return 1;  // skip Unicorn's own CPUID
+}
+
 void X86Vcpu::read_tsc(uint32_t size, bool with_aux) {
   uint64_t cr4 = 0;
   uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
@@ -677,6 +805,16 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   std::array<uint8_t, 15> scratch;
   const uint8_t* b = insn_bytes(address, size, scratch);
   if (b == nullptr) return;
+  if (const auto si = classify_software_interrupt({b, size})) {
+    // Delivered here in IA-32e mode (outside it Unicorn reports it and the run stops);
+    // INTO only when it raises #OF: with OF clear, or as #UD in 64-bit code, Unicorn runs it.
+    const bool raise = !si->into || ((rflags() & (1u << 11)) != 0 && !code64());
+    if (raise && (paging_regs().efer & kEferLMA) != 0) {
+      software_interrupt(si->vector, size);
+      settle_block(address);  // the block ends at the handler (RIP written)
+    }
+    return;
+  }
   if (size == 1) {
     if (b[0] == 0xFB)
       sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
@@ -694,6 +832,10 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
         settle_block(address);  // the #UD's frame: this instruction ends the block
         fault_trapped(6, std::nullopt, fmt::format("VEX-encoded instruction at {:#x}: #UD ({})", address, why));
       }
+    return;
+  }
+  if (const CheckedInsn c = classify_checked(insn); c.op != CheckedOp::None) {
+    if (!check_system_insn(c)) settle_block(address);  // faulted: RIP at the handler
     return;
   }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
@@ -880,16 +1022,9 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   }
   std::optional<uint64_t> code;
   if (exception_has_error_code(vector)) code = error_code.value_or(0);  // §6.13: 0 but for #PF (above)
-  if (vector_into_guest(uint8_t(vector), name, code)) return;
-  // Delivery itself faulted (§6.15 "Exception and Interrupt Reference", Interrupt 8): a
-  // contributory exception or #PF during delivery is a double fault; a fault while
-  // delivering #DF shuts the processor down (triple fault).
-  const std::string first = *take_error();
-  if (vector == 8 || !double_fault_class(vector)) {
-    fail(fmt::format("triple fault: {}", first));
-    return;
-  }
-  if (!vector_into_guest(8, "#DF", 0)) fail(fmt::format("triple fault: {}; then {}", first, *take_error()));
+  // A fault during delivery is delivered in its place, or as #DF, or stops the run
+  // (deliver(), SDM §6.15 "Exception and Interrupt Reference", Interrupt 8).
+  if (!deliver(InterruptEvent{uint8_t(vector), code, false}, name, rip())) uc_emu_stop(uc_);
 }
 
 }  // namespace irqremap::x86

@@ -123,6 +123,8 @@
 #include "arch/x86/block_decode.h"
 #include "arch/x86/boot_rom.h"
 #include "arch/x86/exception_in_flight.h"
+#include "arch/x86/interrupt_entry.h"
+#include "arch/x86/segment_state.h"
 #include "arch/x86/page_walk.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
@@ -255,6 +257,10 @@ class X86Vcpu final : public arch::Vcpu {
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
+  static int on_cpuid(uc_engine* uc, void* self);
+  // UMIP and MOV to CR4 (trapped_insn.h): false when it raised #GP.
+  bool check_system_insn(const CheckedInsn& c);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   // An access Unicorn found nothing at (see "linear address" above): true when it can go
@@ -266,6 +272,14 @@ class X86Vcpu final : public arch::Vcpu {
   bool map_alias(uint64_t va, uint64_t pa);
   void fail(std::string what);
   void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
+  // Delivers `event` (RIP is what its frame holds); a fault during delivery is delivered in
+  // its place, as a #DF where SDM vol. 3A Table 6-5 says so, with the frame's RIP `fault_rip`
+  // (a software interrupt's own address); a fault while delivering #DF stops the run
+  // (triple fault). False when nothing could be delivered.
+  bool deliver(InterruptEvent event, std::string_view what, uint64_t fault_rip);
+  // INT n, INT3 or INTO at `address` (the code hook, RIP at it): performed here, with the
+  // gate's DPL checked (interrupt_entry.h).
+  void software_interrupt(uint8_t vector, uint32_t size);
   PagingRegs paging_regs() const;
   bool user_mode() const;  // CPL 3
   // Whether the instruction at RIP writes memory (nullopt: its bytes are not readable).
@@ -286,6 +300,8 @@ class X86Vcpu final : public arch::Vcpu {
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
+  // One delivery attempt; the architected fault (or none: a table outside RAM) on failure.
+  std::optional<DeliveryFault> try_vector(const InterruptEvent& event, std::string_view what);
 
   class StartupPage final : public MmioDevice {
    public:
@@ -301,7 +317,7 @@ class X86Vcpu final : public arch::Vcpu {
   GuestMemory& mem_;
   LocalApic& apic_;
   IoPortBus& io_;
-  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
+  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, cpuid_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
   std::optional<arch::StopRequest> stop_;  // a stop decided in a hook (take_unmapped)
   // The #PF scratch page: where it is mapped and the error code the walk found.
   std::vector<uint8_t> scratch_page_;
@@ -312,6 +328,7 @@ class X86Vcpu final : public arch::Vcpu {
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
   std::optional<ExceptionInFlight> in_flight_;
+  std::optional<SegmentState> segments_;  // CS/SS hidden parts and the CPL (segment_state.h)
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;
