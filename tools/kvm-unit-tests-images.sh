@@ -5,7 +5,7 @@
 # (recipe and reasons: tests/kvm-unit-tests/README.md):
 #
 #   OUT/arm64/selftest.flat OUT/arm64/gic.flat OUT/arm64/psci.flat   (gcc-aarch64-linux-gnu)
-#   OUT/x86/intel-iommu.flat                                         (the host's gcc, x86-64)
+#   OUT/x86/intel-iommu.flat OUT/x86/umip.flat                       (the host's gcc, x86-64)
 #
 # then `export IRQREMAP_KVM_UNIT_TESTS=OUT` and the tests find them.
 #
@@ -25,7 +25,7 @@ set -euo pipefail
 readonly KUT_COMMIT=1da1819e49fc4938985edca67df669099b4c87a7
 readonly KUT_URL=https://gitlab.com/kvm-unit-tests/kvm-unit-tests.git
 readonly ARM64_IMAGES=(selftest gic psci)
-readonly X86_IMAGES=(intel-iommu)
+readonly X86_IMAGES=(intel-iommu umip)
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/build/kvm-unit-tests

@@ -111,6 +111,11 @@ constexpr uint32_t tss_ist_offset(unsigned ist) { return uint32_t(TSS_IST1_LO.lo
 static_assert(tss_rsp_offset(0) == 0x04 && tss_rsp_offset(2) == 0x14 && tss_ist_offset(1) == 0x24 &&
               tss_ist_offset(7) == 0x54);
 
+// The MSRs that hold FS's and GS's 64-bit bases and SWAPGS's other GS base (SDM vol. 4
+// Table 2-2); WRMSR of a non-canonical address to them is #GP(0).
+inline constexpr uint32_t kMsrIa32FsBase = 0xC000'0100, kMsrIa32GsBase = 0xC000'0101,
+                          kMsrIa32KernelGsBase = 0xC000'0102;
+
 // Canonical in 48-bit linear addressing: bits 63:47 all equal (SDM vol. 1 §3.3.7.1).
 constexpr bool canonical(uint64_t a) {
   const uint64_t top = a >> 47;

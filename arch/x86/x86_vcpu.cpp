@@ -15,6 +15,7 @@
 #include "arch/x86/insn_access.h"
 #include "arch/x86/insn_prefixes.h"
 #include "arch/x86/interrupt_entry.h"
+#include "arch/x86/segment_descriptor.h"
 #include "arch/x86/vex_prefix.h"
 
 namespace irqremap::x86 {
@@ -687,8 +688,8 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   const char* why = nullptr;
   if ((value & reserved) != 0)
     why = "reserved bit set";
-  else if ((value & kCr4PAE) == 0 && (paging_regs().efer & kEferLMA) != 0)
-    why = "PAE cleared in IA-32e mode";
+  else if ((cr4 & kCr4PAE) != 0 && (value & kCr4PAE) == 0 && (paging_regs().efer & kEferLMA) != 0)
+    why = "PAE cleared in IA-32e mode";  // (Unicorn's 64-bit reset state has PAE clear: no change is no clearing)
   if (why == nullptr) return true;
   fault_trapped(13, 0, fmt::format("MOV to CR4 of {:#x}: {}: #GP(0)", value, why));
   return false;
@@ -742,6 +743,16 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
+  if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
+    // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
+    // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
+    uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
+    const uint64_t value = (rdx << 32) | uint32_t(rax);
+    if (cpl() != 0 || seg::canonical(value)) return false;  // Unicorn raises #GP(0) at CPL > 0
+    fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
+    return true;
+  }
   if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
