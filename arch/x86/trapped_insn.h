@@ -70,10 +70,17 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
 //  - 0F 01 /0 SGDT, /1 SIDT (memory operand only: with mod = 11 these encodings are other
 //    instructions), /4 SMSW (either);
 //  - 0F 22 /r with ModRM.reg = 4 and no REX.R: MOV CR4, r64 (r32 outside 64-bit code).
-enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4 };
+//  - 0F 23 /r and 0F 21 /r with ModRM.reg = 7 or 5 (DR5 is DR7 while CR4.DE = 0): MOV to
+//    and from DR7. Unicorn 2.0.1 arms QEMU's breakpoints for DR7's enable bits and then
+//    crashes the host process in its translator (a segmentation fault in
+//    translator_loop, found with kvm-unit-tests' debug.flat and reproduced on a bare
+//    engine: DR0 = an address, DR7 = 0x402, any further code), so the vCPU keeps DR7
+//    itself and hands Unicorn DR7 without enable bits: breakpoints do not fire.
+enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7 };
 struct CheckedInsn {
   CheckedOp op = CheckedOp::None;
-  uint8_t source = 0;  // MOV to CR4: the general register (ModRM.rm + 8 * REX.B)
+  uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
+  uint8_t dr = 0;   // MOV to/from DR7: the debug register named (7, or 5)
 };
 constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
   const size_t i = opcode_start(bytes);
@@ -93,6 +100,12 @@ constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
     case 0x22:
       if (reg == 4 && (rex & 0x4) == 0) return {CheckedOp::MovToCr4, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};
       return {};
+    case 0x21:
+    case 0x23:
+      if ((reg == 7 || reg == 5) && (rex & 0x4) == 0)
+        return {bytes[i + 1] == 0x23 ? CheckedOp::MovToDr7 : CheckedOp::MovFromDr7,
+                uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
+      return {};
     default:
       return {};
   }
@@ -106,6 +119,8 @@ constexpr const char* mnemonic(CheckedOp op) {
     case CheckedOp::Str: return "STR";
     case CheckedOp::Smsw: return "SMSW";
     case CheckedOp::MovToCr4: return "MOV to CR4";
+    case CheckedOp::MovToDr7: return "MOV to DR7";
+    case CheckedOp::MovFromDr7: return "MOV from DR7";
     case CheckedOp::None: break;
   }
   return "(none)";

@@ -79,6 +79,7 @@ uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
 void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t startup_vector) {
   if (reset_context_ != nullptr) uc_context_restore(uc_, reset_context_);
   startup_page_.vector = startup_vector;
+  dr7_ = 0x400;  // DR7's reset value (SDM vol. 3A §18.2.4)
   const uint64_t rip = boot_rom::kEntry64, rsi = uint64_t(path), rbx = ebx, zero = 0, rflags = 2;
   for (int r : {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSP, UC_X86_REG_RBP,
                 UC_X86_REG_RDI})
@@ -664,7 +665,8 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
 bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   uint64_t cr4 = 0;
   uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
-  if (c.op != CheckedOp::MovToCr4) {
+  if (c.op == CheckedOp::Sgdt || c.op == CheckedOp::Sidt || c.op == CheckedOp::Sldt || c.op == CheckedOp::Str ||
+      c.op == CheckedOp::Smsw) {
     // SDM vol. 3A §2.5 (CR4.UMIP), SGDT/SIDT/SLDT/STR/SMSW "Protected Mode Exceptions".
     if ((cr4 & kCr4UMIP) == 0) return true;
     const unsigned level = cpl();
@@ -672,15 +674,39 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
     fault_trapped(13, 0, fmt::format("{} at CPL {} with CR4.UMIP set: #GP(0)", mnemonic(c.op), level));
     return false;
   }
-  // MOV to CR4 (MOV—Move to/from Control Registers, "Protected Mode Exceptions"): at CPL > 0
-  // Unicorn raises #GP(0) itself. Reserved bits, or clearing PAE in IA-32e mode, are #GP(0).
+  // At CPL > 0 Unicorn raises #GP(0) itself for MOV to/from CRn and DRn.
   if (cpl() != 0) return true;
   static constexpr int kRegs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
                                     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
                                     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
                                     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  if (c.op == CheckedOp::MovToDr7 || c.op == CheckedOp::MovFromDr7) {
+    if (c.dr == 5 && (cr4 & kCr4DE) != 0) return true;  // DR5 with CR4.DE: Unicorn raises #UD
+    uint64_t value = 0;
+    if (c.op == CheckedOp::MovToDr7) {
+      uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+      if (!code64()) value = uint32_t(value);
+      // MOV—Move to/from Debug Registers: #GP(0) for a 1 in DR7[63:32] in 64-bit mode.
+      if ((value >> 32) != 0) {
+        fault_trapped(13, 0, fmt::format("MOV to DR7 of {:#x}: bits 63:32 set: #GP(0)", value));
+        return false;
+      }
+      // SDM vol. 3A §18.2.4: bits 11, 12, 14, 15 read 0, bit 10 reads 1.
+      dr7_ = (value & ~uint64_t{0xD800}) | 0x400;
+      const uint64_t armed_none = dr7_ & ~uint64_t{0xFF};  // no L0-3/G0-3: see trapped_insn.h
+      uc_reg_write(uc_, UC_X86_REG_DR7, &armed_none);
+    } else {
+      value = code64() ? dr7_ : uint32_t(dr7_);
+      uc_reg_write(uc_, kRegs[c.gpr & 15], &value);
+    }
+    const uint64_t next = rip() + insn_size_;
+    uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
+    return false;
+  }
+  // MOV to CR4 (MOV—Move to/from Control Registers, "Protected Mode Exceptions"): reserved
+  // bits, or clearing PAE in IA-32e mode, are #GP(0).
   uint64_t value = 0;
-  uc_reg_read(uc_, kRegs[c.source & 15], &value);
+  uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
   if (!code64()) value = uint32_t(value);  // a 32-bit operand outside 64-bit mode
   const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
   const uint64_t reserved = cr4_reserved_bits(machine_cpuid(1, 0, engine_cpuid(1, 0), index_, apic_on),
@@ -846,7 +872,8 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
     return;
   }
   if (const CheckedInsn c = classify_checked(insn); c.op != CheckedOp::None) {
-    if (!check_system_insn(c)) settle_block(address);  // faulted: RIP at the handler
+    insn_size_ = size;
+    if (!check_system_insn(c)) settle_block(address);  // faulted or performed: RIP written
     return;
   }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.

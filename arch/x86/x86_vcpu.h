@@ -18,14 +18,24 @@
 //    the legacy or SSE instruction.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
-//  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
-//    (exception_delivery.h): #DF/#TS/#NP/#SS/#GP/#PF/#AC push an error code, #PF leaves
-//    CR2 (Unicorn sets it) and the frame's RIP is the faulting instruction (INT n: the next
-//    one). A guest with no usable gate for the vector stops with one line; a fault while
-//    delivering becomes #DF, and a fault while delivering #DF is a triple fault, which
-//    stops the run (on a PC it would reset the machine). The engine's own nested-exception
-//    record is cleared after each report (exception_in_flight.h), so a #GP after a handled
-//    #GP is a #GP again.
+//  - CPU exceptions reach UC_HOOK_INTR and are delivered through the guest IDT as the
+//    processor does in IA-32e mode (interrupt_entry.h: gate and code-segment checks, a
+//    privilege change on the 64-bit TSS's RSPn, IST stacks): #DF/#TS/#NP/#SS/#GP/#PF/#AC
+//    push an error code (exception_delivery.h), #PF leaves CR2 (Unicorn sets it) and the
+//    frame's RIP is the faulting instruction. INT n, INT3 and INTO are trap sites, performed
+//    by the vCPU with the gate's DPL checked (frame RIP: the next instruction; a fault in
+//    their delivery is the INT's own). A new CS, SS and CPL go into Unicorn's CPU state
+//    through segment_state.h (uc_reg_write of CS/SS in 64-bit mode stores the selector
+//    only); IRETQ is Unicorn's own. A fault while delivering is delivered instead, or as
+//    #DF (SDM vol. 3A Table 6-5); a fault while delivering #DF is a triple fault, which
+//    stops the run (on a PC it would reset the machine), as does a table or frame outside
+//    RAM with nothing architected to raise. The engine's own nested-exception record is
+//    cleared after each report (exception_in_flight.h), so a #GP after a handled #GP is a
+//    #GP again.
+//  - CPUID is answered by a UC_HOOK_INSN hook that skips Unicorn's helper (cpuid_leaves.h).
+//    SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP above CPL 0) and MOV to CR4 (reserved bits) are
+//    trap sites checked before Unicorn runs them; WRMSR of a non-canonical FS/GS base is
+//    #GP(0) (Unicorn 2.0.1 makes none of these checks).
 //  - Unicorn 2.0.1's x86 walk checks the guest's page tables (faults, rights) but then
 //    maps every linear page onto the *same* physical address (target/i386/excp_helper.c,
 //    "indentity map guest virtual address"), and it looks an access's linear address up
@@ -74,8 +84,9 @@
 //  - A UC_HOOK_CODE added after a block was translated is not in it until the block is
 //    translated again (uc_ctl_remove_cache). So the first time a block runs, the vCPU
 //    decodes it (block_decode.h), adds a code hook bounded to each instruction it must see
-//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT), drops the block and stops before it; the
-//    block is translated again with the hooks. A code hook that writes RIP ends the block
+//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
+//    MOV to CR4), drops the block and stops before it; the block is translated again with
+//    the hooks. A code hook that writes RIP ends the block
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
 //    by the vCPU are skipped that way).
 //  - STI ends its block, and the block after it is one instruction (QEMU's
@@ -259,7 +270,8 @@ class X86Vcpu final : public arch::Vcpu {
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
   // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
   static int on_cpuid(uc_engine* uc, void* self);
-  // UMIP and MOV to CR4 (trapped_insn.h): false when it raised #GP.
+  // UMIP, MOV to CR4, MOV to/from DR7 (trapped_insn.h): false when it raised a fault or
+  // performed the instruction (RIP written).
   bool check_system_insn(const CheckedInsn& c);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
@@ -329,6 +341,8 @@ class X86Vcpu final : public arch::Vcpu {
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
   std::optional<ExceptionInFlight> in_flight_;
   std::optional<SegmentState> segments_;  // CS/SS hidden parts and the CPL (segment_state.h)
+  uint64_t dr7_ = 0x400;      // DR7 as the guest wrote it (trapped_insn.h: Unicorn gets no enables)
+  uint32_t insn_size_ = 0;    // the checked instruction's size (check_system_insn)
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;

@@ -118,3 +118,21 @@ TEST_CASE("cpuid: WRMSR of a non-canonical IA32_FS_BASE, IA32_GS_BASE or IA32_KE
     CHECK(m.value == 0xFFFF'8000'0000'1000ull);
   }
 }
+
+TEST_CASE("cpuid: MOV to DR7 arming an instruction breakpoint does not crash the host, and MOV from DR7 reads the guest's value with bit 10 set (SDM vol. 3A §18.2.4)") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    Rig rig;
+    if (precise) rig.cpu->set_on_insn([](uint64_t, uint32_t) {});
+    // rax = the NOP below; rbx = L0 | execute; mov dr0, rax; mov dr7, rbx; nop; mov rcx, dr7; hlt
+    const uint64_t nop_at = kCode + 10 + 10 + 6;
+    rig.run(x86test::cat({x86test::mov64(0, nop_at), x86test::mov64(3, 0x1), {0x0F, 0x23, 0xC0, 0x0F, 0x23, 0xFB},
+                          {0x90, 0x0F, 0x21, 0xF9, 0xF4}}));
+    CHECK(rig.cpu->halted());
+    CHECK(rig.reg(UC_X86_REG_RCX) == 0x401);
+    Rig high;  // a fresh engine: the code below lands where the first program was translated
+    if (precise) high.cpu->set_on_insn([](uint64_t, uint32_t) {});
+    high.run(x86test::cat({x86test::mov64(3, 0x1'0000'0000ull), {0x0F, 0x23, 0xFB, 0xF4}}));  // bit 32: #GP(0)
+    CHECK(high.cpu->taken(13) == 1);
+  }
+}
