@@ -75,8 +75,11 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
 //    crashes the host process in its translator (a segmentation fault in
 //    translator_loop, found with kvm-unit-tests' debug.flat and reproduced on a bare
 //    engine: DR0 = an address, DR7 = 0x402, any further code), so the vCPU keeps DR7
-//    itself and hands Unicorn DR7 without enable bits: breakpoints do not fire.
-enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7 };
+//    itself and hands Unicorn DR7 without enable bits; the vCPU raises instruction
+//    breakpoints itself (x86_vcpu.h).
+//  - 0F 23 /r with ModRM.reg = 0..3: MOV to DR0-DR3, performed by the vCPU so that it sees
+//    a breakpoint address change.
+enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7, MovToDrAddr };
 struct CheckedInsn {
   CheckedOp op = CheckedOp::None;
   uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
@@ -102,9 +105,11 @@ constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
       return {};
     case 0x21:
     case 0x23:
-      if ((reg == 7 || reg == 5) && (rex & 0x4) == 0)
+      if ((rex & 0x4) != 0) return {};  // DR8-DR15: #UD, Unicorn's
+      if (reg == 7 || reg == 5)
         return {bytes[i + 1] == 0x23 ? CheckedOp::MovToDr7 : CheckedOp::MovFromDr7,
                 uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
+      if (reg <= 3 && bytes[i + 1] == 0x23) return {CheckedOp::MovToDrAddr, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
       return {};
     default:
       return {};
@@ -121,6 +126,7 @@ constexpr const char* mnemonic(CheckedOp op) {
     case CheckedOp::MovToCr4: return "MOV to CR4";
     case CheckedOp::MovToDr7: return "MOV to DR7";
     case CheckedOp::MovFromDr7: return "MOV from DR7";
+    case CheckedOp::MovToDrAddr: return "MOV to DR0-DR3";
     case CheckedOp::None: break;
   }
   return "(none)";

@@ -80,6 +80,7 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
   if (reset_context_ != nullptr) uc_context_restore(uc_, reset_context_);
   startup_page_.vector = startup_vector;
   dr7_ = 0x400;  // DR7's reset value (SDM vol. 3A §18.2.4)
+  breakpoints_.clear();
   const uint64_t rip = boot_rom::kEntry64, rsi = uint64_t(path), rbx = ebx, zero = 0, rflags = 2;
   for (int r : {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSP, UC_X86_REG_RBP,
                 UC_X86_REG_RDI})
@@ -241,6 +242,10 @@ X86Vcpu::Block& X86Vcpu::block_at(uint64_t address, uint32_t size) {
   } else {
     b.decoded.sites.push_back({address, address + size - 1});  // every instruction checks itself
   }
+  for (const uint64_t bp : breakpoints_)  // instruction breakpoints are trap sites too
+    if (bp >= address && bp - address < size &&
+        std::binary_search(b.decoded.starts.begin(), b.decoded.starts.end(), uint16_t(bp - address)))
+      b.decoded.sites.push_back({bp, bp});
   b.icount = known ? tb.icount : uint32_t(std::max<size_t>(b.decoded.starts.size(), 1));
   // request_cache may have translated (on_fetch then dropped this address): look again.
   std::vector<Block>& kept = blocks_[address];
@@ -662,6 +667,52 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
   }
 }
 
+void X86Vcpu::update_breakpoints() {
+  // SDM vol. 3A §18.2.4: DRn is an instruction breakpoint when DR7's Ln or Gn is set and
+  // its R/Wn is 00 (the LENn of an instruction breakpoint is 00).
+  std::vector<uint64_t> bps;
+  for (unsigned n = 0; n < 4; ++n) {
+    const bool enabled = (dr7_ >> (2 * n) & 3) != 0;
+    const unsigned rw = unsigned(dr7_ >> (16 + 4 * n)) & 3;
+    if (!enabled || rw != 0) continue;
+    uint64_t a = 0;
+    uc_reg_read(uc_, UC_X86_REG_DR0 + int(n), &a);
+    bps.push_back(a);
+  }
+  if (bps == breakpoints_) return;
+  breakpoints_ = std::move(bps);
+  if (precise_) return;
+  // Fast mode: the blocks are decoded again, with the new addresses as trap sites.
+  blocks_.clear();
+  recent_.fill(Recent{});
+  cur_ = nullptr;
+  for (const GuestMemory::Region& reg : mem_.regions()) uc_ctl_remove_cache(uc_, reg.base, reg.base + reg.size);
+}
+
+bool X86Vcpu::instruction_breakpoint(uint64_t address) {
+  // §18.3.1.1: an instruction breakpoint is a fault before the instruction, unless
+  // RFLAGS.RF is set (the handler's IRETQ sets it to go on past the breakpoint).
+  if ((rflags() & kRflagsRF) != 0) return false;
+  uint64_t hits = 0;
+  for (unsigned n = 0; n < 4; ++n) {
+    const bool enabled = (dr7_ >> (2 * n) & 3) != 0;
+    if (!enabled || (unsigned(dr7_ >> (16 + 4 * n)) & 3) != 0) continue;
+    uint64_t a = 0;
+    uc_reg_read(uc_, UC_X86_REG_DR0 + int(n), &a);
+    if (a == address) hits |= uint64_t{1} << n;
+  }
+  if (hits == 0) return false;
+  // DR6 (§18.2.3): B0-B3 say which breakpoints matched; BD, BS, BT are kept; the other
+  // bits read 1.
+  uint64_t dr6 = 0;
+  uc_reg_read(uc_, UC_X86_REG_DR6, &dr6);
+  dr6 = 0xFFFF'0FF0 | (dr6 & 0xE000) | hits;
+  uc_reg_write(uc_, UC_X86_REG_DR6, &dr6);
+  settle_block(address);
+  fault_trapped(1, std::nullopt, fmt::format("instruction breakpoint at {:#x}: #DB", address));
+  return true;
+}
+
 bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   uint64_t cr4 = 0;
   uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
@@ -680,6 +731,16 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
                                     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
                                     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
                                     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  if (c.op == CheckedOp::MovToDrAddr) {
+    uint64_t value = 0;
+    uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+    if (!code64()) value = uint32_t(value);
+    uc_reg_write(uc_, UC_X86_REG_DR0 + c.dr, &value);
+    update_breakpoints();
+    const uint64_t next = rip() + insn_size_;
+    uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
+    return false;
+  }
   if (c.op == CheckedOp::MovToDr7 || c.op == CheckedOp::MovFromDr7) {
     if (c.dr == 5 && (cr4 & kCr4DE) != 0) return true;  // DR5 with CR4.DE: Unicorn raises #UD
     uint64_t value = 0;
@@ -695,6 +756,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
       dr7_ = (value & ~uint64_t{0xD800}) | 0x400;
       const uint64_t armed_none = dr7_ & ~uint64_t{0xFF};  // no L0-3/G0-3: see trapped_insn.h
       uc_reg_write(uc_, UC_X86_REG_DR7, &armed_none);
+      update_breakpoints();
     } else {
       value = code64() ? dr7_ : uint32_t(dr7_);
       uc_reg_write(uc_, kRegs[c.gpr & 15], &value);
@@ -839,6 +901,7 @@ bool X86Vcpu::boundary_stop(bool in_shadow) {
 void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   sti_shadow_ = false;
   if (size == 0) return;
+  if (!breakpoints_.empty() && instruction_breakpoint(address)) return;
   std::array<uint8_t, 15> scratch;
   const uint8_t* b = insn_bytes(address, size, scratch);
   if (b == nullptr) return;

@@ -273,6 +273,10 @@ class X86Vcpu final : public arch::Vcpu {
   // UMIP, MOV to CR4, MOV to/from DR7 (trapped_insn.h): false when it raised a fault or
   // performed the instruction (RIP written).
   bool check_system_insn(const CheckedInsn& c);
+  // Instruction breakpoints (SDM vol. 3A §18.2, §18.3.1.1): the addresses DR7 enables,
+  // trap sites in fast mode; a #DB fault at a match with RFLAGS.RF clear.
+  void update_breakpoints();
+  bool instruction_breakpoint(uint64_t address);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   // An access Unicorn found nothing at (see "linear address" above): true when it can go
@@ -343,6 +347,7 @@ class X86Vcpu final : public arch::Vcpu {
   std::optional<SegmentState> segments_;  // CS/SS hidden parts and the CPL (segment_state.h)
   uint64_t dr7_ = 0x400;      // DR7 as the guest wrote it (trapped_insn.h: Unicorn gets no enables)
   uint32_t insn_size_ = 0;    // the checked instruction's size (check_system_insn)
+  std::vector<uint64_t> breakpoints_;  // enabled instruction breakpoints (DR7, DR0-DR3)
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;

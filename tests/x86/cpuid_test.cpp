@@ -119,18 +119,31 @@ TEST_CASE("cpuid: WRMSR of a non-canonical IA32_FS_BASE, IA32_GS_BASE or IA32_KE
   }
 }
 
-TEST_CASE("cpuid: MOV to DR7 arming an instruction breakpoint does not crash the host, and MOV from DR7 reads the guest's value with bit 10 set (SDM vol. 3A §18.2.4)") {
+TEST_CASE("debug: DR7 with L0 and DR0 = an instruction raises #DB before it with DR6.B0 and the other bits 1; MOV from DR7 reads bit 10 set; DR7[63:32] is #GP(0) (SDM vol. 3A §18.2, §18.3.1.1)") {
   for (bool precise : {false, true}) {
     CAPTURE(precise);
     Rig rig;
     if (precise) rig.cpu->set_on_insn([](uint64_t, uint32_t) {});
-    // rax = the NOP below; rbx = L0 | execute; mov dr0, rax; mov dr7, rbx; nop; mov rcx, dr7; hlt
-    const uint64_t nop_at = kCode + 10 + 10 + 6;
-    rig.run(x86test::cat({x86test::mov64(0, nop_at), x86test::mov64(3, 0x1), {0x0F, 0x23, 0xC0, 0x0F, 0x23, 0xFB},
-                          {0x90, 0x0F, 0x21, 0xF9, 0xF4}}));
+    // #DB handler: mov rdx, dr6; hlt. (Unicorn 2.0.1 itself crashed the host once DR7
+    // armed a breakpoint; the vCPU raises it.)
+    const uint64_t db_handler = kHandler + 0x10;
+    const auto w = idt::encode({db_handler, 0, 0, idt::kInterruptGate, 0, true});
+    REQUIRE(rig.mem.write64(kIdt + 16 * 1, w[0]));
+    REQUIRE(rig.mem.write64(kIdt + 16 * 1 + 8, w[1]));
+    const uint8_t handler[] = {0x0F, 0x21, 0xF2, 0xF4};
+    REQUIRE(rig.mem.write(db_handler, std::as_bytes(std::span(handler))));
+    // rax = the NOP below; rbx = L0 (execute, 1 byte); mov dr0, rax; mov dr7, rbx;
+    // mov rcx, dr7; nop; hlt
+    const uint64_t nop_at = kCode + 10 + 10 + 9;
+    rig.run(x86test::cat({x86test::mov64(0, nop_at), x86test::mov64(3, 0x1),
+                          {0x0F, 0x23, 0xC0, 0x0F, 0x23, 0xFB, 0x0F, 0x21, 0xF9, 0x90, 0xF4}}));
     CHECK(rig.cpu->halted());
     CHECK(rig.reg(UC_X86_REG_RCX) == 0x401);
-    Rig high;  // a fresh engine: the code below lands where the first program was translated
+    CHECK(rig.cpu->taken(1) == 1);
+    CHECK(rig.reg(UC_X86_REG_RDX) == 0xFFFF'0FF1);
+    CHECK(rig.reg(UC_X86_REG_RIP) == db_handler + 4);
+    CHECK(*rig.mem.read64(kStack - 40) == nop_at);  // a fault: the frame names the NOP
+    Rig high;
     if (precise) high.cpu->set_on_insn([](uint64_t, uint32_t) {});
     high.run(x86test::cat({x86test::mov64(3, 0x1'0000'0000ull), {0x0F, 0x23, 0xFB, 0xF4}}));  // bit 32: #GP(0)
     CHECK(high.cpu->taken(13) == 1);
