@@ -36,6 +36,9 @@
 //    SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP above CPL 0) and MOV to CR4 (reserved bits) are
 //    trap sites checked before Unicorn runs them; WRMSR of a non-canonical FS/GS base is
 //    #GP(0) (Unicorn 2.0.1 makes none of these checks).
+//  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
+//    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
+//    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn.
 //  - Unicorn 2.0.1's x86 walk checks the guest's page tables (faults, rights) but then
 //    maps every linear page onto the *same* physical address (target/i386/excp_helper.c,
 //    "indentity map guest virtual address"), and it looks an access's linear address up
