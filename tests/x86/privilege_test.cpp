@@ -207,3 +207,17 @@ TEST_CASE("unicorn 2.0.1: IRETQ to CPL 3 is the engine's own, and CS/SS's hidden
   REQUIRE_MESSAGE(s, (s ? "" : s.error()));
   CHECK(s->hflags_offset() + 32 == s->cs_offset());  // hflags, hflags2, then ES before CS
 }
+
+TEST_CASE("privilege: IRETQ to a CS beyond the GDT is #GP at the IRETQ, raised by Unicorn's own IRETQ and delivered at CPL 0 (SDM IRET, Protected Mode Exceptions)") {
+  Rig rig(false);
+  REQUIRE(rig.mem.write64(kKernelStack - 40 + 8, 0x83));  // the frame's CS: index 16, RPL 3
+  rig.gate(13, kFinal, 0);
+  const auto stop = rig.run();
+  REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+  REQUIRE(rig.cpu->halted());
+  CHECK(rig.cpu->taken(13) == 1);
+  const uint64_t frame = rig.log(0x6070);  // the handler's RSP: error code, RIP, CS, ...
+  CHECK(rig.log(frame + 8) == kCode);      // the IRETQ itself
+  CHECK(rig.log(frame + 16) == 0);         // CS at the fault: still Unicorn's reset CS at CPL 0
+  CHECK(rig.reg(UC_X86_REG_CS) == 0x08);
+}
