@@ -59,6 +59,7 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
   } else {
     error_ = f.error();  // the first step reports it: exceptions could not be delivered right
   }
+  if (auto e = ErrorCodeRecord::locate()) error_codes_ = *e;  // else #TS/#NP/#SS/#GP push 0
   if (auto s = SegmentState::locate())
     segments_ = *s;
   else if (!error_)
@@ -834,7 +835,11 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   // RIP is the faulting instruction (or the one after INT n): the block counts up to it
   // (block addresses are linear).
   self->settle_block(self->linear_rip());
-  self->raise_exception(intno);
+  // #TS/#NP/#SS/#GP raised by the engine: the error code it kept (error_code_record.h).
+  std::optional<uint32_t> code;
+  if (self->error_codes_ && self->scratch_context_ != nullptr && intno >= 10 && intno <= 13)
+    code = self->error_codes_->read(self->uc_, self->scratch_context_);
+  self->raise_exception(intno, code);
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).
   if (self->counting_) self->end_quantum_ = true;

@@ -21,7 +21,8 @@
 //  - CPU exceptions reach UC_HOOK_INTR and are delivered through the guest IDT as the
 //    processor does in IA-32e mode (interrupt_entry.h: gate and code-segment checks, a
 //    privilege change on the 64-bit TSS's RSPn, IST stacks): #DF/#TS/#NP/#SS/#GP/#PF/#AC
-//    push an error code (exception_delivery.h), #PF leaves CR2 (Unicorn sets it) and the
+//    push an error code (exception_delivery.h; the engine's own for the segment faults
+//    it raises, error_code_record.h), #PF leaves CR2 (Unicorn sets it) and the
 //    frame's RIP is the faulting instruction. INT n, INT3 and INTO are trap sites, performed
 //    by the vCPU with the gate's DPL checked (frame RIP: the next instruction; a fault in
 //    their delivery is the INT's own). A new CS, SS and CPL go into Unicorn's CPU state
@@ -136,6 +137,7 @@
 #include "arch/common/va_aliases.h"
 #include "arch/x86/block_decode.h"
 #include "arch/x86/boot_rom.h"
+#include "arch/x86/error_code_record.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/segment_state.h"
@@ -347,6 +349,7 @@ class X86Vcpu final : public arch::Vcpu {
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
   std::optional<ExceptionInFlight> in_flight_;
+  std::optional<ErrorCodeRecord> error_codes_;  // the engine's error code (error_code_record.h)
   std::optional<SegmentState> segments_;  // CS/SS hidden parts and the CPL (segment_state.h)
   uint64_t dr7_ = 0x400;      // DR7 as the guest wrote it (trapped_insn.h: Unicorn gets no enables)
   uint32_t insn_size_ = 0;    // the checked instruction's size (check_system_insn)

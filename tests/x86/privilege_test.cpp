@@ -208,7 +208,7 @@ TEST_CASE("unicorn 2.0.1: IRETQ to CPL 3 is the engine's own, and CS/SS's hidden
   CHECK(s->hflags_offset() + 32 == s->cs_offset());  // hflags, hflags2, then ES before CS
 }
 
-TEST_CASE("privilege: IRETQ to a CS beyond the GDT is #GP at the IRETQ, raised by Unicorn's own IRETQ and delivered at CPL 0 (SDM IRET, Protected Mode Exceptions)") {
+TEST_CASE("privilege: IRETQ to a CS beyond the GDT is #GP(selector) at the IRETQ, raised by Unicorn's own IRETQ and delivered at CPL 0 (SDM IRET, Protected Mode Exceptions)") {
   Rig rig(false);
   REQUIRE(rig.mem.write64(kKernelStack - 40 + 8, 0x83));  // the frame's CS: index 16, RPL 3
   rig.gate(13, kFinal, 0);
@@ -217,7 +217,13 @@ TEST_CASE("privilege: IRETQ to a CS beyond the GDT is #GP at the IRETQ, raised b
   REQUIRE(rig.cpu->halted());
   CHECK(rig.cpu->taken(13) == 1);
   const uint64_t frame = rig.log(0x6070);  // the handler's RSP: error code, RIP, CS, ...
+  CHECK(rig.log(frame) == 0x80);           // #GP(selector): the engine's own code (error_code_record.h)
   CHECK(rig.log(frame + 8) == kCode);      // the IRETQ itself
   CHECK(rig.log(frame + 16) == 0);         // CS at the fault: still Unicorn's reset CS at CPL 0
   CHECK(rig.reg(UC_X86_REG_CS) == 0x08);
+}
+
+TEST_CASE("unicorn 2.0.1: the error code of an exception the engine raised is found in its saved context (error_code_record.h)") {
+  const auto r = ErrorCodeRecord::locate();
+  REQUIRE_MESSAGE(r, (r ? "" : r.error()));
 }
