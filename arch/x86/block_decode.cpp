@@ -21,6 +21,8 @@ bool is_trap_site(std::span<const uint8_t> insn) {
   if (op == 0xF4 && i + 1 == insn.size()) return true;  // HLT
   if (op == 0x9C && i + 1 == insn.size()) return true;  // PUSHF: RF out of the image
   if (invalidates_tlb(insn)) return true;  // MOV CR0/3/4, INVLPG, INVPCID: alias runs go
+  if (classify_software_interrupt(insn)) return true;  // INT n, INT3, INTO
+  if (classify_checked(insn).op != CheckedOp::None) return true;  // UMIP, MOV to CR4
   return classify_trapped(insn).op != TrappedOp::None;
 }
 

@@ -5,9 +5,10 @@
 // (interrupt_entry.h).
 //
 // Unicorn 2.0.1 raises the exception but keeps its error code internal, so the machine
-// rebuilds it: #DF and #AC always push 0 (§6.15); #TS/#NP/#SS/#GP push 0, the value for
-// faults not caused by a segment selector, which are the only ones a flat 64-bit guest
-// raises; #PF's code comes from a walk of the guest's page tables for the access that
+// rebuilds it: #DF and #AC always push 0 (§6.15); #TS/#NP/#SS/#GP raised by Unicorn push
+// the code the engine kept in its CPU state (error_code_record.h: a selector for IRETQ to a
+// bad CS, 0 for a fault no selector caused); those the machine's own delivery raises
+// carry their selector or IDT error code (interrupt_entry.h); #PF's code comes from a walk of the guest's page tables for the access that
 // faulted (page_walk.h): P (a present translation refused it), W/R (the vCPU decodes the
 // instruction, insn_access.h), U/S (CPL 3), I/D (a fetch, with IA32_EFER.NXE).
 #include <cstdint>

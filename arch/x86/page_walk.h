@@ -22,6 +22,8 @@ struct PagingRegs {
 
 inline constexpr uint64_t kCr0PE = 1ull << 0, kCr0WP = 1ull << 16, kCr0PG = 1ull << 31;
 inline constexpr uint64_t kCr4PAE = 1ull << 5, kCr4LA57 = 1ull << 12;
+inline constexpr uint64_t kCr4DE = 1ull << 3;     // DR4/DR5 are #UD instead of DR6/DR7 (§18.2.2)
+inline constexpr uint64_t kCr4UMIP = 1ull << 11;  // SGDT, SIDT, SLDT, SMSW, STR only at CPL 0 (§2.5)
 inline constexpr uint64_t kEferLME = 1ull << 8, kEferLMA = 1ull << 10, kEferNXE = 1ull << 11;
 
 // #PF error code bits (§4.7, Figure 4-12).

@@ -13,6 +13,7 @@
 // A VEX prefix before the same opcode bytes is no such instruction; vex_prefix.h
 // recognises it (#UD) before these are looked for.
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "arch/x86/insn_prefixes.h"
@@ -59,6 +60,94 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
   if (op.size() >= 2 && op[0] == 0x0F) t.op = after_0f(op.subspan(1));
   for (size_t k = 0; k < i && t.op != TrappedOp::None; ++k) t.lock |= bytes[k] == 0xF0;
   return t;
+}
+
+// The instructions the vCPU checks before Unicorn runs them (Unicorn 2.0.1 makes neither
+// check): SGDT, SIDT, SLDT, STR and SMSW, which CR4.UMIP forbids above CPL 0 (SDM vol. 3A
+// §2.5, each instruction's "Protected Mode Exceptions": #GP(0) if CR4.UMIP = 1 and CPL > 0),
+// and MOV to CR4, whose reserved bits are #GP(0) (MOV—Move to/from Control Registers).
+//  - 0F 00 /0 SLDT, /1 STR (register or memory operand);
+//  - 0F 01 /0 SGDT, /1 SIDT (memory operand only: with mod = 11 these encodings are other
+//    instructions), /4 SMSW (either);
+//  - 0F 22 /r with ModRM.reg = 4 and no REX.R: MOV CR4, r64 (r32 outside 64-bit code).
+//  - 0F 23 /r and 0F 21 /r with ModRM.reg = 7 or 5 (DR5 is DR7 while CR4.DE = 0): MOV to
+//    and from DR7. Unicorn 2.0.1 arms QEMU's breakpoints for DR7's enable bits and then
+//    crashes the host process in its translator (a segmentation fault in
+//    translator_loop, found with kvm-unit-tests' debug.flat and reproduced on a bare
+//    engine: DR0 = an address, DR7 = 0x402, any further code), so the vCPU keeps DR7
+//    itself and hands Unicorn DR7 without enable bits; the vCPU raises instruction
+//    breakpoints itself (x86_vcpu.h).
+//  - 0F 23 /r with ModRM.reg = 0..3: MOV to DR0-DR3, performed by the vCPU so that it sees
+//    a breakpoint address change.
+enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7, MovToDrAddr };
+struct CheckedInsn {
+  CheckedOp op = CheckedOp::None;
+  uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
+  uint8_t dr = 0;   // MOV to/from DR7: the debug register named (7, or 5)
+};
+constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
+  const size_t i = opcode_start(bytes);
+  if (i + 2 >= bytes.size() || bytes[i] != 0x0F) return {};
+  const uint8_t rex = i > 0 && (bytes[i - 1] & 0xF0) == 0x40 ? bytes[i - 1] : 0;
+  const uint8_t modrm = bytes[i + 2], mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+  switch (bytes[i + 1]) {
+    case 0x00:
+      if (reg == 0) return {CheckedOp::Sldt};
+      if (reg == 1) return {CheckedOp::Str};
+      return {};
+    case 0x01:
+      if (reg == 0 && mod != 3) return {CheckedOp::Sgdt};
+      if (reg == 1 && mod != 3) return {CheckedOp::Sidt};
+      if (reg == 4) return {CheckedOp::Smsw};
+      return {};
+    case 0x22:
+      if (reg == 4 && (rex & 0x4) == 0) return {CheckedOp::MovToCr4, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};
+      return {};
+    case 0x21:
+    case 0x23:
+      if ((rex & 0x4) != 0) return {};  // DR8-DR15: #UD, Unicorn's
+      if (reg == 7 || reg == 5)
+        return {bytes[i + 1] == 0x23 ? CheckedOp::MovToDr7 : CheckedOp::MovFromDr7,
+                uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
+      if (reg <= 3 && bytes[i + 1] == 0x23) return {CheckedOp::MovToDrAddr, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
+      return {};
+    default:
+      return {};
+  }
+}
+
+constexpr const char* mnemonic(CheckedOp op) {
+  switch (op) {
+    case CheckedOp::Sgdt: return "SGDT";
+    case CheckedOp::Sidt: return "SIDT";
+    case CheckedOp::Sldt: return "SLDT";
+    case CheckedOp::Str: return "STR";
+    case CheckedOp::Smsw: return "SMSW";
+    case CheckedOp::MovToCr4: return "MOV to CR4";
+    case CheckedOp::MovToDr7: return "MOV to DR7";
+    case CheckedOp::MovFromDr7: return "MOV from DR7";
+    case CheckedOp::MovToDrAddr: return "MOV to DR0-DR3";
+    case CheckedOp::None: break;
+  }
+  return "(none)";
+}
+
+// The software interrupts (INT n "CD ib", INT3 "CC", INTO "CE"; SDM vol. 2A INT n/INTO/INT3/
+// INT1): the vCPU delivers them itself, because a gate's DPL is checked only for them
+// (interrupt_entry.h) and Unicorn reports them to UC_HOOK_INTR like any exception. INT1
+// (F1) is no software interrupt in this sense (no DPL check) and is left to Unicorn.
+struct SoftwareInterrupt {
+  uint8_t vector = 0;
+  bool into = false;  // INTO: only with RFLAGS.OF set, and #UD in 64-bit mode
+};
+constexpr std::optional<SoftwareInterrupt> classify_software_interrupt(std::span<const uint8_t> bytes) {
+  const size_t i = opcode_start(bytes);
+  if (i >= bytes.size()) return std::nullopt;
+  const uint8_t op = bytes[i];
+  if (op == 0xCC && i + 1 == bytes.size()) return SoftwareInterrupt{3, false};
+  if (op == 0xCE && i + 1 == bytes.size()) return SoftwareInterrupt{4, true};
+  if (op == 0xCD && i + 2 == bytes.size()) return SoftwareInterrupt{bytes[i + 1], false};
+  return std::nullopt;
 }
 
 }  // namespace irqremap::x86

@@ -15,6 +15,7 @@
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/real_mode_interrupt.h"
 #include "arch/x86/tlb_invalidation.h"
+#include "arch/x86/segment_descriptor.h"
 #include "arch/x86/vex_prefix.h"
 
 namespace irqremap::x86 {
@@ -37,6 +38,8 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
               0, UC_X86_INS_IN);
   uc_hook_add(uc_, &out_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&X86Vcpu::on_out), this, 1,
               0, UC_X86_INS_OUT);
+  uc_hook_add(uc_, &cpuid_hook_, UC_HOOK_INSN, reinterpret_cast<void*>(&X86Vcpu::on_cpuid), this, 1, 0,
+              UC_X86_INS_CPUID);
   uc_hook_add(uc_, &intr_hook_, UC_HOOK_INTR, reinterpret_cast<void*>(&X86Vcpu::on_intr), this,
               1, 0);
   // Unicorn 2.0.1 reports #UD (EXCP06_ILLOP) to UC_HOOK_INSN_INVALID instead of
@@ -58,6 +61,11 @@ X86Vcpu::X86Vcpu(unsigned index, uc_engine* uc, GuestMemory& mem, LocalApic& api
   } else {
     error_ = f.error();  // the first step reports it: exceptions could not be delivered right
   }
+  if (auto e = ErrorCodeRecord::locate()) error_codes_ = *e;  // else #TS/#NP/#SS/#GP push 0
+  if (auto s = SegmentState::locate())
+    segments_ = *s;
+  else if (!error_)
+    error_ = s.error();  // privilege changes could not be delivered right
 }
 
 uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
@@ -72,6 +80,8 @@ uint64_t X86Vcpu::StartupPage::mmio_read(uint64_t offset, unsigned size) {
 void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t startup_vector) {
   if (reset_context_ != nullptr) uc_context_restore(uc_, reset_context_);
   startup_page_.vector = startup_vector;
+  dr7_ = 0x400;  // DR7's reset value (SDM vol. 3A §18.2.4)
+  breakpoints_.clear();
   const uint64_t rip = boot_rom::kEntry64, rsi = uint64_t(path), rbx = ebx, zero = 0, rflags = 2;
   for (int r : {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSP, UC_X86_REG_RBP,
                 UC_X86_REG_RDI})
@@ -86,7 +96,7 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
 }
 
 X86Vcpu::~X86Vcpu() {
-  for (uc_hook h : {code_hook_, in_hook_, out_hook_, intr_hook_, invalid_hook_, unmapped_hook_, block_hook_, fetch_hook_})
+  for (uc_hook h : {code_hook_, in_hook_, out_hook_, cpuid_hook_, intr_hook_, invalid_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   for (uc_hook h : site_hooks_) uc_hook_del(uc_, h);
   if (reset_context_ != nullptr) uc_context_free(reset_context_);
@@ -233,6 +243,10 @@ X86Vcpu::Block& X86Vcpu::block_at(uint64_t address, uint32_t size) {
   } else {
     b.decoded.sites.push_back({address, address + size - 1});  // every instruction checks itself
   }
+  for (const uint64_t bp : breakpoints_)  // instruction breakpoints are trap sites too
+    if (bp >= address && bp - address < size &&
+        std::binary_search(b.decoded.starts.begin(), b.decoded.starts.end(), uint16_t(bp - address)))
+      b.decoded.sites.push_back({bp, bp});
   b.icount = known ? tb.icount : uint32_t(std::max<size_t>(b.decoded.starts.size(), 1));
   // request_cache may have translated (on_fetch then dropped this address): look again.
   std::vector<Block>& kept = blocks_[address];
@@ -404,6 +418,10 @@ void X86Vcpu::fail(std::string what) {
 
 bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code) {
   if ((paging_regs().cr0 & kCr0PE) == 0) return vector_into_real_mode(vector, what);
+  return deliver(InterruptEvent{vector, error_code, false}, what, rip());
+}
+
+std::optional<DeliveryFault> X86Vcpu::try_vector(const InterruptEvent& ev, std::string_view what) {
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
   uc_reg_read(uc_, UC_X86_REG_RIP, &r.rip);
@@ -413,30 +431,94 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::opti
   uc_reg_read(uc_, UC_X86_REG_SS, &ss);
   r.cs = uint16_t(cs);
   r.ss = uint16_t(ss);
-  uc_x86_mmr idtr{}, tr{};
+  r.cpl = cpl();
+  uc_x86_mmr idtr{}, gdtr{}, ldtr{}, tr{};
   uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+  uc_reg_read(uc_, UC_X86_REG_GDTR, &gdtr);
+  uc_reg_read(uc_, UC_X86_REG_LDTR, &ldtr);
   uc_reg_read(uc_, UC_X86_REG_TR, &tr);
-  r.idtr_base = idtr.base;
-  r.idtr_limit = idtr.limit;
-  r.tr_base = tr.base;
+  r.idtr = {idtr.base, idtr.limit};
+  r.gdtr = {gdtr.base, gdtr.limit};
+  r.ldtr = {ldtr.base, ldtr.limit};
+  r.tr = {tr.base, tr.limit};
+  r.tr_selector = tr.selector;
   const uint64_t from = r.rip;
-  if (auto ok = enter_interrupt(r, mem_, vector, error_code); !ok) {
-    error_ = fmt::format("cannot deliver {}: {}", what, ok.error());
-    halted_ = false;  // the next step reports it
-    return false;
+  const uint16_t old_cs = r.cs;
+  auto entry = enter_interrupt(r, mem_, ev);
+  if (!entry) return entry.error();
+  if (entry->cs_descriptor && (r.cs != old_cs || entry->stack_switched)) {
+    // A new code segment or privilege level: its hidden part and the CPL (segment_state.h).
+    if (!segments_) return DeliveryFault{std::nullopt, 0, "no way to load CS in this Unicorn"};
+    segments_->load_code64(uc_, scratch_context_, r.cs, *entry->cs_descriptor, entry->stack_switched, r.ss, r.cpl);
   }
   uc_reg_write(uc_, UC_X86_REG_RIP, &r.rip);
   uc_reg_write(uc_, UC_X86_REG_RSP, &r.rsp);
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &r.rflags);
-  ++taken_[vector];
+  ++taken_[ev.vector];
   trace_.emit_lazy([&] {
     return Event{EventKind::Delivery, fmt::format("cpu{}", index_),
-                 fmt::format("{} taken: vector {:#04x} through the IDT, RIP {:#x} -> {:#x}{}", what,
-                             vector, from, r.rip, halted_ ? " (woke from HLT)" : ""),
-                 {{"vector", vector}, {"cpu", index_}, {"taken", 1}}};
+                 fmt::format("{} taken: vector {:#04x} through the IDT, RIP {:#x} -> {:#x}{}{}", what, ev.vector, from,
+                             r.rip, old_cs != r.cs ? fmt::format(", CS {:#x} -> {:#x}", old_cs, r.cs) : "",
+                             halted_ ? " (woke from HLT)" : ""),
+                 {{"vector", ev.vector}, {"cpu", index_}, {"taken", 1}}};
   });
   halted_ = false;
-  return true;
+  return std::nullopt;
+}
+
+bool X86Vcpu::deliver(InterruptEvent ev, std::string_view what, uint64_t fault_rip) {
+  std::string name(what);
+  std::string history;
+  for (;;) {
+    auto f = try_vector(ev, name);
+    if (!f) return true;
+    history += fmt::format("{}cannot deliver {}: {}", history.empty() ? "" : "; then ", name, f->what);
+    halted_ = false;  // the next step reports a stop
+    // §6.15 Interrupt 8, Table 6-5: a fault while delivering #DF shuts the processor down; a
+    // contributory exception (or #PF) while delivering a contributory exception or a #PF
+    // (a #PF while delivering a #PF too) is #DF; otherwise the second is taken serially. A
+    // table or frame outside RAM is no architected fault: it counts as contributory.
+    const bool second_df_class = !f->vector || double_fault_class(*f->vector);
+    const bool first_pf = ev.vector == 14 && !ev.software;
+    const bool first_contributory = !ev.software && double_fault_class(ev.vector) && ev.vector != 14;
+    if (ev.vector == 8 && !ev.software) {
+      error_ = fmt::format("triple fault: {}", history);
+      return false;
+    }
+    bool to_df = false;
+    if (first_pf)
+      to_df = second_df_class;
+    else if (first_contributory)
+      to_df = second_df_class && (!f->vector || *f->vector != 14);
+    if (!f->vector && !to_df) {
+      error_ = fmt::format("triple fault: {}", history);  // nothing architected to deliver instead
+      return false;
+    }
+    // The fault's frame names the instruction that caused the event (a software
+    // interrupt's own address; an exception's or interrupt's RIP is already that).
+    uc_reg_write(uc_, UC_X86_REG_RIP, &fault_rip);
+    if (to_df) {
+      ev = InterruptEvent{8, 0, false};
+      name = "#DF";
+    } else {
+      ev = InterruptEvent{*f->vector, f->error_code, false};
+      name = fmt::format("{}({:#x})", exception_name(*f->vector), f->error_code);
+    }
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Fault, fmt::format("cpu{}", index_), history, {{"cpu", index_}}};
+    });
+  }
+}
+
+void X86Vcpu::software_interrupt(uint8_t vector, uint32_t size) {
+  // INT n "Operation": the frame holds the next instruction; a fault raised while
+  // delivering (the gate's DPL, P, ...) is a fault of the INT instruction itself.
+  if (in_flight_ && scratch_context_ != nullptr) in_flight_->clear(uc_, scratch_context_);
+  const uint64_t at = rip(), next = at + size;
+  uc_reg_write(uc_, UC_X86_REG_RIP, &next);
+  deliver(InterruptEvent{vector, std::nullopt, true}, vector == 3 ? "#BP (INT3)" : vector == 4 ? "#OF (INTO)" : fmt::format("INT {:#x}", vector),
+          at);
+  if (error_) uc_emu_stop(uc_);
 }
 
 bool X86Vcpu::take_startup_events() {
@@ -617,6 +699,16 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
+  if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
+    // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
+    // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
+    uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
+    const uint64_t value = (rdx << 32) | uint32_t(rax);
+    if (cpl() != 0 || seg::canonical(value)) return false;  // Unicorn raises #GP(0) at CPL > 0
+    fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
+    return true;
+  }
   if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
@@ -677,11 +769,22 @@ bool X86Vcpu::boundary_stop(bool in_shadow) {
 void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   sti_shadow_ = false;
   if (size == 0) return;
+  if (!breakpoints_.empty() && instruction_breakpoint(address)) return;
   std::array<uint8_t, 15> scratch;
   const uint8_t* b = insn_bytes(address, size, scratch);
   if (b == nullptr) return;
   if (const size_t i = opcode_start({b, size}); i + 1 == size && b[i] == 0x9C) {
     clear_rf_before_pushf();
+    return;
+  }
+  if (const auto si = classify_software_interrupt({b, size})) {
+    // Delivered here in IA-32e mode (outside it Unicorn reports it and the run stops);
+    // INTO only when it raises #OF: with OF clear, or as #UD in 64-bit code, Unicorn runs it.
+    const bool raise = !si->into || ((rflags() & (1u << 11)) != 0 && !code64());
+    if (raise && (paging_regs().efer & kEferLMA) != 0) {
+      software_interrupt(si->vector, size);
+      settle_block(address);  // the block ends at the handler (RIP written)
+    }
     return;
   }
   if (size == 1) {
@@ -711,6 +814,10 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
         return Event{EventKind::Note, fmt::format("cpu{}", index_),
                      fmt::format("TLB invalidation at {:#x}: {} alias run(s) dropped", address, n), {{"runs", n}}};
       });
+  }
+  if (const CheckedInsn c = classify_checked(insn); c.op != CheckedOp::None) {
+    insn_size_ = size;
+    if (!check_system_insn(c)) settle_block(address);  // faulted or performed: RIP written
     return;
   }
   // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
@@ -744,7 +851,11 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   // RIP is the faulting instruction (or the one after INT n): the block counts up to it
   // (block addresses are linear).
   self->settle_block(self->linear_rip());
-  self->raise_exception(intno);
+  // #TS/#NP/#SS/#GP raised by the engine: the error code it kept (error_code_record.h).
+  std::optional<uint32_t> code;
+  if (self->error_codes_ && self->scratch_context_ != nullptr && intno >= 10 && intno <= 13)
+    code = self->error_codes_->read(self->uc_, self->scratch_context_);
+  self->raise_exception(intno, code);
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).
   if (self->counting_) self->end_quantum_ = true;
@@ -911,16 +1022,9 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   }
   std::optional<uint64_t> code;
   if (exception_has_error_code(vector)) code = error_code.value_or(0);  // §6.13: 0 but for #PF (above)
-  if (vector_into_guest(uint8_t(vector), name, code)) return;
-  // Delivery itself faulted (§6.15 "Exception and Interrupt Reference", Interrupt 8): a
-  // contributory exception or #PF during delivery is a double fault; a fault while
-  // delivering #DF shuts the processor down (triple fault).
-  const std::string first = *take_error();
-  if (vector == 8 || !double_fault_class(vector)) {
-    fail(fmt::format("triple fault: {}", first));
-    return;
-  }
-  if (!vector_into_guest(8, "#DF", 0)) fail(fmt::format("triple fault: {}; then {}", first, *take_error()));
+  // A fault during delivery is delivered in its place, or as #DF, or stops the run
+  // (deliver(), SDM §6.15 "Exception and Interrupt Reference", Interrupt 8).
+  if (!deliver(InterruptEvent{uint8_t(vector), code, false}, name, rip())) uc_emu_stop(uc_);
 }
 
 bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {

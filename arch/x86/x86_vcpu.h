@@ -21,14 +21,28 @@
 //    loads RF from the image; the code hook on PUSHF clears RF first.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
-//  - CPU exceptions and INT n reach UC_HOOK_INTR and are delivered through the guest IDT
-//    (exception_delivery.h): #DF/#TS/#NP/#SS/#GP/#PF/#AC push an error code, #PF leaves
-//    CR2 (Unicorn sets it) and the frame's RIP is the faulting instruction (INT n: the next
-//    one). A guest with no usable gate for the vector stops with one line; a fault while
-//    delivering becomes #DF, and a fault while delivering #DF is a triple fault, which
-//    stops the run (on a PC it would reset the machine). The engine's own nested-exception
-//    record is cleared after each report (exception_in_flight.h), so a #GP after a handled
-//    #GP is a #GP again.
+//  - CPU exceptions reach UC_HOOK_INTR and are delivered through the guest IDT as the
+//    processor does in IA-32e mode (interrupt_entry.h: gate and code-segment checks, a
+//    privilege change on the 64-bit TSS's RSPn, IST stacks): #DF/#TS/#NP/#SS/#GP/#PF/#AC
+//    push an error code (exception_delivery.h; the engine's own for the segment faults
+//    it raises, error_code_record.h), #PF leaves CR2 (Unicorn sets it) and the
+//    frame's RIP is the faulting instruction. INT n, INT3 and INTO are trap sites, performed
+//    by the vCPU with the gate's DPL checked (frame RIP: the next instruction; a fault in
+//    their delivery is the INT's own). A new CS, SS and CPL go into Unicorn's CPU state
+//    through segment_state.h (uc_reg_write of CS/SS in 64-bit mode stores the selector
+//    only); IRETQ is Unicorn's own. A fault while delivering is delivered instead, or as
+//    #DF (SDM vol. 3A Table 6-5); a fault while delivering #DF is a triple fault, which
+//    stops the run (on a PC it would reset the machine), as does a table or frame outside
+//    RAM with nothing architected to raise. The engine's own nested-exception record is
+//    cleared after each report (exception_in_flight.h), so a #GP after a handled #GP is a
+//    #GP again.
+//  - CPUID is answered by a UC_HOOK_INSN hook that skips Unicorn's helper (cpuid_leaves.h).
+//    SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP above CPL 0) and MOV to CR4 (reserved bits) are
+//    trap sites checked before Unicorn runs them; WRMSR of a non-canonical FS/GS base is
+//    #GP(0) (Unicorn 2.0.1 makes none of these checks).
+//  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
+//    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
+//    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn.
 //  - Unicorn 2.0.1's x86 walk checks the guest's page tables (faults, rights) but then
 //    maps every linear page onto the *same* physical address (target/i386/excp_helper.c,
 //    "indentity map guest virtual address"), and it looks an access's linear address up
@@ -46,10 +60,6 @@
 //    are this CPU's TLB: MOV to CR0/CR3/CR4, INVLPG and INVPCID drop them all before they
 //    execute (tlb_invalidation.h; the code hook sees them), so a guest that changes a
 //    mapping and invalidates as the SDM requires (vol. 3A §4.10.4) sees the new one.
-//    Unicorn 2.0.1's uc_mem_unmap may run there: it flushes the region's pages from
-//    QEMU's TLB (softmmu/memory.c memory_unmap) and drops no translated block, so the
-//    instruction and its block go on and the next access to a dropped VA faults in again
-//    (tests/x86/vcpu_test.cpp, "remaps a VA and invalidates").
 //    What remains impossible with Unicorn 2.0.1: a VA that is itself RAM (or ROM, or a
 //    device window) is always that physical page, whatever the tables say (identity-mapped
 //    guests, such as kvm-unit-tests', are exact); a guest that relies on a changed mapping
@@ -90,8 +100,9 @@
 //  - A UC_HOOK_CODE added after a block was translated is not in it until the block is
 //    translated again (uc_ctl_remove_cache). So the first time a block runs, the vCPU
 //    decodes it (block_decode.h), adds a code hook bounded to each instruction it must see
-//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT), drops the block and stops before it; the
-//    block is translated again with the hooks. A code hook that writes RIP ends the block
+//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
+//    MOV to CR4), drops the block and stops before it; the block is translated again with
+//    the hooks. A code hook that writes RIP ends the block
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
 //    by the vCPU are skipped that way).
 //  - STI ends its block, and the block after it is one instruction (QEMU's
@@ -138,7 +149,10 @@
 #include "arch/common/va_aliases.h"
 #include "arch/x86/block_decode.h"
 #include "arch/x86/boot_rom.h"
+#include "arch/x86/error_code_record.h"
 #include "arch/x86/exception_in_flight.h"
+#include "arch/x86/interrupt_entry.h"
+#include "arch/x86/segment_state.h"
 #include "arch/x86/page_walk.h"
 #include "arch/x86/io_port.h"
 #include "arch/x86/local_apic.h"
@@ -271,6 +285,15 @@ class X86Vcpu final : public arch::Vcpu {
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
+  static int on_cpuid(uc_engine* uc, void* self);
+  // UMIP, MOV to CR4, MOV to/from DR7 (trapped_insn.h): false when it raised a fault or
+  // performed the instruction (RIP written).
+  bool check_system_insn(const CheckedInsn& c);
+  // Instruction breakpoints (SDM vol. 3A §18.2, §18.3.1.1): the addresses DR7 enables,
+  // trap sites in fast mode; a #DB fault at a match with RFLAGS.RF clear.
+  void update_breakpoints();
+  bool instruction_breakpoint(uint64_t address);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   // An access Unicorn found nothing at (see "linear address" above): true when it can go
@@ -282,6 +305,14 @@ class X86Vcpu final : public arch::Vcpu {
   bool map_alias(uint64_t va, uint64_t pa);
   void fail(std::string what);
   void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
+  // Delivers `event` (RIP is what its frame holds); a fault during delivery is delivered in
+  // its place, as a #DF where SDM vol. 3A Table 6-5 says so, with the frame's RIP `fault_rip`
+  // (a software interrupt's own address); a fault while delivering #DF stops the run
+  // (triple fault). False when nothing could be delivered.
+  bool deliver(InterruptEvent event, std::string_view what, uint64_t fault_rip);
+  // INT n, INT3 or INTO at `address` (the code hook, RIP at it): performed here, with the
+  // gate's DPL checked (interrupt_entry.h).
+  void software_interrupt(uint8_t vector, uint32_t size);
   PagingRegs paging_regs() const;
   bool user_mode() const;  // CPL 3
   // Whether the instruction at RIP writes memory (nullopt: its bytes are not readable).
@@ -306,6 +337,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool vector_into_real_mode(uint8_t vector, std::string_view what);
   // Unicorn 2.0.1's PUSHF copies RFLAGS.RF into its image; the SDM's stores 0 there.
   void clear_rf_before_pushf();
+  // One delivery attempt; the architected fault (or none: a table outside RAM) on failure.
+  std::optional<DeliveryFault> try_vector(const InterruptEvent& event, std::string_view what);
 
   class StartupPage final : public MmioDevice {
    public:
@@ -321,7 +354,7 @@ class X86Vcpu final : public arch::Vcpu {
   GuestMemory& mem_;
   LocalApic& apic_;
   IoPortBus& io_;
-  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
+  uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, cpuid_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
   std::optional<arch::StopRequest> stop_;  // a stop decided in a hook (take_unmapped)
   // The #PF scratch page: where it is mapped and the error code the walk found.
   std::vector<uint8_t> scratch_page_;
@@ -332,6 +365,11 @@ class X86Vcpu final : public arch::Vcpu {
   uc_context* reset_context_ = nullptr;  // Unicorn's state right after uc_open
   uc_context* scratch_context_ = nullptr;  // for clearing the engine's exception in flight
   std::optional<ExceptionInFlight> in_flight_;
+  std::optional<ErrorCodeRecord> error_codes_;  // the engine's error code (error_code_record.h)
+  std::optional<SegmentState> segments_;  // CS/SS hidden parts and the CPL (segment_state.h)
+  uint64_t dr7_ = 0x400;      // DR7 as the guest wrote it (trapped_insn.h: Unicorn gets no enables)
+  uint32_t insn_size_ = 0;    // the checked instruction's size (check_system_insn)
+  std::vector<uint64_t> breakpoints_;  // enabled instruction breakpoints (DR7, DR0-DR3)
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;

@@ -103,4 +103,19 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
     CHECK(have == std::vector<std::string>(want.begin(), want.begin() + 69));
     CHECK(r.err.find("nothing can wake one") != std::string::npos);
   }
+
+  TEST_CASE("x86-umip: CPL 3 through IRETQ and back through a DPL 3 gate and the TSS's RSP0, #GP from CPL 3, CR4.UMIP in CPUID and enforced (SDM vol. 3A §2.5, §6.14)") {
+    const std::optional<fs::path> image = find_image("kvm-unit-tests x86-umip", "x86/umip.flat");
+    if (!image) return;
+    const clitest::Result r = clitest::run_cli({"run", "--arch", "x86", "--smp", "1", "--kernel", image->string()});
+    const std::string want_text = slurp(qemu_ref_dir() / "x86-umip.txt");
+    INFO("irqremap stdout:\n", r.out);
+    INFO("irqremap stderr:\n", r.err);
+    const auto verdicts = {"PASS:", "FAIL:", "SKIP:", "XFAIL:", "SUMMARY:", "EXIT:"};
+    const auto want = lines_starting(want_text, verdicts);
+    REQUIRE(want.size() == 22);  // 21 PASS and the summary
+    CHECK(lines_starting(r.out, verdicts) == want);
+    CHECK(r.out.find("UMIP not available") == std::string::npos);
+    CHECK(r.status == 1);
+  }
 }

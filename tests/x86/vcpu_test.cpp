@@ -74,64 +74,6 @@ TEST_CASE("idt: gate table round-trips offset, selector, IST, type and P (SDM §
   CHECK(d.present);
 }
 
-TEST_CASE("interrupt entry: pushes SS, RSP, RFLAGS, CS, RIP on a 16-byte aligned stack and clears IF for an interrupt gate (SDM §6.14.2)") {
-  GuestMemory mem;
-  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
-  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x08);
-  CpuFrameRegs r{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0xFFF, 0};
-  REQUIRE(enter_interrupt(r, mem, 0x41));
-  CHECK(r.rip == kHandler);
-  CHECK(r.rsp == 0x7FF0 - 40);
-  CHECK((r.rflags & kRflagsIF) == 0);
-  CHECK(*mem.read64(r.rsp) == 0x1234);       // RIP
-  CHECK(*mem.read64(r.rsp + 8) == 0x08);     // CS
-  CHECK(*mem.read64(r.rsp + 16) == 0x202);   // RFLAGS
-  CHECK(*mem.read64(r.rsp + 24) == 0x7FF8);  // RSP
-  CHECK(*mem.read64(r.rsp + 32) == 0x10);    // SS
-}
-
-TEST_CASE("interrupt entry: trap gate keeps IF; error code pushed last; IST stack from the TSS") {
-  GuestMemory mem;
-  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
-  put_gate(mem, 13, kHandler, idt::kTrapGate, 0x08, 1);
-  REQUIRE(mem.write64(0x5000 + 0x24, 0x9000));  // TSS.IST1
-  CpuFrameRegs r{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0xFFF, 0x5000};
-  REQUIRE(enter_interrupt(r, mem, 13, 0));
-  CHECK(r.rsp == 0x9000 - 48);
-  CHECK((r.rflags & kRflagsIF) != 0);
-  CHECK(*mem.read64(r.rsp) == 0);  // error code
-  CHECK(*mem.read64(r.rsp + 8) == 0x1234);
-}
-
-TEST_CASE("interrupt entry: beyond IDTR.limit, P=0, wrong type, foreign selector, frame outside RAM are clear errors") {
-  GuestMemory mem;
-  REQUIRE(mem.add_ram(0, 0x10000, "ram"));
-  CpuFrameRegs base{0x1234, 0x7FF8, 0x202, 0x08, 0x10, kIdt, 0x40F, 0};
-  CpuFrameRegs r = base;
-  auto e = enter_interrupt(r, mem, 0x41);
-  REQUIRE_FALSE(e);
-  CHECK(e.error().find("IDTR.limit") != std::string::npos);
-  r = base;
-  r.idtr_limit = 0xFFF;
-  e = enter_interrupt(r, mem, 0x41);
-  REQUIRE_FALSE(e);
-  CHECK(e.error().find("P=0") != std::string::npos);
-  put_gate(mem, 0x41, kHandler, 0xC, 0x08);
-  e = enter_interrupt(r, mem, 0x41);
-  REQUIRE_FALSE(e);
-  CHECK(e.error().find("type") != std::string::npos);
-  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x18);
-  e = enter_interrupt(r, mem, 0x41);
-  REQUIRE_FALSE(e);
-  CHECK(e.error().find("selector") != std::string::npos);
-  put_gate(mem, 0x41, kHandler, idt::kInterruptGate, 0x08);
-  r.rsp = 0x20'0000;
-  e = enter_interrupt(r, mem, 0x41);
-  REQUIRE_FALSE(e);
-  CHECK(e.error().find("outside guest RAM") != std::string::npos);
-  CHECK(r.rip == 0x1234);  // nothing changed on failure
-}
-
 TEST_CASE("vcpu: STI; HLT waits; an APIC interrupt wakes it through the IDT with RIP after HLT; IF=0 keeps it pending") {
   Rig rig;
   put_code(rig.mem, kCode, {0xF4, 0xFB, 0xF4, 0xEB, 0xFE});  // hlt; sti; hlt; jmp $
