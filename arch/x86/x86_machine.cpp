@@ -114,6 +114,9 @@ std::expected<void, std::string> X86Machine::init_pci() {
   // (SDM vol. 3A §11.8.5), which clears Remote IRR of the entries with that vector.
   for (unsigned c = 0; c < cpus_.size(); ++c)
     bus_.apic(c).set_eoi_broadcast([this](uint8_t vector) { ioapic_->eoi(vector); });
+  // COM1 on ISA IRQ 4, which reaches I/O APIC input 4 (only IRQ 0 is moved, to input 2).
+  uart_.set_source(cfg_.uart_in);
+  uart_.set_irq([this](bool level) { ioapic_->set_irq(Uart16550::kIsaIrq, level); });
   std::string err;
   if (!io_.add(PcTestdev::kPortBase, testdev_.ports(), &err) || !io_.add(PcTestdev::kIrqBase, testdev_.irq_ports(), &err))
     return std::unexpected(err);
@@ -321,7 +324,10 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
   });
   arch::RunResult r = scheduler_.run(
       cpus, max_insns, [this] { return machine_stop(); },
-      [this](unsigned cpu, uint64_t pc) { return disassemble(cpu, pc); });
+      [this](unsigned cpu, uint64_t pc) { return disassemble(cpu, pc); },
+      // The 16550's idle point (uart16550.h): a guest halted waiting on COM1 gets the next
+      // input byte; its interrupt wakes a CPU. The machine has no timer to advance.
+      [this] { return uart_.feed_at_idle(); });
   trace_.emit_lazy([&] {
     return Event{EventKind::Note, "x86", fmt::format("stop ({}): {}", arch::to_string(r.stop), r.message),
                  {{"pc", r.pc}, {"status", uint64_t(r.exit_status)}}};

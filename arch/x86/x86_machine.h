@@ -61,6 +61,7 @@ struct X86MachineConfig {
   unsigned cpus = 1;                      // 1..map::kMaxCpus
   uint64_t ram_size = map::kRamSize;
   std::function<void(char)> uart_out;     // COM1 transmit (default: stdout)
+  Uart16550::Source uart_in;              // COM1 receive (uart16550.h; default: no input)
   uint64_t quantum = 200;                 // instructions per CPU per scheduling round
   // The same for a CPU that runs alone (every other one off or halted): nothing waits for
   // its turn to end, and each quantum is a uc_emu_start. Whatever lets another CPU run (an

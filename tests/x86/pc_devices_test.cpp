@@ -1,6 +1,9 @@
 // The x86 machine's small devices: COM1 UART, isa-debug-exit, the ACPI wakeup mailbox,
 // the I/O port bus, the compatibility-format MSI path and QEMU's pc-testdev.
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +14,7 @@
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/pc_testdev.h"
 #include "arch/x86/x86_machine.h"
+#include "guest-fw/firmware.h"
 #include "remap/vtd/ioapic_rte_format.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/wakeup_mailbox.h"
@@ -184,4 +188,135 @@ TEST_CASE("pc-testdev on the machine: a line raised through port 0x2000+n sends 
   apic.mmio_write(apic::EOI, 4, 0);
   CHECK(apic.irr(0x77));
   CHECK(fields::get(io.rte(14), vtd::ioapic_rte::RIRR) == 1);
+}
+
+TEST_CASE("uart16550 receive (PC16550D): RBR pops the FIFO, LSR.DR/OE, FCR clears, IIR priority and the IRQ line") {
+  std::string out;
+  Uart16550 u([&](char c) { out += c; });
+  std::vector<bool> edges;
+  u.set_irq([&](bool level) { edges.push_back(level); });
+  IoPortBus io;
+  REQUIRE(io.add(Uart16550::kCom1, u));
+  // Without FIFOs the receiver holds one byte: a second one is an overrun (LSR.OE, then
+  // cleared by the read of LSR that reports it).
+  u.receive('a');
+  u.receive('b');
+  CHECK(io.in(0x3FD, 1) == 0x63u);  // DR | OE | THRE | TEMT
+  CHECK(io.in(0x3FD, 1) == 0x61u);
+  CHECK(io.in(0x3F8, 1) == uint32_t('a'));
+  CHECK(io.in(0x3FD, 1) == 0x60u);
+  // FIFOs on: 16 bytes, in order; IIR bits 7:6 say FIFOs are enabled.
+  io.out(0x3FA, 1, 0x07);
+  for (char c : std::string("hello")) u.receive(uint8_t(c));
+  CHECK(u.rx_level() == 5);
+  CHECK(io.in(0x3FA, 1) == 0xC1u);  // no interrupt enabled: none pending
+  CHECK(edges.empty());
+  // ERBFI: received data available (IIR 04h) raises the line; draining RBR lowers it.
+  io.out(0x3F9, 1, 0x01);
+  CHECK(io.in(0x3FA, 1) == 0xC4u);
+  REQUIRE(edges == std::vector<bool>{true});
+  std::string got;
+  while (io.in(0x3FD, 1) & 0x01) got += char(io.in(0x3F8, 1));
+  CHECK(got == "hello");
+  CHECK(edges == std::vector<bool>{true, false});
+  // FCR bit 1 empties the receive FIFO.
+  u.receive('x');
+  io.out(0x3FA, 1, 0x03);
+  CHECK(u.rx_level() == 0);
+  // ETBEI: THR empty is pending at once and after each byte sent; reading IIR while it is
+  // the one reported clears it. Received data outranks it.
+  io.out(0x3F9, 1, 0x03);
+  CHECK(u.pending() == Uart16550::IIR_THRE);
+  u.receive('y');
+  CHECK(io.in(0x3FA, 1) == 0xC4u);
+  (void)io.in(0x3F8, 1);
+  CHECK(io.in(0x3FA, 1) == 0xC2u);
+  CHECK(u.pending() == Uart16550::IIR_NONE);
+  io.out(0x3F8, 1, uint8_t('!'));
+  CHECK(out == "!");
+  CHECK(u.pending() == Uart16550::IIR_THRE);
+  // Loopback (MCR bit 4): a transmitted byte is received, not sent.
+  io.out(0x3F9, 1, 0x00);
+  io.out(0x3FC, 1, 0x10);
+  io.out(0x3F8, 1, uint8_t('L'));
+  CHECK(out == "!");
+  CHECK(io.in(0x3F8, 1) == uint32_t('L'));
+}
+
+TEST_CASE("uart16550 input points: LSR polling fetches after 8 reads with ERBFI clear; the idle point only with ERBFI set") {
+  Uart16550 u([](char) {});
+  std::string input = "ab";
+  std::vector<bool> asked;
+  u.set_source([&](bool at_idle) -> std::optional<uint8_t> {
+    asked.push_back(at_idle);
+    if (input.empty()) return std::nullopt;
+    const char c = input.front();
+    input.erase(0, 1);
+    return uint8_t(c);
+  });
+  IoPortBus io;
+  REQUIRE(io.add(Uart16550::kCom1, u));
+  CHECK_FALSE(u.feed_at_idle());  // ERBFI clear: a guest that is not waiting for input
+  for (unsigned i = 0; i + 1 < Uart16550::kPollReads; ++i) CHECK((io.in(0x3FD, 1) & 0x01) == 0u);
+  CHECK(asked.empty());
+  CHECK((io.in(0x3FD, 1) & 0x01) == 1u);  // the 8th read in a row fetched 'a'
+  CHECK(asked == std::vector<bool>{false});
+  CHECK(io.in(0x3F8, 1) == uint32_t('a'));
+  io.out(0x3F9, 1, 0x01);  // ERBFI: now only the idle point fetches
+  for (unsigned i = 0; i < 2 * Uart16550::kPollReads; ++i) (void)io.in(0x3FD, 1);
+  CHECK(asked.size() == 1);
+  CHECK(u.feed_at_idle());
+  CHECK(asked.back() == true);
+  CHECK(io.in(0x3F8, 1) == uint32_t('b'));
+}
+
+namespace {
+// x86/uart-echo on a machine whose COM1 input is `input`; each source call is recorded
+// (true: the idle point, false: the polling point).
+struct EchoRun {
+  std::string uart;
+  std::vector<bool> points;
+  arch::RunResult r;
+  uint64_t com1_interrupts = 0;
+  explicit EchoRun(std::string input) {
+    X86MachineConfig cfg;
+    cfg.uart_out = [this](char c) { uart += c; };
+    cfg.uart_in = [this, input = std::move(input)](bool at_idle) mutable -> std::optional<uint8_t> {
+      points.push_back(at_idle);
+      if (input.empty()) return std::nullopt;
+      const char c = input.front();
+      input.erase(0, 1);
+      return uint8_t(c);
+    };
+    auto m = X86Machine::create(cfg);
+    REQUIRE(m);
+    const guestfw::Firmware* f = guestfw::find("x86/uart-echo");
+    REQUIRE(f != nullptr);
+    auto entry = (*m)->load(f->elf);
+    REQUIRE(entry);
+    r = (*m)->run(*entry, 20'000'000);
+    com1_interrupts = (*m)->cpu(0).taken(0x40);
+  }
+};
+}  // namespace
+
+TEST_CASE("uart16550 on the machine: firmware reads COM1 by polling LSR.DR, then through ERBFI on ISA IRQ 4 via I/O APIC input 4") {
+  EchoRun a("one\ntwo\n");
+  INFO(a.r.message);
+  CHECK(a.r.stop == arch::StopKind::SystemOff);
+  CHECK(a.uart == "polled: one\nirq: two\ninterrupts 1\n");
+  // "one\n" came at polling points; "two\n" one byte per idle point (the CPU halted with
+  // ERBFI set), each taken as an interrupt on vector 0x40.
+  CHECK(a.com1_interrupts == 4);
+  CHECK(a.points == std::vector<bool>{false, false, false, false, true, true, true, true});
+  // Input at defined points: the same input gives the same run.
+  EchoRun b("one\ntwo\n");
+  CHECK(b.uart == a.uart);
+  CHECK(b.points == a.points);
+  CHECK(b.r.instructions == a.r.instructions);
+  // Input that ends before the second line: the halted CPU has nothing to wake it, and
+  // the run says so instead of spinning.
+  EchoRun c("one\n");
+  CHECK(c.uart == "polled: one\n");
+  CHECK(c.r.stop == arch::StopKind::Deadlock);
 }
