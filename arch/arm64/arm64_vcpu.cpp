@@ -11,7 +11,6 @@
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
 #include "arch/arm64/id_registers.h"
-#include "arch/arm64/pmu_absent.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -35,12 +34,16 @@ uc_arm64_cp_reg cp_reg(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, u
   return uc_arm64_cp_reg{crn, crm, op0, op1, op2, v};
 }
 
-// Whether instruction word `w` is an MRS/MSR (register form, Arm ARM C6.2.x) of a PMU
-// register, which is UNDEFINED here (pmu_absent.h).
+// The system register an MRS/MSR (register form, Arm ARM C6.2.x) word accesses.
+constexpr uint32_t sysreg_of(uint32_t w) {
+  return sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
+}
+
+// Whether instruction word `w` is an MRS/MSR of a PMU register (pmu.h), which the vCPU
+// checks before it runs: it may be UNDEFINED or trapped by PMUSERENR_EL0.
 bool is_pmu_access(uint32_t w) {
   if ((w & 0xFFD0'0000) != 0xD510'0000) return false;
-  return pmu_absent::is_pmu_register(
-      sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7));
+  return Pmu::is_pmu_register(sysreg_of(w));
 }
 
 // Unicorn's exception numbers (QEMU target/arm EXCP_*) for a readable stop line.
@@ -335,6 +338,8 @@ bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<u
   }
   const uint64_t sp = reg(UC_ARM64_REG_SP);
   const uint64_t sp_el1 = plan->from_sp_el0 ? reg(UC_ARM64_REG_SP_EL1) : sp;
+  // The PMU counted what ran so far at the old EL; from here on at EL1.
+  if (pmu_) pmu_->sync(retired(), 1);
   if (plan->from_el0 && !restore_el1_regime())
     return stop_at_culprit(fmt::format("guest {} at EL0, which was not entered by ERET: the EL1 regime cannot be restored", what));
   set_reg(UC_ARM64_REG_PSTATE, plan->pstate);
@@ -376,6 +381,9 @@ bool Arm64Vcpu::take_irq() {
 
 void Arm64Vcpu::service_interrupts() {
   if (state_ == arch::VcpuState::Off) return;
+  // Between quanta: the PMU takes in the last quantum's instructions (an overflow raises
+  // PPI 23 before the interrupt check below).
+  if (pmu_) pmu_->sync(retired(), pstate::el(pstate()));
   if (serror_pending_ && state_ == arch::VcpuState::Running) take_serror();
   if (!gic_.signalled()) return;
   if (state_ == arch::VcpuState::WaitingForInterrupt) {
@@ -390,6 +398,7 @@ void Arm64Vcpu::service_interrupts() {
 
 arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
   forget_code_page();  // another CPU (or this one, last quantum) may have changed the tables
+  retired_base_ += executed_;
   executed_ = 0;
   saw_wfi_ = false;
   kick_next_ = false;
@@ -626,18 +635,37 @@ void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
     // Keep the EL1 engine state (its hflags) for the next exception from EL0.
     if (self->el1_context_ && pstate::el(self->pstate()) == 1)
       self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+    // The PMU counts up to the ERET at this EL, then at the EL it returns to (SPSR_EL1.M[3:2]).
+    if (self->pmu_)
+      self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
     return;
   }
   if (is_pmu_access(w)) {
-    // UNDEFINED without a PMU (pmu_absent.h): stop before it; step() takes the
-    // exception with ELR = this instruction.
+    // Stop before an access that is UNDEFINED or trapped (pmu.h); step() takes the
+    // exception with ELR = this instruction. An allowed one goes on to on_sys.
+    if (self->pmu_access_allowed(address, w)) return;
     self->count_partial_block(address, true);
-    self->undefined_at_ = address;
-    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                        (w & (1u << 21)) ? "MRS" : "MSR", (w >> 16) & 7, (w >> 12) & 0xF,
-                                        (w >> 8) & 0xF, (w >> 5) & 7);
     uc_emu_stop(self->uc_);
   }
+}
+
+uint64_t Arm64Vcpu::retired_through(uint64_t pc) const {
+  if (precise_ || counting_) return retired_base_ + executed_;  // on_code / on_count counted it
+  if (pc >= block_start_ && pc - block_start_ < 4 * pending_) return retired_base_ + executed_ + (pc - block_start_) / 4 + 1;
+  return retired_base_ + executed_;
+}
+
+bool Arm64Vcpu::pmu_access_allowed(uint64_t pc, uint32_t w) {
+  const uint32_t enc = sysreg_of(w);
+  const bool is_read = (w & (1u << 21)) != 0;
+  const unsigned el = pstate::el(pstate());
+  const Pmu::Check c = pmu_ ? pmu_->check(enc, is_read, el) : Pmu::Check::Undefined;
+  if (c == Pmu::Check::Ok) return true;
+  undefined_at_ = pc;
+  undefined_esr_ = c == Pmu::Check::TrapToEl1 ? syndrome::sysreg_trap(w) : syndrome::uncategorized();
+  undefined_what_ = fmt::format("{} {} at EL{} ({})", is_read ? "MRS" : "MSR", Pmu::name(enc), el,
+                                c == Pmu::Check::TrapToEl1 ? "trapped by PMUSERENR_EL0" : "UNDEFINED");
+  return false;
 }
 
 std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
@@ -722,6 +750,12 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     // Keep the EL1 engine state (its hflags) for the next exception from EL0.
     self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
   }
+  if (w == kEret && self->pmu_)  // counts up to the ERET at this EL (see on_precise)
+    self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
+  if (is_pmu_access(w) && !self->pmu_access_allowed(address, w)) {
+    uc_emu_stop(self->uc_);  // before it; step() takes the exception (ELR = this instruction)
+    return;
+  }
   if (w == kWfi) {
     self->saw_wfi_ = true;
   } else if ((w & 0xFFFF'F0FF) == 0xD503'40FF || w == kEret) {
@@ -800,26 +834,32 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       if (auto n = self->timer_->insns_to_deadline())
         self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
     }
-  } else if (pmu_absent::is_pmu_register(enc)) {
-    // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.
-    // The exception is taken when the quantum ends, which kick_next_ makes the next
-    // instruction do: a PC written from this hook is not followed before the rest of
-    // Unicorn's block. (Fast mode stops before the instruction in on_precise; only past
-    // the cap on precise hooks does it get here, and the rest of the block runs first.)
-    self->undefined_at_ = pc;
-    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                        is_read ? "MRS" : "MSR", cp->op1, cp->crn, cp->crm, cp->op2);
-    if (self->precise_) self->kick_next_ = true;
-    else self->end_quantum_ = true;
-    return 1;
-  } else if (is_read && pmu_absent::has_pmu_field(enc)) {
-    // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
-    const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
-    if (!to_xzr) self->set_reg(reg, v);
-  } else if (is_read && id_registers::has_gic_field(enc)) {
-    // ID_AA64PFR0_EL1 / ID_PFR1_EL1: Unicorn's value with the GICv3 CPU interface (id_registers.h).
+  } else if (Pmu::is_pmu_register(enc)) {
+    // Served by the PMU model (pmu.h), never by Unicorn's host-clock counters. An access
+    // that is UNDEFINED or trapped is normally stopped before it runs (on_precise, on_code);
+    // here only past the cap on precise hooks, where the rest of the block runs first.
+    if (!self->pmu_access_allowed(pc, word)) {
+      if (self->precise_) self->kick_next_ = true;
+      else self->end_quantum_ = true;
+      return 1;
+    }
+    const unsigned el = pstate::el(self->pstate());
+    const uint64_t now = self->retired_base_ + self->executed_in_quantum();
+    if (is_read) {
+      const uint64_t v = self->pmu_->read(enc, now, el);
+      if (!to_xzr) self->set_reg(reg, v);
+    } else {
+      self->pmu_->write(enc, cp->val, now, el);
+      self->kick();  // an overflow interrupt may now be asserted
+      // A counter may now overflow sooner than the quantum was sized for.
+      if (auto n = self->pmu_->insns_to_overflow())
+        self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
+    }
+  } else if (is_read && id_registers::has_override(enc)) {
+    // ID_AA64PFR0_EL1, ID_PFR1_EL1, ID_AA64DFR0_EL1, ID_DFR0_EL1: Unicorn's value with the
+    // fields of id_registers.h.
     const uint64_t v =
-        id_registers::gic_cpuif_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
+        id_registers::value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
     if (!to_xzr) self->set_reg(reg, v);
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the

@@ -74,8 +74,9 @@
 //    block is translated from reaches UC_HOOK_MEM_FETCH_PROT once, at translation
 //    (never when the block runs again). A UC_HOOK_CODE hook added there, bounded to that
 //    one address, is in the block being translated: ERET (the EL1 context above must be
-//    saved before it) and the PMU registers (UNDEFINED here, pmu_absent.h: the code hook
-//    stops before them) get one each. No other instruction pays for a hook.
+//    saved before it, and the PMU counts up to it at the old EL) and the PMU registers
+//    (the code hook stops before an access that is UNDEFINED or trapped by
+//    PMUSERENR_EL0, pmu.h) get one each. No other instruction pays for a hook.
 //  - A refused access (unbacked space) stops with a UC_ERR_*_PROT whose PC is the start
 //    of a block, not the access, without a code hook. So the vCPU turns a refusal into a
 //    fault of QEMU's own walk instead: SCTLR_EL1.M = 1 and TCR_EL1.EPD0 = EPD1 = 1 for the
@@ -114,6 +115,7 @@
 #include "arch/arm64/exception_entry.h"
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
+#include "arch/arm64/pmu.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/arm64/self_hosted_debug.h"
 #include "arch/common/unbacked_space.h"
@@ -163,6 +165,12 @@ class Arm64Vcpu final : public arch::Vcpu {
   // The PE's generic timer: its CNT* registers are then served by it through the MRS/MSR
   // hook (without one, Unicorn's own host-time counter would answer).
   void set_timer(GenericTimer& t) { timer_ = &t; }
+  // The PE's PMU (pmu.h): every PMU register access is served by it; without one they
+  // are UNDEFINED. It counts this CPU's retired instructions (retired()).
+  void set_pmu(Pmu& p) { pmu_ = &p; }
+  // Instructions this CPU has retired since it was created (in a quantum: up to the last
+  // block boundary or exception; see retired_through for a hooked instruction).
+  uint64_t retired() const { return retired_base_ + executed_; }
   // Instructions retired so far in the running quantum (0 between quanta): the machine's
   // virtual time counts them so a counter read inside a quantum sees them.
   uint64_t executed_in_quantum() const;
@@ -231,7 +239,8 @@ class Arm64Vcpu final : public arch::Vcpu {
 
   unsigned index_;
   uc_engine* uc_;
-  // An UNDEFINED MRS/MSR seen by on_sys (pmu_absent.h), taken after uc_emu_start returns.
+  // An UNDEFINED or trapped MRS/MSR seen by on_sys (a PMU register), taken after
+  // uc_emu_start returns.
   std::optional<uint64_t> undefined_at_;
   std::string undefined_what_;
   // The syndrome and FAR of the exception undefined_at_ takes: Undefined Instruction
@@ -251,6 +260,14 @@ class Arm64Vcpu final : public arch::Vcpu {
   GuestMemory& mem_;
   GicCpuInterface& gic_;
   GenericTimer* timer_ = nullptr;
+  Pmu* pmu_ = nullptr;
+  uint64_t retired_base_ = 0;  // instructions retired before the running quantum
+  // Retired instructions up to and including the hooked instruction at `pc` (a code hook
+  // runs before its instruction; fast mode counted its block at the block's start).
+  uint64_t retired_through(uint64_t pc) const;
+  // How an access to PMU register `enc` by instruction `w` at `pc` goes: false when it is
+  // UNDEFINED or trapped (undefined_at_ and its syndrome are then set).
+  bool pmu_access_allowed(uint64_t pc, uint32_t w);
   uint64_t mpidr_;
   Trace& trace_;
   uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;
