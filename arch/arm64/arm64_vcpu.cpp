@@ -18,6 +18,7 @@ namespace irqremap::arm64 {
 namespace {
 
 constexpr uint32_t kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
+constexpr uint32_t kMdscrEl1 = sysreg(2, 0, 0, 2, 2);
 constexpr uint32_t kWfi = 0xD503'207F;
 constexpr uint32_t kEret = 0xD69F'03E0;
 // SCR_EL3 = RW | RES1 (bits 5:4) | NS; HCR_EL2.RW: EL1 is Non-secure AArch64 (Arm ARM
@@ -340,6 +341,10 @@ bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<u
   const uint64_t sp_el1 = plan->from_sp_el0 ? reg(UC_ARM64_REG_SP_EL1) : sp;
   // The PMU counted what ran so far at the old EL; from here on at EL1.
   if (pmu_) pmu_->sync(retired(), 1);
+  // Exception entry clears PSTATE.SS; SPSR.SS keeps it for an asynchronous exception
+  // taken before a stepped instruction ran (Arm ARM D2.12.x), so the return steps it.
+  const bool ss = std::exchange(pstate_ss_, false);
+  if (ss && kind != ExceptionKind::Synchronous) plan->spsr |= software_step::kSpsrSs;
   if (plan->from_el0 && !restore_el1_regime())
     return stop_at_culprit(fmt::format("guest {} at EL0, which was not entered by ERET: the EL1 regime cannot be restored", what));
   set_reg(UC_ARM64_REG_PSTATE, plan->pstate);
@@ -396,7 +401,63 @@ void Arm64Vcpu::service_interrupts() {
   if ((pstate() & kPstateI) == 0) take_irq();
 }
 
+software_step::State Arm64Vcpu::step_state() const {
+  const uint64_t ps = pstate();
+  return software_step::state(mdscr_, pstate::el(ps), (ps & software_step::kSpsrD) != 0, pstate_ss_);
+}
+
+void Arm64Vcpu::on_eret_step() {
+  if ((mdscr_ & software_step::kMdscrSs) == 0) {
+    pstate_ss_ = false;
+    return;
+  }
+  pstate_ss_ = software_step::ss_after_eret(mdscr_, sysreg_value(3, 0, 4, 0, 0));  // SPSR_EL1
+}
+
 arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
+  using software_step::State;
+  if ((mdscr_ & software_step::kMdscrSs) == 0 || state_ != arch::VcpuState::Running) [[likely]]
+    return run_quantum(max_insns, exact);
+  const uint64_t at = pc();
+  const bool same_el = pstate::el(pstate()) == 1;
+  switch (step_state()) {
+    case State::Inactive: return run_quantum(max_insns, exact);
+    case State::ActivePending:
+      // Entered without stepping an instruction (an unmask, an exception return with
+      // SPSR.SS = 0): the exception comes before the next instruction, ISV = 0.
+      if (!take_exception(ExceptionKind::Synchronous, syndrome::software_step(same_el, false, false), std::nullopt, at,
+                          at, "software step")) {
+        arch::StepResult r{0, std::move(stop_)};
+        stop_.reset();
+        if (resume_pc_) set_reg(UC_ARM64_REG_PC, *std::exchange(resume_pc_, std::nullopt));
+        return r;
+      }
+      return run_quantum(max_insns, exact);
+    case State::ActiveNotPending: break;
+  }
+  // Active-not-pending: exactly one instruction, then (still active, nothing taken) the
+  // Software Step exception with ISV = 1 before the next one (Arm ARM D2.12).
+  const uint32_t w = word_at(at);
+  const uint64_t taken = syncs_ + irqs_;
+  stepping_ = true;
+  arch::StepResult r = run_quantum(1, true);
+  stepping_ = false;
+  if (w != kEret) pstate_ss_ = false;  // an ERET set it from SPSR.SS (on_eret_step)
+  if (r.stop || r.executed == 0 || syncs_ + irqs_ != taken || state_ == arch::VcpuState::Off) return r;
+  if (state_ == arch::VcpuState::WaitingForInterrupt) state_ = arch::VcpuState::Running;  // the step ends the WFI
+  if (step_state() != State::ActivePending) return r;
+  const uint64_t next = pc();
+  const bool same = pstate::el(pstate()) == 1;
+  if (!take_exception(ExceptionKind::Synchronous, syndrome::software_step(same, true, software_step::is_load_exclusive(w)),
+                      std::nullopt, next, at, "software step")) {
+    r.stop = std::move(stop_);
+    stop_.reset();
+    if (resume_pc_) set_reg(UC_ARM64_REG_PC, *std::exchange(resume_pc_, std::nullopt));
+  }
+  return r;
+}
+
+arch::StepResult Arm64Vcpu::run_quantum(uint64_t max_insns, bool exact) {
   forget_code_page();  // another CPU (or this one, last quantum) may have changed the tables
   retired_base_ += executed_;
   executed_ = 0;
@@ -564,7 +625,15 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   self->pending_ = 0;
   // The vector's first block is running; after it the entry is done.
   if (self->last_entry_ && address != self->last_entry_->vector) self->last_entry_.reset();
-  if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  if (self->counting_) {  // run_exact_tail counts each instruction itself
+    if (self->stepping_ && self->executed_ >= self->limit_) {
+      // The stepped instruction branched (or took an exception): stop at the next block.
+      self->stop_at_ = address;
+      self->stopped_before_block_ = true;
+      uc_emu_stop(self->uc_);
+    }
+    return;
+  }
   // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->end_quantum_ || self->unbacked_pa_.has_value() ||
               self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running ||
@@ -575,6 +644,8 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
     self->exact_tail_ = Tail{address, size};
     stop = true;
   }
+  // Software step may be due (an unmask, an exception return, MDSCR_EL1.SS): step() acts.
+  if (!stop && self->step_due()) stop = true;
   if (!stop && self->irq_check_) {
     // An interrupt is (or may be) signalled: take it here once PSTATE.I lets it in.
     if (self->gic_.signalled()) stop = (self->pstate() & kPstateI) == 0;
@@ -638,6 +709,7 @@ void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
     // The PMU counts up to the ERET at this EL, then at the EL it returns to (SPSR_EL1.M[3:2]).
     if (self->pmu_)
       self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
+    self->on_eret_step();
     return;
   }
   if (is_pmu_access(w)) {
@@ -725,6 +797,10 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     uc_emu_stop(self->uc_);
     return;
   }
+  if (self->step_due()) [[unlikely]] {
+    uc_emu_stop(self->uc_);  // step() takes the step exception or steps this instruction
+    return;
+  }
   if (self->executed_ == self->limit_) {
     uc_emu_stop(self->uc_);  // the quantum is used up: end it before this instruction
     return;
@@ -752,6 +828,7 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
   }
   if (w == kEret && self->pmu_)  // counts up to the ERET at this EL (see on_precise)
     self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
+  if (w == kEret) self->on_eret_step();
   if (is_pmu_access(w) && !self->pmu_access_allowed(address, w)) {
     uc_emu_stop(self->uc_);  // before it; step() takes the exception (ELR = this instruction)
     return;
@@ -781,6 +858,17 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
     if (!to_xzr) self->set_reg(reg, kMpidrRes1 | self->mpidr_);
+  } else if (enc == kMdscrEl1) {
+    // The guest's MDSCR_EL1; Unicorn gets it without SS (see the facts in the header).
+    if (is_read) {
+      if (!to_xzr) self->set_reg(reg, self->mdscr_);
+    } else {
+      self->mdscr_ = cp->val;
+      uc_arm64_cp_reg m = cp_reg(2, 0, 0, 2, 2, cp->val & ~software_step::kMdscrSs);
+      uc_reg_write(self->uc_, UC_ARM64_REG_CP_REG, &m);
+      self->boundary();  // step() looks at the step state at the next boundary
+      if (!self->precise_) self->end_quantum_ = true;
+    }
   } else if (SelfHostedDebug::handles(enc)) {
     // Kept here, never by Unicorn (self_hosted_debug.h: its breakpoint insertion kills
     // the host). A changed breakpoint takes effect from the next quantum: the write is

@@ -36,6 +36,13 @@
 //    refused instruction because the code hook syncs it, or the fetch target) and taken as
 //    a synchronous external abort; everything else goes on through QEMU's own walk, which
 //    raises translation, access flag and permission faults precisely itself.
+//  - Unicorn 2.0.1 implements software step itself (QEMU's TCG: the hflags bit SS_ACTIVE,
+//    computed when hflags are rebuilt, makes a block step one instruction and raise
+//    EXCP_UDEF with a Software Step syndrome), but it rebuilds hflags neither after MSR
+//    DAIFClr nor after the vCPU writes PSTATE for an exception entry: a stale SS_ACTIVE
+//    misses the step after an unmask and raises a spurious step at the vector. So
+//    Unicorn's MDSCR_EL1.SS is kept 0 (SS_ACTIVE never set) and the vCPU keeps the
+//    guest's MDSCR_EL1 and PSTATE.SS and steps the guest itself (software_step.h).
 //  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
 //    system-register access checks and for the MMU regime stays the old one until the
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
@@ -118,6 +125,7 @@
 #include "arch/arm64/pmu.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/arm64/self_hosted_debug.h"
+#include "arch/arm64/software_step.h"
 #include "arch/common/unbacked_space.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
@@ -194,11 +202,28 @@ class Arm64Vcpu final : public arch::Vcpu {
     if (precise_) kick_next_ = true;
     else end_quantum_ = true;
   }
+  // The guest's MDSCR_EL1 (Unicorn's copy has SS clear; see the facts above).
+  uint64_t mdscr() const { return mdscr_; }
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // One quantum of at most max_insns instructions (step() minus software step).
+  arch::StepResult run_quantum(uint64_t max_insns, bool exact);
+  // Software step (software_step.h): the guest's MDSCR_EL1 and PSTATE.SS. While stepping_
+  // a quantum runs exactly one instruction.
+  uint64_t mdscr_ = 0;
+  bool pstate_ss_ = false;
+  bool stepping_ = false;
+  software_step::State step_state() const;
+  // Whether the running quantum must end before the next instruction so that step()
+  // deals with software step (a state other than Inactive).
+  bool step_due() const {
+    return (mdscr_ & software_step::kMdscrSs) != 0 && !stepping_ && step_state() != software_step::State::Inactive;
+  }
+  // PSTATE.SS after the ERET at `pc` (about to run) returns with SPSR_EL1.
+  void on_eret_step();
   static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static void on_precise(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static void on_count(uc_engine* uc, uint64_t address, uint32_t size, void* self);

@@ -52,6 +52,7 @@ constexpr KutCase kCases[] = {
     {"debug-bp", "arm64/debug.flat", 1, "", "bp", ""},
     {"pmu-cycle-counter", "arm64/pmu.flat", 1, "", "cycle-counter 0", ""},
     {"pmu-overflow-interrupt", "arm64/pmu.flat", 1, "", "pmu-overflow-interrupt", ""},
+    {"debug-sstep", "arm64/debug.flat", 1, "", "ss", ""},
 };
 
 void check_case(const KutCase& c) {
@@ -99,5 +100,8 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   }
   TEST_CASE("pmu-overflow-interrupt: skipped as on QEMU 7.2, whose PMCEID0_EL0 has no MEM_ACCESS (0x13)") {
     check_case(kCases[13]);
+  }
+  TEST_CASE("debug-sstep: MDSCR_EL1.SS, unmasked by MSR DAIFClr: the step exception (EC 0x33) lands on the next instruction (Arm ARM D2.12)") {
+    check_case(kCases[14]);
   }
 }
