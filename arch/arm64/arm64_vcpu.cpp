@@ -855,11 +855,13 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   } sys_pc_guard{self};
   self->sys_pc_ = pc;
   const bool to_xzr = reg == UC_ARM64_REG_XZR;
+  const bool el1 = pstate::el(self->pstate()) == 1;  // the debug registers are EL1's
   if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
     if (!to_xzr) self->set_reg(reg, kMpidrRes1 | self->mpidr_);
-  } else if (enc == kMdscrEl1) {
+  } else if (enc == kMdscrEl1 && el1) {
     // The guest's MDSCR_EL1; Unicorn gets it without SS (see the facts in the header).
+    // At EL0 the access is UNDEFINED: Unicorn's own access check raises it.
     if (is_read) {
       if (!to_xzr) self->set_reg(reg, self->mdscr_);
     } else {
@@ -869,7 +871,7 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       self->boundary();  // step() looks at the step state at the next boundary
       if (!self->precise_) self->end_quantum_ = true;
     }
-  } else if (SelfHostedDebug::handles(enc)) {
+  } else if (SelfHostedDebug::handles(enc) && el1) {
     // Kept here, never by Unicorn (self_hosted_debug.h: its breakpoint insertion kills
     // the host). A changed breakpoint takes effect from the next quantum: the write is
     // followed by a context synchronization (ISB, an exception return) before software

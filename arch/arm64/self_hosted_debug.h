@@ -19,7 +19,14 @@
 // never set here). The exception is taken before the instruction, to EL1, EC 0x30/0x31,
 // IFSC 0x22, FAR = 0 as QEMU writes it (the architecture leaves FAR UNKNOWN).
 // Not modelled (registers read back, no exception): context-matching and linked
-// breakpoints and watchpoints.
+// breakpoints and watchpoints, and watchpoint exceptions themselves: watchpoint_hit()
+// is the matching rule, but no data access reaches it yet. Why it is not simple (read in
+// Unicorn 2.0.1's accel/tcg/cputlb.c, not yet checked by experiment): UC_HOOK_MEM_READ /
+// WRITE run inside load_helper/store_helper after the TLB entry was read and before the
+// access, so the access cannot be refused from there (a TLB flush there leaves the helper
+// with a stale entry), and the PROT hooks run only on that slow path (a TLB miss, or code
+// translated while a MEM_READ/WRITE hook existed), so a protected page alone does not see
+// every access. Software step is software_step.h's.
 #include <array>
 #include <cstdint>
 #include <optional>

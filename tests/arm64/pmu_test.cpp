@@ -214,45 +214,49 @@ constexpr uint32_t kNop = 0xD503'201F;
 }  // namespace
 
 TEST_CASE("arm64: a guest sees PMUv3 (PMUVer 1, PMCR_EL0 0x41013000) and its cycle counter counts exactly the instructions retired; PMMIR_EL1 is UNDEFINED") {
-  auto m = Arm64Machine::create(Arm64MachineConfig{});
-  REQUIRE(m);
-  std::vector<uint32_t> words(0x300, kNop);  // vectors at +0x800
-  const uint32_t code[] = {
-      0x10004000,                       // adr x0, #0x800
-      0xd518c000,                       // msr vbar_el1, x0
-      0xd5033fdf,                       // isb
-      0xd5380501,                       // mrs x1, id_aa64dfr0_el1
-      mrs(PMCR_EL0, 2),                 // x2
-      0xd2a00003 | (0x8000u << 5),      // movz x3, #0x8000, lsl #16   (PMCNTENSET bit 31)
-      msr(PMCNTENSET_EL0, 3),
-      msr(PMCCFILTR_EL0, 31),           // xzr: count at EL0 and EL1
-      0xd2800000 | (0x45u << 5),        // movz x0, #0x45: E | C | LC
-      msr(PMCR_EL0, 0),                 // counting starts after this instruction
-      kNop, kNop, kNop, kNop, kNop,
-      mrs(PMCCNTR_EL0, 4),              // x4 = 5 NOPs + this MRS
-      mrs(sysreg(3, 0, 9, 14, 6), 5),   // PMMIR_EL1: UNDEFINED   (offset 0x40)
-      0x00000000,
-  };
-  std::copy(std::begin(code), std::end(code), words.begin());
-  const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
-      0xd5385206,  // mrs x6, esr_el1
-      0xd5384027,  // mrs x7, elr_el1
-      0xd2800100,  // movz x0, #0x8
-      0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
-      0xd4000002,  // hvc #0
-  };
-  std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-  auto entry = (*m)->load(arm64test::image_of(words));
-  REQUIRE(entry);
-  auto r = (*m)->run(*entry, 10'000);
-  INFO(r.message);
-  CHECK(r.stop == arch::StopKind::SystemOff);
-  auto& cpu = (*m)->cpu(0);
-  CHECK(((cpu.reg(UC_ARM64_REG_X1) >> 8) & 0xF) == 1);  // PMUVer: PMUv3
-  CHECK(cpu.reg(UC_ARM64_REG_X2) == 0x4101'3000);
-  CHECK(cpu.reg(UC_ARM64_REG_X4) == 6);
-  CHECK(cpu.reg(UC_ARM64_REG_X5) == 0);  // the MRS wrote nothing
-  CHECK(cpu.reg(UC_ARM64_REG_X6) == syndrome::uncategorized());
-  CHECK(cpu.reg(UC_ARM64_REG_X7) == *entry + 0x40);
-  CHECK(cpu.sync_exceptions_taken() == 1);
+  for (bool precise : {false, true}) {  // fast mode (block hooks), then an instruction trace
+    INFO("precise mode: " << precise);
+    auto m = Arm64Machine::create(Arm64MachineConfig{});
+    REQUIRE(m);
+    (*m)->set_trace_instructions(precise);
+    std::vector<uint32_t> words(0x300, kNop);  // vectors at +0x800
+    const uint32_t code[] = {
+        0x10004000,                       // adr x0, #0x800
+        0xd518c000,                       // msr vbar_el1, x0
+        0xd5033fdf,                       // isb
+        0xd5380501,                       // mrs x1, id_aa64dfr0_el1
+        mrs(PMCR_EL0, 2),                 // x2
+        0xd2a00003 | (0x8000u << 5),      // movz x3, #0x8000, lsl #16   (PMCNTENSET bit 31)
+        msr(PMCNTENSET_EL0, 3),
+        msr(PMCCFILTR_EL0, 31),           // xzr: count at EL0 and EL1
+        0xd2800000 | (0x45u << 5),        // movz x0, #0x45: E | C | LC
+        msr(PMCR_EL0, 0),                 // counting starts after this instruction
+        kNop, kNop, kNop, kNop, kNop,
+        mrs(PMCCNTR_EL0, 4),              // x4 = 5 NOPs + this MRS
+        mrs(sysreg(3, 0, 9, 14, 6), 5),   // PMMIR_EL1: UNDEFINED   (offset 0x40)
+        0x00000000,
+    };
+    std::copy(std::begin(code), std::end(code), words.begin());
+    const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
+        0xd5385206,  // mrs x6, esr_el1
+        0xd5384027,  // mrs x7, elr_el1
+        0xd2800100,  // movz x0, #0x8
+        0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
+        0xd4000002,  // hvc #0
+    };
+    std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
+    auto entry = (*m)->load(arm64test::image_of(words));
+    REQUIRE(entry);
+    auto r = (*m)->run(*entry, 10'000);
+    INFO(r.message);
+    CHECK(r.stop == arch::StopKind::SystemOff);
+    auto& cpu = (*m)->cpu(0);
+    CHECK(((cpu.reg(UC_ARM64_REG_X1) >> 8) & 0xF) == 1);  // PMUVer: PMUv3
+    CHECK(cpu.reg(UC_ARM64_REG_X2) == 0x4101'3000);
+    CHECK(cpu.reg(UC_ARM64_REG_X4) == 6);
+    CHECK(cpu.reg(UC_ARM64_REG_X5) == 0);  // the MRS wrote nothing
+    CHECK(cpu.reg(UC_ARM64_REG_X6) == syndrome::uncategorized());
+    CHECK(cpu.reg(UC_ARM64_REG_X7) == *entry + 0x40);
+    CHECK(cpu.sync_exceptions_taken() == 1);
+  }
 }
