@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "arch/arm64/data_access.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
@@ -84,6 +85,7 @@ Arm64Vcpu::~Arm64Vcpu() {
   for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, intr_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   for (uc_hook h : precise_hooks_) uc_hook_del(uc_, h);
+  if (watch_hook_ != 0) uc_hook_del(uc_, watch_hook_);
   if (el1_context_) uc_context_free(el1_context_);
 }
 
@@ -747,10 +749,56 @@ std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
   return debug_.breakpoint_hit(va, pstate::el(ps), mdscr, (ps & kPstateD) != 0);
 }
 
+void Arm64Vcpu::apply_watchpoints() {
+  const bool want = debug_.any_watchpoint();
+  if (want == watch_mode_) return;
+  watch_mode_ = want;
+  if (!precise_) {
+    if (want) uc_hook_add(uc_, &watch_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_watch), this, 1, 0);
+    else if (watch_hook_ != 0) uc_hook_del(uc_, std::exchange(watch_hook_, 0));
+  }
+  // Blocks translated before (without the hook, or with it) are translated again.
+  for (const GuestMemory::Region& r : mem_.regions()) uc_ctl_remove_cache(uc_, r.base, r.base + r.size);
+}
+
+bool Arm64Vcpu::watch_hit(uint64_t va) {
+  const uint32_t w = word_at(va);
+  const auto access = decode_data_access(w, va, [this](unsigned n) {
+    if (n == 31) return reg(UC_ARM64_REG_SP);
+    if (n == 29) return reg(UC_ARM64_REG_X29);
+    if (n == 30) return reg(UC_ARM64_REG_X30);
+    return reg(uc_arm64_reg(UC_ARM64_REG_X0 + n));
+  });
+  if (!access) return false;
+  constexpr uint64_t kPstateD = 1u << 9;
+  const uint64_t ps = pstate();
+  const auto hit = debug_.watchpoint_hit(access->va, access->size, access->write, pstate::el(ps), mdscr_,
+                                         (ps & kPstateD) != 0);
+  if (!hit) return false;
+  // Taken before the access is performed (Arm ARM D2.10.5), ELR = the instruction.
+  undefined_at_ = va;
+  undefined_esr_ = syndrome::watchpoint(pstate::el(ps) == 1, access->write);
+  undefined_far_ = hit->far;
+  undefined_what_ = fmt::format("watchpoint {} ({} of {} bytes at {:#x})", hit->n, access->write ? "store" : "load",
+                                access->size, access->va);
+  return true;
+}
+
+void Arm64Vcpu::on_watch(uc_engine*, uint64_t address, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  if (self->counting_ && self->executed_ >= self->limit_) return;  // on_count stops here
+  if (!self->watch_hit(address)) return;
+  if (self->counting_) ++self->executed_;
+  else self->count_partial_block(address, true);
+  uc_emu_stop(self->uc_);
+}
+
 void Arm64Vcpu::apply_breakpoints() {
   // Outside uc_emu_start: hooks change and translations of the old and new addresses go,
   // so the next translation of each calls (or no longer calls) on_breakpoint.
   breakpoints_dirty_ = false;
+  apply_watchpoints();
   for (uc_hook h : breakpoint_hooks_) uc_hook_del(uc_, h);
   breakpoint_hooks_.clear();
   for (uint64_t va : breakpoint_hooked_) uc_ctl_remove_cache(uc_, va, va + 4);
@@ -818,6 +866,10 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
       return;
     }
   }
+  if (self->watch_mode_ && self->watch_hit(address)) [[unlikely]] {
+    uc_emu_stop(self->uc_);  // step() takes the Watchpoint exception at this instruction
+    return;
+  }
   // The vector's first instruction is running; after it the entry is done.
   if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
   if (self->on_insn_) [[unlikely]] self->on_insn_(address);
@@ -879,7 +931,9 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
     // there.
     if (is_read) {
       if (!to_xzr) self->set_reg(reg, self->debug_.read(enc));
-    } else if (self->debug_.write(enc, cp->val)) {
+    } else {
+      // Any write may change the breakpoint hooks or switch watchpoints on or off.
+      self->debug_.write(enc, cp->val);
       self->breakpoints_dirty_ = true;
       if (!self->precise_) self->end_quantum_ = true;
     }

@@ -282,6 +282,17 @@ class Arm64Vcpu final : public arch::Vcpu {
   // A breakpoint for the instruction at `va` (now: EL, MDSCR_EL1, PSTATE.D): its number.
   std::optional<unsigned> breakpoint_hit(uint64_t va) const;
   static void on_breakpoint(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Watchpoints (self_hosted_debug.h): while one is enabled, every instruction is looked
+  // at before it runs (a global code hook in fast mode, on_code in precise mode) and a
+  // load or store (data_access.h) that touches a watched byte takes the Watchpoint
+  // exception before it is performed. No instruction pays for this otherwise.
+  uc_hook watch_hook_ = 0;
+  bool watch_mode_ = false;
+  void apply_watchpoints();
+  // Whether the instruction at `va` hits a watchpoint now (undefined_at_ and its syndrome
+  // and FAR are then set).
+  bool watch_hit(uint64_t va);
+  static void on_watch(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   GuestMemory& mem_;
   GicCpuInterface& gic_;
   GenericTimer* timer_ = nullptr;

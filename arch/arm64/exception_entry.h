@@ -22,6 +22,8 @@ enum class ExceptionClass : uint8_t {
   BreakpointSame = 0x31,
   SoftwareStepLower = 0x32,  // software step (MDSCR_EL1.SS) from a lower EL
   SoftwareStepSame = 0x33,
+  WatchpointLower = 0x34,  // watchpoint (DBGWCR<n>_EL1) from a lower EL
+  WatchpointSame = 0x35,
 };
 
 // Fault status codes of ISS.IFSC / ISS.DFSC (Arm ARM D17.2.37, ISS encoding for an
@@ -64,6 +66,11 @@ constexpr uint32_t breakpoint(bool same_el) {
 constexpr uint32_t software_step(bool same_el, bool isv, bool ex) {
   return make(same_el ? ExceptionClass::SoftwareStepSame : ExceptionClass::SoftwareStepLower,
               (isv ? 1u << 24 : 0u) | (isv && ex ? 1u << 6 : 0u) | 0x22);
+}
+// A Watchpoint exception (Arm ARM D17.2.37, ISS encoding for an exception from a
+// Watchpoint exception): WnR (bit 6) for a store, DFSC 0b100010 (debug exception).
+constexpr uint32_t watchpoint(bool same_el, bool write) {
+  return make(same_el ? ExceptionClass::WatchpointSame : ExceptionClass::WatchpointLower, (write ? 1u << 6 : 0u) | 0x22);
 }
 constexpr uint32_t sysreg_trap(uint32_t word) {
   const uint32_t op0 = 2 + ((word >> 19) & 1), op1 = (word >> 16) & 7, crn = (word >> 12) & 0xF,

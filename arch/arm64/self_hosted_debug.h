@@ -18,15 +18,16 @@
 // MDSCR_EL1.KDE = 1 and PSTATE.D = 0 (D2.1, "Enabling debug exceptions"; the OS Lock is
 // never set here). The exception is taken before the instruction, to EL1, EC 0x30/0x31,
 // IFSC 0x22, FAR = 0 as QEMU writes it (the architecture leaves FAR UNKNOWN).
+// Watchpoint exceptions (EC 0x34/0x35, WnR, FAR = the first watched byte the access
+// touches) are raised by the vCPU before the load or store runs: while a watchpoint is
+// enabled it decodes each instruction's access (data_access.h) and asks watchpoint_hit().
+// Why not Unicorn's memory hooks (read in Unicorn 2.0.1's accel/tcg/cputlb.c):
+// UC_HOOK_MEM_READ / WRITE run inside load_helper/store_helper after the TLB entry was
+// read and before the access, so the access cannot be refused from there, and the PROT
+// hooks run only on that slow path (a TLB miss, or code translated while a MEM_READ /
+// WRITE hook existed), so a protected page alone does not see every access.
 // Not modelled (registers read back, no exception): context-matching and linked
-// breakpoints and watchpoints, and watchpoint exceptions themselves: watchpoint_hit()
-// is the matching rule, but no data access reaches it yet. Why it is not simple (read in
-// Unicorn 2.0.1's accel/tcg/cputlb.c, not yet checked by experiment): UC_HOOK_MEM_READ /
-// WRITE run inside load_helper/store_helper after the TLB entry was read and before the
-// access, so the access cannot be refused from there (a TLB flush there leaves the helper
-// with a stale entry), and the PROT hooks run only on that slow path (a TLB miss, or code
-// translated while a MEM_READ/WRITE hook existed), so a protected page alone does not see
-// every access. Software step is software_step.h's.
+// breakpoints and watchpoints. Software step is software_step.h's.
 #include <array>
 #include <cstdint>
 #include <optional>
