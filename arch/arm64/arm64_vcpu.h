@@ -43,6 +43,7 @@
 //    misses the step after an unmask and raises a spurious step at the vector. So
 //    Unicorn's MDSCR_EL1.SS is kept 0 (SS_ACTIVE never set) and the vCPU keeps the
 //    guest's MDSCR_EL1 and PSTATE.SS and steps the guest itself (software_step.h).
+//    (The MSR DAIFClr half is checked by tests/arm64/fast_mode_test.cpp.)
 //  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
 //    system-register access checks and for the MMU regime stays the old one until the
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
