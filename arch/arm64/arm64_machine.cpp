@@ -99,6 +99,8 @@ std::expected<void, std::string> Arm64Machine::init() {
     timers_.push_back(std::make_unique<GenericTimer>(
         c, time_, [this, c](uint32_t intid, bool level) { (*rds_)[c].set_ppi_level(intid, level); }, trace_));
     v.set_timer(*timers_.back());
+    pmus_.push_back(std::make_unique<Pmu>([this, c](bool level) { (*rds_)[c].set_ppi_level(pmu::kPpi, level); }));
+    v.set_pmu(*pmus_.back());
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
     v.set_maintenance_handler([this](Arm64Vcpu& from, Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa) {
       for (auto& other : cpus_)
@@ -332,6 +334,10 @@ void Arm64Machine::hvc(Arm64Vcpu& cpu, uint16_t imm) {
 uint64_t Arm64Machine::quantum_limit(uint64_t n) const {
   for (const auto& t : timers_)
     if (auto d = t->next_deadline()) n = std::min(n, std::max<uint64_t>(time_.insns_until(*d), 1));
+  // A PMU counter with its overflow interrupt enabled ends the quantum where it overflows
+  // (pmu.h). The running CPU's PMU only: the others' count nothing while it runs.
+  if (running_cpu_ >= 0)
+    if (auto o = pmus_[unsigned(running_cpu_)]->insns_to_overflow()) n = std::min(n, std::max<uint64_t>(*o, 1));
   return n;
 }
 

@@ -28,7 +28,9 @@
 // PPI 30 (physical) at its redistributor. A quantum never runs past the earliest armed
 // timer deadline, so a timer fires at the instruction boundary where the counter reaches
 // it; when every CPU waits in WFI, time jumps to the earliest armed deadline instead of
-// reporting a deadlock.
+// reporting a deadlock. Each CPU also has a PMUv3 (pmu.h) counting its retired
+// instructions, whose overflow interrupt is PPI 23; a quantum never runs past the
+// overflow of a counter whose interrupt is enabled either.
 //
 // MSIs: the machine is the device's MsiSink. A message to GITS_TRANSLATER goes to the
 // ITS with the writer's DeviceID (the common device: virt::kDeviceId); a CPU store to
@@ -54,6 +56,7 @@
 
 #include "arch/arm64/arm64_vcpu.h"
 #include "arch/arm64/generic_timer.h"
+#include "arch/arm64/pmu.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/gicv3_distributor.h"
 #include "arch/arm64/gicv3_redistributor.h"
@@ -154,6 +157,7 @@ class Arm64Machine final : public MsiSink {
   Psci& psci() { return psci_; }
   Arm64Vcpu& cpu(unsigned i) { return *cpus_.at(i); }
   GenericTimer& timer(unsigned i) { return *timers_.at(i); }
+  Pmu& pmu(unsigned i) { return *pmus_.at(i); }
   GicCpuInterface& gic(unsigned i) { return *gics_.at(i); }
   const arch::VirtualTime& time() const { return time_; }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
@@ -207,6 +211,7 @@ class Arm64Machine final : public MsiSink {
   arch::VirtualTime time_;
   std::vector<std::unique_ptr<GicCpuInterface>> gics_;
   std::vector<std::unique_ptr<GenericTimer>> timers_;
+  std::vector<std::unique_ptr<Pmu>> pmus_;  // one per CPU, overflow interrupt on PPI 23
   std::vector<uc_engine*> engines_;
   std::vector<std::unique_ptr<arch::RomWrites>> rom_writes_;  // per CPU: stores to flash dropped
   std::vector<std::unique_ptr<Arm64Vcpu>> cpus_;

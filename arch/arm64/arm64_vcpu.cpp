@@ -7,11 +7,11 @@
 #include <cstring>
 #include <utility>
 
+#include "arch/arm64/data_access.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
 #include "arch/arm64/id_registers.h"
-#include "arch/arm64/pmu_absent.h"
 #include "remap/bits.h"
 
 namespace irqremap::arm64 {
@@ -19,6 +19,7 @@ namespace irqremap::arm64 {
 namespace {
 
 constexpr uint32_t kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
+constexpr uint32_t kMdscrEl1 = sysreg(2, 0, 0, 2, 2);
 constexpr uint32_t kWfi = 0xD503'207F;
 constexpr uint32_t kEret = 0xD69F'03E0;
 // SCR_EL3 = RW | RES1 (bits 5:4) | NS; HCR_EL2.RW: EL1 is Non-secure AArch64 (Arm ARM
@@ -35,12 +36,16 @@ uc_arm64_cp_reg cp_reg(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, u
   return uc_arm64_cp_reg{crn, crm, op0, op1, op2, v};
 }
 
-// Whether instruction word `w` is an MRS/MSR (register form, Arm ARM C6.2.x) of a PMU
-// register, which is UNDEFINED here (pmu_absent.h).
+// The system register an MRS/MSR (register form, Arm ARM C6.2.x) word accesses.
+constexpr uint32_t sysreg_of(uint32_t w) {
+  return sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7);
+}
+
+// Whether instruction word `w` is an MRS/MSR of a PMU register (pmu.h), which the vCPU
+// checks before it runs: it may be UNDEFINED or trapped by PMUSERENR_EL0.
 bool is_pmu_access(uint32_t w) {
   if ((w & 0xFFD0'0000) != 0xD510'0000) return false;
-  return pmu_absent::is_pmu_register(
-      sysreg(2 + ((w >> 19) & 1), (w >> 16) & 7, (w >> 12) & 0xF, (w >> 8) & 0xF, (w >> 5) & 7));
+  return Pmu::is_pmu_register(sysreg_of(w));
 }
 
 // Unicorn's exception numbers (QEMU target/arm EXCP_*) for a readable stop line.
@@ -84,6 +89,7 @@ Arm64Vcpu::~Arm64Vcpu() {
   for (uc_hook h : {code_hook_, mrs_hook_, msr_hook_, sys_hook_, intr_hook_, unmapped_hook_, block_hook_, fetch_hook_})
     if (h != 0) uc_hook_del(uc_, h);
   for (uc_hook h : precise_hooks_) uc_hook_del(uc_, h);
+  if (watch_hook_ != 0) uc_hook_del(uc_, watch_hook_);
   if (el1_context_) uc_context_free(el1_context_);
 }
 
@@ -339,6 +345,12 @@ bool Arm64Vcpu::take_exception(ExceptionKind kind, uint32_t esr, std::optional<u
   }
   const uint64_t sp = reg(UC_ARM64_REG_SP);
   const uint64_t sp_el1 = plan->from_sp_el0 ? reg(UC_ARM64_REG_SP_EL1) : sp;
+  // The PMU counted what ran so far at the old EL; from here on at EL1.
+  if (pmu_) pmu_->sync(retired(), 1);
+  // Exception entry clears PSTATE.SS; SPSR.SS keeps it for an asynchronous exception
+  // taken before a stepped instruction ran (Arm ARM D2.12.x), so the return steps it.
+  const bool ss = std::exchange(pstate_ss_, false);
+  if (ss && kind != ExceptionKind::Synchronous) plan->spsr |= software_step::kSpsrSs;
   if (plan->from_el0 && !restore_el1_regime())
     return stop_at_culprit(fmt::format("guest {} at EL0, which was not entered by ERET: the EL1 regime cannot be restored", what));
   set_reg(UC_ARM64_REG_PSTATE, plan->pstate);
@@ -380,6 +392,9 @@ bool Arm64Vcpu::take_irq() {
 
 void Arm64Vcpu::service_interrupts() {
   if (state_ == arch::VcpuState::Off) return;
+  // Between quanta: the PMU takes in the last quantum's instructions (an overflow raises
+  // PPI 23 before the interrupt check below).
+  if (pmu_) pmu_->sync(retired(), pstate::el(pstate()));
   if (serror_pending_ && state_ == arch::VcpuState::Running) take_serror();
   if (!gic_.signalled()) return;
   if (state_ == arch::VcpuState::WaitingForInterrupt) {
@@ -392,8 +407,65 @@ void Arm64Vcpu::service_interrupts() {
   if ((pstate() & kPstateI) == 0) take_irq();
 }
 
+software_step::State Arm64Vcpu::step_state() const {
+  const uint64_t ps = pstate();
+  return software_step::state(mdscr_, pstate::el(ps), (ps & software_step::kSpsrD) != 0, pstate_ss_);
+}
+
+void Arm64Vcpu::on_eret_step() {
+  if ((mdscr_ & software_step::kMdscrSs) == 0) {
+    pstate_ss_ = false;
+    return;
+  }
+  pstate_ss_ = software_step::ss_after_eret(mdscr_, sysreg_value(3, 0, 4, 0, 0));  // SPSR_EL1
+}
+
 arch::StepResult Arm64Vcpu::step(uint64_t max_insns, bool exact) {
+  using software_step::State;
+  if ((mdscr_ & software_step::kMdscrSs) == 0 || state_ != arch::VcpuState::Running) [[likely]]
+    return run_quantum(max_insns, exact);
+  const uint64_t at = pc();
+  const bool same_el = pstate::el(pstate()) == 1;
+  switch (step_state()) {
+    case State::Inactive: return run_quantum(max_insns, exact);
+    case State::ActivePending:
+      // Entered without stepping an instruction (an unmask, an exception return with
+      // SPSR.SS = 0): the exception comes before the next instruction, ISV = 0.
+      if (!take_exception(ExceptionKind::Synchronous, syndrome::software_step(same_el, false, false), std::nullopt, at,
+                          at, "software step")) {
+        arch::StepResult r{0, std::move(stop_)};
+        stop_.reset();
+        if (resume_pc_) set_reg(UC_ARM64_REG_PC, *std::exchange(resume_pc_, std::nullopt));
+        return r;
+      }
+      return run_quantum(max_insns, exact);
+    case State::ActiveNotPending: break;
+  }
+  // Active-not-pending: exactly one instruction, then (still active, nothing taken) the
+  // Software Step exception with ISV = 1 before the next one (Arm ARM D2.12).
+  const uint32_t w = word_at(at);
+  const uint64_t taken = syncs_ + irqs_;
+  stepping_ = true;
+  arch::StepResult r = run_quantum(1, true);
+  stepping_ = false;
+  if (w != kEret) pstate_ss_ = false;  // an ERET set it from SPSR.SS (on_eret_step)
+  if (r.stop || r.executed == 0 || syncs_ + irqs_ != taken || state_ == arch::VcpuState::Off) return r;
+  if (state_ == arch::VcpuState::WaitingForInterrupt) state_ = arch::VcpuState::Running;  // the step ends the WFI
+  if (step_state() != State::ActivePending) return r;
+  const uint64_t next = pc();
+  const bool same = pstate::el(pstate()) == 1;
+  if (!take_exception(ExceptionKind::Synchronous, syndrome::software_step(same, true, software_step::is_load_exclusive(w)),
+                      std::nullopt, next, at, "software step")) {
+    r.stop = std::move(stop_);
+    stop_.reset();
+    if (resume_pc_) set_reg(UC_ARM64_REG_PC, *std::exchange(resume_pc_, std::nullopt));
+  }
+  return r;
+}
+
+arch::StepResult Arm64Vcpu::run_quantum(uint64_t max_insns, bool exact) {
   forget_code_page();  // another CPU (or this one, last quantum) may have changed the tables
+  retired_base_ += executed_;
   executed_ = 0;
   saw_wfi_ = false;
   kick_next_ = false;
@@ -559,7 +631,15 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
   self->pending_ = 0;
   // The vector's first block is running; after it the entry is done.
   if (self->last_entry_ && address != self->last_entry_->vector) self->last_entry_.reset();
-  if (self->counting_) return;  // run_exact_tail counts each instruction itself
+  if (self->counting_) {  // run_exact_tail counts each instruction itself
+    if (self->stepping_ && self->executed_ >= self->limit_) {
+      // The stepped instruction branched (or took an exception): stop at the next block.
+      self->stop_at_ = address;
+      self->stopped_before_block_ = true;
+      uc_emu_stop(self->uc_);
+    }
+    return;
+  }
   // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->end_quantum_ || self->unbacked_pa_.has_value() ||
               self->executed_ >= self->limit_ || self->state_ != arch::VcpuState::Running ||
@@ -570,6 +650,8 @@ void Arm64Vcpu::on_block(uc_engine*, uint64_t address, uint32_t size, void* p) {
     self->exact_tail_ = Tail{address, size};
     stop = true;
   }
+  // Software step may be due (an unmask, an exception return, MDSCR_EL1.SS): step() acts.
+  if (!stop && self->step_due()) stop = true;
   if (!stop && self->irq_check_) {
     // An interrupt is (or may be) signalled: take it here once PSTATE.I lets it in.
     if (self->gic_.signalled()) stop = (self->pstate() & kPstateI) == 0;
@@ -630,18 +712,38 @@ void Arm64Vcpu::on_precise(uc_engine*, uint64_t address, uint32_t, void* p) {
     // Keep the EL1 engine state (its hflags) for the next exception from EL0.
     if (self->el1_context_ && pstate::el(self->pstate()) == 1)
       self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+    // The PMU counts up to the ERET at this EL, then at the EL it returns to (SPSR_EL1.M[3:2]).
+    if (self->pmu_)
+      self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
+    self->on_eret_step();
     return;
   }
   if (is_pmu_access(w)) {
-    // UNDEFINED without a PMU (pmu_absent.h): stop before it; step() takes the
-    // exception with ELR = this instruction.
+    // Stop before an access that is UNDEFINED or trapped (pmu.h); step() takes the
+    // exception with ELR = this instruction. An allowed one goes on to on_sys.
+    if (self->pmu_access_allowed(address, w)) return;
     self->count_partial_block(address, true);
-    self->undefined_at_ = address;
-    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                        (w & (1u << 21)) ? "MRS" : "MSR", (w >> 16) & 7, (w >> 12) & 0xF,
-                                        (w >> 8) & 0xF, (w >> 5) & 7);
     uc_emu_stop(self->uc_);
   }
+}
+
+uint64_t Arm64Vcpu::retired_through(uint64_t pc) const {
+  if (precise_ || counting_) return retired_base_ + executed_;  // on_code / on_count counted it
+  if (pc >= block_start_ && pc - block_start_ < 4 * pending_) return retired_base_ + executed_ + (pc - block_start_) / 4 + 1;
+  return retired_base_ + executed_;
+}
+
+bool Arm64Vcpu::pmu_access_allowed(uint64_t pc, uint32_t w) {
+  const uint32_t enc = sysreg_of(w);
+  const bool is_read = (w & (1u << 21)) != 0;
+  const unsigned el = pstate::el(pstate());
+  const Pmu::Check c = pmu_ ? pmu_->check(enc, is_read, el) : Pmu::Check::Undefined;
+  if (c == Pmu::Check::Ok) return true;
+  undefined_at_ = pc;
+  undefined_esr_ = c == Pmu::Check::TrapToEl1 ? syndrome::sysreg_trap(w) : syndrome::uncategorized();
+  undefined_what_ = fmt::format("{} {} at EL{} ({})", is_read ? "MRS" : "MSR", Pmu::name(enc), el,
+                                c == Pmu::Check::TrapToEl1 ? "trapped by PMUSERENR_EL0" : "UNDEFINED");
+  return false;
 }
 
 std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
@@ -651,10 +753,56 @@ std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
   return debug_.breakpoint_hit(va, pstate::el(ps), mdscr, (ps & kPstateD) != 0);
 }
 
+void Arm64Vcpu::apply_watchpoints() {
+  const bool want = debug_.any_watchpoint();
+  if (want == watch_mode_) return;
+  watch_mode_ = want;
+  if (!precise_) {
+    if (want) uc_hook_add(uc_, &watch_hook_, UC_HOOK_CODE, reinterpret_cast<void*>(&Arm64Vcpu::on_watch), this, 1, 0);
+    else if (watch_hook_ != 0) uc_hook_del(uc_, std::exchange(watch_hook_, 0));
+  }
+  // Blocks translated before (without the hook, or with it) are translated again.
+  for (const GuestMemory::Region& r : mem_.regions()) uc_ctl_remove_cache(uc_, r.base, r.base + r.size);
+}
+
+bool Arm64Vcpu::watch_hit(uint64_t va) {
+  const uint32_t w = word_at(va);
+  const auto access = decode_data_access(w, va, [this](unsigned n) {
+    if (n == 31) return reg(UC_ARM64_REG_SP);
+    if (n == 29) return reg(UC_ARM64_REG_X29);
+    if (n == 30) return reg(UC_ARM64_REG_X30);
+    return reg(uc_arm64_reg(UC_ARM64_REG_X0 + n));
+  });
+  if (!access) return false;
+  constexpr uint64_t kPstateD = 1u << 9;
+  const uint64_t ps = pstate();
+  const auto hit = debug_.watchpoint_hit(access->va, access->size, access->write, pstate::el(ps), mdscr_,
+                                         (ps & kPstateD) != 0);
+  if (!hit) return false;
+  // Taken before the access is performed (Arm ARM D2.10.5), ELR = the instruction.
+  undefined_at_ = va;
+  undefined_esr_ = syndrome::watchpoint(pstate::el(ps) == 1, access->write);
+  undefined_far_ = hit->far;
+  undefined_what_ = fmt::format("watchpoint {} ({} of {} bytes at {:#x})", hit->n, access->write ? "store" : "load",
+                                access->size, access->va);
+  return true;
+}
+
+void Arm64Vcpu::on_watch(uc_engine*, uint64_t address, uint32_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<Arm64Vcpu*>(p);
+  if (self->counting_ && self->executed_ >= self->limit_) return;  // on_count stops here
+  if (!self->watch_hit(address)) return;
+  if (self->counting_) ++self->executed_;
+  else self->count_partial_block(address, true);
+  uc_emu_stop(self->uc_);
+}
+
 void Arm64Vcpu::apply_breakpoints() {
   // Outside uc_emu_start: hooks change and translations of the old and new addresses go,
   // so the next translation of each calls (or no longer calls) on_breakpoint.
   breakpoints_dirty_ = false;
+  apply_watchpoints();
   for (uc_hook h : breakpoint_hooks_) uc_hook_del(uc_, h);
   breakpoint_hooks_.clear();
   for (uint64_t va : breakpoint_hooked_) uc_ctl_remove_cache(uc_, va, va + 4);
@@ -701,6 +849,10 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
     uc_emu_stop(self->uc_);
     return;
   }
+  if (self->step_due()) [[unlikely]] {
+    uc_emu_stop(self->uc_);  // step() takes the step exception or steps this instruction
+    return;
+  }
   if (self->executed_ == self->limit_) {
     uc_emu_stop(self->uc_);  // the quantum is used up: end it before this instruction
     return;
@@ -718,6 +870,10 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
       return;
     }
   }
+  if (self->watch_mode_ && self->watch_hit(address)) [[unlikely]] {
+    uc_emu_stop(self->uc_);  // step() takes the Watchpoint exception at this instruction
+    return;
+  }
   // The vector's first instruction is running; after it the entry is done.
   if (self->last_entry_ && ++self->last_entry_->fetched > 1) self->last_entry_.reset();
   if (self->on_insn_) [[unlikely]] self->on_insn_(address);
@@ -725,6 +881,13 @@ void Arm64Vcpu::on_code(uc_engine*, uint64_t address, uint32_t, void* p) {
   if (w == kEret && self->el1_context_ && pstate::el(self->pstate()) == 1) {
     // Keep the EL1 engine state (its hflags) for the next exception from EL0.
     self->el1_context_valid_ = uc_context_save(self->uc_, self->el1_context_) == UC_ERR_OK;
+  }
+  if (w == kEret && self->pmu_)  // counts up to the ERET at this EL (see on_precise)
+    self->pmu_->sync(self->retired_through(address), pstate::el(self->sysreg_value(3, 0, 4, 0, 0)));
+  if (w == kEret) self->on_eret_step();
+  if (is_pmu_access(w) && !self->pmu_access_allowed(address, w)) {
+    uc_emu_stop(self->uc_);  // before it; step() takes the exception (ELR = this instruction)
+    return;
   }
   if (w == kWfi) {
     self->saw_wfi_ = true;
@@ -804,10 +967,23 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   } sys_pc_guard{self};
   self->sys_pc_ = pc;
   const bool to_xzr = reg == UC_ARM64_REG_XZR;
+  const bool el1 = pstate::el(self->pstate()) == 1;  // the debug registers are EL1's
   if (!is_read) self->forget_code_page();  // SCTLR_EL1, TTBRn_EL1, TCR_EL1 may change
   if (enc == kMpidrEl1 && is_read) {
     if (!to_xzr) self->set_reg(reg, kMpidrRes1 | self->mpidr_);
-  } else if (SelfHostedDebug::handles(enc)) {
+  } else if (enc == kMdscrEl1 && el1) {
+    // The guest's MDSCR_EL1; Unicorn gets it without SS (see the facts in the header).
+    // At EL0 the access is UNDEFINED: Unicorn's own access check raises it.
+    if (is_read) {
+      if (!to_xzr) self->set_reg(reg, self->mdscr_);
+    } else {
+      self->mdscr_ = cp->val;
+      uc_arm64_cp_reg m = cp_reg(2, 0, 0, 2, 2, cp->val & ~software_step::kMdscrSs);
+      uc_reg_write(self->uc_, UC_ARM64_REG_CP_REG, &m);
+      self->boundary();  // step() looks at the step state at the next boundary
+      if (!self->precise_) self->end_quantum_ = true;
+    }
+  } else if (SelfHostedDebug::handles(enc) && el1) {
     // Kept here, never by Unicorn (self_hosted_debug.h: its breakpoint insertion kills
     // the host). A changed breakpoint takes effect from the next quantum: the write is
     // followed by a context synchronization (ISB, an exception return) before software
@@ -815,7 +991,9 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
     // there.
     if (is_read) {
       if (!to_xzr) self->set_reg(reg, self->debug_.read(enc));
-    } else if (self->debug_.write(enc, cp->val)) {
+    } else {
+      // Any write may change the breakpoint hooks or switch watchpoints on or off.
+      self->debug_.write(enc, cp->val);
       self->breakpoints_dirty_ = true;
       if (!self->precise_) self->end_quantum_ = true;
     }
@@ -860,26 +1038,32 @@ uint32_t Arm64Vcpu::on_sys(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
       if (auto n = self->timer_->insns_to_deadline())
         self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
     }
-  } else if (pmu_absent::is_pmu_register(enc)) {
-    // No PMU (pmu_absent.h): UNDEFINED, so Unicorn's host-clock counters are never read.
-    // The exception is taken when the quantum ends, which kick_next_ makes the next
-    // instruction do: a PC written from this hook is not followed before the rest of
-    // Unicorn's block. (Fast mode stops before the instruction in on_precise; only past
-    // the cap on precise hooks does it get here, and the rest of the block runs first.)
-    self->undefined_at_ = pc;
-    self->undefined_what_ = fmt::format("{} S3_{}_C{}_C{}_{} (a PMU register) without a PMU",
-                                        is_read ? "MRS" : "MSR", cp->op1, cp->crn, cp->crm, cp->op2);
-    if (self->precise_) self->kick_next_ = true;
-    else self->end_quantum_ = true;
-    return 1;
-  } else if (is_read && pmu_absent::has_pmu_field(enc)) {
-    // ID_AA64DFR0_EL1 / ID_DFR0_EL1: Unicorn's value without the PMU field.
-    const uint64_t v = pmu_absent::id_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
-    if (!to_xzr) self->set_reg(reg, v);
-  } else if (is_read && id_registers::has_gic_field(enc)) {
-    // ID_AA64PFR0_EL1 / ID_PFR1_EL1: Unicorn's value with the GICv3 CPU interface (id_registers.h).
+  } else if (Pmu::is_pmu_register(enc)) {
+    // Served by the PMU model (pmu.h), never by Unicorn's host-clock counters. An access
+    // that is UNDEFINED or trapped is normally stopped before it runs (on_precise, on_code);
+    // here only past the cap on precise hooks, where the rest of the block runs first.
+    if (!self->pmu_access_allowed(pc, word)) {
+      if (self->precise_) self->kick_next_ = true;
+      else self->end_quantum_ = true;
+      return 1;
+    }
+    const unsigned el = pstate::el(self->pstate());
+    const uint64_t now = self->retired_base_ + self->executed_in_quantum();
+    if (is_read) {
+      const uint64_t v = self->pmu_->read(enc, now, el);
+      if (!to_xzr) self->set_reg(reg, v);
+    } else {
+      self->pmu_->write(enc, cp->val, now, el);
+      self->kick();  // an overflow interrupt may now be asserted
+      // A counter may now overflow sooner than the quantum was sized for.
+      if (auto n = self->pmu_->insns_to_overflow())
+        self->limit_ = std::min(self->limit_, self->executed_in_quantum() + std::max<uint64_t>(*n, 1));
+    }
+  } else if (is_read && id_registers::has_override(enc)) {
+    // ID_AA64PFR0_EL1, ID_PFR1_EL1, ID_AA64DFR0_EL1, ID_DFR0_EL1: Unicorn's value with the
+    // fields of id_registers.h.
     const uint64_t v =
-        id_registers::gic_cpuif_value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
+        id_registers::value(enc, self->sysreg_value(cp->op0, cp->op1, cp->crn, cp->crm, cp->op2));
     if (!to_xzr) self->set_reg(reg, v);
   } else {
     // MSR DAIF, Xt may unmask IRQs: ask for the boundary after it (kick() would see the

@@ -36,6 +36,14 @@
 //    refused instruction because the code hook syncs it, or the fetch target) and taken as
 //    a synchronous external abort; everything else goes on through QEMU's own walk, which
 //    raises translation, access flag and permission faults precisely itself.
+//  - Unicorn 2.0.1 implements software step itself (QEMU's TCG: the hflags bit SS_ACTIVE,
+//    computed when hflags are rebuilt, makes a block step one instruction and raise
+//    EXCP_UDEF with a Software Step syndrome), but it rebuilds hflags neither after MSR
+//    DAIFClr nor after the vCPU writes PSTATE for an exception entry: a stale SS_ACTIVE
+//    misses the step after an unmask and raises a spurious step at the vector. So
+//    Unicorn's MDSCR_EL1.SS is kept 0 (SS_ACTIVE never set) and the vCPU keeps the
+//    guest's MDSCR_EL1 and PSTATE.SS and steps the guest itself (software_step.h).
+//    (The MSR DAIFClr half is checked by tests/arm64/fast_mode_test.cpp.)
 //  - Writing UC_ARM64_REG_PSTATE does not rebuild QEMU's cached hflags: the EL used for
 //    system-register access checks and for the MMU regime stays the old one until the
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
@@ -74,8 +82,9 @@
 //    block is translated from reaches UC_HOOK_MEM_FETCH_PROT once, at translation
 //    (never when the block runs again). A UC_HOOK_CODE hook added there, bounded to that
 //    one address, is in the block being translated: ERET (the EL1 context above must be
-//    saved before it) and the PMU registers (UNDEFINED here, pmu_absent.h: the code hook
-//    stops before them) get one each. No other instruction pays for a hook.
+//    saved before it, and the PMU counts up to it at the old EL) and the PMU registers
+//    (the code hook stops before an access that is UNDEFINED or trapped by
+//    PMUSERENR_EL0, pmu.h) get one each. No other instruction pays for a hook.
 //  - A refused access (unbacked space) stops with a UC_ERR_*_PROT whose PC is the start
 //    of a block, not the access, without a code hook. So the vCPU turns a refusal into a
 //    fault of QEMU's own walk instead: SCTLR_EL1.M = 1 and TCR_EL1.EPD0 = EPD1 = 1 for the
@@ -134,8 +143,10 @@
 #include "arch/arm64/generic_timer.h"
 #include "arch/arm64/gic_cpu_interface.h"
 #include "arch/arm64/maintenance_broadcast.h"
+#include "arch/arm64/pmu.h"
 #include "arch/arm64/raised_exception.h"
 #include "arch/arm64/self_hosted_debug.h"
+#include "arch/arm64/software_step.h"
 #include "arch/common/unbacked_space.h"
 #include "arch/arm64/stage1_walk.h"
 #include "arch/common/scheduler.h"
@@ -183,6 +194,12 @@ class Arm64Vcpu final : public arch::Vcpu {
   // The PE's generic timer: its CNT* registers are then served by it through the MRS/MSR
   // hook (without one, Unicorn's own host-time counter would answer).
   void set_timer(GenericTimer& t) { timer_ = &t; }
+  // The PE's PMU (pmu.h): every PMU register access is served by it; without one they
+  // are UNDEFINED. It counts this CPU's retired instructions (retired()).
+  void set_pmu(Pmu& p) { pmu_ = &p; }
+  // Instructions this CPU has retired since it was created (in a quantum: up to the last
+  // block boundary or exception; see retired_through for a hooked instruction).
+  uint64_t retired() const { return retired_base_ + executed_; }
   // Instructions retired so far in the running quantum (0 between quanta): the machine's
   // virtual time counts them so a counter read inside a quantum sees them.
   uint64_t executed_in_quantum() const;
@@ -216,11 +233,28 @@ class Arm64Vcpu final : public arch::Vcpu {
     if (precise_) kick_next_ = true;
     else end_quantum_ = true;
   }
+  // The guest's MDSCR_EL1 (Unicorn's copy has SS clear; see the facts above).
+  uint64_t mdscr() const { return mdscr_; }
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // One quantum of at most max_insns instructions (step() minus software step).
+  arch::StepResult run_quantum(uint64_t max_insns, bool exact);
+  // Software step (software_step.h): the guest's MDSCR_EL1 and PSTATE.SS. While stepping_
+  // a quantum runs exactly one instruction.
+  uint64_t mdscr_ = 0;
+  bool pstate_ss_ = false;
+  bool stepping_ = false;
+  software_step::State step_state() const;
+  // Whether the running quantum must end before the next instruction so that step()
+  // deals with software step (a state other than Inactive).
+  bool step_due() const {
+    return (mdscr_ & software_step::kMdscrSs) != 0 && !stepping_ && step_state() != software_step::State::Inactive;
+  }
+  // PSTATE.SS after the ERET at `pc` (about to run) returns with SPSR_EL1.
+  void on_eret_step();
   static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static void on_precise(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   static void on_count(uc_engine* uc, uint64_t address, uint32_t size, void* self);
@@ -265,7 +299,8 @@ class Arm64Vcpu final : public arch::Vcpu {
   MaintenanceHandler maintenance_;
   // Drops what this engine translated from guest physical [pa, pa + size).
   void forget_code_at(uint64_t pa, uint64_t size);
-  // An UNDEFINED MRS/MSR seen by on_sys (pmu_absent.h), taken after uc_emu_start returns.
+  // An UNDEFINED or trapped MRS/MSR seen by on_sys (a PMU register), taken after
+  // uc_emu_start returns.
   std::optional<uint64_t> undefined_at_;
   std::string undefined_what_;
   // The syndrome and FAR of the exception undefined_at_ takes: Undefined Instruction
@@ -282,9 +317,28 @@ class Arm64Vcpu final : public arch::Vcpu {
   // A breakpoint for the instruction at `va` (now: EL, MDSCR_EL1, PSTATE.D): its number.
   std::optional<unsigned> breakpoint_hit(uint64_t va) const;
   static void on_breakpoint(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Watchpoints (self_hosted_debug.h): while one is enabled, every instruction is looked
+  // at before it runs (a global code hook in fast mode, on_code in precise mode) and a
+  // load or store (data_access.h) that touches a watched byte takes the Watchpoint
+  // exception before it is performed. No instruction pays for this otherwise.
+  uc_hook watch_hook_ = 0;
+  bool watch_mode_ = false;
+  void apply_watchpoints();
+  // Whether the instruction at `va` hits a watchpoint now (undefined_at_ and its syndrome
+  // and FAR are then set).
+  bool watch_hit(uint64_t va);
+  static void on_watch(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   GuestMemory& mem_;
   GicCpuInterface& gic_;
   GenericTimer* timer_ = nullptr;
+  Pmu* pmu_ = nullptr;
+  uint64_t retired_base_ = 0;  // instructions retired before the running quantum
+  // Retired instructions up to and including the hooked instruction at `pc` (a code hook
+  // runs before its instruction; fast mode counted its block at the block's start).
+  uint64_t retired_through(uint64_t pc) const;
+  // How an access to PMU register `enc` by instruction `w` at `pc` goes: false when it is
+  // UNDEFINED or trapped (undefined_at_ and its syndrome are then set).
+  bool pmu_access_allowed(uint64_t pc, uint32_t w);
   uint64_t mpidr_;
   Trace& trace_;
   uc_hook code_hook_ = 0, mrs_hook_ = 0, msr_hook_ = 0, sys_hook_ = 0, intr_hook_ = 0, unmapped_hook_ = 0;

@@ -13,12 +13,17 @@ namespace irqremap::arm64 {
 enum class ExceptionClass : uint8_t {
   Unknown = 0x00,         // undefined instruction, unallocated system register
   Svc64 = 0x15,           // SVC in AArch64 state
+  TrappedSysreg = 0x18,   // MSR, MRS or System instruction trapped (PMUSERENR_EL0)
   InsnAbortLower = 0x20,  // instruction abort from a lower EL
   InsnAbortSame = 0x21,   // instruction abort taken without a change of EL
   DataAbortLower = 0x24,
   DataAbortSame = 0x25,
   BreakpointLower = 0x30,  // hardware breakpoint (DBGBCR<n>_EL1) from a lower EL
   BreakpointSame = 0x31,
+  SoftwareStepLower = 0x32,  // software step (MDSCR_EL1.SS) from a lower EL
+  SoftwareStepSame = 0x33,
+  WatchpointLower = 0x34,  // watchpoint (DBGWCR<n>_EL1) from a lower EL
+  WatchpointSame = 0x35,
 };
 
 // Fault status codes of ISS.IFSC / ISS.DFSC (Arm ARM D17.2.37, ISS encoding for an
@@ -50,6 +55,28 @@ constexpr uint32_t data_abort(bool same_el, bool write, uint32_t dfsc) {
 // encoding for an exception from a Breakpoint or Vector Catch debug exception).
 constexpr uint32_t breakpoint(bool same_el) {
   return make(same_el ? ExceptionClass::BreakpointSame : ExceptionClass::BreakpointLower, 0x22);
+}
+// A trapped MSR/MRS (Arm ARM D17.2.37, ISS encoding for an exception from MSR, MRS, or
+// System instruction execution in AArch64 state): Op0 [21:20], Op2 [19:17], Op1 [16:14],
+// CRn [13:10], Rt [9:5], CRm [4:1], Direction [0] (1 = MRS). `word` is the instruction.
+// A Software Step exception (Arm ARM D17.2.37, ISS encoding for an exception from a
+// Software Step exception): ISV (bit 24) says EX is valid, which it is only when an
+// instruction was stepped; EX (bit 6) says that instruction was a load-exclusive; IFSC
+// 0b100010 (debug exception).
+constexpr uint32_t software_step(bool same_el, bool isv, bool ex) {
+  return make(same_el ? ExceptionClass::SoftwareStepSame : ExceptionClass::SoftwareStepLower,
+              (isv ? 1u << 24 : 0u) | (isv && ex ? 1u << 6 : 0u) | 0x22);
+}
+// A Watchpoint exception (Arm ARM D17.2.37, ISS encoding for an exception from a
+// Watchpoint exception): WnR (bit 6) for a store, DFSC 0b100010 (debug exception).
+constexpr uint32_t watchpoint(bool same_el, bool write) {
+  return make(same_el ? ExceptionClass::WatchpointSame : ExceptionClass::WatchpointLower, (write ? 1u << 6 : 0u) | 0x22);
+}
+constexpr uint32_t sysreg_trap(uint32_t word) {
+  const uint32_t op0 = 2 + ((word >> 19) & 1), op1 = (word >> 16) & 7, crn = (word >> 12) & 0xF,
+                 crm = (word >> 8) & 0xF, op2 = (word >> 5) & 7, rt = word & 0x1F, read = (word >> 21) & 1;
+  return make(ExceptionClass::TrappedSysreg,
+              (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) | read);
 }
 constexpr ExceptionClass exception_class(uint32_t esr) { return ExceptionClass(esr >> 26); }
 }  // namespace syndrome

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "arch/arm64/pmu.h"
 #include "arch/arm64/virt_map.h"
 
 namespace irqremap::arm64 {
@@ -204,6 +205,13 @@ int write_tree(std::vector<std::byte>& buf, const VirtFdtConfig& cfg) {
   w.cells("interrupts", {kSpi, virt::kUartSpi, kLevelHigh});
   w.reg({{virt::kUartBase, virt::kUartSize}});
   w.strings("compatible", {"arm,pl011", "arm,primecell"});
+  w.end();
+
+  // The PMU (pmu.h): QEMU virt's node for a CPU with PMUv3, its overflow interrupt on
+  // PPI 7 (INTID 23), level-sensitive; no CPU mask with a GICv3.
+  w.begin("pmu");
+  w.cells("interrupts", {kPpi, pmu::kPpi - 16, kLevelHigh});
+  w.str("compatible", "arm,armv8-pmuv3");
   w.end();
 
   add_gic(w, n);

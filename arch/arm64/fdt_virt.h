@@ -13,6 +13,7 @@
 //                     1 cluster, N cores, as QEMU's default -smp topology)
 //   /intc@8000000     arm,gic-v3: GICD + the GICR window, its@8080000 (arm,gic-v3-its)
 //   /pl011@9000000    arm,pl011 + arm,primecell, clocked by /apb-pclk (24 MHz fixed-clock)
+//   /pmu              arm,armv8-pmuv3, its overflow interrupt on PPI 7 (INTID 23)
 //   /timer            arm,armv8-timer, the four PPIs QEMU gives
 //   /flash@0          the two 64 MiB virt flash banks (cfi-flash, bank-width 4)
 //   /chosen           linux,initrd-end and linux,initrd-start (--initrd), bootargs
@@ -24,7 +25,7 @@
 //   /msg-device@b000000  irqremap's common device, msi-parent = <ITS DeviceID>
 //
 // Left out because irqremap does not model them: virtio-mmio, fw-cfg, pl031, pl061
-// and gpio-keys, platform-bus, pmu; the GIC maintenance interrupt (QEMU adds it only with
+// and gpio-keys, platform-bus; the GIC maintenance interrupt (QEMU adds it only with
 // virtualization=on, and the reference tree has none); rng-seed and kaslr-seed (random
 // on QEMU; irqremap runs are deterministic). Phandles are numbered as QEMU numbers them.
 #include <cstddef>

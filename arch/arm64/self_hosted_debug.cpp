@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace irqremap::arm64 {
 
 namespace {
@@ -90,6 +92,46 @@ std::optional<unsigned> SelfHostedDebug::breakpoint_hit(uint64_t va, unsigned el
     if (bvr_[n] == (va & ~uint64_t{3})) return n;
   }
   return std::nullopt;
+}
+
+bool SelfHostedDebug::any_watchpoint() const {
+  for (uint64_t wcr : wcr_)
+    if (wcr & 1) return true;
+  return false;
+}
+
+std::optional<SelfHostedDebug::WatchHit> SelfHostedDebug::watchpoint_hit(uint64_t va, unsigned size, bool write,
+                                                                         unsigned el, uint64_t mdscr, bool d) const {
+  constexpr uint64_t kMde = 1u << 15, kKde = 1u << 13;
+  if (!(mdscr & kMde) || size == 0 || el > 1) return std::nullopt;
+  if (el == 1 && (!(mdscr & kKde) || d)) return std::nullopt;
+  const uint64_t last = va + (size - 1);  // inclusive: an access may end at 2^64 - 1
+  std::optional<WatchHit> best;
+  for (unsigned n = 0; n < kWatchpoints; ++n) {
+    const uint64_t wcr = wcr_[n];
+    const unsigned pac = unsigned(wcr >> 1) & 3, lsc = unsigned(wcr >> 3) & 3, bas = unsigned(wcr >> 5) & 0xFF,
+                   wt = unsigned(wcr >> 20) & 1, mask = unsigned(wcr >> 24) & 0x1F;
+    if (!(wcr & 1) || wt != 0) continue;
+    if (!(pac & (el == 1 ? 1u : 2u))) continue;
+    if (!(lsc & (write ? 2u : 1u))) continue;
+    // The watched bytes as one range [lo, hi] (BAS selects contiguous bytes in practice;
+    // a gap is covered by checking each selected byte below).
+    std::optional<uint64_t> hit;
+    if (mask >= 3) {
+      const uint64_t block = ~uint64_t{0} << mask;
+      const uint64_t lo = wvr_[n] & block, hi = lo | ~block;
+      if (last >= lo && va <= hi) hit = std::max(va, lo);
+    } else if (mask == 0) {
+      const bool word = (wvr_[n] & 4) != 0;
+      const uint64_t base = wvr_[n] & ~uint64_t(word ? 3 : 7);
+      for (unsigned i = 0; i < (word ? 4u : 8u) && !hit; ++i) {
+        const uint64_t byte = base + i;
+        if ((bas >> i) & 1 && byte >= va && byte <= last) hit = byte;
+      }
+    }
+    if (hit && (!best || *hit < best->far)) best = WatchHit{n, *hit};
+  }
+  return best;
 }
 
 }  // namespace irqremap::arm64

@@ -18,8 +18,16 @@
 // MDSCR_EL1.KDE = 1 and PSTATE.D = 0 (D2.1, "Enabling debug exceptions"; the OS Lock is
 // never set here). The exception is taken before the instruction, to EL1, EC 0x30/0x31,
 // IFSC 0x22, FAR = 0 as QEMU writes it (the architecture leaves FAR UNKNOWN).
+// Watchpoint exceptions (EC 0x34/0x35, WnR, FAR = the first watched byte the access
+// touches) are raised by the vCPU before the load or store runs: while a watchpoint is
+// enabled it decodes each instruction's access (data_access.h) and asks watchpoint_hit().
+// Why not Unicorn's memory hooks (read in Unicorn 2.0.1's accel/tcg/cputlb.c):
+// UC_HOOK_MEM_READ / WRITE run inside load_helper/store_helper after the TLB entry was
+// read and before the access, so the access cannot be refused from there, and the PROT
+// hooks run only on that slow path (a TLB miss, or code translated while a MEM_READ /
+// WRITE hook existed), so a protected page alone does not see every access.
 // Not modelled (registers read back, no exception): context-matching and linked
-// breakpoints, and watchpoints.
+// breakpoints and watchpoints. Software step is software_step.h's.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -47,6 +55,23 @@ class SelfHostedDebug {
   // The breakpoint that fires for an instruction at `va`, executed at `el` (0 or 1) with
   // MDSCR_EL1 = mdscr and PSTATE.D = d: its number, or nullopt.
   std::optional<unsigned> breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d) const;
+
+  // Watchpoints (Arm ARM D2.10): an enabled DBGWCR<n>_EL1 (E = 1, unlinked: WT = 0)
+  // watches the bytes its BAS selects in the doubleword at DBGWVR<n>_EL1 (only BAS[3:0],
+  // the word at DBGWVR, when DBGWVR[2] is 1), or with MASK = m (3..31) the 2^m bytes of
+  // the naturally aligned block containing DBGWVR (BAS then all ones). It fires for a data
+  // access of `size` bytes at `va` that touches a watched byte, when LSC matches (0b01
+  // loads, 0b10 stores, 0b11 both), PAC names the EL (0b01 EL1, 0b10 EL0, 0b11 both) and
+  // debug exceptions are enabled (MDSCR_EL1.MDE = 1; from EL1 also KDE = 1 and PSTATE.D
+  // = 0, D2.1).
+  struct WatchHit {
+    unsigned n;
+    uint64_t far;  // FAR_EL1: the lowest byte of the access that is watched
+  };
+  std::optional<WatchHit> watchpoint_hit(uint64_t va, unsigned size, bool write, unsigned el, uint64_t mdscr,
+                                         bool d) const;
+  // Whether some watchpoint is enabled (E = 1): the vCPU then watches data accesses.
+  bool any_watchpoint() const;
 
  private:
   std::array<uint64_t, kBreakpoints> bvr_{}, bcr_{};

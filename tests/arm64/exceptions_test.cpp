@@ -11,7 +11,6 @@
 
 #include "arch/arm64/arm64_machine.h"
 #include "arch/arm64/exception_entry.h"
-#include "arch/arm64/pmu_absent.h"
 #include "arch/arm64/stage1_walk.h"
 #include "tests/arm64/boot_rig.h"
 #include "tools/cli.h"
@@ -149,62 +148,6 @@ TEST_CASE("arm64: an SVC with no vectors (VBAR_EL1 = 0, nothing there) stops wit
   CHECK(r.message.find("PC 0x40080000: svc #0x7b") != std::string::npos);
   CHECK(r.message.find('\n') == std::string::npos);
   CHECK((*m)->cpu(0).sync_exceptions_taken() == 1);
-}
-
-TEST_CASE("pmu absent: the PMU registers are recognised by encoding, the generic timer's beside them are not") {
-  using namespace irqremap::arm64::pmu_absent;
-  CHECK(is_pmu_register(sysreg(3, 3, 9, 13, 0)));   // PMCCNTR_EL0
-  CHECK(is_pmu_register(sysreg(3, 3, 9, 12, 0)));   // PMCR_EL0
-  CHECK(is_pmu_register(sysreg(3, 3, 9, 14, 0)));   // PMUSERENR_EL0
-  CHECK(is_pmu_register(sysreg(3, 0, 9, 14, 1)));   // PMINTENSET_EL1
-  CHECK(is_pmu_register(sysreg(3, 3, 14, 8, 0)));   // PMEVCNTR0_EL0
-  CHECK(is_pmu_register(sysreg(3, 3, 14, 15, 7)));  // PMCCFILTR_EL0
-  CHECK_FALSE(is_pmu_register(sysreg(3, 3, 14, 0, 2)));  // CNTVCT_EL0
-  CHECK_FALSE(is_pmu_register(sysreg(3, 3, 14, 3, 1)));  // CNTV_CTL_EL0
-  CHECK_FALSE(is_pmu_register(sysreg(3, 0, 9, 9, 0)));   // not PMU (CRm 9)
-  CHECK_FALSE(is_pmu_register(sysreg(3, 0, 0, 5, 0)));   // ID_AA64DFR0_EL1 itself
-  CHECK(id_value(kIdAa64Dfr0El1, 0x1030'5106) == 0x1030'5006);  // Cortex-A57's, PMUVer 1 -> 0
-  CHECK(id_value(kIdDfr0El1, 0x0301'0066) == 0x0001'0066);      // PerfMon 3 -> 0
-  CHECK(id_value(sysreg(3, 0, 0, 0, 0), 0x411F'D070) == 0x411F'D070);  // MIDR_EL1 unchanged
-  CHECK(has_pmu_field(kIdAa64Dfr0El1));
-  CHECK(has_pmu_field(kIdDfr0El1));
-  CHECK_FALSE(has_pmu_field(sysreg(3, 0, 0, 0, 0)));
-}
-
-TEST_CASE("arm64: without a PMU, ID_AA64DFR0_EL1.PMUVer reads 0 and MRS PMCCNTR_EL0 is UNDEFINED (EC 0, ELR = the MRS), never the host clock") {
-  Arm64MachineConfig cfg;
-  auto m = Arm64Machine::create(cfg);
-  REQUIRE(m);
-  std::vector<uint32_t> words(0x300, 0xd503201f);  // NOPs; vectors at +0x800
-  const uint32_t code[] = {
-      0x10004000,  // adr x0, #0x800
-      0xd518c000,  // msr vbar_el1, x0
-      0xd5033fdf,  // isb
-      0xd5380501,  // mrs x1, id_aa64dfr0_el1
-      0xd53b9d02,  // mrs x2, pmccntr_el0        (offset 0x10)
-      0x00000000,  // udf: never reached
-  };
-  std::copy(std::begin(code), std::end(code), words.begin());
-  const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
-      0xd5385205,  // mrs x5, esr_el1
-      0xd5384026,  // mrs x6, elr_el1
-      0xd2800100,  // movz x0, #0x8
-      0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
-      0xd4000002,  // hvc #0
-  };
-  std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-  auto entry = (*m)->load(arm64test::image_of(words));
-  REQUIRE(entry);
-  auto r = (*m)->run(*entry, 10'000);
-  INFO(r.message);
-  CHECK(r.stop == arch::StopKind::SystemOff);
-  auto& cpu = (*m)->cpu(0);
-  CHECK((cpu.reg(UC_ARM64_REG_X1) & pmu_absent::kPmuVerMask) == 0);
-  CHECK((cpu.reg(UC_ARM64_REG_X1) & 0xF) == 6);  // DebugVer kept: only the PMU field goes
-  CHECK(cpu.reg(UC_ARM64_REG_X2) == 0);           // the MRS wrote nothing
-  CHECK(cpu.reg(UC_ARM64_REG_X5) == syndrome::uncategorized());
-  CHECK(cpu.reg(UC_ARM64_REG_X6) == *entry + 0x10);
-  CHECK(cpu.sync_exceptions_taken() == 1);
 }
 
 namespace {

@@ -231,3 +231,53 @@ TEST_CASE("unicorn 2.0.1: a region uc_mem_protect made read-only discards a stor
   CHECK(e.reg(UC_ARM64_REG_X3) == 0xAA);
   CHECK(e.rom[0x100] == std::byte{0xAA});
 }
+
+namespace {
+struct Intrs {
+  std::vector<uint32_t> seen;
+  std::vector<uint64_t> pc;
+};
+void on_intr_record(uc_engine* uc, uint32_t intno, void* p) {
+  auto* r = static_cast<Intrs*>(p);
+  r->seen.push_back(intno);
+  uint64_t pc = 0;
+  uc_reg_read(uc, UC_ARM64_REG_PC, &pc);
+  r->pc.push_back(pc);
+  uc_emu_stop(uc);
+}
+}  // namespace
+
+TEST_CASE("unicorn 2.0.1: software step follows hflags rebuilt at MSR MDSCR_EL1 but not at MSR DAIFClr, so the vCPU steps the guest itself") {
+  // arm64_vcpu.h (the software step fact): Unicorn's own step machinery (QEMU's hflags
+  // bit SS_ACTIVE) is right only when hflags were rebuilt after the last change.
+  const std::vector<uint32_t> code = {
+      0xd2840021,  // movz x1, #0x2001: MDSCR_EL1.SS | KDE
+      0xd5100241,  // msr mdscr_el1, x1  (a native MSR: hflags rebuilt)
+      0xd5033fdf,  // isb                (0x08)
+      0xd50348ff,  // msr daifclr, #8    (0x0c: PSTATE.D = 0, hflags not rebuilt)
+      0xd503201f,  // nop                (0x10)
+      0xd503201f,  // nop
+  };
+  SUBCASE("PSTATE.D set at the MSR MDSCR_EL1: the unmask goes unnoticed, nothing is stepped") {
+    Engine e;
+    e.code(kRam, code);
+    Intrs r;
+    uc_hook h = 0;
+    REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr_record), &r, 1, 0) == UC_ERR_OK);
+    CHECK(uc_emu_start(e.uc, kRam, kRam + 4 * code.size(), 0, 0) == UC_ERR_OK);
+    CHECK(r.seen.empty());  // the architecture takes a step exception at 0x10 (active-pending)
+    CHECK(e.reg(UC_ARM64_REG_PC) == kRam + 4 * code.size());
+  }
+  SUBCASE("PSTATE.D clear at the MSR MDSCR_EL1: Unicorn raises EXCP_UDEF (1) before the next block, as a step") {
+    Engine e;
+    e.set(UC_ARM64_REG_PSTATE, 0x1C5);  // EL1h, D clear
+    e.code(kRam, code);
+    Intrs r;
+    uc_hook h = 0;
+    REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr_record), &r, 1, 0) == UC_ERR_OK);
+    uc_emu_start(e.uc, kRam, kRam + 4 * code.size(), 0, 0);
+    REQUIRE(r.seen.size() == 1);
+    CHECK(r.seen[0] == 1);
+    CHECK(r.pc[0] == kRam + 0x08);  // active-pending: before the instruction after the MSR
+  }
+}

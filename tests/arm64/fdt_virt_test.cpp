@@ -74,6 +74,7 @@ TEST_CASE("fdt: every property of the devices irqremap has equals QEMU 7.2's vir
         "interrupt-controller", "#interrupt-cells"}},
       {"/intc@8000000/its@8080000", {"phandle", "reg", "#msi-cells", "msi-controller", "compatible"}},
       {"/flash@0", {"bank-width", "reg", "compatible"}},
+      {"/pmu", {"interrupts", "compatible"}},
       {"/pcie@10000000",
        {"interrupt-map-mask", "interrupt-map", "#interrupt-cells", "ranges", "reg", "msi-map", "dma-coherent",
         "bus-range", "linux,pci-domain", "#size-cells", "#address-cells", "device_type", "compatible"}},
@@ -110,9 +111,9 @@ TEST_CASE("fdt: every node of the tree is one QEMU's tree has, except irqremap's
     if (std::string(path) == "/msg-device@b000000") continue;
     CHECK(fdt_path_offset(ref.data(), path) >= 0);
   }
-  // psci, memory, pcie, pl011, intc, its, flash, cpus, cpu-map, socket0, cluster0, 4 cores,
-  // 4 cpu@N, timer, apb-pclk, msg-device, chosen
-  CHECK(nodes == 23);
+  // psci, memory, pcie, pl011, pmu, intc, its, flash, cpus, cpu-map, socket0, cluster0,
+  // 4 cores, 4 cpu@N, timer, apb-pclk, msg-device, chosen
+  CHECK(nodes == 24);
 }
 
 TEST_CASE("fdt: 1, 2 and 4 CPUs: one cpu@N per CPU with reg = MPIDR affinity, and the phandles QEMU gives") {

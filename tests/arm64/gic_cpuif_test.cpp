@@ -184,15 +184,19 @@ TEST_CASE("arm64: MRS ICC_AP1R1_EL1 is UNDEFINED with 5 priority bits (EC 0, ELR
   CHECK(cpu.sync_exceptions_taken() == 1);
 }
 
-TEST_CASE("id registers: ID_AA64PFR0_EL1.GIC and ID_PFR1_EL1.GIC become 0b0001, the other fields stay") {
+TEST_CASE("id registers: one table sets ID_AA64PFR0_EL1.GIC/ID_PFR1_EL1.GIC to 1 and the PMU fields to PMUv3, the other fields stay") {
   using namespace id_registers;
-  CHECK(gic_cpuif_value(kIdAa64Pfr0El1, 0x2222) == 0x0100'2222);
-  CHECK(gic_cpuif_value(kIdAa64Pfr0El1, 0x0F00'2222) == 0x0100'2222);  // 0b1111 would claim more
-  CHECK(gic_cpuif_value(kIdPfr1El1, 0x0001'1011) == 0x1001'1011);
-  CHECK(gic_cpuif_value(sysreg(3, 0, 0, 4, 1), 0x1234) == 0x1234);  // ID_AA64PFR1_EL1: not touched
-  CHECK(has_gic_field(kIdAa64Pfr0El1));
-  CHECK(has_gic_field(kIdPfr1El1));
-  CHECK_FALSE(has_gic_field(sysreg(3, 0, 0, 5, 0)));  // ID_AA64DFR0_EL1 is pmu_absent.h's
+  CHECK(value(kIdAa64Pfr0El1, 0x2222) == 0x0100'2222);
+  CHECK(value(kIdAa64Pfr0El1, 0x0F00'2222) == 0x0100'2222);  // 0b1111 would claim more
+  CHECK(value(kIdPfr1El1, 0x0001'1011) == 0x1001'1011);
+  CHECK(value(kIdAa64Dfr0El1, 0x1030'5006) == 0x1030'5106);  // PMUVer 1: PMUv3
+  CHECK(value(kIdAa64Dfr0El1, 0x1030'5F06) == 0x1030'5106);  // never IMPLEMENTATION DEFINED (0xF)
+  CHECK(value(kIdDfr0El1, 0x0001'0066) == 0x0301'0066);      // PerfMon 3: PMUv3
+  CHECK(value(sysreg(3, 0, 0, 4, 1), 0x1234) == 0x1234);  // ID_AA64PFR1_EL1: not touched
+  CHECK(has_override(kIdAa64Pfr0El1));
+  CHECK(has_override(kIdPfr1El1));
+  CHECK(has_override(kIdAa64Dfr0El1));
+  CHECK_FALSE(has_override(sysreg(3, 0, 0, 0, 0)));  // MIDR_EL1
 }
 
 TEST_CASE("arm64: a guest reads ID_AA64PFR0_EL1.GIC = 1, the GIC system register interface (QEMU's cortex-a57)") {

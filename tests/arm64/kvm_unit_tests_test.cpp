@@ -50,6 +50,9 @@ constexpr KutCase kCases[] = {
     {"pci-test", "arm64/pci-test.flat", 1, "", "", "pci-testdev"},
     {"timer", "arm64/timer.flat", 1, "", "", ""},
     {"debug-bp", "arm64/debug.flat", 1, "", "bp", ""},
+    {"pmu-cycle-counter", "arm64/pmu.flat", 1, "", "cycle-counter 0", ""},
+    {"pmu-overflow-interrupt", "arm64/pmu.flat", 1, "", "pmu-overflow-interrupt", ""},
+    {"debug-sstep", "arm64/debug.flat", 1, "", "ss", ""},
 };
 
 void check_case(const KutCase& c) {
@@ -91,5 +94,14 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   }
   TEST_CASE("debug-bp: six hardware breakpoints (DBGBCR/DBGBVR), each taken at EL1 with EC 0x31 (Arm ARM D2.9)") {
     check_case(kCases[11]);
+  }
+  TEST_CASE("pmu-cycle-counter: PMUv3 found (PMUVer 1, N = 6), PMCCNTR_EL0 increases and counts the measured loops") {
+    check_case(kCases[12]);
+  }
+  TEST_CASE("pmu-overflow-interrupt: skipped as on QEMU 7.2, whose PMCEID0_EL0 has no MEM_ACCESS (0x13)") {
+    check_case(kCases[13]);
+  }
+  TEST_CASE("debug-sstep: MDSCR_EL1.SS, unmasked by MSR DAIFClr: the step exception (EC 0x33) lands on the next instruction (Arm ARM D2.12)") {
+    check_case(kCases[14]);
   }
 }

@@ -58,3 +58,54 @@ TEST_CASE("self-hosted debug: a breakpoint fires only with MDE, at the ELs PMC n
   CHECK(d.write(bcr(2), 0));        // and disabled
   CHECK(d.breakpoint_addresses().empty());
 }
+
+namespace {
+// DBGWCR<n>_EL1: E, PAC (2:1), LSC (4:3), BAS (12:5), MASK (28:24).
+constexpr uint64_t watch(unsigned pac, unsigned lsc, unsigned bas, unsigned mask = 0) {
+  return 1 | (uint64_t(pac) << 1) | (uint64_t(lsc) << 3) | (uint64_t(bas) << 5) | (uint64_t(mask) << 24);
+}
+constexpr unsigned kLoad = 1, kStore = 2, kBoth = 3, kPacEl1 = 1, kPacEl0 = 2;
+}  // namespace
+
+TEST_CASE("watchpoints: BAS selects bytes of the doubleword at DBGWVR; an access touching one fires, with FAR = its first watched byte (Arm ARM D2.10)") {
+  SelfHostedDebug d;
+  d.write(wvr(0), 0x4000'1000);
+  d.write(wcr(0), watch(kPacEl1, kBoth, 0x0C));  // bytes 2 and 3
+  CHECK(d.any_watchpoint());
+  const uint64_t mdscr = kMde | kKde;
+  CHECK_FALSE(d.watchpoint_hit(0x4000'1000, 2, false, 1, mdscr, false));  // bytes 0-1
+  auto h = d.watchpoint_hit(0x4000'1000, 4, false, 1, mdscr, false);     // bytes 0-3
+  REQUIRE(h);
+  CHECK(h->n == 0);
+  CHECK(h->far == 0x4000'1002);
+  h = d.watchpoint_hit(0x4000'1003, 1, true, 1, mdscr, false);
+  REQUIRE(h);
+  CHECK(h->far == 0x4000'1003);
+  CHECK_FALSE(d.watchpoint_hit(0x4000'1004, 4, true, 1, mdscr, false));
+  CHECK(d.watchpoint_hit(0x4000'0FF8, 16, true, 1, mdscr, false));  // a 16-byte pair access spans it
+  // DBGWVR[2] = 1: BAS[3:0] selects bytes of the word at DBGWVR.
+  d.write(wvr(1), 0x4000'2004);
+  d.write(wcr(1), watch(kPacEl1, kBoth, 0x1));
+  CHECK(d.watchpoint_hit(0x4000'2004, 1, false, 1, mdscr, false)->n == 1);
+  CHECK_FALSE(d.watchpoint_hit(0x4000'2000, 4, false, 1, mdscr, false));
+}
+
+TEST_CASE("watchpoints: LSC tells loads from stores, PAC names the EL, MDE/KDE/PSTATE.D enable them, MASK watches an aligned block") {
+  SelfHostedDebug d;
+  d.write(wvr(2), 0x8000);
+  d.write(wcr(2), watch(kPacEl1, kStore, 0xFF));
+  const uint64_t mdscr = kMde | kKde;
+  CHECK_FALSE(d.watchpoint_hit(0x8000, 8, false, 1, mdscr, false));  // a load: LSC is stores only
+  CHECK(d.watchpoint_hit(0x8000, 8, true, 1, mdscr, false));
+  CHECK_FALSE(d.watchpoint_hit(0x8000, 8, true, 0, mdscr, false));   // PAC: EL1 only
+  CHECK_FALSE(d.watchpoint_hit(0x8000, 8, true, 1, kMde, false));    // no KDE
+  CHECK_FALSE(d.watchpoint_hit(0x8000, 8, true, 1, mdscr, true));    // PSTATE.D
+  CHECK_FALSE(d.watchpoint_hit(0x8000, 8, true, 1, kKde, false));    // no MDE
+  d.write(wcr(2), watch(kPacEl0, kLoad, 0xFF));
+  CHECK(d.watchpoint_hit(0x8004, 4, false, 0, kMde, true));  // EL0: KDE and D do not matter
+  d.write(wcr(2), watch(kPacEl1 | kPacEl0, kBoth, 0xFF, 12));  // 4 KiB block
+  CHECK(d.watchpoint_hit(0x8FFC, 4, true, 1, mdscr, false)->far == 0x8FFC);
+  CHECK_FALSE(d.watchpoint_hit(0x9000, 4, true, 1, mdscr, false));
+  d.write(wcr(2), 0);
+  CHECK_FALSE(d.any_watchpoint());
+}

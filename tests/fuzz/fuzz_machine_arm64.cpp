@@ -54,7 +54,7 @@ constexpr uint32_t kSysregs[] = {
     sr(3, 3, 14, 2, 2),  sr(3, 3, 14, 0, 2),  sr(3, 3, 14, 0, 1),  sr(3, 3, 14, 0, 0),
     sr(3, 0, 12, 0, 0),  sr(3, 3, 4, 2, 1),   sr(3, 0, 0, 0, 5),   sr(3, 0, 4, 0, 1),
     sr(3, 0, 4, 0, 0),   sr(3, 0, 5, 2, 0),   sr(3, 0, 6, 0, 0),   sr(3, 0, 1, 0, 2),
-    sr(3, 3, 9, 13, 0),  sr(3, 0, 0, 5, 0)};  // PMCCNTR_EL0 (no PMU: UNDEFINED), ID_AA64DFR0_EL1
+    sr(3, 3, 9, 13, 0),  sr(3, 0, 0, 5, 0)};  // PMCCNTR_EL0 (pmu.h: retired instructions, never the host clock), ID_AA64DFR0_EL1
 constexpr uint32_t kPsci[] = {arm64::psci::PSCI_VERSION, arm64::psci::CPU_OFF, arm64::psci::CPU_ON_32,
                               0xC400'0003, arm64::psci::AFFINITY_INFO_32, arm64::psci::MIGRATE_INFO_TYPE,
                               arm64::psci::SYSTEM_RESET, arm64::psci::PSCI_FEATURES, 0x8400'0001,
