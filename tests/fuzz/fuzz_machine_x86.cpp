@@ -3,8 +3,11 @@
 // reaches the models: loads and stores to the local APIC, VT-d, I/O APIC and
 // common-device windows, x2APIC and other MSRs, I/O ports (COM1, PCI configuration,
 // isa-debug-exit, the timeline phase marker), HLT, STI/CLI, LIDT, CPUID, RDTSC/RDTSCP
-// and exceptions (INT3, UD2, INT n). The program ends with an isa-debug-exit write and
-// runs under an instruction budget.
+// and exceptions (INT3, UD2, INT n), and the delivery paths around them: GDT, TSS and IDT
+// entries with random types, DPLs, IST indexes and selectors (LGDT, LTR), IRETQ frames to
+// CPL 3 or to bad selectors, debug registers (MOV to/from DR0-DR7, TF, INT1) and the
+// UMIP instructions and MOV to CR4. The program ends with an isa-debug-exit write and runs
+// under an instruction budget.
 #include <cstdint>
 #include <vector>
 
@@ -37,6 +40,13 @@ class Program {
 };
 
 constexpr unsigned kRax = 0, kRcx = 1, kRdx = 2, kRbx = 3;
+constexpr uint64_t kGdt = 0x31'0000, kIdt = 0x32'0000, kTss = 0x33'0000, kStack = 0x34'0000;
+// Descriptors a guest's tables hold (SDM vol. 3A §3.4.5, §7.2.3, §6.14.1): 64-bit code DPL
+// 0 and 3, data DPL 0 and 3, a 64-bit TSS (low half; its base is kTss), a 32-bit code
+// segment (L = 0), not present, and a call gate's type.
+constexpr uint64_t kDescriptors[] = {
+    0x00AF'9A00'0000'FFFF, 0x00AF'FA00'0000'FFFF, 0x00CF'9200'0000'FFFF, 0x00CF'F200'0000'FFFF,
+    0x0000'8933'0000'0067, 0x00CF'9A00'0000'FFFF, 0x00AF'1A00'0000'FFFF, 0x0000'8C00'0000'0000};
 // x2APIC registers (EOI, TPR, SVR, ICR, LVT timer, initial count, divide), APIC base,
 // TSC deadline, and a few a kernel reads.
 constexpr uint32_t kMsrs[] = {0x80B, 0x808, 0x80F, 0x830, 0x832, 0x838, 0x83E, 0x802, 0x803,
@@ -67,7 +77,7 @@ void run(OpStream& in) {
   Program p;
   p.bytes({0x90});  // a NOP first, so random bytes never start with the ELF magic
   for (unsigned ops = 0; !in.done() && ops < 256; ++ops) {
-    switch (in.below(12)) {
+    switch (in.below(16)) {
       case 0:
       case 1:
       case 2: {  // a store or load of 1/2/4/8 bytes through [rax]
@@ -128,6 +138,76 @@ void run(OpStream& in) {
             p.mov32(kRdx, map::kCom1Port);
             p.bytes({0xEE});
             break;
+        }
+        break;
+      }
+      case 12: {  // descriptor tables: a GDT entry, an IDT gate or a TSS stack; LGDT, LTR
+        switch (in.below(4)) {
+          case 0:  // GDT entry k (0 stays null, the TSS takes 5-6)
+            p.mov64(kRax, kGdt + 8 * in.below(8));
+            p.mov64(kRbx, in.below(4) == 0 ? in.u64() : kDescriptors[in.below(std::size(kDescriptors))]);
+            break;
+          case 1: {  // IDT gate for a vector: type 0xE/0xF or any, DPL, IST, selector
+            const uint64_t handler = kStack + (in.u16() & ~0xFu);
+            const uint64_t type = in.flag() ? (in.flag() ? 0xE : 0xF) : in.below(16);
+            const uint64_t low = (handler & 0xFFFF) | (uint64_t(8 * in.below(8) | in.below(4)) << 16) |
+                                 (uint64_t(in.below(8)) << 32) | (type << 40) | (uint64_t(in.below(4)) << 45) |
+                                 (uint64_t(in.below(8) != 0) << 47) | ((handler >> 16 & 0xFFFF) << 48);
+            p.mov64(kRax, kIdt + 16 * (in.flag() ? in.u8() : 13 + in.below(8)));
+            p.mov64(kRbx, low);
+            break;
+          }
+          case 2:  // a TSS field: RSP0-2 (offsets 4, 12, 20) or IST1-7 (36..84)
+            p.mov64(kRax, kTss + 4 + 8 * in.below(11));
+            p.mov64(kRbx, in.flag() ? kStack + (in.u16() & ~7u) : in.u64());
+            break;
+          default: {  // LGDT (limit, base = kGdt), LIDT (base = kIdt), then LTR
+            p.mov64(kRax, 0x30'0000);
+            p.mov64(kRbx, (in.flag() ? 0x3F : in.u16()) | ((in.flag() ? kIdt : kGdt) << 16));
+            p.bytes({0x48, 0x89, 0x18});                                  // mov [rax], rbx
+            p.bytes({0x0F, 0x01, uint8_t(in.flag() ? 0x10 : 0x18)});      // lgdt / lidt [rax]
+            p.mov32(kRax, in.flag() ? 0x28 : in.u16());
+            p.bytes({0x0F, 0x00, 0xD8});                                  // ltr ax
+            continue;
+          }
+        }
+        p.bytes({0x48, 0x89, 0x18});  // mov [rax], rbx
+        break;
+      }
+      case 13: {  // IRETQ with a frame: SS, RSP, RFLAGS, CS, RIP (to CPL 3 or anything)
+        const bool user = in.flag();
+        for (uint64_t v : {user ? uint64_t(0x1B) : in.u16(), kStack + (in.u16() & ~0xFu),
+                           uint64_t(0x202 | (in.flag() ? 0x100 : 0)), user ? uint64_t(0x23) : in.u16(),
+                           in.flag() ? kStack : in.u64()}) {
+          p.mov64(kRax, v);
+          p.bytes({0x50});  // push rax
+        }
+        p.bytes({0x48, 0xCF});
+        break;
+      }
+      case 14: {  // debug registers, single-step, INT1
+        const uint8_t dr = uint8_t(in.below(8));
+        switch (in.below(4)) {
+          case 0:
+            p.mov64(kRax, in.flag() ? kStack + in.below(64) : in.u64());
+            p.bytes({0x0F, 0x23, uint8_t(0xC0 | dr << 3)});  // mov drN, rax
+            break;
+          case 1: p.bytes({0x0F, 0x21, uint8_t(0xC0 | dr << 3)}); break;  // mov rax, drN
+          case 2: p.bytes({0x9C, 0x48, 0x81, 0x0C, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9D}); break;  // TF on
+          default: p.bytes({0xF1}); break;  // INT1
+        }
+        break;
+      }
+      case 15: {  // the UMIP instructions, MOV to CR4
+        p.mov64(kRax, 0x30'0000);
+        static constexpr uint8_t kUmip[][3] = {{0x0F, 0x01, 0x00}, {0x0F, 0x01, 0x08}, {0x0F, 0x01, 0xE0},
+                                               {0x0F, 0x00, 0xC8}, {0x0F, 0x00, 0xC0}};
+        if (in.flag()) {
+          const auto& i = kUmip[in.below(std::size(kUmip))];
+          p.bytes({i[0], i[1], i[2]});
+        } else {
+          p.mov64(kRax, in.flag() ? (0x6A0 | (uint64_t(in.flag()) << 11)) : in.u64());
+          p.bytes({0x0F, 0x22, 0xE0});  // mov cr4, rax
         }
         break;
       }
