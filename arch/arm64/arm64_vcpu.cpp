@@ -176,6 +176,19 @@ void Arm64Vcpu::boundary() {
 bool Arm64Vcpu::unicorn_knows(uint32_t op0, uint32_t op1, uint32_t crn, uint32_t crm, uint32_t op2) {
   const uint32_t enc = sysreg(op0, op1, crn, crm, op2);
   if (auto it = unicorn_knows_.find(enc); it != unicorn_knows_.end()) return it->second;
+  // Unicorn 2.0.1 reads a register through uc_reg_read with QEMU's raw read, which
+  // asserts (aborting the host) for a write-only register it defines: no field, no read
+  // function. Those the machine performs are known without asking.
+  constexpr uint32_t kWriteOnlyKnown[] = {
+      sysreg(3, 3, 9, 12, 4),  // PMSWINC_EL0
+      sysreg(2, 0, 1, 0, 4),   // OSLAR_EL1
+  };
+  for (uint32_t w : kWriteOnlyKnown) {
+    if (w == enc) {
+      unicorn_knows_.emplace(enc, true);
+      return true;
+    }
+  }
   uc_arm64_cp_reg r = cp_reg(op0, op1, crn, crm, op2);
   const bool known = uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &r) == UC_ERR_OK;
   unicorn_knows_.emplace(enc, known);

@@ -260,3 +260,36 @@ TEST_CASE("arm64: a guest sees PMUv3 (PMUVer 1, PMCR_EL0 0x41013000) and its cyc
     CHECK(cpu.sync_exceptions_taken() == 1);
   }
 }
+
+TEST_CASE("arm64: write-only PMSWINC_EL0 and OSLAR_EL1 written by a guest are performed once, never read back through Unicorn (whose raw read of them aborts the host)") {
+  // Found by fuzz_machine_arm64: the vCPU asked Unicorn whether it knows a register by
+  // reading it, and QEMU's raw read asserts for a write-only register it defines.
+  for (bool precise : {false, true}) {
+    INFO("precise mode: " << precise);
+    auto m = Arm64Machine::create(Arm64MachineConfig{});
+    REQUIRE(m);
+    (*m)->set_trace_instructions(precise);
+    const uint32_t code[] = {
+        0xd2800020,                                       // movz x0, #1
+        msr(PMCNTENSET_EL0, 0),                           // counter 0 on
+        msr(sysreg(3, 3, 14, 12, 0), 31),                 // PMEVTYPER0_EL0 = SW_INCR (0)
+        0xd2800020,                                       // movz x0, #1: E
+        msr(PMCR_EL0, 0),
+        0xd2800020,                                       // movz x0, #1
+        msr(sysreg(3, 3, 9, 12, 4), 0),                   // PMSWINC_EL0: counter 0 + 1
+        msr(sysreg(3, 3, 9, 12, 4), 0),                   // again
+        msr(sysreg(2, 0, 1, 0, 4), 31),                   // OSLAR_EL1 = 0: OS lock off
+        mrs(sysreg(3, 3, 14, 8, 0), 1),                   // x1 = PMEVCNTR0_EL0
+        0xd2800100,                                       // movz x0, #0x8
+        0xf2b08000,                                       // movk x0, #0x8400, lsl #16
+        0xd4000002,                                       // hvc #0: SYSTEM_OFF
+    };
+    std::vector<uint32_t> words(std::begin(code), std::end(code));
+    auto entry = (*m)->load(arm64test::image_of(words));
+    REQUIRE(entry);
+    auto r = (*m)->run(*entry, 10'000);
+    INFO(r.message);
+    CHECK(r.stop == arch::StopKind::SystemOff);
+    CHECK((*m)->cpu(0).reg(UC_ARM64_REG_X1) == 2);  // each write counted once
+  }
+}

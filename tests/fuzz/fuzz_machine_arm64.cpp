@@ -54,7 +54,19 @@ constexpr uint32_t kSysregs[] = {
     sr(3, 3, 14, 2, 2),  sr(3, 3, 14, 0, 2),  sr(3, 3, 14, 0, 1),  sr(3, 3, 14, 0, 0),
     sr(3, 0, 12, 0, 0),  sr(3, 3, 4, 2, 1),   sr(3, 0, 0, 0, 5),   sr(3, 0, 4, 0, 1),
     sr(3, 0, 4, 0, 0),   sr(3, 0, 5, 2, 0),   sr(3, 0, 6, 0, 0),   sr(3, 0, 1, 0, 2),
-    sr(3, 3, 9, 13, 0),  sr(3, 0, 0, 5, 0)};  // PMCCNTR_EL0 (pmu.h: retired instructions, never the host clock), ID_AA64DFR0_EL1
+    sr(3, 3, 9, 13, 0),  sr(3, 0, 0, 5, 0),   // PMCCNTR_EL0 (pmu.h: retired instructions, never the host clock), ID_AA64DFR0_EL1
+    // PMU: PMCR, PMCNTENSET, PMOVSCLR, PMSWINC, PMSELR, PMXEVTYPER, PMXEVCNTR, PMUSERENR,
+    // PMINTENSET_EL1, PMEVCNTR0, PMEVTYPER0, PMCCFILTR (pmu.h; the overflow PPI)
+    sr(3, 3, 9, 12, 0),  sr(3, 3, 9, 12, 1),  sr(3, 3, 9, 12, 3),  sr(3, 3, 9, 12, 4),
+    sr(3, 3, 9, 12, 5),  sr(3, 3, 9, 13, 1),  sr(3, 3, 9, 13, 2),  sr(3, 3, 9, 14, 0),
+    sr(3, 0, 9, 14, 1),  sr(3, 3, 14, 8, 0),  sr(3, 3, 14, 12, 0), sr(3, 3, 14, 15, 7),
+    // Self-hosted debug: MDSCR_EL1 (SS, KDE, MDE), DBGBVR0/BCR0, DBGWVR0/WCR0, OSLAR_EL1
+    sr(2, 0, 0, 2, 2),   sr(2, 0, 0, 0, 4),   sr(2, 0, 0, 0, 5),   sr(2, 0, 0, 0, 6),
+    sr(2, 0, 0, 0, 7),   sr(2, 0, 1, 0, 4),
+    // SYS maintenance another CPU must see (maintenance_broadcast.h): TLBI VMALLE1IS,
+    // VAE1IS, ASIDE1IS, IC IALLUIS, IC IVAU
+    sr(1, 0, 8, 3, 0),   sr(1, 0, 8, 3, 1),   sr(1, 0, 8, 3, 2),   sr(1, 0, 7, 1, 0),
+    sr(1, 3, 7, 5, 1)};
 constexpr uint32_t kPsci[] = {arm64::psci::PSCI_VERSION, arm64::psci::CPU_OFF, arm64::psci::CPU_ON_32,
                               0xC400'0003, arm64::psci::AFFINITY_INFO_32, arm64::psci::MIGRATE_INFO_TYPE,
                               arm64::psci::SYSTEM_RESET, arm64::psci::PSCI_FEATURES, 0x8400'0001,
