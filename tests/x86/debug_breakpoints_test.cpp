@@ -147,3 +147,23 @@ TEST_CASE("debug breakpoints: with DR7.GD a MOV from DR0 is a #DB fault before i
     CHECK(rig.reg(UC_X86_REG_RIP) == kDbHandler + 7);
   }
 }
+
+TEST_CASE("debug breakpoints: R/W = 10 is an I/O breakpoint only with CR4.DE: OUT to the port traps after it with DR6.B3; without DE nothing fires (SDM vol. 3A §18.2.4)") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    Rig with_de(precise);
+    // DR3 = port 80h, L3, R/W3 = 10, LEN3 = 00; mov rcx, cr4; or rcx, 8 (DE); mov cr4, rcx;
+    // mov al, 42; out 80h, al; nop; hlt
+    const uint64_t body = with_de.run(3, 0x80, 0x20000040,
+                                      {0x0F, 0x20, 0xE1, 0x48, 0x83, 0xC9, 0x08, 0x0F, 0x22, 0xE1, 0xB0, 0x2A, 0xE6,
+                                       0x80, 0x90, 0xF4});
+    CHECK(with_de.cpu->halted());
+    CHECK(with_de.cpu->taken(1) == 1);
+    CHECK(with_de.frame_rip() == body + 14);  // the NOP after the OUT
+    CHECK(with_de.reg(UC_X86_REG_RSI) == 0xFFFF'0FF8);
+    Rig without_de(precise);
+    without_de.run(3, 0x80, 0x20000040, {0xB0, 0x2A, 0xE6, 0x80, 0x90, 0xF4});
+    CHECK(without_de.cpu->halted());
+    CHECK(without_de.cpu->taken(1) == 0);
+  }
+}
