@@ -79,11 +79,14 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
 //    breakpoints itself (x86_vcpu.h).
 //  - 0F 23 /r with ModRM.reg = 0..3: MOV to DR0-DR3, performed by the vCPU so that it sees
 //    a breakpoint address change.
-enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7, MovToDrAddr };
+//  - every other MOV to or from DR0-DR6 (0F 21 /r, 0F 23 /r with ModRM.reg = 4 or 6, 0F 21
+//    with 0..3): Unicorn performs them, but DR7.GD (SDM vol. 3A §18.2.4) makes each a #DB
+//    fault first, which only the vCPU raises.
+enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7, MovToDrAddr, MovDrOther };
 struct CheckedInsn {
   CheckedOp op = CheckedOp::None;
   uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
-  uint8_t dr = 0;   // MOV to/from DR7: the debug register named (7, or 5)
+  uint8_t dr = 0;   // MOV to/from DRn: the debug register named (7 or 5 for DR7)
 };
 constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
   const size_t i = opcode_start(bytes);
@@ -110,7 +113,7 @@ constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
         return {bytes[i + 1] == 0x23 ? CheckedOp::MovToDr7 : CheckedOp::MovFromDr7,
                 uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
       if (reg <= 3 && bytes[i + 1] == 0x23) return {CheckedOp::MovToDrAddr, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
-      return {};
+      return {CheckedOp::MovDrOther, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), reg};
     default:
       return {};
   }
@@ -127,6 +130,7 @@ constexpr const char* mnemonic(CheckedOp op) {
     case CheckedOp::MovToDr7: return "MOV to DR7";
     case CheckedOp::MovFromDr7: return "MOV from DR7";
     case CheckedOp::MovToDrAddr: return "MOV to DR0-DR3";
+    case CheckedOp::MovDrOther: return "MOV to/from DR0-DR6";
     case CheckedOp::None: break;
   }
   return "(none)";

@@ -183,7 +183,8 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
 }
 
 void X86Vcpu::choose_mode() {
-  const bool precise = bool(on_insn_) || sites_full_;
+  // Armed data or I/O breakpoints need the per-instruction hook (update_data_breakpoints).
+  const bool precise = bool(on_insn_) || sites_full_ || !data_breakpoints_.empty();
   if (mode_chosen_ && precise == precise_) return;
   mode_chosen_ = true;
   precise_ = precise;
@@ -555,6 +556,12 @@ bool X86Vcpu::take_interrupt() {
   if (error_) return false;
   if (apic_.init_pending() || apic_.startup_pending()) take_startup_events();
   if (!running_) return false;
+  // A data breakpoint the quantum's last instruction hit: its #DB trap outranks NMI and
+  // interrupts (SDM vol. 3A Table 6-2), which the handler's first boundary may take.
+  if (debug_hits_ != 0) {
+    data_breakpoint_trap(linear_rip());
+    return false;  // no interrupt taken
+  }
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   const auto v = apic_.acknowledge();
@@ -743,6 +750,10 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
 void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  // A data or I/O breakpoint the instruction before hit: its #DB trap comes before this
+  // instruction and before any interrupt (SDM vol. 3A Table 6-2: traps on the previous
+  // instruction outrank external interrupts and this instruction's faults).
+  if (self->debug_hits_ != 0 && self->data_breakpoint_trap(address)) return;
   if (self->in_step_ && self->boundary_stop(self->sti_shadow_)) {
     uc_emu_stop(uc);  // before this instruction (the code hook synced RIP)
     return;
@@ -835,12 +846,14 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
 uint32_t X86Vcpu::on_in(uc_engine*, uint32_t port, int size, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  self->io_breakpoint(uint16_t(port), size);
   return self->io_.in(uint16_t(port), unsigned(size));
 }
 
 void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  self->io_breakpoint(uint16_t(port), size);
   self->io_.out(uint16_t(port), unsigned(size), value);
   if (self->after_out_) self->after_out_();
 }
@@ -855,6 +868,14 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   std::optional<uint32_t> code;
   if (self->error_codes_ && self->scratch_context_ != nullptr && intno >= 10 && intno <= 13)
     code = self->error_codes_->read(self->uc_, self->scratch_context_);
+  if (const uint8_t hits = std::exchange(self->debug_hits_, 0); hits != 0 && intno == 1) {
+    // Unicorn's single-step #DB after an instruction that also hit a data breakpoint: one
+    // #DB reports both (SDM vol. 3A §18.2.3, DR6.BS with B0-B3).
+    uint64_t dr6 = 0;
+    uc_reg_read(self->uc_, UC_X86_REG_DR6, &dr6);
+    dr6 = (dr6 & ~uint64_t{0xF}) | hits;
+    uc_reg_write(self->uc_, UC_X86_REG_DR6, &dr6);
+  }  // any other exception: the instruction faulted, so it did not complete (no trap)
   self->raise_exception(intno, code);
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).

@@ -42,7 +42,15 @@
 //    #GP(0) (Unicorn 2.0.1 makes none of these checks).
 //  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
 //    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
-//    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn.
+//    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn. Data
+//    breakpoints (R/W 01, 11) and I/O breakpoints (R/W 10 with CR4.DE) are seen through a
+//    UC_HOOK_MEM_READ/WRITE bounded to the watched bytes and through IN/OUT, and raise the
+//    #DB trap before the next instruction (debug_breakpoints.h); while any is armed the CPU
+//    runs in precise mode, whose per-instruction hook is that boundary. With DR7.GD set
+//    every MOV to/from a DR is a #DB fault with DR6.BD and GD cleared (SDM vol. 3A §18.2.4).
+//    Unicorn 2.0.1 fact: its x86 TCG backend emits the inline load/store fast path only
+//    while no UC_HOOK_MEM_READ/WRITE exists, checked when a block is translated, and
+//    passes such hooks the linear address, bounded by the access's first byte.
 //  - Unicorn 2.0.1's x86 walk checks the guest's page tables (faults, rights) but then
 //    maps every linear page onto the *same* physical address (target/i386/excp_helper.c,
 //    "indentity map guest virtual address"), and it looks an access's linear address up
@@ -149,6 +157,7 @@
 #include "arch/common/va_aliases.h"
 #include "arch/x86/block_decode.h"
 #include "arch/x86/boot_rom.h"
+#include "arch/x86/debug_breakpoints.h"
 #include "arch/x86/error_code_record.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/interrupt_entry.h"
@@ -294,6 +303,13 @@ class X86Vcpu final : public arch::Vcpu {
   // trap sites in fast mode; a #DB fault at a match with RFLAGS.RF clear.
   void update_breakpoints();
   bool instruction_breakpoint(uint64_t address);
+  // Data and I/O breakpoints (debug_breakpoints.h, §18.3.1.2): a memory hook bounded to the
+  // watched bytes and IN/OUT collect DR6.Bn in debug_hits_; the next instruction's code
+  // hook raises the #DB trap (precise mode while any is armed: choose_mode).
+  void update_data_breakpoints(std::vector<DataBreakpoint> bps);
+  static void on_data(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+  void io_breakpoint(uint16_t port, int size);
+  bool data_breakpoint_trap(uint64_t address);
   static bool on_invalid(uc_engine* uc, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   // An access Unicorn found nothing at (see "linear address" above): true when it can go
@@ -370,6 +386,9 @@ class X86Vcpu final : public arch::Vcpu {
   uint64_t dr7_ = 0x400;      // DR7 as the guest wrote it (trapped_insn.h: Unicorn gets no enables)
   uint32_t insn_size_ = 0;    // the checked instruction's size (check_system_insn)
   std::vector<uint64_t> breakpoints_;  // enabled instruction breakpoints (DR7, DR0-DR3)
+  std::vector<DataBreakpoint> data_breakpoints_;  // enabled data and I/O breakpoints
+  uint8_t debug_hits_ = 0;  // B0-B3 matched by the instruction running (its #DB trap follows)
+  uc_hook data_hook_ = 0;   // UC_HOOK_MEM_READ/WRITE over the watched bytes, while any
   StartupPage startup_page_;
   bool running_ = false;
   bool halted_ = false;

@@ -1,6 +1,7 @@
 // The x86 vCPU's system instructions that Unicorn 2.0.1 gets wrong or does not check
 // (x86_vcpu.h): CPUID (cpuid_leaves.h), the CR4.UMIP instructions, MOV to CR4, and the
-// debug registers DR0-DR3/DR7 with instruction breakpoints (trapped_insn.h).
+// debug registers: DR0-DR3/DR7, DR7.GD, instruction, data and I/O breakpoints
+// (trapped_insn.h, debug_breakpoints.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +14,9 @@
 namespace irqremap::x86 {
 
 void X86Vcpu::update_breakpoints() {
+  std::array<uint64_t, 4> dr{};
+  for (unsigned n = 0; n < 4; ++n) uc_reg_read(uc_, UC_X86_REG_DR0 + int(n), &dr[n]);
+  update_data_breakpoints(data_breakpoints(dr7_, dr));
   // SDM vol. 3A §18.2.4: DRn is an instruction breakpoint when DR7's Ln or Gn is set and
   // its R/Wn is 00 (the LENn of an instruction breakpoint is 00).
   std::vector<uint64_t> bps;
@@ -20,9 +24,7 @@ void X86Vcpu::update_breakpoints() {
     const bool enabled = (dr7_ >> (2 * n) & 3) != 0;
     const unsigned rw = unsigned(dr7_ >> (16 + 4 * n)) & 3;
     if (!enabled || rw != 0) continue;
-    uint64_t a = 0;
-    uc_reg_read(uc_, UC_X86_REG_DR0 + int(n), &a);
-    bps.push_back(a);
+    bps.push_back(dr[n]);
   }
   if (bps == breakpoints_) return;
   breakpoints_ = std::move(bps);
@@ -32,6 +34,69 @@ void X86Vcpu::update_breakpoints() {
   recent_.fill(Recent{});
   cur_ = nullptr;
   for (const GuestMemory::Region& reg : mem_.regions()) uc_ctl_remove_cache(uc_, reg.base, reg.base + reg.size);
+}
+
+void X86Vcpu::update_data_breakpoints(std::vector<DataBreakpoint> bps) {
+  const auto same = [](const DataBreakpoint& a, const DataBreakpoint& b) {
+    return a.n == b.n && a.on == b.on && a.first == b.first && a.last == b.last;
+  };
+  if (std::ranges::equal(bps, data_breakpoints_, same)) return;
+  data_breakpoints_ = std::move(bps);
+  debug_hits_ = 0;
+  if (data_hook_ != 0) uc_hook_del(uc_, data_hook_);
+  data_hook_ = 0;
+  // Memory breakpoints: a read/write hook bounded to the watched bytes, so that no other
+  // access takes Unicorn's slow path. Unicorn 2.0.1 passes the hook the access's linear
+  // address (cputlb.c load_helper/store_helper: the vaddr, before its own identity
+  // "translation") and bounds it by the first byte only, so the range starts 7 bytes
+  // early: an 8-byte access that begins below the range and overlaps it is seen too.
+  uint64_t lo = ~uint64_t{0}, hi = 0;
+  for (const DataBreakpoint& b : data_breakpoints_)
+    if (b.on != BreakOn::Io) {
+      lo = std::min(lo, b.first < 7 ? 0 : b.first - 7);
+      hi = std::max(hi, b.last);
+    }
+  if (lo <= hi)
+    uc_hook_add(uc_, &data_hook_, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, reinterpret_cast<void*>(&X86Vcpu::on_data),
+                this, lo, hi);
+  // Unicorn 2.0.1's TCG backend decides at translation whether loads and stores call the
+  // hooks at all (tcg/i386/tcg-target.inc.c: the inline fast path only while no
+  // UC_HOOK_MEM_READ/WRITE exists), so code translated before the hook came would never
+  // report, and code translated while it existed stays on the slow path: translate again.
+  for (const GuestMemory::Region& reg : mem_.regions()) uc_ctl_remove_cache(uc_, reg.base, reg.base + reg.size);
+  // The trap is raised before the next instruction, which only precise mode's per-
+  // instruction hook sees: a fast-mode quantum ends at the next block (a MOV to DR7 writes
+  // RIP, so that is the next instruction) and the next one runs precise (choose_mode).
+  if (!data_breakpoints_.empty() && !precise_) end_quantum_ = true;
+}
+
+void X86Vcpu::on_data(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t, void* p) {
+  arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
+  auto* self = static_cast<X86Vcpu*>(p);
+  if (!self->precise_) return;  // the quantum ends before it can be reported (above)
+  self->debug_hits_ |= data_hits(self->data_breakpoints_, address, unsigned(size), type == UC_MEM_WRITE);
+}
+
+void X86Vcpu::io_breakpoint(uint16_t port, int size) {
+  // §18.2.4: R/W = 10 is an I/O breakpoint only with CR4.DE = 1 (undefined otherwise:
+  // nothing here).
+  if (data_breakpoints_.empty() || !precise_) return;
+  uint64_t cr4 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR4, &cr4);
+  if ((cr4 & kCr4DE) != 0) debug_hits_ |= io_hits(data_breakpoints_, port, unsigned(size));
+}
+
+bool X86Vcpu::data_breakpoint_trap(uint64_t address) {
+  // §18.3.1.2: data and I/O breakpoints are traps: the instruction that made the access
+  // completed, and the #DB's frame holds the next one (`address`, where the code hook is
+  // now). DR6 (§18.2.3): B0-B3 say which matched; BD, BS, BT are kept.
+  const uint8_t hits = std::exchange(debug_hits_, 0);
+  uint64_t dr6 = 0;
+  uc_reg_read(uc_, UC_X86_REG_DR6, &dr6);
+  dr6 = 0xFFFF'0FF0 | (dr6 & 0xE000) | hits;
+  uc_reg_write(uc_, UC_X86_REG_DR6, &dr6);
+  fault_trapped(1, std::nullopt, fmt::format("data breakpoint (DR6 {:#x}) before {:#x}: #DB", dr6, address));
+  return !error_.has_value();
 }
 
 bool X86Vcpu::instruction_breakpoint(uint64_t address) {
@@ -72,6 +137,23 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   }
   // At CPL > 0 Unicorn raises #GP(0) itself for MOV to/from CRn and DRn.
   if (cpl() != 0) return true;
+  const bool mov_dr = c.op == CheckedOp::MovToDr7 || c.op == CheckedOp::MovFromDr7 ||
+                      c.op == CheckedOp::MovToDrAddr || c.op == CheckedOp::MovDrOther;
+  if (mov_dr && (c.dr == 4 || c.dr == 5) && (cr4 & kCr4DE) != 0) return true;  // #UD: Unicorn's
+  if (mov_dr && (dr7_ & kDr7GD) != 0) {
+    // §18.2.4 (GD): a MOV that accesses any debug register is a #DB fault before it, with
+    // DR6.BD set; the processor clears GD on entering the handler, so it may use them.
+    uint64_t dr6 = 0;
+    uc_reg_read(uc_, UC_X86_REG_DR6, &dr6);
+    dr6 |= kDr6BD;
+    uc_reg_write(uc_, UC_X86_REG_DR6, &dr6);
+    dr7_ &= ~kDr7GD;
+    const uint64_t armed_none = dr7_ & ~uint64_t{0xFF};
+    uc_reg_write(uc_, UC_X86_REG_DR7, &armed_none);
+    fault_trapped(1, std::nullopt, fmt::format("{} with DR7.GD set: #DB", mnemonic(c.op)));
+    return false;
+  }
+  if (c.op == CheckedOp::MovDrOther) return true;  // performed by Unicorn
   static constexpr int kRegs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
                                     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
                                     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,

@@ -86,6 +86,34 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
     }
   }
 
+  TEST_CASE("x86-debug: DR4/DR5 aliases, #BP, instruction breakpoints with DR6.Bn, single-step in user mode, over emulated instructions and in the MOV SS shadow (SDM vol. 3A §18.2, §18.3.1): QEMU's 15 verdicts, with the two STI ones as the SDM decides") {
+    const std::optional<fs::path> image = find_image("kvm-unit-tests x86-debug", "x86/debug.flat");
+    if (!image) return;
+    // A budget: after its 15th verdict the image runs ICEBP in a MOV SS shadow, which
+    // hangs there as it does on QEMU (arch/x86/README.md "Debug registers").
+    const clitest::Result r = clitest::run_cli(
+        {"run", "--arch", "x86", "--smp", "1", "--max-insns", "20000000", "--kernel", image->string()});
+    INFO("irqremap stdout:\n", r.out);
+    INFO("irqremap stderr:\n", r.err);
+    std::vector<std::string> want = kuttest::verdicts(slurp(qemu_ref_dir() / "x86-debug.txt"));
+    REQUIRE(want.size() == 15);
+    // QEMU 7.2 fails both "w/ STI blocking" cases: it holds the single-step #DB back for
+    // the STI shadow. The SDM does not: the shadow delays maskable interrupts only (vol. 2B
+    // STI: "the IF flag and the STI instruction have no effect on the generation of
+    // exceptions and NMI interrupts"), only MOV SS and POP SS inhibit debug exceptions for
+    // one instruction (vol. 3A §6.8.3), and TF traps after every other instruction (vol. 3A
+    // §18.3.1.4). So here both pass, and the rest match QEMU's lines in order.
+    unsigned sti = 0;
+    for (std::string& line : want)
+      if (line.starts_with("FAIL: ") && line.ends_with("Single-step #DB w/ STI blocking")) {
+        line.replace(0, 4, "PASS");
+        ++sti;
+      }
+    REQUIRE(sti == 2);
+    CHECK(kuttest::verdicts(r.out) == want);
+    CHECK(r.err.find("instruction budget") != std::string::npos);
+  }
+
   TEST_CASE("x86-realmode: a multiboot image at 0x8000 loads (information after its end); 16-bit code, port I/O through pc-testdev's 0xE0, INT n through the real-mode IVT (SDM vol. 3A §20.1.4), PUSHF without RF: QEMU's first 69 verdicts") {
     const std::optional<fs::path> image = find_image("kvm-unit-tests x86-realmode", "x86/realmode.flat");
     if (!image) return;

@@ -44,3 +44,19 @@ TEST_CASE("trapped insn: other instructions that end in the same bytes are not t
   CHECK(of({}).op == TrappedOp::None);
   CHECK(of({0x66, 0x66}).op == TrappedOp::None);
 }
+
+TEST_CASE("trapped insn: every MOV to or from DR0-DR7 is checked, so that DR7.GD can fault before it (SDM vol. 3A §18.2.4); DR8+ (REX.R) is not") {
+  const std::array<uint8_t, 3> from_dr0{0x0F, 0x21, 0xC1};  // mov rcx, dr0
+  const std::array<uint8_t, 3> to_dr6{0x0F, 0x23, 0xF0};    // mov dr6, rax
+  const std::array<uint8_t, 3> from_dr4{0x0F, 0x21, 0xE2};  // mov rdx, dr4
+  const std::array<uint8_t, 3> to_dr1{0x0F, 0x23, 0xC8};    // mov dr1, rax
+  const std::array<uint8_t, 4> dr8{0x44, 0x0F, 0x21, 0xC0}; // mov rax, dr8
+  CHECK(classify_checked(from_dr0).op == CheckedOp::MovDrOther);
+  CHECK(classify_checked(from_dr0).dr == 0);
+  CHECK(classify_checked(from_dr0).gpr == 1);
+  CHECK(classify_checked(to_dr6).op == CheckedOp::MovDrOther);
+  CHECK(classify_checked(to_dr6).dr == 6);
+  CHECK(classify_checked(from_dr4).dr == 4);
+  CHECK(classify_checked(to_dr1).op == CheckedOp::MovToDrAddr);
+  CHECK(classify_checked(dr8).op == CheckedOp::None);
+}
