@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/engine_context.h"
+
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -9,12 +11,7 @@
 namespace irqremap::x86 {
 namespace {
 
-struct EngineCloser {
-  void operator()(uc_engine* uc) const { uc_close(uc); }
-};
-struct ContextFreer {
-  void operator()(uc_context* c) const { uc_context_free(c); }
-};
+using namespace engine_context;
 
 struct Probe {
   uc_context* ctx = nullptr;
@@ -25,22 +22,15 @@ struct Probe {
 void on_probe_intr(uc_engine* uc, uint32_t intno, void* user) {
   auto* p = static_cast<Probe*>(user);
   p->vectors.push_back(intno);
-  uc_context_save(uc, p->ctx);
-  const auto* b = reinterpret_cast<const std::byte*>(p->ctx);
-  p->snapshot.assign(b, b + uc_context_size(uc));
+  p->snapshot = snapshot(uc, p->ctx);
   uc_emu_stop(uc);
 }
 
 // IRETQ at CPL 0 to `cs` (beyond the GDT): the snapshot taken when #GP is reported.
 std::expected<std::vector<std::byte>, std::string> iretq_to(uint16_t cs) {
-  uc_engine* raw = nullptr;
-  if (uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &raw); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_engine, EngineCloser> uc(raw);
-  uc_context* rawctx = nullptr;
-  if (uc_err e = uc_context_alloc(uc.get(), &rawctx); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_context, ContextFreer> ctx(rawctx);
+  auto scratch = open_scratch();
+  if (!scratch) return std::unexpected(scratch.error());
+  auto& [uc, ctx] = *scratch;
   constexpr uint8_t kIretq[] = {0x48, 0xCF};
   const uint64_t frame[] = {0x1100, cs, 0x2, 0x3800, 0x1B};  // RIP, CS, RFLAGS, RSP, SS
   const uint64_t rsp = 0x3000, null_descriptor = 0;
@@ -69,10 +59,7 @@ std::expected<size_t, std::string> find_offset() {
   if (!b) return std::unexpected(b.error());
   std::vector<size_t> found;
   for (size_t off = 0; off + 4 <= std::min(a->size(), b->size()); off += 4) {
-    int32_t x = 0, y = 0;
-    std::memcpy(&x, a->data() + off, 4);
-    std::memcpy(&y, b->data() + off, 4);
-    if (x == 0x80 && y == 0x90) found.push_back(off);
+    if (field<int32_t>(*a, off) == 0x80 && field<int32_t>(*b, off) == 0x90) found.push_back(off);
   }
   if (found.size() != 1)
     return std::unexpected(fmt::format("unicorn: {} candidates for the error-code record", found.size()));
@@ -88,10 +75,7 @@ std::expected<ErrorCodeRecord, std::string> ErrorCodeRecord::locate() {
 }
 
 uint32_t ErrorCodeRecord::read(uc_engine* uc, uc_context* scratch) const {
-  uc_context_save(uc, scratch);
-  uint32_t v = 0;
-  std::memcpy(&v, reinterpret_cast<const std::byte*>(scratch) + offset_, sizeof v);
-  return v;
+  return engine_context::read_field<uint32_t>(uc, scratch, offset_);
 }
 
 }  // namespace irqremap::x86

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/engine_context.h"
+
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -9,24 +11,7 @@
 namespace irqremap::x86 {
 namespace {
 
-struct EngineCloser {
-  void operator()(uc_engine* uc) const { uc_close(uc); }
-};
-struct ContextFreer {
-  void operator()(uc_context* c) const { uc_context_free(c); }
-};
-
-std::vector<std::byte> snapshot(uc_engine* uc, uc_context* ctx) {
-  uc_context_save(uc, ctx);
-  const auto* p = reinterpret_cast<const std::byte*>(ctx);
-  return {p, p + uc_context_size(uc)};
-}
-
-int int_at(const std::vector<std::byte>& bytes, size_t offset) {
-  int v = 0;
-  std::memcpy(&v, bytes.data() + offset, sizeof v);
-  return v;
-}
+using namespace engine_context;
 
 // The experiment: #DE is contributory, so a second #DE while the first is in flight becomes
 // #DF (Table 6-5). The hook records each reported vector and a snapshot taken right then.
@@ -45,14 +30,9 @@ void on_probe_intr(uc_engine* uc, uint32_t intno, void* user) {
 }
 
 std::expected<size_t, std::string> find_offset() {
-  uc_engine* raw = nullptr;
-  if (uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &raw); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_engine, EngineCloser> uc(raw);
-  uc_context* rawctx = nullptr;
-  if (uc_err e = uc_context_alloc(uc.get(), &rawctx); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_context, ContextFreer> ctx(rawctx);
+  auto scratch = open_scratch();
+  if (!scratch) return std::unexpected(scratch.error());
+  auto& [uc, ctx] = *scratch;
   constexpr uint64_t kCode = 0x1000;
   // xor ecx, ecx; div ecx (#DE, re-executed after the hook since RIP stays on it)
   constexpr uint8_t kInsns[] = {0x31, 0xC9, 0xF7, 0xF1};
@@ -69,7 +49,7 @@ std::expected<size_t, std::string> find_offset() {
     return std::unexpected("unicorn: a second #DE was not reported as #DF; unknown exception bookkeeping");
   std::vector<size_t> found;
   for (size_t off = 0; off + sizeof(int) <= reset.size(); off += sizeof(int))
-    if (int_at(reset, off) == -1 && int_at(probe.snapshots[0], off) == 0 && int_at(probe.snapshots[1], off) == 8)
+    if (field<int>(reset, off) == -1 && field<int>(probe.snapshots[0], off) == 0 && field<int>(probe.snapshots[1], off) == 8)
       found.push_back(off);
   if (found.size() != 1)
     return std::unexpected(fmt::format("unicorn: {} candidates for the exception-in-flight record", found.size()));
@@ -97,17 +77,11 @@ std::expected<ExceptionInFlight, std::string> ExceptionInFlight::locate() {
 }
 
 int ExceptionInFlight::read(uc_engine* uc, uc_context* scratch) const {
-  uc_context_save(uc, scratch);
-  int v = 0;
-  std::memcpy(&v, reinterpret_cast<const std::byte*>(scratch) + offset_, sizeof v);
-  return v;
+  return engine_context::read_field<int>(uc, scratch, offset_);
 }
 
 void ExceptionInFlight::clear(uc_engine* uc, uc_context* scratch) const {
-  uc_context_save(uc, scratch);
-  const int none = -1;
-  std::memcpy(reinterpret_cast<std::byte*>(scratch) + offset_, &none, sizeof none);
-  uc_context_restore(uc, scratch);
+  engine_context::write_field<int>(uc, scratch, offset_, -1);
 }
 
 }  // namespace irqremap::x86

@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "arch/x86/engine_context.h"
+
 #include <cstring>
 #include <memory>
 #include <vector>
 
 namespace irqremap::x86 {
 namespace {
+
+using namespace engine_context;
 
 // QEMU's SegmentCache (target/i386/cpu.h): selector, base, limit, flags; one per segment
 // register in the order ES, CS, SS, DS, FS, GS. hflags and hflags2 come right before it.
@@ -17,30 +21,6 @@ constexpr size_t kCsToSs = kStride, kCsToHflags = kStride + 8;  // segs[1] - seg
 // ADDSEG 6, CS64 15.
 constexpr uint32_t kHfCpl = 3, kHfInhibitIrq = 1u << 3, kHfCs32 = 1u << 4, kHfSs32 = 1u << 5, kHfAddseg = 1u << 6,
                    kHfCs64 = 1u << 15;
-
-struct EngineCloser {
-  void operator()(uc_engine* uc) const { uc_close(uc); }
-};
-struct ContextFreer {
-  void operator()(uc_context* c) const { uc_context_free(c); }
-};
-
-template <typename T>
-T at(const std::vector<std::byte>& b, size_t off) {
-  T v{};
-  std::memcpy(&v, b.data() + off, sizeof v);
-  return v;
-}
-template <typename T>
-void put(std::byte* b, size_t off, T v) {
-  std::memcpy(b + off, &v, sizeof v);
-}
-
-std::vector<std::byte> snapshot(uc_engine* uc, uc_context* ctx) {
-  uc_context_save(uc, ctx);
-  const auto* p = reinterpret_cast<const std::byte*>(ctx);
-  return {p, p + uc_context_size(uc)};
-}
 
 struct Probe {
   uc_context* ctx = nullptr;
@@ -60,14 +40,9 @@ void on_probe_intr(uc_engine* uc, uint32_t intno, void* user) {
 constexpr uint64_t kGdt[] = {0, 0x00AF9A000000FFFF, 0x00CF92000000FFFF, 0x00CFF2000000FFFF, 0x00AFFA000000FFFF};
 
 std::expected<std::pair<size_t, size_t>, std::string> find_offsets() {
-  uc_engine* raw = nullptr;
-  if (uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &raw); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_engine, EngineCloser> uc(raw);
-  uc_context* rawctx = nullptr;
-  if (uc_err e = uc_context_alloc(uc.get(), &rawctx); e != UC_ERR_OK)
-    return std::unexpected(fmt::format("unicorn: {}", uc_strerror(e)));
-  std::unique_ptr<uc_context, ContextFreer> ctx(rawctx);
+  auto scratch = open_scratch();
+  if (!scratch) return std::unexpected(scratch.error());
+  auto& [uc, ctx] = *scratch;
   constexpr uint64_t kCode = 0x1000, kUser = 0x1100, kGdtAt = 0x2000, kFrame = 0x3000;
   constexpr uint8_t kIretq[] = {0x48, 0xCF};
   constexpr uint8_t kMovCr0[] = {0x0F, 0x20, 0xC0};  // mov rax, cr0: #GP at CPL 3
@@ -93,10 +68,10 @@ std::expected<std::pair<size_t, size_t>, std::string> find_offsets() {
   const std::vector<std::byte>& after = probe.at_fault;
   std::vector<size_t> found;
   for (size_t off = kCsToHflags; off + kStride + kStride <= after.size(); off += 4) {
-    if (at<uint32_t>(after, off + kSelector) != 0x23 || at<uint32_t>(after, off + kCsToSs + kSelector) != 0x1B) continue;
-    const uint32_t flags = at<uint32_t>(after, off + kFlags);
-    const uint32_t hf_before = at<uint32_t>(before, off - kCsToHflags), hf_after = at<uint32_t>(after, off - kCsToHflags);
-    if (at<uint64_t>(after, off + kBase) == 0 && at<uint32_t>(after, off + kLimit) == 0xFFFFFFFF &&
+    if (field<uint32_t>(after, off + kSelector) != 0x23 || field<uint32_t>(after, off + kCsToSs + kSelector) != 0x1B) continue;
+    const uint32_t flags = field<uint32_t>(after, off + kFlags);
+    const uint32_t hf_before = field<uint32_t>(before, off - kCsToHflags), hf_after = field<uint32_t>(after, off - kCsToHflags);
+    if (field<uint64_t>(after, off + kBase) == 0 && field<uint32_t>(after, off + kLimit) == 0xFFFFFFFF &&
         flags == uint32_t(kGdt[4] >> 32) && (hf_before & kHfCpl) == 0 && (hf_after & kHfCpl) == 3)
       found.push_back(off);
   }
@@ -113,12 +88,9 @@ std::expected<SegmentState, std::string> SegmentState::locate() {
     if (!o) return std::unexpected(o.error());
     const SegmentState s(o->first, o->second);
     // Check the finding: CPL 0 loaded through the records lets MOV from CR0 run.
-    uc_engine* raw = nullptr;
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &raw) != UC_ERR_OK) return std::unexpected("unicorn: cannot open an engine");
-    std::unique_ptr<uc_engine, EngineCloser> uc(raw);
-    uc_context* rawctx = nullptr;
-    if (uc_context_alloc(uc.get(), &rawctx) != UC_ERR_OK) return std::unexpected("unicorn: cannot allocate a context");
-    std::unique_ptr<uc_context, ContextFreer> ctx(rawctx);
+    auto scratch = open_scratch();
+    if (!scratch) return std::unexpected(scratch.error());
+    auto& [uc, ctx] = *scratch;
     constexpr uint8_t kMovCr0[] = {0x0F, 0x20, 0xC0, 0xF4};
     uc_x86_mmr gdtr{0, 0x2000, sizeof kGdt - 1, 0};
     uc_mem_map(uc.get(), 0, 0x10000, UC_PROT_ALL);
@@ -165,7 +137,7 @@ void SegmentState::load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, 
     put<uint32_t>(b, s + kFlags, uint32_t(cpl) << 13);  // DPL, bits 14:13 of the high dword
   }
   uint32_t hflags = 0;
-  std::memcpy(&hflags, b + hflags_, sizeof hflags);
+  std::memcpy(&hflags, b + hflags_, sizeof hflags);  // the live state's, in the buffer being edited
   hflags &= ~(kHfCpl | kHfInhibitIrq | kHfAddseg);
   hflags |= cpl | kHfCs32 | kHfSs32 | kHfCs64;
   put<uint32_t>(b, hflags_, hflags);
@@ -173,10 +145,7 @@ void SegmentState::load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, 
 }
 
 unsigned SegmentState::cpl(uc_engine* uc, uc_context* scratch) const {
-  uc_context_save(uc, scratch);
-  uint32_t hflags = 0;
-  std::memcpy(&hflags, reinterpret_cast<const std::byte*>(scratch) + hflags_, sizeof hflags);
-  return hflags & kHfCpl;
+  return engine_context::read_field<uint32_t>(uc, scratch, hflags_) & kHfCpl;
 }
 
 }  // namespace irqremap::x86
