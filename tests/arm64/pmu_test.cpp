@@ -216,10 +216,6 @@ constexpr uint32_t kNop = 0xD503'201F;
 TEST_CASE("arm64: a guest sees PMUv3 (PMUVer 1, PMCR_EL0 0x41013000) and its cycle counter counts exactly the instructions retired; PMMIR_EL1 is UNDEFINED") {
   for (bool precise : {false, true}) {  // fast mode (block hooks), then an instruction trace
     INFO("precise mode: " << precise);
-    auto m = Arm64Machine::create(Arm64MachineConfig{});
-    REQUIRE(m);
-    (*m)->set_trace_instructions(precise);
-    std::vector<uint32_t> words(0x300, kNop);  // vectors at +0x800
     const uint32_t code[] = {
         0x10004000,                       // adr x0, #0x800
         0xd518c000,                       // msr vbar_el1, x0
@@ -236,7 +232,6 @@ TEST_CASE("arm64: a guest sees PMUv3 (PMUVer 1, PMCR_EL0 0x41013000) and its cyc
         mrs(sysreg(3, 0, 9, 14, 6), 5),   // PMMIR_EL1: UNDEFINED   (offset 0x40)
         0x00000000,
     };
-    std::copy(std::begin(code), std::end(code), words.begin());
     const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
         0xd5385206,  // mrs x6, esr_el1
         0xd5384027,  // mrs x7, elr_el1
@@ -244,13 +239,12 @@ TEST_CASE("arm64: a guest sees PMUv3 (PMUVer 1, PMCR_EL0 0x41013000) and its cyc
         0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
         0xd4000002,  // hvc #0
     };
-    std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-    auto entry = (*m)->load(arm64test::image_of(words));
-    REQUIRE(entry);
-    auto r = (*m)->run(*entry, 10'000);
+    const auto g = arm64test::run_guest(code, handler, precise);
+    const auto& r = g.r;
+    const uint64_t* entry = &g.entry;
     INFO(r.message);
     CHECK(r.stop == arch::StopKind::SystemOff);
-    auto& cpu = (*m)->cpu(0);
+    auto& cpu = g.m->cpu(0);
     CHECK(((cpu.reg(UC_ARM64_REG_X1) >> 8) & 0xF) == 1);  // PMUVer: PMUv3
     CHECK(cpu.reg(UC_ARM64_REG_X2) == 0x4101'3000);
     CHECK(cpu.reg(UC_ARM64_REG_X4) == 6);
@@ -266,9 +260,6 @@ TEST_CASE("arm64: write-only PMSWINC_EL0 and OSLAR_EL1 written by a guest are pe
   // reading it, and QEMU's raw read asserts for a write-only register it defines.
   for (bool precise : {false, true}) {
     INFO("precise mode: " << precise);
-    auto m = Arm64Machine::create(Arm64MachineConfig{});
-    REQUIRE(m);
-    (*m)->set_trace_instructions(precise);
     const uint32_t code[] = {
         0xd2800020,                                       // movz x0, #1
         msr(PMCNTENSET_EL0, 0),                           // counter 0 on
@@ -284,12 +275,10 @@ TEST_CASE("arm64: write-only PMSWINC_EL0 and OSLAR_EL1 written by a guest are pe
         0xf2b08000,                                       // movk x0, #0x8400, lsl #16
         0xd4000002,                                       // hvc #0: SYSTEM_OFF
     };
-    std::vector<uint32_t> words(std::begin(code), std::end(code));
-    auto entry = (*m)->load(arm64test::image_of(words));
-    REQUIRE(entry);
-    auto r = (*m)->run(*entry, 10'000);
+    const auto g = arm64test::run_guest(code, {}, precise);
+    const auto& r = g.r;
     INFO(r.message);
     CHECK(r.stop == arch::StopKind::SystemOff);
-    CHECK((*m)->cpu(0).reg(UC_ARM64_REG_X1) == 2);  // each write counted once
+    CHECK(g.m->cpu(0).reg(UC_ARM64_REG_X1) == 2);  // each write counted once
   }
 }

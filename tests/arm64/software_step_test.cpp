@@ -62,10 +62,6 @@ constexpr uint32_t kNop = 0xD503'201F;
 TEST_CASE("arm64: a guest single-steps with MDSCR_EL1.SS: the unmask takes a step exception before the next instruction (ISV 0), each ERET with SPSR.SS steps one (ISV 1), PSTATE.D stops it") {
   for (bool precise : {false, true}) {  // fast mode (block hooks), then an instruction trace
     INFO("precise mode: " << precise);
-    auto m = Arm64Machine::create(Arm64MachineConfig{});
-    REQUIRE(m);
-    (*m)->set_trace_instructions(precise);
-    std::vector<uint32_t> words(0x300, kNop);  // vectors at +0x800
     const uint32_t code[] = {
         0x10004000,  // adr x0, #0x800
         0xd518c000,  // msr vbar_el1, x0
@@ -83,7 +79,6 @@ TEST_CASE("arm64: a guest single-steps with MDSCR_EL1.SS: the unmask takes a ste
         0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
         0xd4000002,  // hvc #0
     };
-    std::copy(std::begin(code), std::end(code), words.begin());
     const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
         0xd5384022,  // mrs x2, elr_el1
         0xd5385203,  // mrs x3, esr_el1
@@ -94,13 +89,12 @@ TEST_CASE("arm64: a guest single-steps with MDSCR_EL1.SS: the unmask takes a ste
         0xd5184004,  // msr spsr_el1, x4
         0xd69f03e0,  // eret
     };
-    std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-    auto entry = (*m)->load(arm64test::image_of(words));
-    REQUIRE(entry);
-    auto r = (*m)->run(*entry, 10'000);
+    const auto g = arm64test::run_guest(code, handler, precise);
+    const auto& r = g.r;
+    const uint64_t* entry = &g.entry;
     INFO(r.message);
     CHECK(r.stop == arch::StopKind::SystemOff);
-    auto& mem = (*m)->memory();
+    auto& mem = g.m->memory();
     const uint64_t elr = 0x4009'0000, esr = 0x4009'1000;
     CHECK(*mem.read64(elr) == *entry + 0x24);
     CHECK(*mem.read64(esr) == 0xCE00'0022u);  // EC 0x33, ISV 0: nothing was stepped
@@ -108,7 +102,7 @@ TEST_CASE("arm64: a guest single-steps with MDSCR_EL1.SS: the unmask takes a ste
     CHECK(*mem.read64(esr + 8) == 0xCF00'0022u);  // ISV 1, EX 0
     CHECK(*mem.read64(elr + 16) == *entry + 0x2c);
     CHECK(*mem.read64(elr + 24) == 0);  // the stepped MSR DAIFSet masked debug: no fourth
-    CHECK((*m)->cpu(0).sync_exceptions_taken() == 3);
-    CHECK(((*m)->cpu(0).mdscr() & kMdscrSs) != 0);   // the guest's view keeps SS
+    CHECK(g.m->cpu(0).sync_exceptions_taken() == 3);
+    CHECK((g.m->cpu(0).mdscr() & kMdscrSs) != 0);   // the guest's view keeps SS
   }
 }

@@ -43,10 +43,6 @@ TEST_CASE("data access: address, size and direction of A64 loads and stores in e
 TEST_CASE("arm64: a store to a watched word takes the Watchpoint exception before it is performed (EC 0x35, WnR, FAR); a load and a neighbouring store do not") {
   for (bool precise : {false, true}) {
     INFO("precise mode: " << precise);
-    auto m = Arm64Machine::create(Arm64MachineConfig{});
-    REQUIRE(m);
-    (*m)->set_trace_instructions(precise);
-    std::vector<uint32_t> words(0x300, kNop);  // vectors at +0x800
     const uint32_t code[] = {
         0x10004000,  // adr x0, #0x800
         0xd518c000,  // msr vbar_el1, x0
@@ -66,7 +62,6 @@ TEST_CASE("arm64: a store to a watched word takes the Watchpoint exception befor
         0xf2b08000,  // movk x0, #0x8400, lsl #16   (PSCI SYSTEM_OFF)
         0xd4000002,  // hvc #0
     };
-    std::copy(std::begin(code), std::end(code), words.begin());
     const uint32_t handler[] = {  // VBAR + 0x200: synchronous, current EL with SP_EL1
         0xd5385205,  // mrs x5, esr_el1
         0xd5386006,  // mrs x6, far_el1
@@ -77,20 +72,19 @@ TEST_CASE("arm64: a store to a watched word takes the Watchpoint exception befor
         0xd5184009,  // msr spsr_el1, x9
         0xd69f03e0,  // eret
     };
-    std::copy(std::begin(handler), std::end(handler), words.begin() + 0xA00 / 4);
-    auto entry = (*m)->load(arm64test::image_of(words));
-    REQUIRE(entry);
-    auto r = (*m)->run(*entry, 10'000);
+    const auto g = arm64test::run_guest(code, handler, precise);
+    const auto& r = g.r;
+    const uint64_t* entry = &g.entry;
     INFO(r.message);
     CHECK(r.stop == arch::StopKind::SystemOff);
-    auto& cpu = (*m)->cpu(0);
+    auto& cpu = g.m->cpu(0);
     CHECK(cpu.reg(UC_ARM64_REG_X5) == syndrome::watchpoint(true, true));
     CHECK(cpu.reg(UC_ARM64_REG_X5) == 0xD600'0062u);
     CHECK(cpu.reg(UC_ARM64_REG_X6) == 0x4009'0004u);
     CHECK(cpu.reg(UC_ARM64_REG_X7) == *entry + 0x34);
     CHECK(cpu.reg(UC_ARM64_REG_X8) == 0);  // not performed before the exception
-    CHECK(*(*m)->memory().read32(0x4009'0004) == 0x55);  // performed after the return
-    CHECK(*(*m)->memory().read64(0x4009'0008) == 0x55);
+    CHECK(*g.m->memory().read32(0x4009'0004) == 0x55);  // performed after the return
+    CHECK(*g.m->memory().read64(0x4009'0008) == 0x55);
     CHECK(cpu.sync_exceptions_taken() == 1);
   }
 }

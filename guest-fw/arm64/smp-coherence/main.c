@@ -9,20 +9,7 @@
 //         address, as a module loader reuses freed text.
 // Prints the same on QEMU virt (one TLB and one translation cache for all CPUs).
 #include "fw.h"
-
-#define TCR_T0SZ(n) ((u64)(n))
-#define TCR_T1SZ(n) ((u64)(n) << 16)
-#define TCR_TG1_4K (2ul << 30)
-#define TCR_IPS_40 (2ul << 32)
-#define TCR_SH_INNER ((3ul << 12) | (3ul << 28))
-#define TCR_WBWA ((1ul << 8) | (1ul << 10) | (1ul << 24) | (1ul << 26))
-#define DESC_TABLE 3ul
-#define DESC_PAGE 3ul
-#define DESC_BLOCK 1ul
-#define AF (1ul << 10)
-#define SH (3ul << 8)
-#define NORMAL (1ul << 2)
-#define DEVICE 0ul
+#include "mmu.h"
 
 #define KVA 0xffff000000000000ul  // TTBR1: one page, remapped by CPU 0
 
