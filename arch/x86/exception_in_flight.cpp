@@ -55,11 +55,7 @@ std::expected<size_t, std::string> find_offset() {
     return std::unexpected(fmt::format("unicorn: {} candidates for the exception-in-flight record", found.size()));
   // Check the finding: with the record cleared, the next #DE is a #DE again.
   const size_t off = found[0];
-  std::vector<std::byte> bytes = snapshot(uc.get(), ctx.get());
-  const int none = -1;
-  std::memcpy(bytes.data() + off, &none, sizeof none);
-  std::memcpy(reinterpret_cast<std::byte*>(ctx.get()), bytes.data(), bytes.size());
-  uc_context_restore(uc.get(), ctx.get());
+  write_field<int>(uc.get(), ctx.get(), off, -1);
   probe.vectors.clear();
   probe.stop_after = 1;
   uc_emu_start(uc.get(), kCode + 2, kCode + sizeof kInsns, 0, 16);
