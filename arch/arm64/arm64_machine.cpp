@@ -102,10 +102,12 @@ std::expected<void, std::string> Arm64Machine::init() {
     pmus_.push_back(std::make_unique<Pmu>([this, c](bool level) { (*rds_)[c].set_ppi_level(pmu::kPpi, level); }));
     v.set_pmu(*pmus_.back());
     v.set_hvc_handler([this](Arm64Vcpu& cpu, uint16_t imm) { hvc(cpu, imm); });
-    v.set_maintenance_handler([this](Arm64Vcpu& from, Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa) {
-      for (auto& other : cpus_)
-        if (other.get() != &from) other->apply_remote_maintenance(kind, op, pa);
-    });
+    // One CPU has no other engine to tell: its IC IVAUs are then not translated at all.
+    if (cfg_.cpus > 1)
+      v.set_maintenance_handler([this](Arm64Vcpu& from, Broadcast kind, const uc_arm64_cp_reg& op, uint64_t pa) {
+        for (auto& other : cpus_)
+          if (other.get() != &from) other->apply_remote_maintenance(kind, op, pa);
+      });
     for (auto [base, dev] : {std::pair<uint64_t, MmioDevice*>{virt::kGicdBase, &gicd_},
                              {virt::kItsBase, its_.get()},
                              {virt::kGicrBase, rds_.get()},
