@@ -28,6 +28,8 @@
 #include <span>
 #include <string>
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::arch {
 
 enum class VcpuState : uint8_t { Off, Running, WaitingForInterrupt };
@@ -40,6 +42,7 @@ enum class StopKind : uint8_t {
   Unsupported,  // an instruction the emulator cannot execute
   Deadlock,     // every CPU off or waiting, nothing can wake one
   Interrupted,  // the host asked for a stop (SIGINT, SIGTERM: host_stop.h)
+  Paused,       // a pause asked for (Scheduler::pause_at, request_pause): not an end, run again to go on
 };
 std::string_view to_string(StopKind k);
 
@@ -120,6 +123,20 @@ class Scheduler {
   // (a debugger attached with `irqremap run --gdb`; none by default).
   void set_boundary_hook(std::function<BoundaryDecision(unsigned cpu)> f) { boundary_ = std::move(f); }
 
+  // Pauses (snapshots, `run --save-at`, `run --migrate`): run() returns StopKind::Paused at
+  // the first boundary before a CPU's quantum where `insns` instructions have retired
+  // (pause_at) or after request_pause(), before anything else happens at that boundary.
+  // The scheduler keeps its place in the round, so the next run() goes on with that CPU
+  // exactly as if there had been no pause: a paused run, and a machine restored from a
+  // snapshot taken there, run the same quanta as an unpaused one. A quantum is never cut
+  // short for a pause (the vCPUs' blocks decide where quanta end), so the pause comes at
+  // the end of the quantum that crosses `insns`. One pause each: both are cleared when
+  // they fire.
+  void pause_at(uint64_t insns) { pause_at_ = insns; }
+  void request_pause() { pause_requested_ = true; }
+  // The scheduler's own part of a snapshot: instructions retired, its place in the round.
+  void state(snapshot::Io& io);
+
   // The one-line form of a stop: "what (cpu1, PC 0x40080010: hvc #0) after 1234 instructions"
   // (a clean stop is just "what").
   static RunResult make_result(const StopRequest& s, unsigned cpu, uint64_t pc, std::string insn,
@@ -128,6 +145,12 @@ class Scheduler {
  private:
   uint64_t quantum_;
   uint64_t insns_ = 0;
+  // The CPU whose turn is next and whether the round so far ran one (a round in which
+  // none could run is a deadlock or an idle jump): kept across run() calls.
+  unsigned next_cpu_ = 0;
+  bool progressed_ = false;
+  std::optional<uint64_t> pause_at_;
+  bool pause_requested_ = false;
   std::function<uint64_t(unsigned)> policy_;
   std::function<BoundaryDecision(unsigned)> boundary_;
 };
