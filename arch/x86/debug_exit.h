@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "arch/common/snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {
@@ -23,6 +24,15 @@ class DebugExit final : public IoPortDevice {
   // The full status (value << 1) | 1; a process exit keeps its low 8 bits.
   std::optional<uint32_t> exit_requested() const { return status_; }
   void reset() { status_.reset(); }
+  // Snapshot: the exit status written, if any.
+  void state(snapshot::Io& io) {
+    snapshot::Io::Group g(io, "isa_debug_exit");
+    bool written = status_.has_value();
+    uint32_t status = status_.value_or(0);
+    io.field("written", written);
+    io.field("status", status);
+    if (io.loading()) status_ = written ? std::optional<uint32_t>(status) : std::nullopt;
+  }
 
  private:
   std::optional<uint32_t> status_;

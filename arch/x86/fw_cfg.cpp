@@ -1,5 +1,7 @@
 #include "arch/x86/fw_cfg.h"
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86 {
 
 void FwCfg::set_le(uint16_t key, uint64_t v, unsigned n) {
@@ -36,6 +38,33 @@ uint32_t FwCfg::io_in(uint16_t offset, unsigned size) {
 void FwCfg::io_out(uint16_t offset, unsigned size, uint32_t value) {
   if (offset == 0 && size >= 2) select(uint16_t(value));
   // Byte writes to the selector and any write to the data port have no effect.
+}
+
+
+void FwCfg::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "fw_cfg");
+  io.field("selector", selector_);
+  uint64_t offset = offset_;
+  io.field("offset", offset);
+  // At most the selector's 16-bit key space; an item at most the largest kernel the
+  // machine loads (its RAM).
+  constexpr size_t kMaxItems = 1u << 16, kMaxItemBytes = size_t{1} << 32;
+  const size_t n = io.count("items", items_.size(), kMaxItems);
+  std::map<uint16_t, std::vector<uint8_t>> loaded;
+  auto it = items_.begin();
+  for (size_t i = 0; i < n; ++i) {
+    snapshot::Io::Group item(io, "item");
+    uint16_t key = io.saving() ? it->first : 0;
+    std::vector<uint8_t> bytes;
+    io.field("key", key);
+    io.blob("data", io.saving() ? it->second : bytes, kMaxItemBytes);
+    if (io.saving()) ++it;
+    else loaded[key] = std::move(bytes);
+  }
+  if (io.loading() && io.ok()) {
+    items_ = std::move(loaded);
+    offset_ = size_t(offset);  // read_byte() bounds it by the item's size
+  }
 }
 
 }  // namespace irqremap::x86

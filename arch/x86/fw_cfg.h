@@ -18,6 +18,10 @@
 
 #include "arch/x86/io_port.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 class FwCfg final : public IoPortDevice {
@@ -43,6 +47,11 @@ class FwCfg final : public IoPortDevice {
   void set_u64(uint16_t key, uint64_t v) { set_le(key, v, 8); }
   // The item for `key`, or nullptr.
   const std::vector<uint8_t>* item(uint16_t key) const;
+
+  // Snapshot: the selector, the read offset into the selected item, and the items (a
+  // restored machine loads no image, so the kernel and multiboot items that load() put
+  // here come from the file).
+  void state(snapshot::Io& io);
 
   // The host-side view of what a guest reads: select `key`, then read `n` bytes.
   void select(uint16_t key);

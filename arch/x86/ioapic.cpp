@@ -1,5 +1,7 @@
 #include "arch/x86/ioapic.h"
 
+#include "arch/common/snapshot/state_io.h"
+
 #include <fmt/format.h>
 
 #include "remap/vtd/ioapic_rte_format.h"
@@ -126,6 +128,19 @@ void IoApic::eoi(uint8_t vector) {
       return Event{EventKind::Note, "ioapic", fmt::format("EOI vector {:#x}: pin {} Remote IRR cleared", vector, pin), {}};
     });
     if (level_[pin]) service(pin, "line still high after EOI");
+  }
+}
+
+
+
+void IoApic::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "ioapic");
+  io.field("IOREGSEL", regsel_);
+  io.field("IOAPICID", id_);
+  for (unsigned pin = 0; pin < kPins; ++pin) {
+    snapshot::Io::Group p(io, "pin");
+    io.field("IOREDTBL", rte_[pin]);  // Remote IRR and Delivery Status are in the entry
+    io.field("level", level_[pin]);   // the input's level (a level entry re-sends while it is high)
   }
 }
 

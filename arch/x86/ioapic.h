@@ -27,6 +27,10 @@
 #include "remap/msi.h"
 #include "remap/trace.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 class IoApic final : public MmioDevice {
@@ -47,6 +51,10 @@ class IoApic final : public MmioDevice {
   void set_irq(unsigned pin, bool level);
   // End of interrupt for `vector` (the EOI register, or a local APIC broadcast).
   void eoi(uint8_t vector);
+
+  // Snapshot: IOREGSEL, the ID, the redirection table (Remote IRR and Delivery Status
+  // included) and the input levels (ioapic.cpp).
+  void state(snapshot::Io& io);
 
   uint64_t rte(unsigned pin) const { return rte_.at(pin); }
   bool line(unsigned pin) const { return level_.at(pin); }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86 {
 
 LapicBus::LapicBus(unsigned cpus) {
@@ -15,6 +17,14 @@ int LapicBus::cpu_of(uint32_t apic_id) const {
   for (unsigned c = 0; c < apics_.size(); ++c)
     if (apics_[c]->apic_id() == apic_id) return int(c);
   return -1;
+}
+
+void LapicBus::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "lapics");
+  for (unsigned c = 0; c < apics_.size(); ++c) {
+    snapshot::Io::Group cpu(io, fmt::format("cpu{}", c));
+    apics_[c]->state(io);
+  }
 }
 
 void LapicBus::attach(TraceSink* sink) {

@@ -41,6 +41,10 @@ class LapicBus final : public vtd::ApicBus {
   // The CPU index whose APIC ID is `apic_id`, or -1.
   int cpu_of(uint32_t apic_id) const;
 
+  // Every APIC's part of a machine snapshot, one group per CPU ("cpu0", ...); the bus
+  // itself holds nothing but its wiring.
+  void state(snapshot::Io& io);
+
   // Attach a sink to the bus and to every APIC.
   void attach(TraceSink* sink);
   void detach(TraceSink* sink);

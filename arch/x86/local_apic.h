@@ -26,6 +26,10 @@
 #include "remap/remapper.h"
 #include "remap/trace.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 // An IPI written to the ICR, as the bus routes it (§11.6.1).
@@ -109,6 +113,10 @@ class LocalApic final : public MmioDevice {
   // §11.12.10.2). Physical destination matching is done by the bus (ID or broadcast).
   bool matches_logical(uint32_t dest) const;
   uint32_t logical_id() const;  // LDR as software sees it
+
+  // The APIC's part of a machine snapshot: IA32_APIC_BASE and the mode, every register
+  // (IRR/ISR/TMR included), the latched NMI, INIT and Start Up (local_apic_state.cpp).
+  void state(snapshot::Io& io);
 
   // Where ICR writes go (the bus routes them).
   void set_ipi_sender(std::function<void(const Ipi&)> send) { send_ = std::move(send); }

@@ -1,5 +1,7 @@
 #include "arch/x86/pc_testdev.h"
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86 {
 
 PcTestdev::PcTestdev(std::function<void(unsigned pin, bool level)> set_irq) : set_irq_(std::move(set_irq)) {}
@@ -41,6 +43,12 @@ uint64_t PcTestdev::Iomem::mmio_read(uint64_t offset, unsigned size) {
 
 void PcTestdev::Iomem::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
   for (unsigned i = 0; i < size && offset + i < kIomemSize; ++i) bytes[offset + i] = uint8_t(value >> (8 * i));
+}
+
+void PcTestdev::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "pc_testdev");
+  io.field("scratch", scratch_);
+  io.bytes("iomem", std::span(iomem_.bytes));
 }
 
 }  // namespace irqremap::x86

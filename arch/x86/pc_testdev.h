@@ -28,6 +28,10 @@
 #include "arch/x86/io_port.h"
 #include "remap/mmio.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 class PcTestdev {
@@ -47,6 +51,9 @@ class PcTestdev {
   IoPortDevice& irq_ports() { return irq_; }       // at kIrqBase
   MmioDevice& iomem() { return iomem_; }           // at kIomemBase
   uint32_t scratch() const { return scratch_; }
+  // Snapshot: the scratch register and the iomem bytes. The IRQ lines hold no state here:
+  // their levels are the I/O APIC's inputs, saved there.
+  void state(snapshot::Io& io);
 
  private:
   struct Ports final : IoPortDevice {

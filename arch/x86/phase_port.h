@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "arch/common/phase_marker.h"
+#include "arch/common/snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {
@@ -23,6 +24,16 @@ class PhasePort final : public IoPortDevice {
     auto v = written_;
     written_.reset();
     return v;
+  }
+  // Snapshot: a value written and not yet taken (never, between quanta: the machine takes
+  // it right after the OUT; kept so the file says so).
+  void state(snapshot::Io& io) {
+    snapshot::Io::Group g(io, "phase_port");
+    bool written = written_.has_value();
+    uint32_t value = written_.value_or(0);
+    io.field("written", written);
+    io.field("value", value);
+    if (io.loading()) written_ = written ? std::optional<uint32_t>(value) : std::nullopt;
   }
 
  private:

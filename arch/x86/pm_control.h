@@ -5,6 +5,7 @@
 // counterpart of PSCI SYSTEM_OFF: `irqremap run` exits 0.
 #include <cstdint>
 
+#include "arch/common/snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {
@@ -22,6 +23,12 @@ class PmControl final : public IoPortDevice {
     if ((value & SLP_EN) != 0 && ((value >> 10) & 7) == 0) off_ = true;
   }
   bool power_off_requested() const { return off_; }
+  // Snapshot: PM1a_CNT as software reads it and whether SLP_EN powered the machine off.
+  void state(snapshot::Io& io) {
+    snapshot::Io::Group g(io, "pm1a");
+    io.field("PM1a_CNT", cnt_);
+    io.field("powered_off", off_);
+  }
 
  private:
   uint32_t cnt_ = 1;  // SCI_EN: ACPI mode

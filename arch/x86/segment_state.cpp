@@ -21,6 +21,34 @@ constexpr size_t kCsToSs = kStride, kCsToHflags = kStride + 8;  // segs[1] - seg
 // ADDSEG 6, CS64 15.
 constexpr uint32_t kHfCpl = 3, kHfInhibitIrq = 1u << 3, kHfCs32 = 1u << 4, kHfSs32 = 1u << 5, kHfAddseg = 1u << 6,
                    kHfCs64 = 1u << 15;
+// The hflags bits that follow from CR0, CR4 and EFER (HF_PE 7, HF_MP/EM/TS 9-11, HF_LMA 14,
+// HF_SVME 20, HF_OSFXSR 22, HF_SMAP 23).
+constexpr uint32_t kHfPe = 1u << 7, kHfMp = 1u << 9, kHfEm = 1u << 10, kHfTs = 1u << 11, kHfLma = 1u << 14,
+                   kHfSvme = 1u << 20, kHfOsfxsr = 1u << 22, kHfSmap = 1u << 23;
+constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10, kEferNxe = 1u << 11, kEferSvme = 1u << 12;
+// Descriptor high-dword bits (SDM vol. 3A §3.4.5): DPL 14:13, L 21, D/B 22.
+constexpr uint32_t kDescL = 1u << 21, kDescB = 1u << 22;
+
+// IA32_EFER in a saved context: after WRMSR EFER with NXE set and then clear, the one
+// 8-aligned field holding exactly those two values with LME and LMA set (a fresh UC_MODE_64
+// engine is in IA-32e mode).
+std::expected<size_t, std::string> find_efer() {
+  auto scratch = open_scratch();
+  if (!scratch) return std::unexpected(scratch.error());
+  auto& [uc, ctx] = *scratch;
+  const uint64_t with = kEferLme | kEferLma | kEferNxe, without = kEferLme | kEferLma;
+  uc_x86_msr msr{0xC000'0080, with};
+  uc_reg_write(uc.get(), UC_X86_REG_MSR, &msr);
+  const std::vector<std::byte> a = snapshot(uc.get(), ctx.get());
+  msr.value = without;
+  uc_reg_write(uc.get(), UC_X86_REG_MSR, &msr);
+  const std::vector<std::byte> b = snapshot(uc.get(), ctx.get());
+  std::vector<size_t> found;
+  for (size_t off = 0; off + 8 <= a.size(); off += 8)
+    if (field<uint64_t>(a, off) == with && field<uint64_t>(b, off) == without) found.push_back(off);
+  if (found.size() != 1) return std::unexpected(fmt::format("unicorn: {} candidates for the IA32_EFER record", found.size()));
+  return found[0];
+}
 
 struct Probe {
   uc_context* ctx = nullptr;
@@ -86,7 +114,9 @@ std::expected<SegmentState, std::string> SegmentState::locate() {
   static const std::expected<SegmentState, std::string> state = []() -> std::expected<SegmentState, std::string> {
     auto o = find_offsets();
     if (!o) return std::unexpected(o.error());
-    const SegmentState s(o->first, o->second);
+    auto efer = find_efer();
+    if (!efer) return std::unexpected(efer.error());
+    const SegmentState s(o->first, o->second, *efer);
     // Check the finding: CPL 0 loaded through the records lets MOV from CR0 run.
     auto scratch = open_scratch();
     if (!scratch) return std::unexpected(scratch.error());
@@ -146,6 +176,63 @@ void SegmentState::load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, 
 
 unsigned SegmentState::cpl(uc_engine* uc, uc_context* scratch) const {
   return engine_context::read_field<uint32_t>(uc, scratch, hflags_) & kHfCpl;
+}
+
+SegmentCaches SegmentState::read_all(uc_engine* uc, uc_context* scratch) const {
+  const std::vector<std::byte> b = snapshot(uc, scratch);
+  SegmentCaches segs;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const size_t at = cs_ - kStride + i * kStride;  // ES is the record before CS
+    segs[i] = {uint16_t(field<uint32_t>(b, at + kSelector)), field<uint64_t>(b, at + kBase),
+               field<uint32_t>(b, at + kLimit), field<uint32_t>(b, at + kFlags)};
+  }
+  return segs;
+}
+
+void SegmentState::load_all(uc_engine* uc, uc_context* scratch, const SegmentCaches& segs,
+                            const ModeRegisters& m) const {
+  uc_context_save(uc, scratch);
+  auto* b = reinterpret_cast<std::byte*>(scratch);
+  put<uint64_t>(b, efer_, m.efer);
+  uint32_t hf = 0;
+  std::memcpy(&hf, b + hflags_, sizeof hf);
+  // cpu_x86_update_cr0 / cpu_x86_update_cr4 / cpu_load_efer.
+  hf &= ~(kHfPe | kHfMp | kHfEm | kHfTs | kHfLma | kHfSvme | kHfOsfxsr | kHfSmap | kHfInhibitIrq);
+  const bool pe = (m.cr0 & 1) != 0;
+  if (pe) hf |= kHfPe;
+  hf |= uint32_t(m.cr0 << 8) & (kHfMp | kHfEm | kHfTs);  // CR0.MP/EM/TS are bits 1-3
+  if (m.efer & kEferLma) hf |= kHfLma;
+  if (m.efer & kEferSvme) hf |= kHfSvme;
+  if (m.cr4 & (1u << 9)) hf |= kHfOsfxsr;   // CR4.OSFXSR
+  if (m.cr4 & (1u << 21)) hf |= kHfSmap;    // CR4.SMAP
+  if (m.interrupt_shadow) hf |= kHfInhibitIrq;
+  // cpu_x86_load_seg_cache for ES, CS, SS, DS, FS, GS in turn.
+  const bool vm = (m.rflags & (1u << 17)) != 0;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const size_t at = cs_ - kStride + i * kStride;
+    put<uint32_t>(b, at + kSelector, segs[i].selector);
+    put<uint64_t>(b, at + kBase, segs[i].base);
+    put<uint32_t>(b, at + kLimit, segs[i].limit);
+    put<uint32_t>(b, at + kFlags, segs[i].flags);
+  }
+  const SegmentCache &es = segs[0], &cs = segs[1], &ss = segs[2], &ds = segs[3];
+  if ((hf & kHfLma) && (cs.flags & kDescL)) {
+    hf |= kHfCs32 | kHfCs64;
+  } else {
+    hf = (hf & ~(kHfCs32 | kHfCs64)) | ((cs.flags & kDescB) ? kHfCs32 : 0);
+  }
+  hf = (hf & ~kHfCpl) | ((ss.flags >> 13) & 3);
+  uint32_t addseg = 0;
+  if (hf & kHfCs64) addseg = 0;
+  else if (!pe || vm || !(hf & kHfCs32)) addseg = kHfAddseg;
+  else addseg = (ds.base | es.base | ss.base) != 0 ? kHfAddseg : 0;
+  hf = (hf & ~(kHfSs32 | kHfAddseg)) | ((ss.flags & kDescB) ? kHfSs32 : 0) | addseg;
+  put<uint32_t>(b, hflags_, hf);
+  uc_context_restore(uc, scratch);
+}
+
+uint32_t SegmentState::hflags(uc_engine* uc, uc_context* scratch) const {
+  return engine_context::read_field<uint32_t>(uc, scratch, hflags_);
 }
 
 }  // namespace irqremap::x86

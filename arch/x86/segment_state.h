@@ -15,6 +15,7 @@
 // (bits 1:0) 3 where it was 0 before. The probe checks each of these, then loads CPL 0
 // back through the record and checks that a CPL 0 instruction (MOV from CR0) runs.
 #include <unicorn/unicorn.h>
+#include <array>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,40 @@
 #include <string>
 
 namespace irqremap::x86 {
+
+// A segment register with its hidden part (SDM vol. 3A §3.4.3, "Segment Registers": the
+// descriptor cache), as QEMU keeps it: `flags` is the descriptor's high dword (type, S,
+// DPL, P, AVL, L, D/B, G), base and limit as the processor computed them.
+struct SegmentCache {
+  uint16_t selector = 0;
+  uint64_t base = 0;
+  uint32_t limit = 0;
+  uint32_t flags = 0;
+};
+// In QEMU's order: ES, CS, SS, DS, FS, GS.
+using SegmentCaches = std::array<SegmentCache, 6>;
+
+// What a fresh engine needs to be put in a saved CPU state (X86Vcpu::state), beyond the
+// registers uc_reg_write stores (Unicorn 2.0.1 facts, qemu/target/i386/unicorn.c
+// reg_write for UC_MODE_64):
+//  - CR0, CR3 and CR4 are stored as they are, without QEMU's cpu_x86_update_cr0/cr4: the
+//    hflags bits that follow from them (PE, MP/EM/TS, OSFXSR, SMAP, ADDSEG) are not
+//    updated;
+//  - IA32_EFER goes through helper_wrmsr, which never changes EFER.LMA (a fresh
+//    UC_MODE_64 engine has LMA = 1), so a saved CPU in real or protected mode would stay in
+//    IA-32e mode. EFER is CPU state uc_context_save copies; its offset is found once by
+//    experiment (two WRMSRs that differ in EFER.NXE on a scratch engine);
+//  - ES/CS/SS/DS store the selector only, FS/GS load a descriptor from the GDT: the hidden
+//    parts are written through the segment records (above), and QEMU's hflags bits that
+//    follow from them (CPL = SS.DPL, CS32, SS32, CS64, ADDSEG) are recomputed as QEMU's
+//    cpu_x86_load_seg_cache does, loading ES, CS, SS, DS, FS, GS in turn;
+//  - the STI interrupt shadow is QEMU's HF_INHIBIT_IRQ.
+// tests/x86/snapshot_test.cpp checks that a restored engine's hflags equal the saved
+// engine's at every pause of the demo runs.
+struct ModeRegisters {
+  uint64_t cr0 = 0, cr4 = 0, efer = 0, rflags = 0;
+  bool interrupt_shadow = false;
+};
 
 class SegmentState {
  public:
@@ -40,10 +75,18 @@ class SegmentState {
 
   size_t cs_offset() const { return cs_; }
   size_t hflags_offset() const { return hflags_; }
+  // The six segment registers with their hidden parts.
+  SegmentCaches read_all(uc_engine* uc, uc_context* scratch) const;
+  // Loads the six segment registers, IA32_EFER (LMA included) and the hflags bits that
+  // follow from them and from `m` (see ModeRegisters). CR0/CR4/RFLAGS must already be
+  // written with uc_reg_write.
+  void load_all(uc_engine* uc, uc_context* scratch, const SegmentCaches& segs, const ModeRegisters& m) const;
+  // QEMU's hflags (tests compare a restored engine's with the saved one's).
+  uint32_t hflags(uc_engine* uc, uc_context* scratch) const;
 
  private:
-  SegmentState(size_t cs, size_t hflags) : cs_(cs), hflags_(hflags) {}
-  size_t cs_, hflags_;
+  SegmentState(size_t cs, size_t hflags, size_t efer) : cs_(cs), hflags_(hflags), efer_(efer) {}
+  size_t cs_, hflags_, efer_;
 };
 
 }  // namespace irqremap::x86

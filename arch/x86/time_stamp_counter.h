@@ -34,6 +34,9 @@ class TimeStampCounter {
   // The counter when the clock reads `now` (wraps at 2^64, as the 64-bit counter does).
   uint64_t read(uint64_t now) const { return now + offset_; }
   void write(uint64_t now, uint64_t value) { offset_ = value - now; }
+  // The difference to the clock (a snapshot saves it: the clock is restored with the machine).
+  uint64_t offset() const { return offset_; }
+  void set_offset(uint64_t o) { offset_ = o; }
 
  private:
   uint64_t offset_ = 0;

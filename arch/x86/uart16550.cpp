@@ -1,5 +1,7 @@
 #include "arch/x86/uart16550.h"
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86 {
 
 uint8_t Uart16550::pending() const {
@@ -113,6 +115,25 @@ void Uart16550::io_out(uint16_t offset, unsigned /*size*/, uint32_t value) {
     default: break;  // LSR, MSR: read-only
   }
   update();
+}
+
+
+void Uart16550::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "com1");
+  io.field("IER", ier_);
+  io.field("LCR", lcr_);
+  io.field("MCR", mcr_);
+  io.field("SCR", scr_);
+  io.field("FCR", fcr_);
+  io.field("DLL", dll_);
+  io.field("DLM", dlm_);
+  io.field("LSR_OE", overrun_);
+  io.field("THRE_interrupt", thr_pending_);  // the THRE interrupt not yet cleared (IIR read / THR write)
+  io.field("LSR_polls", lsr_reads_);
+  io.field("INTR", line_);  // the level the I/O APIC input sees
+  std::vector<uint8_t> rx(rx_.begin(), rx_.end());
+  io.blob("RX_FIFO", rx, kFifoDepth);
+  if (io.loading() && io.ok()) rx_.assign(rx.begin(), rx.end());
 }
 
 }  // namespace irqremap::x86

@@ -28,6 +28,10 @@
 
 #include "arch/x86/io_port.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 class Uart16550 final : public IoPortDevice {
@@ -62,6 +66,10 @@ class Uart16550 final : public IoPortDevice {
   // A byte on the line (tests; the source's bytes come this way).
   void receive(uint8_t byte);
   std::size_t rx_level() const { return rx_.size(); }
+  // Snapshot: every register, the receive FIFO, the line-status and THRE-interrupt state,
+  // the poll counter and the interrupt line (uart16550.cpp). The input source is the
+  // host's: the bytes it gave are in the FIFO, the next ones are the restoring host's.
+  void state(snapshot::Io& io);
   // The IIR identification now (no side effect).
   uint8_t pending() const;
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86 {
 
 uint64_t WakeupMailbox::load(uint64_t offset, unsigned size) const {
@@ -45,6 +47,11 @@ void WakeupMailbox::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
                  {{"apic", apic}, {"vector", vector}}};
   });
   if (ok) bytes_[Command] = bytes_[Command + 1] = 0;  // the AP's acknowledgement
+}
+
+void WakeupMailbox::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "wakeup_mailbox");
+  io.bytes("mailbox", std::span(bytes_).first(ReservedForFirmware));
 }
 
 }  // namespace irqremap::x86

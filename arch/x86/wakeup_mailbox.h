@@ -25,6 +25,10 @@
 #include "remap/mmio.h"
 #include "remap/trace.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::x86 {
 
 class WakeupMailbox final : public MmioDevice {
@@ -42,6 +46,10 @@ class WakeupMailbox final : public MmioDevice {
   uint64_t mmio_size() const override { return 0x1000; }
   uint64_t mmio_read(uint64_t offset, unsigned size) override;
   void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // Snapshot: the mailbox bytes the OS wrote (Command, ApicId, WakeupVector and the
+  // ReservedForOs area); ReservedForFirmware is the CPU count, the machine's configuration.
+  void state(snapshot::Io& io);
 
   Trace& trace() { return trace_; }
 

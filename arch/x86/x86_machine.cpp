@@ -328,6 +328,9 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       // The 16550's idle point (uart16550.h): a guest halted waiting on COM1 gets the next
       // input byte; its interrupt wakes a CPU. The machine has no timer to advance.
       [this] { return uart_.feed_at_idle(); });
+  // A pause is not a stop: the run goes on with the next run() (or in the machine restored
+  // from a snapshot taken here), so the trace says nothing and the two runs trace alike.
+  if (r.stop == arch::StopKind::Paused) return r;
   trace_.emit_lazy([&] {
     return Event{EventKind::Note, "x86", fmt::format("stop ({}): {}", arch::to_string(r.stop), r.message),
                  {{"pc", r.pc}, {"status", uint64_t(r.exit_status)}}};

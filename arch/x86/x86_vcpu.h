@@ -244,6 +244,17 @@ class X86Vcpu final : public arch::Vcpu {
   void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
   Trace& trace() { return trace_; }
 
+  // The CPU's part of a machine snapshot, between quanta (x86_vcpu_state.cpp): the
+  // architected registers through uc_reg_read/uc_reg_write by name, the segment registers
+  // with their hidden parts and the mode (segment_state.h: what a fresh engine needs),
+  // x87/SSE state, the debug registers, and the vCPU's own state (running, halted, STI
+  // shadow, TSC offset, a pending #DB, a pending stop, the Start Up vector). Derived state
+  // is not saved: the VA alias runs (this CPU's TLB, va_aliases.h) and the fast mode's
+  // blocks and trap-site hooks are rebuilt as the restored CPU runs into them.
+  void state(snapshot::Io& io);
+  // QEMU's hflags now (tests: a restored engine's must equal the saved one's).
+  std::optional<uint32_t> engine_hflags() const;
+
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   // Fast mode (see "Execution"): the block hook, the trap-site hooks, the exact tail's

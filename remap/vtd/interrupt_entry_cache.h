@@ -64,6 +64,12 @@ class InterruptEntryCache {
     s.sid_word = irte[1];
     irtes_[i] = irte;
   }
+  // The occupied slots in slot order, for a snapshot (unit_state.cpp).
+  template <typename F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].index != IecSlot::kEmpty) f(slots_[i], irtes_[i]);
+  }
   // Global invalidation; returns how many entries were dropped.
   unsigned invalidate_all() {
     unsigned n = 0;

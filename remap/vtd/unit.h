@@ -51,6 +51,10 @@
 #include "remap/vtd/trace_event.h"
 #include "remap/vtd/unit_config.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::vtd {
 
 class Unit final : public MmioDevice, public Remapper {
@@ -62,6 +66,11 @@ class Unit final : public MmioDevice, public Remapper {
   uint64_t mmio_size() const override { return reg::kWindow; }
   uint64_t mmio_read(uint64_t offset, unsigned size) override;
   void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
+
+  // The unit's part of a machine snapshot (arch/common/snapshot/state_io.h): every
+  // register, the state SIRTP and QIE latched, the fault recording position and the
+  // interrupt entry cache (unit_state.cpp).
+  void state(snapshot::Io& io);
 
   // Remapper
   std::string_view unit_name() const override { return "vtd"; }

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <optional>
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::pci {
 
 // Type 0 header offsets (PCI 3.0 §6.1, Figure 6-1).
@@ -71,6 +75,10 @@ class ConfigSpace {
   unsigned add_capability(uint8_t id, unsigned length);
 
   uint16_t command() const { return get16(cfg::COMMAND); }
+
+  // Snapshot: the 256 bytes as software reads them. The write masks, BAR sizes and the
+  // capability list's layout are the device's construction, not saved.
+  void state(snapshot::Io& io);
 
  private:
   std::array<uint8_t, kSize> bytes_{}, wmask_{}, w1cmask_{};

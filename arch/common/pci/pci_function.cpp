@@ -1,5 +1,7 @@
 #include "arch/common/pci/pci_function.h"
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::pci {
 
 void PciFunction::set_intx(bool asserted) {
@@ -11,6 +13,14 @@ void PciFunction::set_intx(bool asserted) {
   if (out == intx_out_) return;
   intx_out_ = out;
   if (intx_) intx_(out);
+}
+
+void PciFunction::state(snapshot::Io& io) {
+  config().state(io);
+  // The pin is not driven again on restore: the interrupt controller's input level is in
+  // its own part of the snapshot.
+  io.field("INTx_request", intx_request_);
+  io.field("INTx_pin", intx_out_);
 }
 
 }  // namespace irqremap::pci

@@ -9,6 +9,10 @@
 
 #include "arch/common/pci/config_space.h"
 
+namespace irqremap::snapshot {
+class Io;
+}
+
 namespace irqremap::pci {
 
 // What a bus-mastering function's DMA goes through: the machine routes it to VT-d
@@ -40,6 +44,10 @@ class PciFunction {
     return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
   }
   virtual void bar_write(unsigned /*bar*/, uint64_t /*offset*/, unsigned /*size*/, uint64_t /*value*/) {}
+
+  // Snapshot: the configuration space and the INTx request and pin levels; a device with
+  // registers of its own adds them (overriding, and calling PciFunction::state first).
+  virtual void state(snapshot::Io& io);
 
   // INTx: the bus connects the function's pin to an interrupt controller input.
   void connect_intx(std::function<void(bool level)> line) { intx_ = std::move(line); }

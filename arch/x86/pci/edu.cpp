@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/snapshot/state_io.h"
+
 #include "remap/mmio.h"
 
 namespace irqremap::x86::pci {
@@ -143,6 +145,20 @@ void EduDevice::run_dma() {
   }
   cmd_ &= ~DMA_RUN;
   if (cmd_ & DMA_IRQ_EN) raise(DMA_IRQ);
+}
+
+void EduDevice::state(snapshot::Io& io) {
+  PciFunction::state(io);
+  io.field("ALIVE", alive_);
+  io.field("FACTORIAL", fact_);
+  io.field("STATUS", status_);
+  io.field("INTR_STATUS", irq_status_);
+  io.field("DMA_SRC", src_);
+  io.field("DMA_DST", dst_);
+  io.field("DMA_COUNT", cnt_);
+  io.field("DMA_CMD", cmd_);
+  io.bytes("DMA_buffer", std::span(buf_));
+  io.field("dma_transfers", dma_transfers_);
 }
 
 }  // namespace irqremap::x86::pci

@@ -67,6 +67,9 @@ class EduDevice final : public PciFunction {
   uint32_t irq_status() const { return irq_status_; }
   std::span<const uint8_t> buffer() const { return buf_; }
   uint64_t dma_transfers() const { return dma_transfers_; }
+  // Snapshot: the configuration space, then edu.rst's registers and the DMA buffer. A DMA
+  // and a factorial complete at their register write (see above), so none is in flight.
+  void state(snapshot::Io& io) override;
   Trace& trace() { return trace_; }
 
  private:

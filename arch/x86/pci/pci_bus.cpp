@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arch/common/snapshot/state_io.h"
+
 namespace irqremap::x86::pci {
 
 bool PciBus::add(unsigned dev, unsigned fn, PciFunction& f) {
@@ -93,6 +95,16 @@ void PciBus::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
     return;
   }
   h.f->bar_write(h.bar, h.offset, size, value);
+}
+
+void PciBus::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "pci");
+  io.field("CONFIG_ADDRESS", address_);
+  for (unsigned devfn = 0; devfn < functions_.size(); ++devfn)
+    if (PciFunction* f = functions_[devfn]) {
+      snapshot::Io::Group fn(io, fmt::format("{:02x}.{}", devfn >> 3, devfn & 7));
+      f->state(io);
+    }
 }
 
 }  // namespace irqremap::x86::pci

@@ -48,6 +48,9 @@ class PciBus final : public IoPortDevice, public MmioDevice {
   void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
   uint64_t window_base() const { return base_; }
 
+  // Snapshot: CONFIG_ADDRESS and every function's state, by devfn.
+  void state(snapshot::Io& io);
+
   Trace& trace() { return trace_; }
 
  private:

@@ -1,0 +1,260 @@
+// The x86-64 vCPU's part of a machine snapshot (x86_vcpu.h "state"). Records are named as
+// SDM vol. 3A spells the registers; the MSRs by their architectural names (vol. 4).
+//
+// A snapshot is taken between quanta, never inside uc_emu_start, so nothing of a running
+// step (the block being counted, the #PF scratch page, the exact-budget tail) exists then.
+// Saving reads the engine through uc_reg_read; loading collects every record first and
+// writes the engine only when the whole stream was read (io.ok()).
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+
+#include "arch/common/snapshot/state_io.h"
+#include "arch/x86/engine_context.h"
+#include "arch/x86/x86_vcpu.h"
+
+namespace irqremap::x86 {
+namespace {
+
+struct Reg {
+  const char* name;
+  int id;
+};
+constexpr Reg kGprs[] = {
+    {"RAX", UC_X86_REG_RAX}, {"RBX", UC_X86_REG_RBX}, {"RCX", UC_X86_REG_RCX}, {"RDX", UC_X86_REG_RDX},
+    {"RSI", UC_X86_REG_RSI}, {"RDI", UC_X86_REG_RDI}, {"RBP", UC_X86_REG_RBP}, {"RSP", UC_X86_REG_RSP},
+    {"R8", UC_X86_REG_R8},   {"R9", UC_X86_REG_R9},   {"R10", UC_X86_REG_R10}, {"R11", UC_X86_REG_R11},
+    {"R12", UC_X86_REG_R12}, {"R13", UC_X86_REG_R13}, {"R14", UC_X86_REG_R14}, {"R15", UC_X86_REG_R15},
+    {"RIP", UC_X86_REG_RIP}, {"RFLAGS", UC_X86_REG_RFLAGS},
+};
+constexpr Reg kControl[] = {{"CR0", UC_X86_REG_CR0}, {"CR2", UC_X86_REG_CR2}, {"CR3", UC_X86_REG_CR3},
+                            {"CR4", UC_X86_REG_CR4}};
+// DR7 is the vCPU's own (x86_vcpu.h: Unicorn never gets its enables).
+constexpr Reg kDebug[] = {{"DR0", UC_X86_REG_DR0}, {"DR1", UC_X86_REG_DR1}, {"DR2", UC_X86_REG_DR2},
+                          {"DR3", UC_X86_REG_DR3}, {"DR6", UC_X86_REG_DR6}};
+constexpr uint32_t kMsrEfer = 0xC000'0080;
+// The MSRs the guest writes that Unicorn performs natively and holds (RDMSR/WRMSR of
+// IA32_APIC_BASE, x2APIC and IA32_TSC are the vCPU's: local_apic.h, time_stamp_counter.h;
+// IA32_FS_BASE/IA32_GS_BASE are the FS/GS hidden bases, saved with the segments).
+struct Msr {
+  const char* name;
+  uint32_t index;
+};
+constexpr Msr kMsrs[] = {
+    {"IA32_SYSENTER_CS", 0x174},   {"IA32_SYSENTER_ESP", 0x175},   {"IA32_SYSENTER_EIP", 0x176},
+    {"IA32_MISC_ENABLE", 0x1A0},   {"IA32_PAT", 0x277},            {"IA32_MTRR_DEF_TYPE", 0x2FF},
+    {"IA32_MTRR_FIX64K_00000", 0x250}, {"IA32_MTRR_FIX16K_80000", 0x258}, {"IA32_MTRR_FIX16K_A0000", 0x259},
+    {"IA32_MTRR_FIX4K_C0000", 0x268},  {"IA32_MTRR_FIX4K_C8000", 0x269},  {"IA32_MTRR_FIX4K_D0000", 0x26A},
+    {"IA32_MTRR_FIX4K_D8000", 0x26B},  {"IA32_MTRR_FIX4K_E0000", 0x26C},  {"IA32_MTRR_FIX4K_E8000", 0x26D},
+    {"IA32_MTRR_FIX4K_F0000", 0x26E},  {"IA32_MTRR_FIX4K_F8000", 0x26F},
+    {"IA32_MTRR_PHYSBASE0", 0x200}, {"IA32_MTRR_PHYSMASK0", 0x201}, {"IA32_MTRR_PHYSBASE1", 0x202},
+    {"IA32_MTRR_PHYSMASK1", 0x203}, {"IA32_MTRR_PHYSBASE2", 0x204}, {"IA32_MTRR_PHYSMASK2", 0x205},
+    {"IA32_MTRR_PHYSBASE3", 0x206}, {"IA32_MTRR_PHYSMASK3", 0x207}, {"IA32_MTRR_PHYSBASE4", 0x208},
+    {"IA32_MTRR_PHYSMASK4", 0x209}, {"IA32_MTRR_PHYSBASE5", 0x20A}, {"IA32_MTRR_PHYSMASK5", 0x20B},
+    {"IA32_MTRR_PHYSBASE6", 0x20C}, {"IA32_MTRR_PHYSMASK6", 0x20D}, {"IA32_MTRR_PHYSBASE7", 0x20E},
+    {"IA32_MTRR_PHYSMASK7", 0x20F},
+    {"IA32_STAR", 0xC000'0081},    {"IA32_LSTAR", 0xC000'0082},    {"IA32_CSTAR", 0xC000'0083},
+    {"IA32_FMASK", 0xC000'0084},   {"IA32_KERNEL_GS_BASE", 0xC000'0102}, {"IA32_TSC_AUX", 0xC000'0103},
+};
+constexpr const char* kSegNames[] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+constexpr int kStRegs[] = {UC_X86_REG_ST0, UC_X86_REG_ST1, UC_X86_REG_ST2, UC_X86_REG_ST3,
+                           UC_X86_REG_ST4, UC_X86_REG_ST5, UC_X86_REG_ST6, UC_X86_REG_ST7};
+
+// Everything the file holds for one CPU, gathered before any of it reaches the engine.
+struct CpuRecord {
+  std::array<uint64_t, std::size(kGprs)> gprs{};
+  std::array<uint64_t, std::size(kControl)> control{};
+  uint64_t efer = 0;
+  std::array<uint64_t, std::size(kDebug)> debug{};
+  uint64_t dr7 = 0;
+  std::array<uint64_t, std::size(kMsrs)> msrs{};
+  SegmentCaches segs{};
+  uc_x86_mmr ldtr{}, tr{}, gdtr{}, idtr{};
+  uint16_t fpcw = 0, fpsw = 0, fptag = 0, fcs = 0, fds = 0, fop = 0;
+  uint64_t fip = 0, fdp = 0;
+  std::array<std::array<uint8_t, 10>, 8> st{};
+  uint32_t mxcsr = 0;
+  std::array<std::array<uint8_t, 16>, 16> xmm{};
+  int32_t exception_in_flight = -1;
+};
+
+void visit(snapshot::Io& io, CpuRecord& r) {
+  {
+    snapshot::Io::Group g(io, "gprs");
+    for (size_t i = 0; i < std::size(kGprs); ++i) io.field(kGprs[i].name, r.gprs[i]);
+  }
+  {
+    snapshot::Io::Group g(io, "control");
+    for (size_t i = 0; i < std::size(kControl); ++i) io.field(kControl[i].name, r.control[i]);
+    io.field("IA32_EFER", r.efer);
+  }
+  {
+    snapshot::Io::Group g(io, "debug");
+    for (size_t i = 0; i < std::size(kDebug); ++i) io.field(kDebug[i].name, r.debug[i]);
+    io.field("DR7", r.dr7);
+  }
+  {
+    snapshot::Io::Group g(io, "msrs");
+    for (size_t i = 0; i < std::size(kMsrs); ++i) io.field(kMsrs[i].name, r.msrs[i]);
+  }
+  {
+    // SDM vol. 3A §3.4.3: the visible selector and the hidden base, limit and attributes
+    // (the descriptor's high dword as loaded).
+    snapshot::Io::Group g(io, "segments");
+    for (size_t i = 0; i < r.segs.size(); ++i) {
+      snapshot::Io::Group s(io, kSegNames[i]);
+      io.field("selector", r.segs[i].selector);
+      io.field("base", r.segs[i].base);
+      io.field("limit", r.segs[i].limit);
+      io.field("attributes", r.segs[i].flags);
+    }
+    for (auto [name, m] : {std::pair{"LDTR", &r.ldtr}, std::pair{"TR", &r.tr}}) {
+      snapshot::Io::Group s(io, name);
+      uint16_t sel = m->selector;
+      io.field("selector", sel);
+      m->selector = sel;
+      io.field("base", m->base);
+      io.field("limit", m->limit);
+      io.field("attributes", m->flags);
+    }
+    for (auto [name, m] : {std::pair{"GDTR", &r.gdtr}, std::pair{"IDTR", &r.idtr}}) {
+      snapshot::Io::Group s(io, name);
+      io.field("base", m->base);
+      io.field("limit", m->limit);
+      io.check(m->limit <= 0xFFFF, "a descriptor-table limit above 16 bits");
+    }
+  }
+  {
+    // x87 FPU and SSE state (SDM vol. 1 §8.1, §10.2).
+    snapshot::Io::Group g(io, "fpu");
+    io.field("FCW", r.fpcw);
+    io.field("FSW", r.fpsw);
+    io.field("FTW", r.fptag);
+    for (size_t i = 0; i < r.st.size(); ++i) io.bytes(fmt::format("ST{}", i), std::span(r.st[i]));
+    io.field("FIP", r.fip);
+    io.field("FCS", r.fcs);
+    io.field("FDP", r.fdp);
+    io.field("FDS", r.fds);
+    io.field("FOP", r.fop);
+    io.field("MXCSR", r.mxcsr);
+    for (size_t i = 0; i < r.xmm.size(); ++i) io.bytes(fmt::format("XMM{}", i), std::span(r.xmm[i]));
+  }
+  // The exception the engine counts as being delivered (exception_in_flight.h): always none
+  // between quanta (the vCPU clears it after each delivery), saved so a file says so.
+  io.field("exception_in_flight", r.exception_in_flight);
+  io.check(r.exception_in_flight >= -1 && r.exception_in_flight < 32, "an exception in flight that is no vector");
+}
+
+}  // namespace
+
+std::optional<uint32_t> X86Vcpu::engine_hflags() const {
+  if (!segments_ || scratch_context_ == nullptr) return std::nullopt;
+  return segments_->hflags(uc_, scratch_context_);
+}
+
+void X86Vcpu::state(snapshot::Io& io) {
+  snapshot::Io::Group cpu(io, fmt::format("cpu{}", index_));
+  if (!segments_ || scratch_context_ == nullptr) {
+    io.fail("this vCPU cannot load segment state into Unicorn (segment_state.h)");
+    return;
+  }
+  CpuRecord r;
+  if (io.saving()) {
+    for (size_t i = 0; i < std::size(kGprs); ++i) uc_reg_read(uc_, kGprs[i].id, &r.gprs[i]);
+    for (size_t i = 0; i < std::size(kControl); ++i) uc_reg_read(uc_, kControl[i].id, &r.control[i]);
+    uc_x86_msr efer{kMsrEfer, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+    r.efer = efer.value;
+    for (size_t i = 0; i < std::size(kDebug); ++i) uc_reg_read(uc_, kDebug[i].id, &r.debug[i]);
+    r.dr7 = dr7_;
+    for (size_t i = 0; i < std::size(kMsrs); ++i) {
+      uc_x86_msr m{kMsrs[i].index, 0};
+      uc_reg_read(uc_, UC_X86_REG_MSR, &m);
+      r.msrs[i] = m.value;
+    }
+    r.segs = segments_->read_all(uc_, scratch_context_);
+    uc_reg_read(uc_, UC_X86_REG_LDTR, &r.ldtr);
+    uc_reg_read(uc_, UC_X86_REG_TR, &r.tr);
+    uc_reg_read(uc_, UC_X86_REG_GDTR, &r.gdtr);
+    uc_reg_read(uc_, UC_X86_REG_IDTR, &r.idtr);
+    uc_reg_read(uc_, UC_X86_REG_FPCW, &r.fpcw);
+    uc_reg_read(uc_, UC_X86_REG_FPSW, &r.fpsw);
+    uc_reg_read(uc_, UC_X86_REG_FPTAG, &r.fptag);
+    for (size_t i = 0; i < r.st.size(); ++i) uc_reg_read(uc_, kStRegs[i], r.st[i].data());
+    uc_reg_read(uc_, UC_X86_REG_FIP, &r.fip);
+    uc_reg_read(uc_, UC_X86_REG_FCS, &r.fcs);
+    uc_reg_read(uc_, UC_X86_REG_FDP, &r.fdp);
+    uc_reg_read(uc_, UC_X86_REG_FDS, &r.fds);
+    uc_reg_read(uc_, UC_X86_REG_FOP, &r.fop);
+    uc_reg_read(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
+    for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_read(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
+    if (in_flight_) r.exception_in_flight = in_flight_->read(uc_, scratch_context_);
+  }
+  visit(io, r);
+
+  // The vCPU's own state.
+  snapshot::Io::Group own(io, "vcpu");
+  io.field("running", running_);  // false: off, or waiting for SIPI (SDM vol. 3A §9.4.4)
+  io.field("halted", halted_);    // HLT executed, waiting for an interrupt
+  io.field("STI_shadow", sti_shadow_);  // blocking by STI (SDM vol. 3A §6.8.3)
+  uint64_t tsc_offset = tsc_.offset();
+  io.field("IA32_TSC_offset", tsc_offset);  // the counter's difference to the machine's clock
+  io.field("instructions_entered", entered_);
+  io.bytes("interrupts_taken", std::as_writable_bytes(std::span(taken_)));
+  io.field("startup_vector", startup_page_.vector);
+  io.field("precise_only", sites_full_);  // the fast mode's trap sites overflowed once
+  io.field("DR6_pending", debug_hits_);   // data-breakpoint hits whose #DB trap is due
+  bool has_error = error_.has_value();
+  std::string error = error_.value_or("");
+  io.field("stop_pending", has_error);
+  io.text("stop_reason", error, 4096);
+  io.check((debug_hits_ & ~0xFu) == 0, "DR6 hits outside B0-B3");
+  if (!io.loading() || !io.ok()) return;
+
+  // Apply. General registers and RIP/RFLAGS, then CR0/CR2/CR3/CR4 (stored as they are),
+  // the MSRs (helper_wrmsr), the x87/SSE state (FSW before the STn: STn is relative to
+  // FSW.TOP), then segments, EFER and the mode (segment_state.h ModeRegisters).
+  for (size_t i = 0; i < std::size(kGprs); ++i) uc_reg_write(uc_, kGprs[i].id, &r.gprs[i]);
+  for (size_t i = 0; i < std::size(kControl); ++i) uc_reg_write(uc_, kControl[i].id, &r.control[i]);
+  for (size_t i = 0; i < std::size(kMsrs); ++i) {
+    uc_x86_msr m{kMsrs[i].index, r.msrs[i]};
+    uc_reg_write(uc_, UC_X86_REG_MSR, &m);
+  }
+  uc_reg_write(uc_, UC_X86_REG_LDTR, &r.ldtr);
+  uc_reg_write(uc_, UC_X86_REG_TR, &r.tr);
+  uc_reg_write(uc_, UC_X86_REG_GDTR, &r.gdtr);
+  uc_reg_write(uc_, UC_X86_REG_IDTR, &r.idtr);
+  uc_reg_write(uc_, UC_X86_REG_FPCW, &r.fpcw);
+  uc_reg_write(uc_, UC_X86_REG_FPSW, &r.fpsw);
+  for (size_t i = 0; i < r.st.size(); ++i) uc_reg_write(uc_, kStRegs[i], r.st[i].data());
+  uc_reg_write(uc_, UC_X86_REG_FPTAG, &r.fptag);
+  uc_reg_write(uc_, UC_X86_REG_FIP, &r.fip);
+  uc_reg_write(uc_, UC_X86_REG_FCS, &r.fcs);
+  uc_reg_write(uc_, UC_X86_REG_FDP, &r.fdp);
+  uc_reg_write(uc_, UC_X86_REG_FDS, &r.fds);
+  uc_reg_write(uc_, UC_X86_REG_FOP, &r.fop);
+  uc_reg_write(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
+  for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_write(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
+  segments_->load_all(uc_, scratch_context_, r.segs,
+                      ModeRegisters{r.control[0], r.control[3], r.efer, r.gprs[17], sti_shadow_});
+  if (in_flight_ && r.exception_in_flight != -1)
+    engine_context::write_field<int32_t>(uc_, scratch_context_, in_flight_->offset(), r.exception_in_flight);
+  // Debug registers: DR0-DR3 and DR6 in Unicorn, DR7 without its enables (trapped_insn.h);
+  // the breakpoints DR7 arms are derived and rebuilt.
+  for (size_t i = 0; i < std::size(kDebug); ++i) uc_reg_write(uc_, kDebug[i].id, &r.debug[i]);
+  dr7_ = r.dr7;
+  const uint64_t armed_none = dr7_ & ~uint64_t{0xFF};
+  uc_reg_write(uc_, UC_X86_REG_DR7, &armed_none);
+  const uint8_t hits = debug_hits_;
+  update_breakpoints();
+  debug_hits_ = hits;  // update_breakpoints() forgets hits when the breakpoints change
+  tsc_.set_offset(tsc_offset);
+  error_ = has_error ? std::optional<std::string>(error) : std::nullopt;
+  // Not restored, derived: the VA alias runs (this CPU's TLB; a fresh engine has none and
+  // the unmapped-access hook maps them again on first use, as after a TLB flush, which the
+  // SDM allows at any time, vol. 3A §4.10.4), the fast mode's decoded blocks and trap-site
+  // hooks (decoded again when first run), the mode (chosen at the next step).
+}
+
+}  // namespace irqremap::x86
