@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {

@@ -1,6 +1,6 @@
 #include "arch/x86/fw_cfg.h"
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::x86 {
 

@@ -1,6 +1,6 @@
 #include "arch/x86/ioapic.h"
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // The local APIC's part of a machine snapshot (local_apic.h).
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/local_apic.h"
 
 namespace irqremap::x86 {

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "arch/common/phase_marker.h"
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {

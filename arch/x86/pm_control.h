@@ -5,7 +5,7 @@
 // counterpart of PSCI SYSTEM_OFF: `irqremap run` exits 0.
 #include <cstdint>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/io_port.h"
 
 namespace irqremap::x86 {

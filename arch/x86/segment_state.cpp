@@ -25,18 +25,20 @@ constexpr uint32_t kHfCpl = 3, kHfInhibitIrq = 1u << 3, kHfCs32 = 1u << 4, kHfSs
 // HF_SVME 20, HF_OSFXSR 22, HF_SMAP 23).
 constexpr uint32_t kHfPe = 1u << 7, kHfMp = 1u << 9, kHfEm = 1u << 10, kHfTs = 1u << 11, kHfLma = 1u << 14,
                    kHfSvme = 1u << 20, kHfOsfxsr = 1u << 22, kHfSmap = 1u << 23;
-constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10, kEferNxe = 1u << 11, kEferSvme = 1u << 12;
+constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10, kEferSvme = 1u << 12;
 // Descriptor high-dword bits (SDM vol. 3A §3.4.5): DPL 14:13, L 21, D/B 22.
 constexpr uint32_t kDescL = 1u << 21, kDescB = 1u << 22;
 
-// IA32_EFER in a saved context: after WRMSR EFER with NXE set and then clear, the one
-// 8-aligned field holding exactly those two values with LME and LMA set (a fresh UC_MODE_64
-// engine is in IA-32e mode).
+// IA32_EFER in a saved context: after WRMSR EFER with LME set and then clear, the one
+// 8-aligned field holding exactly those two values with LMA set (a fresh UC_MODE_64 engine
+// is in IA-32e mode). LME is the bit to toggle: Unicorn 2.0.1's WRMSR of IA32_EFER changes
+// LME only (found by experiment: SCE and NXE written as 1 read back 0, the CPU model it
+// gives helper_wrmsr has neither SYSCALL nor NX), and never LMA.
 std::expected<size_t, std::string> find_efer() {
   auto scratch = open_scratch();
   if (!scratch) return std::unexpected(scratch.error());
   auto& [uc, ctx] = *scratch;
-  const uint64_t with = kEferLme | kEferLma | kEferNxe, without = kEferLme | kEferLma;
+  const uint64_t with = kEferLme | kEferLma, without = kEferLma;
   uc_x86_msr msr{0xC000'0080, with};
   uc_reg_write(uc.get(), UC_X86_REG_MSR, &msr);
   const std::vector<std::byte> a = snapshot(uc.get(), ctx.get());
@@ -203,7 +205,7 @@ void SegmentState::load_all(uc_engine* uc, uc_context* scratch, const SegmentCac
   hf |= uint32_t(m.cr0 << 8) & (kHfMp | kHfEm | kHfTs);  // CR0.MP/EM/TS are bits 1-3
   if (m.efer & kEferLma) hf |= kHfLma;
   if (m.efer & kEferSvme) hf |= kHfSvme;
-  if (m.cr4 & (1u << 9)) hf |= kHfOsfxsr;   // CR4.OSFXSR
+  if (m.sse_enabled) hf |= kHfOsfxsr;       // CR4.OSFXSR as the engine applies it
   if (m.cr4 & (1u << 21)) hf |= kHfSmap;    // CR4.SMAP
   if (m.interrupt_shadow) hf |= kHfInhibitIrq;
   // cpu_x86_load_seg_cache for ES, CS, SS, DS, FS, GS in turn.
@@ -229,6 +231,10 @@ void SegmentState::load_all(uc_engine* uc, uc_context* scratch, const SegmentCac
   hf = (hf & ~(kHfSs32 | kHfAddseg)) | ((ss.flags & kDescB) ? kHfSs32 : 0) | addseg;
   put<uint32_t>(b, hflags_, hf);
   uc_context_restore(uc, scratch);
+}
+
+bool SegmentState::sse_enabled(uc_engine* uc, uc_context* scratch) const {
+  return (hflags(uc, scratch) & kHfOsfxsr) != 0;
 }
 
 uint32_t SegmentState::hflags(uc_engine* uc, uc_context* scratch) const {

@@ -45,17 +45,23 @@ using SegmentCaches = std::array<SegmentCache, 6>;
 //  - IA32_EFER goes through helper_wrmsr, which never changes EFER.LMA (a fresh
 //    UC_MODE_64 engine has LMA = 1), so a saved CPU in real or protected mode would stay in
 //    IA-32e mode. EFER is CPU state uc_context_save copies; its offset is found once by
-//    experiment (two WRMSRs that differ in EFER.NXE on a scratch engine);
+//    experiment (two WRMSRs that differ in EFER.LME on a scratch engine; LME is the
+//    only bit Unicorn 2.0.1's WRMSR changes);
 //  - ES/CS/SS/DS store the selector only, FS/GS load a descriptor from the GDT: the hidden
 //    parts are written through the segment records (above), and QEMU's hflags bits that
 //    follow from them (CPL = SS.DPL, CS32, SS32, CS64, ADDSEG) are recomputed as QEMU's
 //    cpu_x86_load_seg_cache does, loading ES, CS, SS, DS, FS, GS in turn;
-//  - the STI interrupt shadow is QEMU's HF_INHIBIT_IRQ.
+//  - the STI interrupt shadow is QEMU's HF_INHIBIT_IRQ;
+//  - whether SSE instructions execute is QEMU's HF_OSFXSR, which does not always follow
+//    CR4.OSFXSR: Unicorn's UC_MODE_64 reset sets it with CR4.OSFXSR = 0 (so a bare engine
+//    runs SSE code), and only a MOV to CR4 (cpu_x86_update_cr4) makes it follow CR4. The
+//    snapshot saves it as its own record (X86Vcpu::state "SSE_enabled").
 // tests/x86/snapshot_test.cpp checks that a restored engine's hflags equal the saved
 // engine's at every pause of the demo runs.
 struct ModeRegisters {
   uint64_t cr0 = 0, cr4 = 0, efer = 0, rflags = 0;
   bool interrupt_shadow = false;
+  bool sse_enabled = false;
 };
 
 class SegmentState {
@@ -83,6 +89,8 @@ class SegmentState {
   void load_all(uc_engine* uc, uc_context* scratch, const SegmentCaches& segs, const ModeRegisters& m) const;
   // QEMU's hflags (tests compare a restored engine's with the saved one's).
   uint32_t hflags(uc_engine* uc, uc_context* scratch) const;
+  // Whether SSE instructions execute now (QEMU's HF_OSFXSR; see ModeRegisters).
+  bool sse_enabled(uc_engine* uc, uc_context* scratch) const;
 
  private:
   SegmentState(size_t cs, size_t hflags, size_t efer) : cs_(cs), hflags_(hflags), efer_(efer) {}

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::x86 {
 

@@ -161,7 +161,7 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
 
   std::string disassemble(unsigned cpu, uint64_t pc) const;
 
-  // Machine snapshots (arch/common/snapshot/snapshot_file.h, x86_machine_state.cpp): every
+  // Machine snapshots (snapshot/snapshot_file.h, x86_machine_state.cpp): every
   // part's state, between quanta (a run paused with scheduler().pause_at() or
   // request_pause(), or before the first run). A machine restored from one is started:
   // run() then ignores `entry` and goes on where the saved machine paused.

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "arch/common/snapshot/memory_state.h"
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/x86_machine.h"
 
 namespace irqremap::x86 {

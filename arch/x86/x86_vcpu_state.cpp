@@ -10,7 +10,7 @@
 #include <array>
 #include <cstring>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "arch/x86/engine_context.h"
 #include "arch/x86/x86_vcpu.h"
 
@@ -77,6 +77,7 @@ struct CpuRecord {
   uint32_t mxcsr = 0;
   std::array<std::array<uint8_t, 16>, 16> xmm{};
   int32_t exception_in_flight = -1;
+  bool sse_enabled = false;
 };
 
 void visit(snapshot::Io& io, CpuRecord& r) {
@@ -138,6 +139,8 @@ void visit(snapshot::Io& io, CpuRecord& r) {
     io.field("FDS", r.fds);
     io.field("FOP", r.fop);
     io.field("MXCSR", r.mxcsr);
+    // Whether SSE instructions execute (segment_state.h ModeRegisters: not always CR4.OSFXSR).
+    io.field("SSE_enabled", r.sse_enabled);
     for (size_t i = 0; i < r.xmm.size(); ++i) io.bytes(fmt::format("XMM{}", i), std::span(r.xmm[i]));
   }
   // The exception the engine counts as being delivered (exception_in_flight.h): always none
@@ -190,6 +193,7 @@ void X86Vcpu::state(snapshot::Io& io) {
     uc_reg_read(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
     for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_read(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
     if (in_flight_) r.exception_in_flight = in_flight_->read(uc_, scratch_context_);
+    r.sse_enabled = segments_->sse_enabled(uc_, scratch_context_);
   }
   visit(io, r);
 
@@ -237,7 +241,7 @@ void X86Vcpu::state(snapshot::Io& io) {
   uc_reg_write(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
   for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_write(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
   segments_->load_all(uc_, scratch_context_, r.segs,
-                      ModeRegisters{r.control[0], r.control[3], r.efer, r.gprs[17], sti_shadow_});
+                      ModeRegisters{r.control[0], r.control[3], r.efer, r.gprs[17], sti_shadow_, r.sse_enabled});
   if (in_flight_ && r.exception_in_flight != -1)
     engine_context::write_field<int32_t>(uc_, scratch_context_, in_flight_->offset(), r.exception_in_flight);
   // Debug registers: DR0-DR3 and DR6 in Unicorn, DR7 without its enables (trapped_insn.h);

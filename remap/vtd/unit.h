@@ -67,7 +67,7 @@ class Unit final : public MmioDevice, public Remapper {
   uint64_t mmio_read(uint64_t offset, unsigned size) override;
   void mmio_write(uint64_t offset, unsigned size, uint64_t value) override;
 
-  // The unit's part of a machine snapshot (arch/common/snapshot/state_io.h): every
+  // The unit's part of a machine snapshot (snapshot/state_io.h): every
   // register, the state SIRTP and QIE latched, the fault recording position and the
   // interrupt entry cache (unit_state.cpp).
   void state(snapshot::Io& io);

@@ -1,4 +1,4 @@
-// The VT-d unit's part of a machine snapshot (arch/common/snapshot/state_io.h).
+// The VT-d unit's part of a machine snapshot (snapshot/state_io.h).
 //
 // Saved: every register software can read or that holds written state (§11.4: GSTS, FSTS,
 // FECTL/FEDATA/FEADDR/FEUADDR, IQH/IQT/IQA, ICS, IECTL/IEDATA/IEADDR/IEUADDR, IRTA, the
@@ -30,7 +30,7 @@
 #include <algorithm>
 #include <bit>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "remap/vtd/gcmd_format.h"
 #include "remap/vtd/qi_format.h"
 #include "remap/vtd/unit.h"

@@ -1,6 +1,6 @@
 #include "arch/common/pci/config_space.h"
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 

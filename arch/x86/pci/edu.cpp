@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 #include "remap/mmio.h"
 
