@@ -26,8 +26,6 @@ constexpr uint32_t kHfCpl = 3, kHfInhibitIrq = 1u << 3, kHfCs32 = 1u << 4, kHfSs
 constexpr uint32_t kHfPe = 1u << 7, kHfMp = 1u << 9, kHfEm = 1u << 10, kHfTs = 1u << 11, kHfLma = 1u << 14,
                    kHfSvme = 1u << 20, kHfOsfxsr = 1u << 22, kHfSmap = 1u << 23;
 constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10, kEferSvme = 1u << 12;
-// Descriptor high-dword bits (SDM vol. 3A §3.4.5): DPL 14:13, L 21, D/B 22.
-constexpr uint32_t kDescL = 1u << 21, kDescB = 1u << 22;
 
 // IA32_EFER in a saved context: after WRMSR EFER with LME set and then clear, the one
 // 8-aligned field holding exactly those two values with LMA set (a fresh UC_MODE_64 engine
@@ -217,24 +215,28 @@ void SegmentState::load_all(uc_engine* uc, uc_context* scratch, const SegmentCac
     put<uint32_t>(b, at + kLimit, segs[i].limit);
     put<uint32_t>(b, at + kFlags, segs[i].flags);
   }
-  const SegmentCache &es = segs[0], &cs = segs[1], &ss = segs[2], &ds = segs[3];
-  if ((hf & kHfLma) && (cs.flags & kDescL)) {
-    hf |= kHfCs32 | kHfCs64;
-  } else {
-    hf = (hf & ~(kHfCs32 | kHfCs64)) | ((cs.flags & kDescB) ? kHfCs32 : 0);
+  const SegmentCache &es = segs[0], &ss = segs[2], &ds = segs[3];
+  hf &= ~(kHfCpl | kHfCs32 | kHfCs64 | kHfSs32 | kHfAddseg);
+  hf |= (m.cpl & kHfCpl) | (m.code32 ? kHfCs32 : 0) | (m.code64 ? kHfCs64 : 0) | (m.stack32 ? kHfSs32 : 0);
+  // ADDSEG, QEMU's "a segment base may be non-zero" (cpu_x86_load_seg_cache).
+  if (m.code64) {
+  } else if (!pe || vm || !m.code32) {
+    hf |= kHfAddseg;
+  } else if ((ds.base | es.base | ss.base) != 0) {
+    hf |= kHfAddseg;
   }
-  hf = (hf & ~kHfCpl) | ((ss.flags >> 13) & 3);
-  uint32_t addseg = 0;
-  if (hf & kHfCs64) addseg = 0;
-  else if (!pe || vm || !(hf & kHfCs32)) addseg = kHfAddseg;
-  else addseg = (ds.base | es.base | ss.base) != 0 ? kHfAddseg : 0;
-  hf = (hf & ~(kHfSs32 | kHfAddseg)) | ((ss.flags & kDescB) ? kHfSs32 : 0) | addseg;
   put<uint32_t>(b, hflags_, hf);
   uc_context_restore(uc, scratch);
 }
 
-bool SegmentState::sse_enabled(uc_engine* uc, uc_context* scratch) const {
-  return (hflags(uc, scratch) & kHfOsfxsr) != 0;
+void SegmentState::read_mode(uc_engine* uc, uc_context* scratch, ModeRegisters& m) const {
+  const uint32_t hf = hflags(uc, scratch);
+  m.sse_enabled = (hf & kHfOsfxsr) != 0;
+  m.cpl = hf & kHfCpl;
+  m.code64 = (hf & kHfCs64) != 0;
+  m.code32 = (hf & kHfCs32) != 0;
+  m.stack32 = (hf & kHfSs32) != 0;
+  m.interrupt_shadow = (hf & kHfInhibitIrq) != 0;
 }
 
 uint32_t SegmentState::hflags(uc_engine* uc, uc_context* scratch) const {

@@ -48,9 +48,12 @@ using SegmentCaches = std::array<SegmentCache, 6>;
 //    experiment (two WRMSRs that differ in EFER.LME on a scratch engine; LME is the
 //    only bit Unicorn 2.0.1's WRMSR changes);
 //  - ES/CS/SS/DS store the selector only, FS/GS load a descriptor from the GDT: the hidden
-//    parts are written through the segment records (above), and QEMU's hflags bits that
-//    follow from them (CPL = SS.DPL, CS32, SS32, CS64, ADDSEG) are recomputed as QEMU's
-//    cpu_x86_load_seg_cache does, loading ES, CS, SS, DS, FS, GS in turn;
+//    parts are written through the segment records (above);
+//  - the mode the engine runs in (CPL, 64-bit mode, CS.D, SS.B: QEMU's HF_CPL, HF_CS64,
+//    HF_CS32, HF_SS32) does not always follow the hidden parts: Unicorn's UC_MODE_64 reset
+//    runs 64-bit code at CPL 0 with a null CS whose hidden part is all zeros (a CPU that
+//    the mailbox starts runs from there), so the snapshot saves the mode as its own records
+//    and ADDSEG is recomputed from it as QEMU's cpu_x86_load_seg_cache does;
 //  - the STI interrupt shadow is QEMU's HF_INHIBIT_IRQ;
 //  - whether SSE instructions execute is QEMU's HF_OSFXSR, which does not always follow
 //    CR4.OSFXSR: Unicorn's UC_MODE_64 reset sets it with CR4.OSFXSR = 0 (so a bare engine
@@ -62,6 +65,9 @@ struct ModeRegisters {
   uint64_t cr0 = 0, cr4 = 0, efer = 0, rflags = 0;
   bool interrupt_shadow = false;
   bool sse_enabled = false;
+  // The mode the engine runs code in (see above).
+  unsigned cpl = 0;
+  bool code64 = false, code32 = false, stack32 = false;
 };
 
 class SegmentState {
@@ -89,8 +95,9 @@ class SegmentState {
   void load_all(uc_engine* uc, uc_context* scratch, const SegmentCaches& segs, const ModeRegisters& m) const;
   // QEMU's hflags (tests compare a restored engine's with the saved one's).
   uint32_t hflags(uc_engine* uc, uc_context* scratch) const;
-  // Whether SSE instructions execute now (QEMU's HF_OSFXSR; see ModeRegisters).
-  bool sse_enabled(uc_engine* uc, uc_context* scratch) const;
+  // The ModeRegisters the engine's hflags hold now: sse_enabled, cpl, code64, code32,
+  // stack32, interrupt_shadow (the others are left as they are in `m`).
+  void read_mode(uc_engine* uc, uc_context* scratch, ModeRegisters& m) const;
 
  private:
   SegmentState(size_t cs, size_t hflags, size_t efer) : cs_(cs), hflags_(hflags), efer_(efer) {}

@@ -77,7 +77,7 @@ struct CpuRecord {
   uint32_t mxcsr = 0;
   std::array<std::array<uint8_t, 16>, 16> xmm{};
   int32_t exception_in_flight = -1;
-  bool sse_enabled = false;
+  ModeRegisters mode;  // sse_enabled, cpl, code64, code32, stack32 (segment_state.h)
 };
 
 void visit(snapshot::Io& io, CpuRecord& r) {
@@ -98,6 +98,18 @@ void visit(snapshot::Io& io, CpuRecord& r) {
   {
     snapshot::Io::Group g(io, "msrs");
     for (size_t i = 0; i < std::size(kMsrs); ++i) io.field(kMsrs[i].name, r.msrs[i]);
+  }
+  {
+    // The mode code runs in (segment_state.h ModeRegisters): the CPL (SDM vol. 3A §5.5),
+    // IA-32e 64-bit mode (CS.L, §5.2.1), the default operand and stack sizes (CS.D, SS.B).
+    snapshot::Io::Group g(io, "mode");
+    uint8_t cpl = uint8_t(r.mode.cpl);
+    io.field("CPL", cpl);
+    io.check(cpl <= 3, "a CPL above 3");
+    r.mode.cpl = cpl & 3;
+    io.field("64-bit_mode", r.mode.code64);
+    io.field("CS.D", r.mode.code32);
+    io.field("SS.B", r.mode.stack32);
   }
   {
     // SDM vol. 3A §3.4.3: the visible selector and the hidden base, limit and attributes
@@ -140,7 +152,7 @@ void visit(snapshot::Io& io, CpuRecord& r) {
     io.field("FOP", r.fop);
     io.field("MXCSR", r.mxcsr);
     // Whether SSE instructions execute (segment_state.h ModeRegisters: not always CR4.OSFXSR).
-    io.field("SSE_enabled", r.sse_enabled);
+    io.field("SSE_enabled", r.mode.sse_enabled);
     for (size_t i = 0; i < r.xmm.size(); ++i) io.bytes(fmt::format("XMM{}", i), std::span(r.xmm[i]));
   }
   // The exception the engine counts as being delivered (exception_in_flight.h): always none
@@ -193,7 +205,7 @@ void X86Vcpu::state(snapshot::Io& io) {
     uc_reg_read(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
     for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_read(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
     if (in_flight_) r.exception_in_flight = in_flight_->read(uc_, scratch_context_);
-    r.sse_enabled = segments_->sse_enabled(uc_, scratch_context_);
+    segments_->read_mode(uc_, scratch_context_, r.mode);
   }
   visit(io, r);
 
@@ -240,8 +252,12 @@ void X86Vcpu::state(snapshot::Io& io) {
   uc_reg_write(uc_, UC_X86_REG_FOP, &r.fop);
   uc_reg_write(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
   for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_write(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
-  segments_->load_all(uc_, scratch_context_, r.segs,
-                      ModeRegisters{r.control[0], r.control[3], r.efer, r.gprs[17], sti_shadow_, r.sse_enabled});
+  r.mode.cr0 = r.control[0];
+  r.mode.cr4 = r.control[3];
+  r.mode.efer = r.efer;
+  r.mode.rflags = r.gprs[17];
+  r.mode.interrupt_shadow = sti_shadow_;
+  segments_->load_all(uc_, scratch_context_, r.segs, r.mode);
   if (in_flight_ && r.exception_in_flight != -1)
     engine_context::write_field<int32_t>(uc_, scratch_context_, in_flight_->offset(), r.exception_in_flight);
   // Debug registers: DR0-DR3 and DR6 in Unicorn, DR7 without its enables (trapped_insn.h);
