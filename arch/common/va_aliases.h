@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <vector>
 #include <string>
 
 #include "remap/guest_memory.h"
@@ -67,6 +68,15 @@ class VaAliases {
     return it == runs_.end() ? 0 : it->second.pages;
   }
   std::size_t pages() const;
+  // The runs, by first VA page: {va_page, pa_page, pages} (a snapshot saves them).
+  struct RunView {
+    uint64_t va_page, pa_page, pages;
+  };
+  std::vector<RunView> list() const {
+    std::vector<RunView> out;
+    for (const auto& [va, run] : runs_) out.push_back({va, run.pa, run.pages});
+    return out;
+  }
   // The one-line stop message for an access that needs a run past the cap.
   std::string cap_message(uint64_t va, uint64_t pa) const;
 

@@ -202,18 +202,21 @@ void X86Vcpu::choose_mode() {
     if (code_hook_ != 0) uc_hook_del(uc_, code_hook_);
     code_hook_ = 0;
     uc_hook_add(uc_, &block_hook_, UC_HOOK_BLOCK, reinterpret_cast<void*>(&X86Vcpu::on_block), this, 1, 0);
-    if (fetch_hook_ == 0) {
-      // RAM and ROM without execute permission: every byte a block is translated from
-      // reaches on_fetch once (see "Execution"). The hook stays in precise mode too.
-      for (const GuestMemory::Region& reg : mem_.regions())
-        uc_mem_protect(uc_, reg.base, reg.size, reg.read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
-      uc_hook_add(uc_, &fetch_hook_, UC_HOOK_MEM_FETCH_PROT, reinterpret_cast<void*>(&X86Vcpu::on_fetch), this, 1, 0);
-    }
+    watch_fetches();
   }
   // Translations made for the other mode's hooks go. Not with uc_ctl_flush_tlb (Unicorn
   // 2.0.1's name for UC_CTL_TB_FLUSH): that clears the whole translation buffer, a gigabyte
   // touched page by page, which took seconds.
   for (const GuestMemory::Region& reg : mem_.regions()) uc_ctl_remove_cache(uc_, reg.base, reg.base + reg.size);
+}
+
+void X86Vcpu::watch_fetches() {
+  if (fetch_hook_ != 0) return;
+  // RAM and ROM without execute permission: every byte a block is translated from
+  // reaches on_fetch once (see "Execution"). The hook stays in precise mode too.
+  for (const GuestMemory::Region& reg : mem_.regions())
+    uc_mem_protect(uc_, reg.base, reg.size, reg.read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+  uc_hook_add(uc_, &fetch_hook_, UC_HOOK_MEM_FETCH_PROT, reinterpret_cast<void*>(&X86Vcpu::on_fetch), this, 1, 0);
 }
 
 X86Vcpu::Block& X86Vcpu::block_at(uint64_t address, uint32_t size) {

@@ -248,8 +248,9 @@ class X86Vcpu final : public arch::Vcpu {
   // architected registers through uc_reg_read/uc_reg_write by name, the segment registers
   // with their hidden parts and the mode (segment_state.h: what a fresh engine needs),
   // x87/SSE state, the debug registers, and the vCPU's own state (running, halted, STI
-  // shadow, TSC offset, a pending #DB, a pending stop, the Start Up vector). Derived state
-  // is not saved: the VA alias runs (this CPU's TLB, va_aliases.h) and the fast mode's
+  // shadow, TSC offset, a pending #DB, a pending stop, the Start Up vector) and the VA
+  // alias runs (this CPU's TLB, va_aliases.h: they may hold what the tables no longer say,
+  // so they are mapped again as they were). Derived state is not saved: the fast mode's
   // blocks and trap-site hooks are rebuilt as the restored CPU runs into them.
   void state(snapshot::Io& io);
   // QEMU's hflags now (tests: a restored engine's must equal the saved one's).
@@ -265,6 +266,9 @@ class X86Vcpu final : public arch::Vcpu {
   static bool on_fetch(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
   // Installs the hooks of the mode this step runs in.
   void choose_mode();
+  // RAM and ROM lose execute permission and the fetch hook sees translations (fast mode;
+  // kept once installed).
+  void watch_fetches();
   // What the vCPU must do before the instruction at `address` runs (both modes).
   void check_insn(uint64_t address, uint32_t size);
   struct Block {

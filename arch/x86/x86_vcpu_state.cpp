@@ -226,6 +226,27 @@ void X86Vcpu::state(snapshot::Io& io) {
   io.field("stop_pending", has_error);
   io.text("stop_reason", error, 4096);
   io.check((debug_hits_ & ~0xFu) == 0, "DR6 hits outside B0-B3");
+  // The VA alias runs (x86_vcpu.h "linear address"; arch/common/va_aliases.h): this CPU's
+  // TLB. They are saved and mapped again at once rather than rebuilt as the restored CPU
+  // faults into them: a run may hold a translation the tables no longer give (one the
+  // guest changed without invalidating, as a TLB may hold, SDM vol. 3A §4.10.4.2), and
+  // mapping one is a traced event, so rebuilding lazily would trace, and possibly
+  // translate, differently from the uninterrupted run.
+  bool fetch_watch = fetch_hook_ != 0;
+  io.field("fetch_watch", fetch_watch);  // fast mode's execute-permission watch installed
+  std::vector<arch::VaAliases::RunView> runs;
+  if (io.saving()) runs = aliases_.list();
+  const size_t n = io.count("alias_runs", runs.size(), arch::VaAliases::kX86MaxRuns);
+  if (io.loading()) runs.assign(n, {});
+  for (auto& run : runs) {
+    snapshot::Io::Group g(io, "run");
+    io.field("va", run.va_page);
+    io.field("pa", run.pa_page);
+    io.field("pages", run.pages);
+    io.check((run.va_page | run.pa_page) % arch::VaAliases::kPage == 0 && run.pages >= 1 &&
+                 run.pages <= arch::VaAliases::kMaxRunPages,
+             "an alias run that is not whole pages");
+  }
   if (!io.loading() || !io.ok()) return;
 
   // Apply. General registers and RIP/RFLAGS, then CR0/CR2/CR3/CR4 (stored as they are),
@@ -270,11 +291,24 @@ void X86Vcpu::state(snapshot::Io& io) {
   update_breakpoints();
   debug_hits_ = hits;  // update_breakpoints() forgets hits when the breakpoints change
   tsc_.set_offset(tsc_offset);
+  if (fetch_watch) watch_fetches();
+  Trace silent;  // mapped again, not anew: no event
+  for (const auto& run : runs) {
+    const uint64_t pages = run.pages;
+    const bool mapped = aliases_.map(uc_, mem_, run.va_page, run.pa_page, alias_mmio_, silent, index_,
+                                     [pages](uint64_t, uint64_t, uint64_t most) { return std::min(pages, most); });
+    if (!mapped || aliases_.run_pages(run.va_page) != pages) {
+      io.fail(fmt::format("cpu{}: the alias run at VA {:#x} cannot be mapped again", index_, run.va_page));
+      return;
+    }
+    if (fetch_hook_ != 0)
+      if (const GuestMemory::Region* r = mem_.region_at(run.pa_page))
+        uc_mem_protect(uc_, run.va_page, pages * arch::VaAliases::kPage,
+                       r->read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+  }
   error_ = has_error ? std::optional<std::string>(error) : std::nullopt;
-  // Not restored, derived: the VA alias runs (this CPU's TLB; a fresh engine has none and
-  // the unmapped-access hook maps them again on first use, as after a TLB flush, which the
-  // SDM allows at any time, vol. 3A §4.10.4), the fast mode's decoded blocks and trap-site
-  // hooks (decoded again when first run), the mode (chosen at the next step).
+  // Not restored, derived: the fast mode's decoded blocks and trap-site hooks (decoded
+  // again when first run), the mode (chosen at the next step).
 }
 
 }  // namespace irqremap::x86

@@ -4,8 +4,10 @@
 // same events (every guest instruction included) as the uninterrupted run, and ends in the
 // same state. Then: a bad file is refused with a message, never half-applied.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "arch/x86/x86_machine.h"
 #include "guest-fw/firmware.h"
+#include "tests/common/kvm_unit_tests.h"
 #include "snapshot/snapshot_file.h"
 
 using namespace irqremap;
@@ -62,7 +65,10 @@ struct Rig {
   uint64_t load(const char* fw) {
     const guestfw::Firmware* f = guestfw::find(fw);
     REQUIRE(f != nullptr);
-    auto entry = m->load(f->elf);
+    return load(f->elf);
+  }
+  uint64_t load(std::span<const std::byte> image) {
+    auto entry = m->load(image);
     REQUIRE(entry);
     return *entry;
   }
@@ -103,10 +109,12 @@ std::vector<uint64_t> pause_points(uint64_t total, unsigned spread) {
 
 // Runs `fw` uninterrupted, then paused at each point, saved, restored into a fresh machine
 // and run on; checks the property at each. Returns what the pauses saw.
-Seen check_property(const char* fw, unsigned cpus, std::string input = {}, unsigned spread = 12) {
+Seen check_property(std::span<const std::byte> fw, unsigned cpus, std::string input = {}, unsigned spread = 12,
+                    uint64_t budget = kBudget) {
+  const uint64_t kBudget = budget;
   Rig ref(cpus, input);
   const arch::RunResult whole = ref.m->run(ref.load(fw), kBudget);
-  INFO(fw, ": ", whole.message);
+  INFO(whole.message);
   REQUIRE(whole.stop != arch::StopKind::Paused);
   REQUIRE(whole.instructions > 500);
   const std::vector<uint8_t> final_state = ref.save();
@@ -182,9 +190,45 @@ Seen check_property(const char* fw, unsigned cpus, std::string input = {}, unsig
                  ref.sink.out.substr(from, ref.sink.out.find('\n', from) - from), "\" restored \"",
                  trace.substr(from, trace.find('\n', from) - from), "\"");
     }
-    CHECK(second.save() == final_state);
+    // Guest memory may differ in the Accessed and Dirty flags of paging-structure entries
+    // only: the restored engine starts with an empty TLB (Unicorn's softmmu TLB cannot be
+    // saved through its API), so it walks where the uninterrupted one used a cached
+    // translation, and a walk sets A (and D on a write) in the entries it uses (SDM vol. 3A
+    // §4.8). Hardware may drop TLB entries at any time (§4.10.4.4), so both are runs the SDM
+    // allows. Those bits are made equal, every other byte must be.
+    const auto a = ref.m->memory().regions(), b = second.m->memory().regions();
+    REQUIRE(a.size() == b.size());
+    for (size_t r = 0; r < a.size(); ++r)
+      for (uint64_t i = 0; i < a[r].size && i < b[r].size; ++i)
+        if (a[r].host[i] != b[r].host[i]) {
+          const uint8_t diff = uint8_t(a[r].host[i] ^ b[r].host[i]);
+          const bool a_or_d = (a[r].base + i) % 8 == 0 && (diff & ~0x60) == 0;
+          if (!a_or_d) {
+            FAIL_CHECK(fmt::format("memory differs at {:#x}: {:#04x} uninterrupted, {:#04x} restored", a[r].base + i,
+                                   uint8_t(a[r].host[i]), uint8_t(b[r].host[i])));
+            break;
+          }
+          b[r].host[i] = a[r].host[i];
+        }
+    const std::vector<uint8_t> end = second.save();
+    if (end != final_state) {
+      // Where the final states differ: the record names just before the first byte.
+      size_t at = 0;
+      while (at < end.size() && at < final_state.size() && end[at] == final_state[at]) ++at;
+      std::string around;
+      for (size_t i = at > 160 ? at - 160 : 0; i < at + 16 && i < end.size(); ++i)
+        around += std::isprint(end[i]) ? char(end[i]) : '.';
+      FAIL_CHECK("the final states differ at byte ", at, " after: ", around);
+    }
   }
   return seen;
+}
+
+Seen check_property(const char* fw, unsigned cpus, std::string input = {}, unsigned spread = 12) {
+  INFO(fw);
+  const guestfw::Firmware* f = guestfw::find(fw);
+  REQUIRE(f != nullptr);
+  return check_property(f->elf, cpus, std::move(input), spread);
 }
 
 }  // namespace
@@ -347,4 +391,23 @@ TEST_CASE("x86 snapshot: a paused run resumes with a second run() as if unpaused
   CHECK(rest.instructions == whole.instructions);
   CHECK(r.uart == ref.uart);
   CHECK(r.sink.out == ref.sink.out);
+}
+
+// kvm-unit-tests images (test data; skipped when absent, tests/common/kvm_unit_tests.h):
+// the multiboot path through the boot ROM (64-bit, then 32-bit protected mode), real mode,
+// Start Up IPIs (APs in real mode), VT-d DMA remapping through edu, CPL 3. Fast mode: the
+// instruction trace of a few million instructions would make the test slow.
+TEST_CASE("x86 snapshot property on kvm-unit-tests images (realmode, umip, intel-iommu with 4 CPUs): restored at any pause they run on identically") {
+  struct Fast {
+    Fast() { Rig::insn_trace = false; }
+    ~Fast() { Rig::insn_trace = true; }
+  } fast;
+  for (auto [name, cpus] : {std::pair{"realmode", 1u}, std::pair{"umip", 1u}, std::pair{"intel-iommu", 4u}}) {
+    INFO(name);
+    const std::string rel = std::string("x86/") + name + ".flat";
+    const auto image = kuttest::find_image(std::string("snapshot ") + name, rel);
+    if (!image) continue;
+    const std::string bytes = kuttest::slurp(*image);
+    check_property(std::as_bytes(std::span(bytes)), cpus, {}, 10, 30'000'000);
+  }
 }
