@@ -234,11 +234,11 @@ Seen check_property(const char* fw, unsigned cpus, std::string input = {}, unsig
 }  // namespace
 
 TEST_CASE("x86 snapshot property: vtd-enable (QI, SIRTP, global IEC flush, IRE, completion interrupt) restored at any pause runs on identically") {
-  check_property("x86/vtd-enable", 1);
+  check_property("x86/vtd-enable", 1, {}, 8);
 }
 
 TEST_CASE("x86 snapshot property: irq-migrate on 3 CPUs (IRTE rewrite with CMPXCHG16B, IEC index flush, IPIs) restored at any pause runs on identically") {
-  const Seen s = check_property("x86/irq-migrate", 3, {}, 16);
+  const Seen s = check_property("x86/irq-migrate", 3, {}, 8);
   // The pauses fell in the middle of real work: a CPU halted, one still off, an interrupt
   // accepted and not yet taken or not yet ended.
   CHECK(s.halted);
@@ -247,21 +247,21 @@ TEST_CASE("x86 snapshot property: irq-migrate on 3 CPUs (IRTE rewrite with CMPXC
 }
 
 TEST_CASE("x86 snapshot property: irq-stale-iec keeps the stale IEC entry across a restore (the hazard shows as in the uninterrupted run)") {
-  check_property("x86/irq-stale-iec", 3);
+  check_property("x86/irq-stale-iec", 3, {}, 6);
 }
 
 TEST_CASE("x86 snapshot property: ipi-ping on 4 CPUs (mailbox wake-ups, IPIs, x2APIC on odd APs) restored at any pause runs on identically") {
-  const Seen s = check_property("x86/ipi-ping", 4, {}, 16);
+  const Seen s = check_property("x86/ipi-ping", 4, {}, 8);
   CHECK(s.off);
   CHECK(s.halted);
 }
 
 TEST_CASE("x86 snapshot property: ioapic-migrate on 2 CPUs (edu INTx through the I/O APIC, Remote IRR, IRTE rewrite) restored at any pause runs on identically") {
-  check_property("x86/ioapic-migrate", 2);
+  check_property("x86/ioapic-migrate", 2, {}, 6);
 }
 
 TEST_CASE("x86 snapshot property: uart-echo with COM1 input (RX FIFO, polling, ERBFI on IRQ 4) restored at any pause runs on identically") {
-  check_property("x86/uart-echo", 1, "one\ntwo\n", 16);
+  check_property("x86/uart-echo", 1, "one\ntwo\n", 8);
 }
 
 TEST_CASE("x86 snapshot property in fast mode (no instruction trace: quanta end at block boundaries): irq-migrate, ipi-ping and uart-echo restored at any pause run on identically") {
@@ -408,6 +408,6 @@ TEST_CASE("x86 snapshot property on kvm-unit-tests images (realmode, umip, intel
     const auto image = kuttest::find_image(std::string("snapshot ") + name, rel);
     if (!image) continue;
     const std::string bytes = kuttest::slurp(*image);
-    check_property(std::as_bytes(std::span(bytes)), cpus, {}, 10, 30'000'000);
+    check_property(std::as_bytes(std::span(bytes)), cpus, {}, 6, 30'000'000);
   }
 }
