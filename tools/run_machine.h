@@ -215,8 +215,12 @@ std::expected<std::vector<uint8_t>, std::string> save_machine(Machine& m) {
 
 template <typename Machine>
 std::expected<void, std::string> restore_machine(Machine& m, std::span<const uint8_t> file) {
-  if constexpr (Snapshottable<Machine>) return snapshot::restore(m, file);
-  else return std::unexpected(std::string("this machine cannot be restored yet"));
+  if constexpr (Snapshottable<Machine>) {
+    return snapshot::restore(m, file);
+  } else {
+    if (auto d = snapshot::decode(file); !d) return std::unexpected(d.error());
+    return std::unexpected(std::string("this machine cannot be restored yet"));
+  }
 }
 
 // Boots `o` on a Machine built from Config: both machines share this shape (create, load,
