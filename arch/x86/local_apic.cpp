@@ -59,6 +59,17 @@ int LocalApic::highest(const Bits256& b) {
   return -1;
 }
 
+bool LocalApic::accepts_extint() const {
+  const uint32_t lint0 = lvt_[4];
+  return mode_ == ApicMode::Disabled ||
+         ((lint0 & kLvtMasked) == 0 && ((lint0 >> 8) & 7) == uint32_t(DeliveryMode::ExtInt));
+}
+
+void LocalApic::set_virtual_wire() {
+  ChangeNotice n{*this};
+  lvt_[4] = uint32_t(DeliveryMode::ExtInt) << 8;
+}
+
 bool LocalApic::software_enabled() const { return fields::get(svr_, SVR_ENABLE) != 0; }
 
 uint8_t LocalApic::ppr() const {

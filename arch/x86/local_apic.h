@@ -83,6 +83,14 @@ class LocalApic final : public MmioDevice {
   std::optional<uint8_t> acknowledge();
   // Whether an interrupt could wake the CPU from HLT (deliverable, or NMI/INIT pending).
   bool wake_pending() const { return deliverable().has_value() || nmi_pending_ || init_pending_; }
+  // Whether the 8259s' INTR reaches this CPU (their ExtINT): through LINT0 programmed for
+  // ExtINT and unmasked (virtual wire mode, MultiProcessor Specification 1.4 §3.6.2.2), or
+  // straight to the processor when the APIC is globally disabled (SDM §11.4.3).
+  bool accepts_extint() const;
+  // What the firmware leaves on the bootstrap processor: LINT0 in ExtINT mode, unmasked
+  // (0x700), so the PICs' interrupts reach it; QEMU's APIC reset does the same for CPU 0
+  // (hw/intc/apic_common.c apic_reset_common), the SVR's software enable notwithstanding.
+  void set_virtual_wire();
   bool take_nmi();   // an accepted NMI, consumed by the glue
   bool take_init();  // an accepted INIT, consumed by the glue
   std::optional<uint8_t> take_startup();  // an accepted SIPI's vector

@@ -138,7 +138,7 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   retranslate_ = false;
   stop_at_.reset();
   end_quantum_ = false;
-  irq_check_ = apic_.wake_pending() || apic_.startup_pending();
+  irq_check_ = apic_.wake_pending() || apic_.startup_pending() || extint_pending();
   if (attention_) seen_attention_ = *attention_;
   // A step that starts in the STI shadow: its first block is the shadow (see "Execution").
   prev_sti_ = sti_shadow_;
@@ -299,7 +299,7 @@ void X86Vcpu::settle_block(uint64_t at) {
 
 bool X86Vcpu::interrupt_ready(bool in_shadow) const {
   if (apic_.init_pending() || apic_.startup_pending() || apic_.nmi_pending()) return true;  // regardless of IF
-  return !in_shadow && apic_.deliverable() && (rflags() & kRflagsIF) != 0;
+  return !in_shadow && (apic_.deliverable() || extint_pending()) && (rflags() & kRflagsIF) != 0;
 }
 
 void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
@@ -564,9 +564,9 @@ bool X86Vcpu::take_interrupt() {
   }
   if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
-  const auto v = apic_.acknowledge();
-  if (!v) return false;
-  return vector_into_guest(*v, "interrupt");
+  if (const auto v = apic_.acknowledge()) return vector_into_guest(*v, "interrupt");
+  if (extint_pending()) return vector_into_guest(extint_ack_(), "interrupt (8259 ExtINT)");
+  return false;
 }
 
 void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event) {
@@ -632,6 +632,14 @@ bool X86Vcpu::code64() const {
   // be read.
   const auto high = cs_descriptor_high();
   return !high || (*high >> 21 & 1) != 0;  // L, bit 21 of the high dword (§3.4.5)
+}
+
+bool X86Vcpu::code32_operands() const {
+  uint64_t cr0 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+  if ((cr0 & kCr0PE) == 0 || (rflags() & kRflagsVM) != 0) return false;  // real and virtual-8086: 16-bit
+  const auto high = cs_descriptor_high();
+  return high && (*high >> 22 & 1) != 0;  // D, bit 22 of the high dword (§3.4.5)
 }
 
 void X86Vcpu::resume_at_stop() {
@@ -773,7 +781,7 @@ bool X86Vcpu::boundary_stop(bool in_shadow) {
   }
   if (!irq_check_) return false;
   if (interrupt_ready(in_shadow)) return true;
-  if (!apic_.wake_pending() && !apic_.startup_pending()) irq_check_ = false;
+  if (!apic_.wake_pending() && !apic_.startup_pending() && !extint_pending()) irq_check_ = false;
   return false;
 }
 
@@ -1067,14 +1075,15 @@ bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {
     return false;
   }
   // Unicorn 2.0.1's 64-bit engine sets only a segment's selector on a CS write, not its
-  // base: a handler is entered only in the segment that runs (the IVT entries kvm-unit-
-  // tests' realmode writes are in segment 0, as its code).
+  // base: a handler in another segment (a BIOS handler at F000:xxxx) gets CS's base
+  // through the engine's context (segment_state.h).
   if (r.cs != from_cs) {
-    error_ = fmt::format("cannot deliver {} in real mode: handler {:#06x}:{:#06x} is outside the running code "
-                         "segment {:#06x} (Unicorn 2.0.1 cannot load a CS base from outside)",
-                         what, r.cs, r.ip, from_cs);
-    halted_ = false;
-    return false;
+    if (!segments_) {
+      error_ = fmt::format("cannot deliver {} in real mode: no way to load CS {:#06x} in this Unicorn", what, r.cs);
+      halted_ = false;
+      return false;
+    }
+    segments_->load_real_cs(uc_, scratch_context_, r.cs);
   }
   const uint64_t new_ip = r.ip, new_sp = (sp & ~uint64_t{0xFFFF}) | r.sp, new_flags = r.flags;
   uc_reg_write(uc_, UC_X86_REG_RIP, &new_ip);

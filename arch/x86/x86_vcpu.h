@@ -240,6 +240,15 @@ class X86Vcpu final : public arch::Vcpu {
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
   // Without one (a bare engine in tests) it counts the instructions this CPU entered.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
+  // The 8259s' INTA for this CPU (the machine's, on CPU 0): the vector of an external
+  // interrupt the PICs raise and the local APIC passes on (LocalApic::accepts_extint), or
+  // nothing. Taken after the local APIC's own interrupts, as their priorities are
+  // unrelated and QEMU's CPU asks the APIC first (target/i386 cpu_get_pic_interrupt).
+  void set_extint(std::function<bool()> pending, std::function<uint8_t()> acknowledge) {
+    extint_pending_ = std::move(pending);
+    extint_ack_ = std::move(acknowledge);
+  }
+  bool extint_pending() const { return extint_pending_ && extint_pending_(); }
   // Called after each OUT so the machine can stop the engine (debug exit).
   void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
   Trace& trace() { return trace_; }
@@ -344,6 +353,9 @@ class X86Vcpu final : public arch::Vcpu {
   unsigned cpl() const;
   // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
   bool code64() const;
+  // Whether the default operand size is 32 bits (CS.D in protected mode; 16 in real and
+  // virtual-8086 mode), for code outside 64-bit mode.
+  bool code32_operands() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
@@ -395,6 +407,8 @@ class X86Vcpu final : public arch::Vcpu {
   uint64_t executed_ = 0;  // instructions entered in the current step
   uint64_t entered_ = 0;   // instructions entered since the vCPU was made
   std::function<uint64_t()> clock_;
+  std::function<bool()> extint_pending_;
+  std::function<uint8_t()> extint_ack_;
   TimeStampCounter tsc_;
   bool in_step_ = false;
   bool sti_shadow_ = false;  // the last instruction executed was STI
