@@ -82,6 +82,7 @@ std::expected<void, std::string> X86Machine::init() {
     });
     v.set_clock([this] { return tsc_now(); });
     bus_.apic(c).set_on_change([this] { ++attention_; });
+    bus_.apic(c).set_clock([this] { return tsc_now(); });
     v.set_attention(&attention_, [this, c] { return others_need_turn(c); });
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
@@ -277,6 +278,20 @@ bool X86Machine::wake(uint32_t apic_id, uint64_t vector) {
   return true;
 }
 
+std::optional<uint64_t> X86Machine::next_timer_event(bool idle) const {
+  std::optional<uint64_t> at;
+  auto consider = [&](std::optional<uint64_t> t) {
+    if (t && (!at || *t < *at)) at = t;
+  };
+  // An idle machine jumps only to an event that changes something: not to a PIT edge
+  // while IRQ 0 is latched at the 8259, nor to a timer whose vector is masked or pending
+  // already (otherwise a CPU halted with interrupts off would be jumped past for ever).
+  if (!idle || (pic_.irr(0) & 1) == 0) consider(pit_.next_edge());
+  for (unsigned c = 0; c < cpus_.size(); ++c)
+    if (!idle || bus_.apic(c).timer_expiry_matters()) consider(bus_.apic(c).timer_expiry());
+  return at;
+}
+
 bool X86Machine::others_need_turn(unsigned running) const {
   for (unsigned o = 0; o < cpus_.size(); ++o) {
     if (o == running) continue;
@@ -319,7 +334,9 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
     unsigned index() const override { return v->index(); }
     arch::VcpuState state() const override { return v->state(); }
     void service_interrupts() override {
-      m->pit_.update();  // the PIT's edges due by now reach the PICs first
+      // The PIT's edges and this CPU's APIC timer expiries due by now come first.
+      m->pit_.update();
+      m->bus_.apic(v->index()).update_timer();
       v->service_interrupts();
     }
     arch::StepResult step(uint64_t n, bool exact) override {
@@ -327,10 +344,11 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       for (const auto& c : m->cpus_) running += c->state() == arch::VcpuState::Running;
       m->time_.set_sharing(running);
       m->running_cpu_ = int(v->index());
-      // A quantum ends where the PIT's next edge is due, so its IRQ 0 is raised at the
-      // instruction boundary where the clock reaches it (as the AArch64 timers are).
+      // A quantum ends where the next timer event is due (the PIT's edge, any CPU's APIC
+      // timer), so its interrupt is raised at the instruction boundary where the clock
+      // reaches it (as the AArch64 timers are).
       uint64_t limit = n;
-      if (const auto edge = m->pit_.next_edge()) limit = std::min(limit, std::max<uint64_t>(1, m->time_.insns_until(*edge)));
+      if (const auto at = m->next_timer_event(false)) limit = std::min(limit, std::max<uint64_t>(1, m->time_.insns_until(*at)));
       auto r = v->step(limit, exact && limit == n);
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
@@ -360,9 +378,10 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       // a CPU that waits with interrupts off is a deadlock, not an endless jump).
       [this] {
         if (uart_.feed_at_idle()) return true;
-        const auto edge = pit_.next_edge();
-        if (!edge || (pic_.irr(0) & 1) != 0 || !time_.advance_to(*edge)) return false;
+        const auto at = next_timer_event(true);
+        if (!at || !time_.advance_to(*at)) return false;
         pit_.update();
+        for (unsigned c = 0; c < cpus_.size(); ++c) bus_.apic(c).update_timer();
         return true;
       });
   trace_.emit_lazy([&] {

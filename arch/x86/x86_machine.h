@@ -175,6 +175,9 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   // set_attention): one waits with an interrupt or a start-up to take, or one runs while
   // `running` has a quantum meant for a CPU that runs alone.
   bool others_need_turn(unsigned running) const;
+  // The clock time of the next timer event: the PIT's edge, an APIC timer's expiry; for an
+  // idle machine only those that change something (x86_machine.cpp).
+  std::optional<uint64_t> next_timer_event(bool idle) const;
 
   X86MachineConfig cfg_;
   GuestMemory mem_;

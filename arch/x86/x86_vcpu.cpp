@@ -714,6 +714,7 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
+  const bool deadline = msr == kMsrIa32TscDeadline;
   if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
     // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
     // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
@@ -724,7 +725,7 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
     return true;
   }
-  if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
+  if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
     return true;
@@ -735,12 +736,19 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     const uint64_t value = (rdx << 32) | uint32_t(rax);
     if (tsc) {
       tsc_.write(clock(), value);
+    } else if (deadline) {
+      // The deadline is in this CPU's TSC; the timer counts on the clock it is offset from
+      // (a deadline already passed expires at once).
+      const uint64_t now = clock(), ahead = value - tsc_.read(now);
+      apic_.write_tsc_deadline(value, int64_t(ahead) > 0 ? now + ahead : now);
     } else if (!apic_.msr_write(msr, value)) {
       refuse_msr(fmt::format("WRMSR {:#x} <- {:#x}", msr, value));
       return true;
     }
   } else {
-    const auto v = tsc ? std::optional<uint64_t>(tsc_.read(clock())) : apic_.msr_read(msr);
+    const auto v = tsc        ? std::optional<uint64_t>(tsc_.read(clock()))
+                   : deadline ? std::optional<uint64_t>(apic_.tsc_deadline())
+                              : apic_.msr_read(msr);
     if (!v) {
       refuse_msr(fmt::format("RDMSR {:#x}", msr));
       return true;
