@@ -92,7 +92,7 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
   uc_reg_write(uc_, UC_X86_REG_RIP, &rip);
   running_ = true;
   halted_ = false;
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = nmi_blocked_ = false;
 }
 
 X86Vcpu::~X86Vcpu() {
@@ -110,7 +110,7 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
   running_ = true;
   halted_ = false;
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = nmi_blocked_ = false;
 }
 
 arch::VcpuState X86Vcpu::state() const {
@@ -142,8 +142,9 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   if (attention_) seen_attention_ = *attention_;
   // A step that starts in the STI shadow: its first block is the shadow (see "Execution").
   prev_sti_ = sti_shadow_;
+  prev_movss_ = movss_shadow_;
   prev_end_ = rip();
-  if (!precise_) sti_shadow_ = false;
+  if (!precise_) sti_shadow_ = movss_shadow_ = false;
   // `until` is ignored: exits come from the (empty) exit set, see the constructor. Fast
   // mode counts with its own hooks, not Unicorn's `count`, which would add a hook on every
   // instruction.
@@ -297,8 +298,13 @@ void X86Vcpu::settle_block(uint64_t at) {
   in_block_ = 0;
 }
 
+bool X86Vcpu::nmi_takeable(bool in_shadow) const {
+  return apic_.nmi_pending() && !nmi_blocked_ && !(in_shadow && movss_shadow_);
+}
+
 bool X86Vcpu::interrupt_ready(bool in_shadow) const {
-  if (apic_.init_pending() || apic_.startup_pending() || apic_.nmi_pending()) return true;  // regardless of IF
+  if (apic_.init_pending() || apic_.startup_pending()) return true;  // regardless of IF
+  if (nmi_takeable(in_shadow)) return true;
   return !in_shadow && (apic_.deliverable() || extint_pending()) && (rflags() & kRflagsIF) != 0;
 }
 
@@ -317,6 +323,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   if (self->counting_) return;  // run_exact_tail counts each instruction itself
   Block& b = self->block_at(address, size);
   const bool in_shadow = self->prev_sti_ && address == self->prev_end_;
+  self->movss_shadow_ = in_shadow && self->prev_movss_;
   // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->error_.has_value() || self->halted_ || self->sites_full_ ||
               self->executed_ >= self->limit_ || arch::host_stop_request() != 0;
@@ -342,7 +349,8 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   self->cur_ = &b;
   self->block_start_ = address;
   self->pending_ = b.icount;
-  self->prev_sti_ = b.decoded.ends_with_sti;
+  self->prev_sti_ = b.decoded.ends_with_shadow;
+  self->prev_movss_ = b.decoded.shadow_blocks_nmi;
   self->prev_end_ = address + size;
 }
 
@@ -562,7 +570,10 @@ bool X86Vcpu::take_interrupt() {
     data_breakpoint_trap(linear_rip());
     return false;  // no interrupt taken
   }
-  if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
+  if (nmi_takeable(sti_shadow_) && apic_.take_nmi()) {
+    nmi_blocked_ = true;  // until the next IRET (SDM vol. 3A §6.7.1)
+    return vector_into_guest(2, "NMI");
+  }
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   if (const auto v = apic_.acknowledge()) return vector_into_guest(*v, "interrupt");
   if (extint_pending()) return vector_into_guest(extint_ack_(), "interrupt (8259 ExtINT)");
@@ -794,7 +805,7 @@ bool X86Vcpu::boundary_stop(bool in_shadow) {
 }
 
 void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = false;
   if (size == 0) return;
   if (!breakpoints_.empty() && instruction_breakpoint(address)) return;
   std::array<uint8_t, 15> scratch;
@@ -814,11 +825,23 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
     }
     return;
   }
+  const std::span<const uint8_t> whole{b, size};
+  if (is_iret(whole) && nmi_blocked_) {
+    // IRET ends the blocking of NMIs (SDM vol. 3A §6.7.1), even one that then faults; a
+    // pending NMI is taken at the boundary after it.
+    nmi_blocked_ = false;
+    if (apic_.nmi_pending()) irq_check_ = true;
+  }
+  Shadow sh = shadow_after(whole, false);
+  if (sh == Shadow::MovSs && b[opcode_start(whole)] == 0x17 && code64()) sh = Shadow::None;  // POP SS: #UD
+  if (sh != Shadow::None) {
+    // STI, MOV SS, POP SS: interrupts recognised after the next instruction (§6.8.3).
+    sti_shadow_ = true;
+    movss_shadow_ = sh == Shadow::MovSs;
+    return;
+  }
   if (size == 1) {
-    if (b[0] == 0xFB)
-      sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
-    else if (b[0] == 0xF4)
-      halted_ = true;  // HLT itself then ends uc_emu_start
+    if (b[0] == 0xF4) halted_ = true;  // HLT itself then ends uc_emu_start
     return;
   }
   const std::span<const uint8_t> insn{b, size};

@@ -114,7 +114,9 @@
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
 //    by the vCPU are skipped that way).
 //  - STI ends its block, and the block after it is one instruction (QEMU's
-//    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. POPF and IRET end their block
+//    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. MOV SS and POP SS do the same
+//    (QEMU's gen_eob_inhibit_irq), so their shadow, which holds NMIs back too, is also one
+//    block (block_decode.h shadow_after). IRET is a trap site: it ends NMI blocking. POPF and IRET end their block
 //    too (QEMU's gen_eob; IRET is a jump). So an instruction that opens the interrupt
 //    window is always followed by a block boundary, where a pending interrupt is taken
 //    (`sti; nop; cli` takes it before the CLI).
@@ -286,6 +288,9 @@ class X86Vcpu final : public arch::Vcpu {
   // Whether the quantum ends at this boundary (a block's in fast mode, an instruction's in
   // precise mode) for an interrupt or another CPU (see "Execution").
   bool boundary_stop(bool in_shadow);
+  // An NMI is pending and may be taken now: not blocked by one in service (until IRET),
+  // nor by a MOV SS / POP SS shadow (`in_shadow` with movss_shadow_).
+  bool nmi_takeable(bool in_shadow) const;
   std::optional<uc_err> run_exact_tail();
   // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
   unsigned code_bits() const;
@@ -411,7 +416,10 @@ class X86Vcpu final : public arch::Vcpu {
   std::function<uint8_t()> extint_ack_;
   TimeStampCounter tsc_;
   bool in_step_ = false;
-  bool sti_shadow_ = false;  // the last instruction executed was STI
+  bool sti_shadow_ = false;  // the last instruction executed opened an interrupt shadow (STI, MOV SS, POP SS)
+  bool movss_shadow_ = false;  // ... and it was MOV SS or POP SS: NMIs wait too
+  // NMIs are blocked from the delivery of one until the next IRET (SDM vol. 3A §6.7.1).
+  bool nmi_blocked_ = false;
   // Execution mode and the fast mode's state (see "Execution").
   bool precise_ = true, mode_chosen_ = false;
   uc_hook block_hook_ = 0, fetch_hook_ = 0;
@@ -443,7 +451,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool end_quantum_ = false;        // end the quantum at the next block boundary
   std::optional<uint64_t> stop_at_;  // the block a block-hook stop ended the run before
   bool counting_ = false;           // run_exact_tail: on_count counts
-  bool prev_sti_ = false;           // the block before ended with STI ...
+  bool prev_sti_ = false;           // the block before ended with an interrupt shadow ...
+  bool prev_movss_ = false;         // ... of MOV SS or POP SS
   uint64_t prev_end_ = 0;           // ... and ended here
   struct Tail {
     uint64_t address, size;
