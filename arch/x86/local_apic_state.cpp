@@ -23,8 +23,7 @@ void LocalApic::state(snapshot::Io& io) {
   static constexpr const char* kLvt[] = {"LVT_CMCI", "LVT_TIMER", "LVT_THERMAL", "LVT_PMC",
                                          "LVT_LINT0", "LVT_LINT1", "LVT_ERROR"};
   for (size_t i = 0; i < lvt_.size(); ++i) io.field(kLvt[i], lvt_[i]);
-  io.field("TMICT", timer_icr_);  // the timer never counts (local_apic.h): no current count
-  io.field("TDCR", timer_dcr_);
+  timer_.state(io);  // TMICT, TDCR, the count's start, IA32_TSC_DEADLINE (apic_timer.h)
   io.bytes("IRR", std::as_writable_bytes(std::span(irr_)));
   io.bytes("ISR", std::as_writable_bytes(std::span(isr_)));
   io.bytes("TMR", std::as_writable_bytes(std::span(tmr_)));

@@ -59,6 +59,8 @@ void X86Machine::state(snapshot::Io& io) {
   mailbox_.state(io);
   fw_cfg_.state(io);
   testdev_.state(io);
+  pic_.state(io);
+  pit_.state(io);
   pci_.state(io);  // the host bridge, edu and the common device's PCI function
   if (vtd_) vtd_->state(io);
   if (device_) device_->state(io);

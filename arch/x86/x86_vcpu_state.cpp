@@ -213,7 +213,9 @@ void X86Vcpu::state(snapshot::Io& io) {
   snapshot::Io::Group own(io, "vcpu");
   io.field("running", running_);  // false: off, or waiting for SIPI (SDM vol. 3A §9.4.4)
   io.field("halted", halted_);    // HLT executed, waiting for an interrupt
-  io.field("STI_shadow", sti_shadow_);  // blocking by STI (SDM vol. 3A §6.8.3)
+  io.field("STI_shadow", sti_shadow_);  // blocking by STI, MOV SS or POP SS (SDM vol. 3A §6.8.3)
+  io.field("MOV_SS_shadow", movss_shadow_);  // ... by MOV SS / POP SS: NMIs wait too
+  io.field("NMI_blocked", nmi_blocked_);  // an NMI handler runs until the next IRET (§6.7.1)
   uint64_t tsc_offset = tsc_.offset();
   io.field("IA32_TSC_offset", tsc_offset);  // the counter's difference to the machine's clock
   io.field("instructions_entered", entered_);
