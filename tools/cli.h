@@ -48,6 +48,7 @@ void add_demo(CLI::App& app, Context& ctx);
 void add_translate(CLI::App& app, Context& ctx);
 void add_firmware(CLI::App& app, Context& ctx);
 void add_run(CLI::App& app, Context& ctx);
+void add_snapshot(CLI::App& app, Context& ctx);
 // The architectures under `translate`, registered from cmd_translate_subcommands.cpp.
 void add_translate_subcommands(CLI::App& translate, Context& ctx);
 

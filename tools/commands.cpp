@@ -15,6 +15,7 @@ void register_commands(CLI::App& app, Context& ctx) {
   add_translate(app, ctx);
   add_firmware(app, ctx);
   add_run(app, ctx);
+  add_snapshot(app, ctx);
 }
 
 uint64_t parse_number_or_throw(const std::string& text, std::string_view what) {

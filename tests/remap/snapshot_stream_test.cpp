@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "snapshot/records.h"
 #include "snapshot/snapshot_file.h"
 #include "snapshot/state_io.h"
 
@@ -211,4 +212,31 @@ TEST_CASE("snapshot file: a stream with records this build does not restore is r
   FakeMachine b;
   CHECK(irqremap::snapshot::restore(b, file).error() ==
         "the snapshot holds more than this machine restores (records left over)");
+}
+
+TEST_CASE("snapshot records: a stream is read without its machine, every record by path and value (docs/SNAPSHOT.md)") {
+  const std::vector<uint8_t> bytes = save(sample());
+  const auto rs = irqremap::snapshot::records(bytes);
+  REQUIRE(rs);
+  REQUIRE(rs->size() == 15);  // 11 fields, the list's count and its 3 values, no group markers
+  CHECK((*rs)[0].path == "part/flag");
+  CHECK((*rs)[0].value == "true");
+  CHECK((*rs)[3].path == "part/w");
+  CHECK((*rs)[3].value == "3735928559 (0xdeadbeef)");
+  CHECK((*rs)[6].value == "0x10000000000000000000000000");  // 1 << 100
+  CHECK((*rs)[8].value == "<5 bytes> 01 02 03 04 05");
+  CHECK((*rs)[10].value == "\"gits\"");
+  CHECK((*rs)[11].path == "part/list/count");
+  CHECK((*rs)[14].path == "part/list/v");
+}
+
+TEST_CASE("snapshot records: a stream cut short, with an unknown record type or an unbalanced group is refused where it breaks") {
+  std::vector<uint8_t> bytes = save(sample());
+  CHECK(irqremap::snapshot::records(std::span(bytes).first(bytes.size() - 3)).error().find("ends inside") !=
+        std::string::npos);
+  std::vector<uint8_t> odd = bytes;
+  odd[0] = 77;
+  CHECK(irqremap::snapshot::records(odd).error() == "offset 0: record type 77 is none this format has");
+  const std::vector<uint8_t> end_only{uint8_t(irqremap::snapshot::Kind::End), 0};
+  CHECK(irqremap::snapshot::records(end_only).error() == "offset 0: a group ends that never began");
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "snapshot/snapshot_file.h"
+#include "snapshot/state_io.h"
 #include "tests/tools/cli_run.h"
 
 namespace {
@@ -70,4 +72,32 @@ TEST_CASE("run --save-at past the end of the run saves nothing and says so") {
   CHECK(r.status == 0);
   CHECK(r.err.find("before --save-at 999999999999: nothing saved") != std::string::npos);
   CHECK(!fs::exists(f));
+}
+
+TEST_CASE("snapshot show: the header and every record of a file as path: value, --path selects a part") {
+  irqremap::snapshot::Io io = irqremap::snapshot::Io::saver();
+  {
+    irqremap::snapshot::Io::Group g(io, "its");
+    uint64_t cbaser = 0x8000'0000'4000'0403, cwriter = 0x40;
+    io.field("GITS_CBASER", cbaser);
+    io.field("GITS_CWRITER", cwriter);
+  }
+  {
+    irqremap::snapshot::Io::Group g(io, "cpu0");
+    uint64_t pc = 0x4008'0000;
+    io.field("PC", pc);
+  }
+  const std::vector<uint8_t> file = irqremap::snapshot::encode("arm64 cpus=1", io.take());
+  const fs::path f = fs::temp_directory_path() / "irqremap-snapshot-cli-show";
+  std::ofstream(f, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), std::streamsize(file.size()));
+  const clitest::Result all = clitest::run_cli({"snapshot", "show", f.string()});
+  CHECK(all.status == 0);
+  CHECK(all.out ==
+        "format version 1\nconfiguration: arm64 cpus=1\nstate: 70 bytes in 3 records\n"
+        "its/GITS_CBASER: 9223372037928518659 (0x8000000040000403)\nits/GITS_CWRITER: 64 (0x40)\n"
+        "cpu0/PC: 1074266112 (0x40080000)\nmemory: 0 pages of 4 KiB saved (--memory lists them)\n");
+  const clitest::Result its = clitest::run_cli({"snapshot", "show", f.string(), "--path", "cpu0/"});
+  CHECK(its.out.find("cpu0/PC: 1074266112 (0x40080000)\n") != std::string::npos);
+  CHECK(its.out.find("GITS_") == std::string::npos);
+  fs::remove(f);
 }
