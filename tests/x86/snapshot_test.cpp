@@ -260,6 +260,12 @@ TEST_CASE("x86 snapshot property: ioapic-migrate on 2 CPUs (edu INTx through the
   check_property("x86/ioapic-migrate", 2, {}, 6);
 }
 
+TEST_CASE("x86 snapshot property: apic-timer (one-shot, periodic, TSC-deadline) and pit-tick (8254 through the 8259s) restored with timers armed run on identically") {
+  const Seen a = check_property("x86/apic-timer", 1, {}, 8);
+  CHECK(a.halted);
+  check_property("x86/pit-tick", 1, {}, 8);
+}
+
 TEST_CASE("x86 snapshot property: uart-echo with COM1 input (RX FIFO, polling, ERBFI on IRQ 4) restored at any pause runs on identically") {
   check_property("x86/uart-echo", 1, "one\ntwo\n", 8);
 }
