@@ -152,6 +152,7 @@
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -237,9 +238,21 @@ class Arm64Vcpu final : public arch::Vcpu {
   uint64_t mdscr() const { return mdscr_; }
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
+  // Its part of a machine snapshot (vcpu_state.cpp; docs/SNAPSHOT.md): the PE's power
+  // state, the general-purpose, SIMD&FP and EL0/EL1 system registers Unicorn holds, read
+  // and written by name, and what the vCPU keeps itself (MDSCR_EL1, PSTATE.SS, DBG*,
+  // instruction and exception counts, the last exception entry). Loading is for an
+  // engine that has never run: it rebuilds Unicorn's cached state from the registers
+  // (see "Restoring" in vcpu_state.cpp).
+  void state(snapshot::Io& io);
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Puts loaded registers into the engine, hflags and the EL1 context included
+  // (vcpu_state.cpp); the error says why it could not.
+  struct Registers;
+  std::expected<void, std::string> write_registers(const Registers& r);
+  void read_registers(Registers& r) const;
   // One quantum of at most max_insns instructions (step() minus software step).
   arch::StepResult run_quantum(uint64_t max_insns, bool exact);
   // Software step (software_step.h): the guest's MDSCR_EL1 and PSTATE.SS. While stepping_

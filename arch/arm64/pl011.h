@@ -31,6 +31,7 @@
 
 #include "remap/mmio.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -74,6 +75,9 @@ class Pl011 final : public MmioDevice {
   std::size_t rx_level() const { return rx_.size(); }
   uint32_t raw_interrupts() const { return ris_; }
 
+  // Its part of a snapshot: the registers, the receive FIFO, the UARTFR poll count and
+  // the interrupt line's level.
+  void state(snapshot::Io& io);
  private:
   bool receiver_on() const { return (cr_ & CR_UARTEN) && (cr_ & CR_RXE); }
   std::size_t depth() const { return (lcr_h_ & LCR_H_FEN) ? kFifoDepth : 1; }
