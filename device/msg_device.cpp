@@ -577,3 +577,62 @@ void MsgDevice::mmio_write(uint64_t off, unsigned size, uint64_t value) {
 }
 
 }  // namespace irqremap::device
+
+// --- snapshot ---------------------------------------------------------------------------
+
+namespace irqremap::device {
+
+void MsgDevice::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, cfg_.name);
+  const size_t n = io.count("slots", slots_.size(), slots_.size());
+  io.check(n == slots_.size(), fmt::format("{} slots in the file, the device has {}", n, slots_.size()));
+  for (unsigned i = 0; i < slots_.size() && io.ok(); ++i) {
+    Slot& s = slots_[i];
+    snapshot::Io::Group sg(io, fmt::format("slot{}", i));
+    io.field("address", s.words[0]);
+    io.field("data_ctrl", s.words[1]);
+    bool latched = s.latched_lo.has_value();
+    uint32_t lo = s.latched_lo.value_or(0);
+    io.field("latched", latched);
+    io.field("latched_address_lo", lo);
+    s.latched_lo = latched ? std::optional<uint32_t>(lo) : std::nullopt;
+    io.field("window_open", s.window_open);
+    io.field("before_address", s.before.address);
+    io.field("before_data", s.before.data);
+    io.field("before_source", s.before.source);
+    io.field("committed", s.committed);
+    io.field("disabled", s.disabled);
+    io.field("device_masked", s.device_masked);
+    io.field("pending", s.pending);
+    io.field("armed", s.armed);
+    io.field("commits", s.c.commits);
+    io.field("rewrites_enabled", s.c.rewrites_enabled);
+    io.field("events", s.c.events);
+    io.field("messages", s.c.messages);
+    io.field("replays", s.c.replays);
+    io.field("torn", s.c.torn);
+  }
+  io.field("CONTROL", control_);
+  io.field("ERROR", error_);
+  io.check(uint32_t(error_) <= uint32_t(DeviceError::TriggerOutOfRange), "ERROR holds no defined error code");
+  io.field("cq_stopped", cq_stopped_);
+  io.field("reload_pending", reload_pending_);
+  io.field("CTX_BASE", ctx_base_);
+  io.field("swapped_in", swapped_in_);
+  const size_t total = size_t(cfg_.ctx_ro_bytes) + cfg_.ctx_rw_bytes;
+  io.blob("context", ctx_, total);
+  io.check(!swapped_in_ || ctx_.size() == total, "a swapped-in context of another size than the device's");
+  io.field("CQ_BASE", cq_base_);
+  io.field("CQ_SIZE", cq_size_);
+  io.field("CQ_HEAD", cq_head_);
+  io.field("CQ_TAIL", cq_tail_);
+  // The queue code indexes with head and tail modulo the size (a power of two up to 4096).
+  io.check(cq_size_ == 0 ? cq_head_ == 0 && cq_tail_ == 0
+                         : cq_size_ <= 4096 && (cq_size_ & (cq_size_ - 1)) == 0 && cq_head_ < cq_size_ &&
+                               cq_tail_ < cq_size_,
+           "CQ_SIZE, CQ_HEAD or CQ_TAIL out of range");
+  io.field("events", events_);
+  io.field("messages", messages_);
+}
+
+}  // namespace irqremap::device

@@ -28,6 +28,7 @@
 #include "remap/mmio.h"
 #include "remap/msi.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::device {
 
@@ -81,6 +82,12 @@ class MsgDevice final : public MmioDevice {
   void request_ro_reload();                    // RO is read again at the next queue operation
   // Runs the command queue from CQ_HEAD to CQ_TAIL (what a CQ_TAIL write does).
   void process_queue();
+
+  // Its part of a machine snapshot (snapshot/state_io.h): the message store,
+  // every slot's state and counters, the control and error registers, the command queue
+  // and the swapped-in context. The configuration (slots, layout, context sizes) is the
+  // machine's and is checked, not restored.
+  void state(snapshot::Io& io);
 
   // --- inspection ---
   MsiWrite message(unsigned slot) const;  // what the slot would send now

@@ -10,6 +10,7 @@ packages=(
   libfdt-dev device-tree-compiler     # the AArch64 device tree (libfdt); dtc to read it in tests
   doctest-dev                         # tests
   libcli11-dev nlohmann-json3-dev libfmt-dev libbenchmark-dev
+  zlib1g-dev                          # snapshot files: CRC-32 (snapshot/snapshot_file.h)
   qemu-system-arm                     # differential check of the AArch64 stubs against QEMU
   gdb-multiarch                       # the GDB stub (run --gdb) is tested with the real client
   libclang-rt-14-dev binutils         # fuzzing: libFuzzer's runtime; objcopy (tests/fuzz/README.md)

@@ -17,6 +17,7 @@ std::string_view to_string(StopKind k) {
     case StopKind::Unsupported: return "unsupported";
     case StopKind::Deadlock: return "deadlock";
     case StopKind::Interrupted: return "interrupted";
+    case StopKind::Paused: return "paused";
   }
   return "?";
 }
@@ -39,6 +40,13 @@ RunResult Scheduler::make_result(const StopRequest& s, unsigned cpu, uint64_t pc
   return r;
 }
 
+void Scheduler::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "scheduler");
+  io.field("instructions", insns_);
+  io.field("next_cpu", next_cpu_);
+  io.field("progressed", progressed_);
+}
+
 RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
                          const std::function<std::optional<StopRequest>()>& machine_stop,
                          const std::function<std::string(unsigned, uint64_t)>& disassemble,
@@ -48,9 +56,21 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
     const bool clean = s.kind == StopKind::SystemOff || s.kind == StopKind::Exit;
     return make_result(s, c, pc, clean ? std::string() : disassemble(c, pc), insns_);
   };
+  // A restored or resumed run goes on from the scheduler's place in the round; a place
+  // past the CPUs (a file of another machine is refused before this) starts a new round.
+  if (next_cpu_ >= cpus.size()) next_cpu_ = 0, progressed_ = false;
   for (;;) {
-    bool progressed = false;
-    for (unsigned c = 0; c < cpus.size(); ++c) {
+    for (unsigned c = next_cpu_; c < cpus.size(); ++c) {
+      // The place is kept first, so whatever ends the run here resumes at this CPU.
+      next_cpu_ = c;
+      // Before anything else at this boundary, so the resumed run does exactly what the
+      // unpaused one did from here (the machine's stop check, the interrupts, the quantum).
+      if ((pause_at_ && insns_ >= *pause_at_) || pause_requested_) {
+        pause_at_.reset();
+        pause_requested_ = false;
+        return make_result({StopKind::Paused, fmt::format("paused after {} instructions", insns_), 0}, c,
+                           cpus[c]->pc(), std::string(), insns_);
+      }
       if (machine_stop)
         if (auto s = machine_stop()) return result(*s, c);
       Vcpu& v = *cpus[c];
@@ -76,8 +96,11 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
       if (r.stop) return result(*r.stop, c);
       // A quantum that retired nothing but changed state (entered WFI) still counts: the
       // next round sees the new state.
-      progressed = true;
+      progressed_ = true;
     }
+    next_cpu_ = 0;
+    const bool progressed = progressed_;
+    progressed_ = false;
     if (machine_stop)
       if (auto s = machine_stop()) return result(*s, 0);
     if (!progressed) {

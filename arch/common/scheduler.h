@@ -28,7 +28,7 @@
 #include <span>
 #include <string>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arch {
 

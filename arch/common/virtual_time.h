@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "snapshot/state_io.h"
+
 namespace irqremap::arch {
 
 class VirtualTime {
@@ -63,6 +65,17 @@ class VirtualTime {
   }
   // Instructions the running CPU must retire, at the current sharing, until the counter
   // reaches `t` (0 if it has).
+  // Its part of a snapshot: the time so far (the rates are the machine's configuration).
+  // Taken between quanta, when nothing is in flight.
+  void state(snapshot::Io& io) {
+    snapshot::Io::Group g(io, "time");
+    io.field("sharing", sharing_);
+    io.check(sharing_ >= 1 && sharing_ <= kMaxSharing, "CPUs sharing the time out of 1..8");
+    io.field("units", units_);
+    io.field("jumped", jumped_);
+    io.field("retired", retired_);
+    io.check(jumped_ <= units_, "more time jumped than has passed");
+  }
   uint64_t insns_until(uint64_t t) const {
     const unsigned __int128 target = units_for(t), have = units_ + in_flight_units();
     if (target <= have) return 0;

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <unicorn/unicorn.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "arch/common/image_loader.h"
 #include "arch/common/mmio_binding.h"
 #include "arch/common/scheduler.h"
+#include "arch/common/snapshot/memory_state.h"
+#include "snapshot/state_io.h"
 #include "remap/bits.h"
 #include <fmt/format.h>
 
@@ -334,4 +337,123 @@ TEST_CASE("scheduler: a machine stop (system off) ends the run with its status; 
   CHECK(r.exit_status == 0);
   CHECK(r.message == "PSCI SYSTEM_OFF");
   CHECK(log == std::vector<std::string>{"cpu0:5", "cpu1:5", "wake0", "cpu0:0"});
+}
+
+TEST_CASE("scheduler: a pause at an instruction count ends the run at the next quantum boundary, and the resumed run "
+          "runs the quanta the unpaused one ran") {
+  auto unpaused = [] {
+    std::vector<std::string> log;
+    FakeCpu a(0, 45, log), b(1, 33, log), c(2, 12, log);
+    Vcpu* cpus[] = {&a, &b, &c};
+    Scheduler s(10);
+    s.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string(); });
+    return log;
+  }();
+  for (uint64_t at : {0u, 1u, 10u, 25u, 31u, 60u, 89u}) {
+    CAPTURE(at);
+    std::vector<std::string> log;
+    FakeCpu a(0, 45, log), b(1, 33, log), c(2, 12, log);
+    Vcpu* cpus[] = {&a, &b, &c};
+    Scheduler s(10);
+    s.pause_at(at);
+    const RunResult p = s.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string(); });
+    CHECK(p.stop == StopKind::Paused);
+    // The quantum that crosses the count is not cut: the pause comes after it.
+    CHECK(p.instructions >= at);
+    CHECK(p.instructions < at + 10);
+    // The scheduler's own state goes through a snapshot into a fresh one, which goes on.
+    snapshot::Io io = snapshot::Io::saver();
+    s.state(io);
+    const std::vector<uint8_t> bytes = io.take();
+    Scheduler t(10);
+    snapshot::Io in = snapshot::Io::loader(bytes);
+    t.state(in);
+    REQUIRE(in.ok());
+    CHECK(t.instructions() == p.instructions);
+    const RunResult r = t.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string(); });
+    CHECK(r.stop == StopKind::Deadlock);
+    CHECK(r.instructions == 90);
+    CHECK(log == unpaused);
+  }
+}
+
+TEST_CASE("scheduler: a pause asked for while every CPU waits for an interrupt comes at the next boundary") {
+  std::vector<std::string> log;
+  FakeCpu a(0, 5, log);
+  Vcpu* cpus[] = {&a};
+  Scheduler s(10);
+  int jumps = 0;
+  // The machine's idle hook moves time twice, then asks for the pause (as `run --migrate`
+  // does when the guest's line is printed), then has nothing armed.
+  const RunResult r = s.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string(); }, [&] {
+    if (++jumps == 2) s.request_pause();
+    return jumps <= 2;
+  });
+  CHECK(r.stop == StopKind::Paused);
+  CHECK(jumps == 2);
+  const RunResult d = s.run(cpus, 1000, nullptr, [](unsigned, uint64_t) { return std::string(); }, [&] {
+    ++jumps;
+    return false;
+  });
+  CHECK(d.stop == StopKind::Deadlock);
+  CHECK(jumps == 3);
+}
+
+namespace {
+
+std::vector<uint8_t> saved_memory(GuestMemory& m) {
+  snapshot::Io io = snapshot::Io::saver();
+  snapshot::memory_state(io, m);
+  REQUIRE(io.ok());
+  return io.take();
+}
+
+}  // namespace
+
+TEST_CASE("snapshot: guest memory is saved as its non-zero pages and restored byte for byte, the rest zero") {
+  GuestMemory a;
+  REQUIRE(a.add_rom(0, 0x10000, "flash"));
+  REQUIRE(a.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  a.host_ptr(0x100, 1)[0] = std::byte{0x5a};
+  REQUIRE(a.write64(0x4000'2ff8, 0x1122'3344'5566'7788));
+  REQUIRE(a.write8(0x400f'ffff, 0x99));
+  const std::vector<uint8_t> bytes = saved_memory(a);
+  // Three pages hold data: the file is those pages and little else.
+  CHECK(bytes.size() < 3 * 4096 + 400);
+  GuestMemory b;
+  REQUIRE(b.add_rom(0, 0x10000, "flash"));
+  REQUIRE(b.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  REQUIRE(b.write32(0x4008'0000, 0xdead));  // a page the file omits must come back zero
+  snapshot::Io io = snapshot::Io::loader(bytes);
+  snapshot::memory_state(io, b);
+  REQUIRE(io.ok());
+  CHECK(io.at_end());
+  CHECK(std::memcmp(a.host_ptr(0, 0x10000), b.host_ptr(0, 0x10000), 0x10000) == 0);
+  CHECK(std::memcmp(a.host_ptr(0x4000'0000, 0x10'0000), b.host_ptr(0x4000'0000, 0x10'0000), 0x10'0000) == 0);
+  CHECK(*b.read32(0x4008'0000) == 0);
+}
+
+TEST_CASE("snapshot: guest memory of another layout, or a page outside its region, is refused") {
+  GuestMemory a;
+  REQUIRE(a.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  REQUIRE(a.write8(0x4000'1000, 1));
+  std::vector<uint8_t> bytes = saved_memory(a);
+  GuestMemory small;
+  REQUIRE(small.add_ram(0x4000'0000, 0x8'0000, "ram"));
+  snapshot::Io io = snapshot::Io::loader(bytes);
+  snapshot::memory_state(io, small);
+  CHECK(io.error() ==
+        "memory/region/: the file's region \"ram\" at 0x40000000 (0x100000 bytes) is not the machine's \"ram\" at "
+        "0x40000000 (0x80000 bytes)");
+  // The page index record: name "page", then 8 bytes. 0x1000 pages is one past the end.
+  const std::string key = "\x04page";
+  auto it = std::search(bytes.begin(), bytes.end(), key.begin(), key.end());
+  REQUIRE(it != bytes.end());
+  const uint64_t past = 0x100;
+  std::memcpy(&*(it + 5), &past, 8);
+  GuestMemory b;
+  REQUIRE(b.add_ram(0x4000'0000, 0x10'0000, "ram"));
+  snapshot::Io in = snapshot::Io::loader(bytes);
+  snapshot::memory_state(in, b);
+  CHECK(in.error() == "memory/region/: page 0x100 is outside the region or out of order");
 }

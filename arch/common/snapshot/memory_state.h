@@ -4,7 +4,7 @@
 // anything but zeros (4 KiB each, by index), so a 128 MiB machine whose guest touched a
 // few megabytes makes a file of a few megabytes. Loading checks that the regions are the
 // machine's own (same names, bases and sizes) and zero-fills every page the file omits.
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 #include "remap/guest_memory.h"
 
 namespace irqremap::snapshot {

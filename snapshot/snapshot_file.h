@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "arch/common/snapshot/state_io.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::snapshot {
 
