@@ -3,7 +3,7 @@
 
 #include "arch/arm64/arm64_machine.h"
 #include "arch/arm64/generic_timer.h"
-#include "snapshot/memory_state.h"
+#include "arch/common/snapshot/memory_state.h"
 
 namespace irqremap::arm64 {
 
