@@ -138,7 +138,7 @@ std::optional<Outcome> split(const Scenario& s, uint64_t at, bool precise = true
   auto ok = snapshot::restore(*b->m, file);
   REQUIRE_MESSAGE(ok, (ok ? "" : ok.error()));
   // The restored machine saves what it was restored from.
-  CHECK(save(*b->m) == file);
+  CHECK_MESSAGE((save(*b->m) == file), "the restored machine saves another state than its file");
   b->m->attach(&b->trace);
   const arch::RunResult rest = b->m->run(0, s.budget);
   b->m->detach(&b->trace);
@@ -174,11 +174,11 @@ void check_property(const Scenario& s, bool precise = true) {
     auto o = split(s, at, precise);
     if (!o) continue;
     ++checked;
-    CHECK_MESSAGE(o->uart == full.uart, first_difference(full.uart, o->uart));
-    CHECK_MESSAGE(o->trace == full.trace, first_difference(full.trace, o->trace));
+    CHECK_MESSAGE((o->uart == full.uart), first_difference(full.uart, o->uart));
+    CHECK_MESSAGE((o->trace == full.trace), first_difference(full.trace, o->trace));
     CHECK(o->stop == full.stop);
     CHECK(o->instructions == full.instructions);
-    CHECK(o->final_state == full.final_state);
+    CHECK_MESSAGE((o->final_state == full.final_state), "the final states differ");
   }
   MESSAGE(s.name, ": ", checked, " pause points checked");
   CHECK(checked >= 4);
@@ -257,6 +257,42 @@ std::string refused(const Scenario& s, const std::vector<uint8_t>& file) {
 }
 
 }  // namespace
+
+TEST_CASE("arm64 snapshot: the restored machine reads back the saved registers through the architected interfaces") {
+  // sgi-ipi on 4 CPUs paused mid-run: PMR, binary points, group enables, SGI/PPI state,
+  // the distributor, the ITS and the PEs' registers as the guest (or a debugger) reads them.
+  const Scenario s = *stub("sgi-ipi", 4);
+  auto a = fresh(s, false);
+  auto entry = a->m->load(s.image);
+  REQUIRE(entry);
+  a->m->scheduler().pause_at(30'000);
+  REQUIRE(a->m->run(*entry, s.budget).stop == arch::StopKind::Paused);
+  auto b = fresh(s, false);
+  REQUIRE(snapshot::restore(*b->m, save(*a->m)));
+  for (unsigned c = 0; c < 4; ++c) {
+    INFO("cpu", c);
+    for (uint32_t enc : {icc::PMR_EL1, icc::BPR0_EL1, icc::BPR1_EL1, icc::CTLR_EL1, icc::IGRPEN1_EL1, icc::RPR_EL1,
+                         icc::AP1R0_EL1, icc::HPPIR1_EL1})
+      CHECK(b->m->gic(c).read(enc) == a->m->gic(c).read(enc));
+    for (uc_arm64_reg r : {UC_ARM64_REG_PC, UC_ARM64_REG_SP, UC_ARM64_REG_PSTATE, UC_ARM64_REG_X19, UC_ARM64_REG_X30,
+                           UC_ARM64_REG_VBAR_EL1, UC_ARM64_REG_MAIR_EL1, UC_ARM64_REG_TTBR1_EL1, UC_ARM64_REG_TPIDR_EL1, UC_ARM64_REG_CPACR_EL1})
+      CHECK(b->m->cpu(c).reg(r) == a->m->cpu(c).reg(r));
+    CHECK(b->m->cpu(c).state() == a->m->cpu(c).state());
+    CHECK(b->m->psci().state(c) == a->m->psci().state(c));
+    for (uint64_t off : {0x0000, 0x0014, 0x0070, 0x0078})  // GICR_CTLR, WAKER, PROPBASER, PENDBASER
+      CHECK(b->m->redistributors().mmio_read(c * 0x2'0000 + off, 4) == a->m->redistributors().mmio_read(c * 0x2'0000 + off, 4));
+    for (uint64_t off : {0x0100, 0x0200, 0x0300})  // GICR_ISENABLER0, ISPENDR0, ISACTIVER0 (SGI_base)
+      CHECK(b->m->redistributors().mmio_read(c * 0x2'0000 + 0x1'0000 + off, 4) ==
+            a->m->redistributors().mmio_read(c * 0x2'0000 + 0x1'0000 + off, 4));
+  }
+  for (uint64_t off : {0x0000, 0x0100, 0x0104, 0x0200})  // GICD_CTLR, ISENABLER0/1, ISPENDR0
+    CHECK(b->m->distributor().mmio_read(off, 4) == a->m->distributor().mmio_read(off, 4));
+  CHECK(b->m->its().creadr() == a->m->its().creadr());
+  CHECK(b->m->its().cwriter() == a->m->its().cwriter());
+  CHECK(b->m->time().now() == a->m->time().now());
+  CHECK(b->m->instructions() == a->m->instructions());
+  CHECK(b->m->acks().size() == a->m->acks().size());
+}
 
 TEST_SUITE("arm64 snapshot: a bad file is refused with a message") {
   TEST_CASE("truncated, another configuration, a renamed record, out-of-range values, a count too large") {
