@@ -19,7 +19,15 @@ struct RunArgs {
   std::string arch;
   RunOptions o;
   std::string mem;
+  std::vector<std::string> save_at;  // N FILE
 };
+
+// --save-at's N: a whole number of instructions (0 is the machine before its first one).
+uint64_t parse_save_at(const std::string& n) {
+  if (n.empty() || n.size() > 19 || n.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError(fmt::format("--save-at {}: give the instruction count as a whole number, then the file", n));
+  return std::stoull(n);
+}
 
 }  // namespace
 
@@ -73,6 +81,17 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_flag("--gdb-wait", args->o.gdb_wait,
                 "Hold every CPU before its first instruction until the debugger continues (as QEMU -S)")
       ->needs(gdb);
+  sub->add_option("--save-at", args->save_at,
+                  "Save the whole machine to FILE at the first quantum boundary after N instructions (over all "
+                  "CPUs), then go on (as QEMU's savevm); --restore FILE starts from it")
+      ->expected(2)
+      ->type_name("N FILE");
+  sub->add_option("--restore", args->o.restore,
+                  "Start from a machine saved with --save-at instead of an image (as QEMU -loadvm; give the same "
+                  "--smp, --mem and --device the saved machine had: another configuration is refused)");
+  sub->add_flag("--migrate", args->o.migrate,
+                "Migrate the machine where a kvm-unit-tests migration test asks (\"Now migrate the VM...\"): save "
+                "it, restore it into a new machine and type a key, as kvm-unit-tests' scripts do with two QEMUs");
   sub->footer(
       "arm64 boots as QEMU virt -kernel does: a Linux arm64 Image at RAM base + text_offset (0x40200000\n"
       "for text_offset 0), a raw image at 0x40080000, each entered with x0 = the device tree (at RAM base +\n"
@@ -91,10 +110,17 @@ void add_run(CLI::App& app, Context& ctx) {
       "  irqremap run --arch arm64 --kernel fw.elf --gdb tcp::1234 --gdb-wait\n"
       "  gdb-multiarch fw.elf -ex 'target remote :1234'\n"
       "When the guest powers off the debugger is told the process exited, and run ends with its usual status;\n"
-      "gdb's detach (or a debugger that goes) lets the run go on, gdb's kill ends it (status 1).");
+      "gdb's detach (or a debugger that goes) lets the run go on, gdb's kill ends it (status 1).\n"
+      "Snapshots (docs/SNAPSHOT.md): --save-at N FILE writes every CPU, RAM and device to FILE at the end of\n"
+      "the quantum that reaches N instructions; --restore FILE, with the same --arch, --smp, --mem, --device\n"
+      "and --rng-seed, goes on from there exactly as the saved run went on (same output, same trace).");
   sub->callback([&ctx, args] {
     RunOptions o = args->o;
     if (!args->mem.empty()) o.mem_mib = parse_mem_mib(args->mem);
+    if (!args->save_at.empty()) {
+      o.save_at = parse_save_at(args->save_at.at(0));
+      o.save_file = args->save_at.at(1);
+    }
     // For the whole run, not only the guest's part: a signal while the trace files are
     // written is recorded and ignored instead of cutting them short.
     const StopSignals signals;

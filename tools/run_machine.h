@@ -27,9 +27,11 @@
 
 #include "arch/common/scheduler.h"
 #include "remap/trace.h"
+#include "snapshot/snapshot_file.h"
 #include "guest-fw/firmware.h"
 #include "tools/cli.h"
 #include "tools/gdb_attach.h"
+#include "tools/migration.h"
 #include "tools/timeline_json.h"
 #include "tools/timeline_sink.h"
 #include "tools/timeline_svg.h"
@@ -57,6 +59,14 @@ struct RunOptions {
   std::vector<std::string> trace_units;
   std::string gdb;                  // --gdb: a GDB stub on this port (gdb_attach.h)
   bool gdb_wait = false;            // --gdb-wait: no instruction before the debugger says so
+  // Snapshots (snapshot/snapshot_file.h, docs/SNAPSHOT.md): --save-at N FILE saves the
+  // machine at the first quantum boundary after N instructions and goes on; --restore FILE
+  // starts from a saved machine instead of an image; --migrate moves the running machine
+  // into a fresh one where kvm-unit-tests asks for a migration (migration.h).
+  std::optional<uint64_t> save_at;
+  std::string save_file;
+  std::string restore;
+  bool migrate = false;
 };
 
 // --mem's value: a whole number of MiB, at least 1 (QEMU -m without a suffix); the upper
@@ -190,15 +200,50 @@ inline std::vector<std::byte> read_file(const std::string& path, std::string_vie
 
 }  // namespace run_detail
 
+// A machine that can be saved and restored (snapshot/snapshot_file.h).
+template <typename Machine>
+concept Snapshottable = requires(Machine& m, snapshot::Io& io) {
+  m.state(io);
+  m.snapshot_configuration();
+};
+
+template <typename Machine>
+std::expected<std::vector<uint8_t>, std::string> save_machine(Machine& m) {
+  if constexpr (Snapshottable<Machine>) return snapshot::save(m);
+  else return std::unexpected(std::string("this machine cannot be saved yet"));
+}
+
+template <typename Machine>
+std::expected<void, std::string> restore_machine(Machine& m, std::span<const uint8_t> file) {
+  if constexpr (Snapshottable<Machine>) {
+    return snapshot::restore(m, file);
+  } else {
+    if (auto d = snapshot::decode(file); !d) return std::unexpected(d.error());
+    return std::unexpected(std::string("this machine cannot be restored yet"));
+  }
+}
+
 // Boots `o` on a Machine built from Config: both machines share this shape (create, load,
-// run, attach a trace sink), so the two `run --arch` halves are this one routine.
+// run, attach a trace sink, save and restore), so the two `run --arch` halves are this one
+// routine.
 template <typename Machine, typename Config>
 int run_machine(std::string_view arch, const RunOptions& o, Io io) {
-  if (o.kernel.empty() == o.firmware.empty())
-    throw UsageError(fmt::format("run --arch {}: give exactly one of --kernel FILE or --firmware NAME", arch));
+  const bool restoring = !o.restore.empty();
+  if (restoring ? !o.kernel.empty() || !o.firmware.empty() : o.kernel.empty() == o.firmware.empty())
+    throw UsageError(fmt::format("run --arch {}: give exactly one of --kernel FILE, --firmware NAME or --restore FILE",
+                                 arch));
+  if (restoring && !o.initrd.empty())
+    throw UsageError("--initrd: a restored machine has its initrd in its RAM already; --restore takes no --initrd");
+  if (o.migrate && !o.gdb.empty())
+    throw UsageError("--migrate moves the machine into a new one, which a debugger cannot follow: not with --gdb");
   std::vector<std::byte> file;
   std::span<const std::byte> image;
-  if (!o.kernel.empty()) {
+  std::vector<uint8_t> snapshot_file;
+  if (restoring) {
+    auto f = snapshot::read_file(o.restore);
+    if (!f) throw UsageError("--restore " + f.error());
+    snapshot_file = std::move(*f);
+  } else if (!o.kernel.empty()) {
     file = run_detail::read_file(o.kernel);
     image = file;
   } else {
@@ -219,7 +264,9 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   if constexpr (requires { cfg.bootargs; }) cfg.bootargs = o.append;
   if constexpr (requires { cfg.pci_devices; }) cfg.pci_devices = o.devices;
   if constexpr (requires { cfg.rng_seed; }) cfg.rng_seed = o.rng_seed;
-  if constexpr (requires { cfg.uart_in; }) cfg.uart_in = run_detail::stdin_source();
+  // --migrate's keys come before stdin's bytes (migration.h).
+  auto keys = std::make_shared<MigrationKeys>();
+  if constexpr (requires { cfg.uart_in; }) cfg.uart_in = keys->source(run_detail::stdin_source());
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
   // UART output reaches stdout as the guest writes it, also when stdout is a file or a
   // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio
@@ -230,8 +277,9 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   // With --trace, UART output is line-buffered so a line is never split by trace events,
   // and flushed with the trace lines before it at each newline.
   std::string uart_line;
+  std::function<void(char)> out;
   if (o.trace)
-    cfg.uart_out = [&io, &uart_line](char c) {
+    out = [&io, &uart_line](char c) {
       uart_line += c;
       if (c == '\n') {
         io.out << uart_line;
@@ -240,20 +288,35 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
       }
     };
   else
-    cfg.uart_out = [&io](char c) { io.out.put(c).flush(); };
-  auto m = Machine::create(cfg);
-  if (!m) throw UsageError(m.error());
-  Machine& machine = **m;
-  auto entry = [&] {
-    // Only the machines that take an initrd have the two-argument load (arm64); the others
-    // refuse --initrd in their half of `run` (run_x86.cpp).
-    if constexpr (requires { machine.load(image, std::optional<std::span<const std::byte>>()); })
-      return machine.load(image, initrd ? std::optional<std::span<const std::byte>>(*initrd) : std::nullopt);
-    else
-      return machine.load(image);
-  }();
-  if (!entry)
-    throw UsageError(o.kernel.empty() ? entry.error() : fmt::format("--kernel {}: {}", o.kernel, entry.error()));
+    out = [&io](char c) { io.out.put(c).flush(); };
+  // The machine that runs now (--migrate replaces it) and the guest lines --migrate acts on.
+  std::unique_ptr<Machine> machine;
+  MigrationPrompts prompts;
+  cfg.uart_out = [&](char c) {
+    out(c);
+    if (o.migrate && prompts.feed(c)) machine->scheduler().request_pause();
+  };
+  auto made = Machine::create(cfg);
+  if (!made) throw UsageError(made.error());
+  machine = std::move(*made);
+  uint64_t entry = 0;
+  if (restoring) {
+    if (auto r = restore_machine(*machine, snapshot_file); !r)
+      throw UsageError(fmt::format("--restore {}: {}", o.restore, r.error()));
+    snapshot_file = {};
+  } else {
+    auto loaded = [&] {
+      // Only the machines that take an initrd have the two-argument load (arm64); the others
+      // refuse --initrd in their half of `run` (run_x86.cpp).
+      if constexpr (requires { machine->load(image, std::optional<std::span<const std::byte>>()); })
+        return machine->load(image, initrd ? std::optional<std::span<const std::byte>>(*initrd) : std::nullopt);
+      else
+        return machine->load(image);
+    }();
+    if (!loaded)
+      throw UsageError(o.kernel.empty() ? loaded.error() : fmt::format("--kernel {}: {}", o.kernel, loaded.error()));
+    entry = *loaded;
+  }
   run_detail::StreamSink stream(io.out);
   run_detail::UnitFilter sink(stream, o.trace_units);
   // Guest instructions cost a callback each (and the precise execution mode): only when the
@@ -262,26 +325,68 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   const bool timed = !o.trace_out.empty() || !o.trace_svg.empty();
   if (!o.trace_units.empty() && !o.trace && !timed)
     throw UsageError("--trace-units selects what --trace, --trace-out or --trace-svg record: give one of them");
-  if (o.trace) {
-    machine.attach(&sink);
-    if (trace_insns) machine.set_trace_instructions(true);
-  }
   TimelineSink timeline;
   run_detail::UnitFilter timeline_sink(timeline, o.trace_units);
-  if (timed) {
-    timeline.begin_process(fmt::format("{} {}", arch, o.kernel.empty() ? o.firmware : o.kernel), arch, cfg.cpus,
-                           [&machine] { return run_detail::virtual_now(machine); });
-    machine.attach(&timeline_sink);
-  }
+  // What watches a machine: attached to the first one and moved to each machine a
+  // migration makes, so the trace and the timeline go on as one.
+  auto attach = [&](Machine& m) {
+    if (o.trace) {
+      m.attach(&sink);
+      if (trace_insns) m.set_trace_instructions(true);
+    }
+    if (timed) m.attach(&timeline_sink);
+  };
+  auto detach = [&](Machine& m) {
+    if (o.trace) m.detach(&sink);
+    if (timed) m.detach(&timeline_sink);
+  };
+  if (timed)
+    timeline.begin_process(
+        fmt::format("{} {}", arch, restoring ? o.restore : o.kernel.empty() ? o.firmware : o.kernel), arch,
+        cfg.cpus, [&machine] { return run_detail::virtual_now(*machine); });
+  attach(*machine);
   std::unique_ptr<GdbAttachment> gdb;
-  if (!o.gdb.empty()) gdb = attach_gdb(machine, o.gdb, o.gdb_wait, io.err);
-  const arch::RunResult r = machine.run(*entry, o.max_insns);
+  if (!o.gdb.empty()) gdb = attach_gdb(*machine, o.gdb, o.gdb_wait, io.err);
+  bool save_pending = o.save_at.has_value();
+  arch::RunResult r;
+  for (;;) {
+    // (again after each pause: a pause clears both kinds, and a migration makes a new machine)
+    if (save_pending) machine->scheduler().pause_at(*o.save_at);
+    r = machine->run(entry, o.max_insns);
+    if (r.stop != arch::StopKind::Paused) break;
+    if (save_pending && machine->instructions() >= *o.save_at) {
+      save_pending = false;
+      auto bytes = save_machine(*machine);
+      if (!bytes) throw UsageError(fmt::format("--save-at {}: {}", *o.save_at, bytes.error()));
+      if (auto w = snapshot::write_file(o.save_file, *bytes); !w) throw UsageError("--save-at: " + w.error());
+      io.err << fmt::format("irqremap: machine saved to {} after {} instructions\n", o.save_file,
+                            machine->instructions());
+    }
+    if (const std::optional<MigrationPrompts::Action> a = prompts.take()) {
+      if (*a == MigrationPrompts::Action::Migrate) {
+        // As kvm-unit-tests' scripts do with two QEMUs: the state goes to a machine made
+        // afresh from the same configuration, and the old one is gone.
+        auto bytes = save_machine(*machine);
+        if (!bytes) throw UsageError("--migrate: " + bytes.error());
+        auto fresh = Machine::create(cfg);
+        if (!fresh) throw UsageError("--migrate: " + fresh.error());
+        if (auto ok = restore_machine(**fresh, *bytes); !ok) throw UsageError("--migrate: " + ok.error());
+        detach(*machine);
+        machine = std::move(*fresh);
+        attach(*machine);
+      }
+      // Then the key the test waits for.
+      keys->push('\n');
+    }
+  }
+  if (save_pending)
+    io.err << fmt::format("irqremap: note: the run ended after {} instructions, before --save-at {}: nothing saved\n",
+                          machine->instructions(), *o.save_at);
   // The debugger hears of the end first (W), then the run's output is finished as usual.
   if (gdb) gdb->exited(r.exit_status);
   gdb.reset();
-  if (o.trace) machine.detach(&sink);
+  detach(*machine);
   if (timed) {
-    machine.detach(&timeline_sink);
     timeline.end_process();
     run_detail::write_timeline(timeline.timeline(), io.err, o.trace_out, o.trace_svg, o.trace_svg_window);
   }
@@ -289,8 +394,8 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   io.out.flush();
   // PCI functions with MSI-X: their message stores as the guest left them (how often each
   // entry was written, and whether it was rewritten while the vector could fire).
-  if constexpr (requires { machine.msix_report(); })
-    if (const std::string report = machine.msix_report(); !report.empty()) io.err << report;
+  if constexpr (requires { machine->msix_report(); })
+    if (const std::string report = machine->msix_report(); !report.empty()) io.err << report;
   if (r.stop != arch::StopKind::SystemOff && r.stop != arch::StopKind::Exit)
     io.err << "irqremap: run stopped: " << r.message << "\n";
   return r.exit_status;

@@ -20,6 +20,7 @@ bool is_trap_site(std::span<const uint8_t> insn) {
   if (op == 0xC4 || op == 0xC5) return true;             // VEX (or LES/LDS): vex_prefix.h
   if (op == 0xF4 && i + 1 == insn.size()) return true;  // HLT
   if (op == 0x9C && i + 1 == insn.size()) return true;  // PUSHF: RF out of the image
+  if (is_iret(insn)) return true;                       // IRET: NMIs unblocked
   if (invalidates_tlb(insn)) return true;  // MOV CR0/3/4, INVLPG, INVPCID: alias runs go
   if (classify_software_interrupt(insn)) return true;  // INT n, INT3, INTO
   if (classify_checked(insn).op != CheckedOp::None) return true;  // UMIP, MOV to CR4
@@ -55,10 +56,25 @@ DecodedBlock BlockDecoder::decode(std::span<const uint8_t> bytes, uint64_t addre
     last = {};
   }
   if (!last.empty()) {
-    const size_t i = opcode_start(last);
-    d.ends_with_sti = i + 1 == last.size() && last[i] == 0xFB;
+    const Shadow sh = shadow_after(last, bits == 64);
+    d.ends_with_shadow = sh != Shadow::None;
+    d.shadow_blocks_nmi = sh == Shadow::MovSs;
   }
   return d;
+}
+
+Shadow shadow_after(std::span<const uint8_t> insn, bool code64) {
+  const size_t i = opcode_start(insn);
+  if (i >= insn.size()) return Shadow::None;
+  if (insn[i] == 0xFB && i + 1 == insn.size()) return Shadow::Sti;
+  if (insn[i] == 0x8E && i + 1 < insn.size() && ((insn[i + 1] >> 3) & 7) == 2) return Shadow::MovSs;
+  if (insn[i] == 0x17 && i + 1 == insn.size() && !code64) return Shadow::MovSs;  // POP SS (#UD in 64-bit code)
+  return Shadow::None;
+}
+
+bool is_iret(std::span<const uint8_t> insn) {
+  const size_t i = opcode_start(insn);
+  return i + 1 == insn.size() && insn[i] == 0xCF;
 }
 
 }  // namespace irqremap::x86

@@ -7,7 +7,7 @@ CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs r, uint32_t a
   switch (leaf) {
     case 1:
       r.ebx = (r.ebx & 0x00FF'FFFF) | (apic_id << 24);  // initial APIC ID (Table 3-8)
-      r.ecx = (r.ecx | kCpuid1EcxX2apic) & ~kCpuid1EcxTscDeadline;
+      r.ecx |= kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;  // the APIC timer's TSC-deadline mode (§11.5.4.1)
       r.edx |= kCpuid1EdxModelled;
       if (!apic_enabled) r.edx &= ~kCpuid1EdxApic;  // §11.4.3: the flag follows IA32_APIC_BASE.EN
       break;

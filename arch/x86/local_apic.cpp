@@ -38,7 +38,7 @@ void LocalApic::reset_registers() {
   esr_ = esr_pending_ = 0;
   icr_lo_ = icr_hi_ = 0;
   lvt_.fill(kLvtMasked);
-  timer_icr_ = timer_dcr_ = 0;
+  timer_ = ApicTimer{};
   irr_.fill(0);
   isr_.fill(0);
   tmr_.fill(0);
@@ -57,6 +57,47 @@ int LocalApic::highest(const Bits256& b) {
   for (int w = 7; w >= 0; --w)
     if (b[w] != 0) return w * 32 + (31 - std::countl_zero(b[w]));
   return -1;
+}
+
+bool LocalApic::timer_expiry_matters() const {
+  const uint32_t lvt = lvt_[1];
+  return (lvt & kLvtMasked) == 0 && !test(irr_, uint8_t(lvt));
+}
+
+void LocalApic::update_timer() {
+  if (!timer_.expire(now())) return;
+  const uint32_t lvt = lvt_[1];
+  const uint8_t vector = uint8_t(lvt);
+  note(EventKind::Device, [&] {
+    return NoteText{fmt::format("timer expired ({}): vector {:#04x}{}",
+                                timer_.mode() == ApicTimerMode::TscDeadline ? "TSC deadline"
+                                : timer_.mode() == ApicTimerMode::Periodic  ? "periodic"
+                                                                            : "one-shot",
+                                vector, (lvt & kLvtMasked) ? ", masked" : ""),
+                    {{"vector", vector}}};
+  });
+  if ((lvt & kLvtMasked) != 0) return;
+  ApicDelivery self;
+  self.dest = id_;
+  self.vector = vector;
+  self.remapped = false;
+  accept(self);  // fixed, edge; an illegal vector (< 16) sets ESR as any other source's
+}
+
+void LocalApic::write_tsc_deadline(uint64_t tsc, uint64_t clock) {
+  const ChangeNotice n{*this};
+  timer_.write_deadline(tsc, clock);
+}
+
+bool LocalApic::accepts_extint() const {
+  const uint32_t lint0 = lvt_[4];
+  return mode_ == ApicMode::Disabled ||
+         ((lint0 & kLvtMasked) == 0 && ((lint0 >> 8) & 7) == uint32_t(DeliveryMode::ExtInt));
+}
+
+void LocalApic::set_virtual_wire() {
+  ChangeNotice n{*this};
+  lvt_[4] = uint32_t(DeliveryMode::ExtInt) << 8;
 }
 
 bool LocalApic::software_enabled() const { return fields::get(svr_, SVR_ENABLE) != 0; }
@@ -109,9 +150,9 @@ std::optional<uint32_t> LocalApic::read_reg(uint64_t offset, bool x2) const {
     case ESR: return esr_;
     case ICR_LO: return icr_lo_;  // Delivery Status 0: an IPI is sent at once
     case ICR_HI: return x2 ? std::optional<uint32_t>{} : icr_hi_;
-    case TIMER_ICR: return timer_icr_;
-    case TIMER_CCR: return 0u;  // the timer is not modelled: it never counts
-    case TIMER_DCR: return timer_dcr_;
+    case TIMER_ICR: return timer_.initial_count();
+    case TIMER_CCR: return timer_.current_count(now());
+    case TIMER_DCR: return timer_.divide();
     case SELF_IPI: return x2 ? std::optional<uint32_t>{} : 0u;  // x2APIC: write-only
     default: return x2 ? std::optional<uint32_t>{} : 0u;
   }
@@ -121,6 +162,12 @@ bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
   if (const int l = lvt_index(offset); l >= 0) {
     // While software-disabled the mask bits stay set (§11.4.7.2).
     lvt_[l] = software_enabled() ? value : (value | kLvtMasked);
+    if (offset == LVT_TIMER) {
+      // Timer mode, bits 18:17 (§11.5.4); 11b is reserved and taken as one-shot.
+      const uint32_t m = (value >> 17) & 3;
+      timer_.set_mode(m == 1 ? ApicTimerMode::Periodic : m == 2 ? ApicTimerMode::TscDeadline : ApicTimerMode::OneShot,
+                      now());
+    }
     return true;
   }
   switch (offset) {
@@ -168,8 +215,8 @@ bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
       if (x2) return false;
       icr_hi_ = value & 0xFF00'0000;
       return true;
-    case TIMER_ICR: timer_icr_ = value; return true;
-    case TIMER_DCR: timer_dcr_ = value & 0xB; return true;
+    case TIMER_ICR: timer_.write_initial_count(value, now()); return true;
+    case TIMER_DCR: timer_.write_divide(value); return true;
     case SELF_IPI:
       if (!x2) return true;  // reserved in xAPIC: WI
       send_icr(fields::set(fields::set(0, ICR_VECTOR, value & 0xFF), ICR_SHORTHAND, 1), true);

@@ -8,9 +8,11 @@
 // Modelled: ID, Version, TPR, PPR, EOI, LDR, DFR (flat and cluster), SVR, ISR, TMR, IRR,
 // ESR, ICR (fixed, lowest priority, NMI, INIT, Start Up; shorthands), SELF IPI (x2APIC),
 // IA32_APIC_BASE mode changes (disabled / xAPIC / x2APIC, §11.12.5).
-// Not modelled, said once here: the APIC timer, thermal, performance and CMCI sources
-// never fire (their LVT entries and TMICT/TDCR keep what software writes; TMCCT reads 0);
-// APR and RRD read 0. Focus-processor checking is not implemented.
+// The timer (§11.5.4: one-shot, periodic, TSC-deadline) counts on the machine's clock
+// (apic_timer.h) and raises its LVT vector at this APIC when it expires, unless masked.
+// Not modelled, said once here: the thermal, performance and CMCI sources never fire
+// (their LVT entries keep what software writes); APR and RRD read 0. Focus-processor
+// checking is not implemented.
 // EOI of a level-triggered vector (TMR set) is broadcast to the I/O APICs (§11.8.5), which
 // clear Remote IRR of their entries with that vector. The Version register does not
 // advertise EOI-broadcast suppression (bit 24 = 0, as QEMU's), so SVR bit 12 is reserved
@@ -22,6 +24,7 @@
 #include <string>
 
 #include "arch/x86/apic_regs.h"
+#include "arch/x86/apic_timer.h"
 #include "remap/mmio.h"
 #include "remap/remapper.h"
 #include "remap/trace.h"
@@ -83,6 +86,31 @@ class LocalApic final : public MmioDevice {
   std::optional<uint8_t> acknowledge();
   // Whether an interrupt could wake the CPU from HLT (deliverable, or NMI/INIT pending).
   bool wake_pending() const { return deliverable().has_value() || nmi_pending_ || init_pending_; }
+  // --- the timer (apic_timer.h) -------------------------------------------------------
+  // The machine's clock (TSC clock ticks); without one the timer stands at time 0.
+  void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
+  // When the timer next expires on the clock, if armed.
+  std::optional<uint64_t> timer_expiry() const { return timer_.next_expiry(); }
+  // Whether its expiry would change anything: the LVT Timer is unmasked and its vector
+  // not already pending in IRR (an idle machine jumps time only to such an expiry).
+  bool timer_expiry_matters() const;
+  // Brings the timer up to the clock: an expiry since the last call sets the LVT Timer's
+  // vector in IRR (fixed, edge), unless the entry is masked.
+  void update_timer();
+  // IA32_TSC_DEADLINE (6E0H): in the CPU's TSC as software reads and writes it, and on
+  // the clock (the vCPU converts with its TSC offset).
+  uint64_t tsc_deadline() const { return timer_.deadline(); }
+  void write_tsc_deadline(uint64_t tsc, uint64_t clock);
+  const ApicTimer& timer() const { return timer_; }
+
+  // Whether the 8259s' INTR reaches this CPU (their ExtINT): through LINT0 programmed for
+  // ExtINT and unmasked (virtual wire mode, MultiProcessor Specification 1.4 §3.6.2.2), or
+  // straight to the processor when the APIC is globally disabled (SDM §11.4.3).
+  bool accepts_extint() const;
+  // What the firmware leaves on the bootstrap processor: LINT0 in ExtINT mode, unmasked
+  // (0x700), so the PICs' interrupts reach it; QEMU's APIC reset does the same for CPU 0
+  // (hw/intc/apic_common.c apic_reset_common), the SVR's software enable notwithstanding.
+  void set_virtual_wire();
   bool take_nmi();   // an accepted NMI, consumed by the glue
   bool take_init();  // an accepted INIT, consumed by the glue
   std::optional<uint8_t> take_startup();  // an accepted SIPI's vector
@@ -152,7 +180,9 @@ class LocalApic final : public MmioDevice {
   uint32_t esr_ = 0, esr_pending_ = 0;
   uint32_t icr_lo_ = 0, icr_hi_ = 0;
   std::array<uint32_t, 7> lvt_{};  // CMCI, Timer, Thermal, PMC, LINT0, LINT1, Error
-  uint32_t timer_icr_ = 0, timer_dcr_ = 0;
+  ApicTimer timer_;
+  std::function<uint64_t()> clock_;
+  uint64_t now() const { return clock_ ? clock_() : 0; }
   Bits256 irr_{}, isr_{}, tmr_{};
   bool nmi_pending_ = false, init_pending_ = false;
   std::function<void()> on_change_;

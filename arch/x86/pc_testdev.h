@@ -43,6 +43,9 @@ class PcTestdev {
   // The I/O APIC input ISA line `line` is wired to (see above).
   static unsigned ioapic_pin(unsigned line) { return line == 0 ? 2 : line; }
 
+  // The same lines as ISA IRQs 0-15, for the 8259s (pic8259.h): on a PC every ISA line
+  // reaches both interrupt controllers (QEMU hw/i386/pc.c gsi_handler).
+  void set_isa_irq(std::function<void(unsigned line, bool level)> f) { isa_irq_ = std::move(f); }
   IoPortDevice& ports() { return ports_; }        // at kPortBase
   IoPortDevice& irq_ports() { return irq_; }       // at kIrqBase
   MmioDevice& iomem() { return iomem_; }           // at kIomemBase
@@ -64,7 +67,9 @@ class PcTestdev {
     uint16_t io_size() const override { return kIrqLines; }
     uint32_t io_in(uint16_t, unsigned size) override { return size >= 4 ? 0xFFFF'FFFFu : (1u << (8 * size)) - 1; }
     void io_out(uint16_t offset, unsigned size, uint32_t value) override {
-      if (size == 1) d.set_irq_(ioapic_pin(offset), (value & 0xFF) != 0);
+      if (size != 1) return;
+      d.set_irq_(ioapic_pin(offset), (value & 0xFF) != 0);
+      if (offset < 16 && d.isa_irq_) d.isa_irq_(offset, (value & 0xFF) != 0);
     }
   };
   struct Iomem final : MmioDevice {
@@ -76,6 +81,7 @@ class PcTestdev {
   };
 
   std::function<void(unsigned, bool)> set_irq_;
+  std::function<void(unsigned, bool)> isa_irq_;
   uint32_t scratch_ = 0;
   Ports ports_{*this};
   IrqPorts irq_{*this};

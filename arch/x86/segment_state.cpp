@@ -144,6 +144,14 @@ void SegmentState::load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, 
   uc_context_restore(uc, scratch);
 }
 
+void SegmentState::load_real_cs(uc_engine* uc, uc_context* scratch, uint16_t cs) const {
+  uc_context_save(uc, scratch);
+  auto* b = reinterpret_cast<std::byte*>(scratch);
+  put<uint32_t>(b, cs_ + kSelector, cs);
+  put<uint64_t>(b, cs_ + kBase, uint64_t{cs} << 4);
+  uc_context_restore(uc, scratch);
+}
+
 unsigned SegmentState::cpl(uc_engine* uc, uc_context* scratch) const {
   return engine_context::read_field<uint32_t>(uc, scratch, hflags_) & kHfCpl;
 }

@@ -35,6 +35,11 @@ class SegmentState {
   void load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, uint64_t cs_descriptor, bool load_ss,
                    uint16_t ss, unsigned cpl) const;
 
+  // Loads CS in real-address mode as the processor does when it vectors an interrupt
+  // through the IVT (SDM vol. 3A §20.1.4): the selector, and the base selector << 4; the
+  // limit and attributes stay (a big-real-mode limit too, as QEMU's do_interrupt_real).
+  void load_real_cs(uc_engine* uc, uc_context* scratch, uint16_t cs) const;
+
   // The CPL QEMU runs at (hflags bits 1:0).
   unsigned cpl(uc_engine* uc, uc_context* scratch) const;
 

@@ -27,6 +27,8 @@ namespace irqremap::x86 {
 
 inline constexpr uint32_t kMsrIa32Tsc = 0x10;
 inline constexpr uint32_t kMsrIa32TscAux = 0xC000'0103;  // RDTSCP's ECX
+// The local APIC timer's deadline in TSC-deadline mode (SDM vol. 3A §11.5.4.1; apic_timer.h).
+inline constexpr uint32_t kMsrIa32TscDeadline = 0x6E0;
 inline constexpr uint64_t kCr4TSD = 1ull << 2;  // with it, RDTSC/RDTSCP at CPL > 0 raise #GP(0)
 
 class TimeStampCounter {

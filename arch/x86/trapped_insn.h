@@ -68,7 +68,11 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
 // and MOV to CR4, whose reserved bits are #GP(0) (MOV—Move to/from Control Registers).
 //  - 0F 00 /0 SLDT, /1 STR (register or memory operand);
 //  - 0F 01 /0 SGDT, /1 SIDT (memory operand only: with mod = 11 these encodings are other
-//    instructions), /4 SMSW (either);
+//    instructions), /4 SMSW (either; with a register operand of 32 bits outside 64-bit
+//    code the vCPU performs it: Unicorn 2.0.1's translator, from QEMU 5.0, stores only
+//    CR0[15:0] there, where processors (and QEMU 7.2, whose comment says so) store
+//    CR0[31:0], the SDM calling the high half undefined — kvm-unit-tests' realmode checks
+//    the whole of it);
 //  - 0F 22 /r with ModRM.reg = 4 and no REX.R: MOV CR4, r64 (r32 outside 64-bit code).
 //  - 0F 23 /r and 0F 21 /r with ModRM.reg = 7 or 5 (DR5 is DR7 while CR4.DE = 0): MOV to
 //    and from DR7. Unicorn 2.0.1 arms QEMU's breakpoints for DR7's enable bits and then
@@ -87,6 +91,8 @@ struct CheckedInsn {
   CheckedOp op = CheckedOp::None;
   uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
   uint8_t dr = 0;   // MOV to/from DRn: the debug register named (7 or 5 for DR7)
+  bool reg_operand = false;    // SMSW: ModRM.mod = 11, the register in `gpr`
+  bool opsize_prefix = false;  // an operand-size prefix (66h) precedes the opcode
 };
 constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
   const size_t i = opcode_start(bytes);
@@ -101,7 +107,11 @@ constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
     case 0x01:
       if (reg == 0 && mod != 3) return {CheckedOp::Sgdt};
       if (reg == 1 && mod != 3) return {CheckedOp::Sidt};
-      if (reg == 4) return {CheckedOp::Smsw};
+      if (reg == 4) {
+        bool opsize = false;
+        for (size_t k = 0; k < i; ++k) opsize |= bytes[k] == 0x66;
+        return {CheckedOp::Smsw, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0)), 0, mod == 3, opsize};
+      }
       return {};
     case 0x22:
       if (reg == 4 && (rex & 0x4) == 0) return {CheckedOp::MovToCr4, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};

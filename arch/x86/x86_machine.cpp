@@ -1,5 +1,7 @@
 #include "arch/x86/x86_machine.h"
 
+#include "arch/x86/bios_interrupts.h"
+
 #include <fmt/format.h>
 #include <unicorn/unicorn.h>
 
@@ -80,6 +82,7 @@ std::expected<void, std::string> X86Machine::init() {
     });
     v.set_clock([this] { return tsc_now(); });
     bus_.apic(c).set_on_change([this] { ++attention_; });
+    bus_.apic(c).set_clock([this] { return tsc_now(); });
     v.set_attention(&attention_, [this, c] { return others_need_turn(c); });
     if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
@@ -116,12 +119,30 @@ std::expected<void, std::string> X86Machine::init_pci() {
     bus_.apic(c).set_eoi_broadcast([this](uint8_t vector) { ioapic_->eoi(vector); });
   // COM1 on ISA IRQ 4, which reaches I/O APIC input 4 (only IRQ 0 is moved, to input 2).
   uart_.set_source(cfg_.uart_in);
-  uart_.set_irq([this](bool level) { ioapic_->set_irq(Uart16550::kIsaIrq, level); });
+  uart_.set_irq([this](bool level) {
+    ioapic_->set_irq(Uart16550::kIsaIrq, level);
+    pic_.set_irq(Uart16550::kIsaIrq, level);
+  });
+  testdev_.set_isa_irq([this](unsigned line, bool level) { pic_.set_irq(line, level); });
   std::string err;
   if (!io_.add(PcTestdev::kPortBase, testdev_.ports(), &err) || !io_.add(PcTestdev::kIrqBase, testdev_.irq_ports(), &err))
     return std::unexpected(err);
   if (auto ok = attach_mmio(PcTestdev::kIomemBase, testdev_.iomem()); !ok) return ok;
   if (!io_.add(map::kPciConfigPort, pci_, &err)) return std::unexpected(err);
+  if (!io_.add(Pic8259Pair::kMasterPort, pic_.master_ports(), &err) ||
+      !io_.add(Pic8259Pair::kSlavePort, pic_.slave_ports(), &err) ||
+      !io_.add(Pic8259Pair::kElcrPort, pic_.elcr_ports(), &err) || !io_.add(Pit8254::kPort, pit_.ports(), &err))
+    return std::unexpected(err);
+  // As SeaBIOS leaves a PC (bios_interrupts.h): the real-mode vector table and its
+  // handlers, the PICs with only the timer and the cascade unmasked, the PIT ticking at
+  // 18.2 Hz, and CPU 0's LINT0 in virtual wire mode, where the PICs' INTR goes.
+  if (!bios::install(mem_)) return std::unexpected("the x86 machine's RAM does not hold the BIOS area below 1 MiB");
+  pic_.bios_setup(1u << 0 | 1u << Pic8259Pair::kCascadeIr);
+  pit_.bios_setup();
+  bus_.apic(0).set_virtual_wire();
+  pic_.set_on_change([this] { ++attention_; });
+  cpus_[0]->set_extint([this] { return pic_.intr() && bus_.apic(0).accepts_extint(); },
+                       [this] { return pic_.acknowledge(); });
   pci_.add(0, 0, host_bridge_);
   std::vector<pci::BarPlacement> bars;
   if (cfg_.edu) {
@@ -257,12 +278,28 @@ bool X86Machine::wake(uint32_t apic_id, uint64_t vector) {
   return true;
 }
 
+std::optional<uint64_t> X86Machine::next_timer_event(bool idle) const {
+  std::optional<uint64_t> at;
+  auto consider = [&](std::optional<uint64_t> t) {
+    if (t && (!at || *t < *at)) at = t;
+  };
+  // An idle machine jumps only to an event that changes something: not to a PIT edge
+  // while IRQ 0 is latched at the 8259, nor to a timer whose vector is masked or pending
+  // already (otherwise a CPU halted with interrupts off would be jumped past for ever).
+  if (!idle || (pic_.irr(0) & 1) == 0) consider(pit_.next_edge());
+  for (unsigned c = 0; c < cpus_.size(); ++c)
+    if (!idle || bus_.apic(c).timer_expiry_matters()) consider(bus_.apic(c).timer_expiry());
+  return at;
+}
+
 bool X86Machine::others_need_turn(unsigned running) const {
   for (unsigned o = 0; o < cpus_.size(); ++o) {
     if (o == running) continue;
     const arch::VcpuState st = cpus_[o]->state();
     if (st == arch::VcpuState::Running && solo_) return true;
-    if (st == arch::VcpuState::WaitingForInterrupt && cpus_[o]->halted() && bus_.apic(o).wake_pending()) return true;
+    if (st == arch::VcpuState::WaitingForInterrupt && cpus_[o]->halted() &&
+        (bus_.apic(o).wake_pending() || cpus_[o]->extint_pending()))
+      return true;
     if (st == arch::VcpuState::WaitingForInterrupt && !cpus_[o]->halted()) return true;  // INIT or Start Up pending
   }
   return false;
@@ -296,13 +333,23 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
     X86Vcpu* v;
     unsigned index() const override { return v->index(); }
     arch::VcpuState state() const override { return v->state(); }
-    void service_interrupts() override { v->service_interrupts(); }
+    void service_interrupts() override {
+      // The PIT's edges and this CPU's APIC timer expiries due by now come first.
+      m->pit_.update();
+      m->bus_.apic(v->index()).update_timer();
+      v->service_interrupts();
+    }
     arch::StepResult step(uint64_t n, bool exact) override {
       unsigned running = 0;
       for (const auto& c : m->cpus_) running += c->state() == arch::VcpuState::Running;
       m->time_.set_sharing(running);
       m->running_cpu_ = int(v->index());
-      auto r = v->step(n, exact);
+      // A quantum ends where the next timer event is due (the PIT's edge, any CPU's APIC
+      // timer), so its interrupt is raised at the instruction boundary where the clock
+      // reaches it (as the AArch64 timers are).
+      uint64_t limit = n;
+      if (const auto at = m->next_timer_event(false)) limit = std::min(limit, std::max<uint64_t>(1, m->time_.insns_until(*at)));
+      auto r = v->step(limit, exact && limit == n);
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
       return r;
@@ -326,8 +373,17 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       cpus, max_insns, [this] { return machine_stop(); },
       [this](unsigned cpu, uint64_t pc) { return disassemble(cpu, pc); },
       // The 16550's idle point (uart16550.h): a guest halted waiting on COM1 gets the next
-      // input byte; its interrupt wakes a CPU. The machine has no timer to advance.
-      [this] { return uart_.feed_at_idle(); });
+      // input byte; its interrupt wakes a CPU. Otherwise time moves to the PIT's next edge,
+      // unless IRQ 0 is already latched at the PIC (another edge would change nothing:
+      // a CPU that waits with interrupts off is a deadlock, not an endless jump).
+      [this] {
+        if (uart_.feed_at_idle()) return true;
+        const auto at = next_timer_event(true);
+        if (!at || !time_.advance_to(*at)) return false;
+        pit_.update();
+        for (unsigned c = 0; c < cpus_.size(); ++c) bus_.apic(c).update_timer();
+        return true;
+      });
   trace_.emit_lazy([&] {
     return Event{EventKind::Note, "x86", fmt::format("stop ({}): {}", arch::to_string(r.stop), r.message),
                  {{"pc", r.pc}, {"status", uint64_t(r.exit_status)}}};

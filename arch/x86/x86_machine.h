@@ -40,6 +40,8 @@
 #include "arch/x86/pci/pci_bus.h"
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/pc_testdev.h"
+#include "arch/x86/pic8259.h"
+#include "arch/x86/pit8254.h"
 #include "arch/x86/pm_control.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/wakeup_mailbox.h"
@@ -128,6 +130,8 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   pci::PciBus& pci() { return pci_; }
   IoApic& ioapic() { return *ioapic_; }
   PcTestdev& testdev() { return testdev_; }
+  Pic8259Pair& pic() { return pic_; }
+  Pit8254& pit() { return pit_; }
   // QEMU's edu device at 00:01.0, or nullptr when configured without it.
   pci::EduDevice* edu() { return edu_.get(); }
 
@@ -171,6 +175,9 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   // set_attention): one waits with an interrupt or a start-up to take, or one runs while
   // `running` has a quantum meant for a CPU that runs alone.
   bool others_need_turn(unsigned running) const;
+  // The clock time of the next timer event: the PIT's edge, an APIC timer's expiry; for an
+  // idle machine only those that change something (x86_machine.cpp).
+  std::optional<uint64_t> next_timer_event(bool idle) const;
 
   X86MachineConfig cfg_;
   GuestMemory mem_;
@@ -198,6 +205,13 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::unique_ptr<IoApic> ioapic_;
   // QEMU's pc-testdev: its ISA lines drive the I/O APIC's inputs (pc_testdev.h).
   PcTestdev testdev_{[this](unsigned pin, bool level) { ioapic_->set_irq(pin, level); }};
+  // The 8259s (ISA IRQs to CPU 0's LINT0) and the 8254, whose counter 0 is ISA IRQ 0: the
+  // PICs' IR0 and the I/O APIC's input 2 (as on QEMU's q35).
+  Pic8259Pair pic_;
+  Pit8254 pit_{[this] { return tsc_now(); }, [this](bool level) {
+                 pic_.set_irq(0, level);
+                 ioapic_->set_irq(2, level);
+               }};
   std::vector<std::string> hazards_;
   bool started_ = false;
   bool trace_insns_ = false;

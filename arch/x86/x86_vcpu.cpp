@@ -92,7 +92,7 @@ void X86Vcpu::start_in_boot_rom(boot_rom::Path path, uint32_t ebx, uint8_t start
   uc_reg_write(uc_, UC_X86_REG_RIP, &rip);
   running_ = true;
   halted_ = false;
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = nmi_blocked_ = false;
 }
 
 X86Vcpu::~X86Vcpu() {
@@ -110,7 +110,7 @@ void X86Vcpu::reset(uint64_t entry, uint64_t stack) {
   uc_reg_write(uc_, UC_X86_REG_RFLAGS, &rflags);
   running_ = true;
   halted_ = false;
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = nmi_blocked_ = false;
 }
 
 arch::VcpuState X86Vcpu::state() const {
@@ -138,12 +138,13 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   retranslate_ = false;
   stop_at_.reset();
   end_quantum_ = false;
-  irq_check_ = apic_.wake_pending() || apic_.startup_pending();
+  irq_check_ = apic_.wake_pending() || apic_.startup_pending() || extint_pending();
   if (attention_) seen_attention_ = *attention_;
   // A step that starts in the STI shadow: its first block is the shadow (see "Execution").
   prev_sti_ = sti_shadow_;
+  prev_movss_ = movss_shadow_;
   prev_end_ = rip();
-  if (!precise_) sti_shadow_ = false;
+  if (!precise_) sti_shadow_ = movss_shadow_ = false;
   // `until` is ignored: exits come from the (empty) exit set, see the constructor. Fast
   // mode counts with its own hooks, not Unicorn's `count`, which would add a hook on every
   // instruction.
@@ -297,9 +298,14 @@ void X86Vcpu::settle_block(uint64_t at) {
   in_block_ = 0;
 }
 
+bool X86Vcpu::nmi_takeable(bool in_shadow) const {
+  return apic_.nmi_pending() && !nmi_blocked_ && !(in_shadow && movss_shadow_);
+}
+
 bool X86Vcpu::interrupt_ready(bool in_shadow) const {
-  if (apic_.init_pending() || apic_.startup_pending() || apic_.nmi_pending()) return true;  // regardless of IF
-  return !in_shadow && apic_.deliverable() && (rflags() & kRflagsIF) != 0;
+  if (apic_.init_pending() || apic_.startup_pending()) return true;  // regardless of IF
+  if (nmi_takeable(in_shadow)) return true;
+  return !in_shadow && (apic_.deliverable() || extint_pending()) && (rflags() & kRflagsIF) != 0;
 }
 
 void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
@@ -317,6 +323,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   if (self->counting_) return;  // run_exact_tail counts each instruction itself
   Block& b = self->block_at(address, size);
   const bool in_shadow = self->prev_sti_ && address == self->prev_end_;
+  self->movss_shadow_ = in_shadow && self->prev_movss_;
   // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->error_.has_value() || self->halted_ || self->sites_full_ ||
               self->executed_ >= self->limit_ || arch::host_stop_request() != 0;
@@ -342,7 +349,8 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   self->cur_ = &b;
   self->block_start_ = address;
   self->pending_ = b.icount;
-  self->prev_sti_ = b.decoded.ends_with_sti;
+  self->prev_sti_ = b.decoded.ends_with_shadow;
+  self->prev_movss_ = b.decoded.shadow_blocks_nmi;
   self->prev_end_ = address + size;
 }
 
@@ -562,11 +570,14 @@ bool X86Vcpu::take_interrupt() {
     data_breakpoint_trap(linear_rip());
     return false;  // no interrupt taken
   }
-  if (apic_.take_nmi()) return vector_into_guest(2, "NMI");
+  if (nmi_takeable(sti_shadow_) && apic_.take_nmi()) {
+    nmi_blocked_ = true;  // until the next IRET (SDM vol. 3A §6.7.1)
+    return vector_into_guest(2, "NMI");
+  }
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
-  const auto v = apic_.acknowledge();
-  if (!v) return false;
-  return vector_into_guest(*v, "interrupt");
+  if (const auto v = apic_.acknowledge()) return vector_into_guest(*v, "interrupt");
+  if (extint_pending()) return vector_into_guest(extint_ack_(), "interrupt (8259 ExtINT)");
+  return false;
 }
 
 void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event) {
@@ -632,6 +643,14 @@ bool X86Vcpu::code64() const {
   // be read.
   const auto high = cs_descriptor_high();
   return !high || (*high >> 21 & 1) != 0;  // L, bit 21 of the high dword (§3.4.5)
+}
+
+bool X86Vcpu::code32_operands() const {
+  uint64_t cr0 = 0;
+  uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+  if ((cr0 & kCr0PE) == 0 || (rflags() & kRflagsVM) != 0) return false;  // real and virtual-8086: 16-bit
+  const auto high = cs_descriptor_high();
+  return high && (*high >> 22 & 1) != 0;  // D, bit 22 of the high dword (§3.4.5)
 }
 
 void X86Vcpu::resume_at_stop() {
@@ -706,6 +725,7 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   uc_reg_read(uc_, UC_X86_REG_RCX, &rcx);
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
+  const bool deadline = msr == kMsrIa32TscDeadline;
   if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
     // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
     // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
@@ -716,7 +736,7 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
     return true;
   }
-  if (!tsc && !LocalApic::handles_msr(msr)) return false;  // executes natively
+  if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
     return true;
@@ -727,12 +747,19 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     const uint64_t value = (rdx << 32) | uint32_t(rax);
     if (tsc) {
       tsc_.write(clock(), value);
+    } else if (deadline) {
+      // The deadline is in this CPU's TSC; the timer counts on the clock it is offset from
+      // (a deadline already passed expires at once).
+      const uint64_t now = clock(), ahead = value - tsc_.read(now);
+      apic_.write_tsc_deadline(value, int64_t(ahead) > 0 ? now + ahead : now);
     } else if (!apic_.msr_write(msr, value)) {
       refuse_msr(fmt::format("WRMSR {:#x} <- {:#x}", msr, value));
       return true;
     }
   } else {
-    const auto v = tsc ? std::optional<uint64_t>(tsc_.read(clock())) : apic_.msr_read(msr);
+    const auto v = tsc        ? std::optional<uint64_t>(tsc_.read(clock()))
+                   : deadline ? std::optional<uint64_t>(apic_.tsc_deadline())
+                              : apic_.msr_read(msr);
     if (!v) {
       refuse_msr(fmt::format("RDMSR {:#x}", msr));
       return true;
@@ -773,12 +800,12 @@ bool X86Vcpu::boundary_stop(bool in_shadow) {
   }
   if (!irq_check_) return false;
   if (interrupt_ready(in_shadow)) return true;
-  if (!apic_.wake_pending() && !apic_.startup_pending()) irq_check_ = false;
+  if (!apic_.wake_pending() && !apic_.startup_pending() && !extint_pending()) irq_check_ = false;
   return false;
 }
 
 void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
-  sti_shadow_ = false;
+  sti_shadow_ = movss_shadow_ = false;
   if (size == 0) return;
   if (!breakpoints_.empty() && instruction_breakpoint(address)) return;
   std::array<uint8_t, 15> scratch;
@@ -798,11 +825,23 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
     }
     return;
   }
+  const std::span<const uint8_t> whole{b, size};
+  if (is_iret(whole) && nmi_blocked_) {
+    // IRET ends the blocking of NMIs (SDM vol. 3A §6.7.1), even one that then faults; a
+    // pending NMI is taken at the boundary after it.
+    nmi_blocked_ = false;
+    if (apic_.nmi_pending()) irq_check_ = true;
+  }
+  Shadow sh = shadow_after(whole, false);
+  if (sh == Shadow::MovSs && b[opcode_start(whole)] == 0x17 && code64()) sh = Shadow::None;  // POP SS: #UD
+  if (sh != Shadow::None) {
+    // STI, MOV SS, POP SS: interrupts recognised after the next instruction (§6.8.3).
+    sti_shadow_ = true;
+    movss_shadow_ = sh == Shadow::MovSs;
+    return;
+  }
   if (size == 1) {
-    if (b[0] == 0xFB)
-      sti_shadow_ = true;  // SDM STI: interrupts recognised after the next instruction
-    else if (b[0] == 0xF4)
-      halted_ = true;  // HLT itself then ends uc_emu_start
+    if (b[0] == 0xF4) halted_ = true;  // HLT itself then ends uc_emu_start
     return;
   }
   const std::span<const uint8_t> insn{b, size};
@@ -1067,14 +1106,15 @@ bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {
     return false;
   }
   // Unicorn 2.0.1's 64-bit engine sets only a segment's selector on a CS write, not its
-  // base: a handler is entered only in the segment that runs (the IVT entries kvm-unit-
-  // tests' realmode writes are in segment 0, as its code).
+  // base: a handler in another segment (a BIOS handler at F000:xxxx) gets CS's base
+  // through the engine's context (segment_state.h).
   if (r.cs != from_cs) {
-    error_ = fmt::format("cannot deliver {} in real mode: handler {:#06x}:{:#06x} is outside the running code "
-                         "segment {:#06x} (Unicorn 2.0.1 cannot load a CS base from outside)",
-                         what, r.cs, r.ip, from_cs);
-    halted_ = false;
-    return false;
+    if (!segments_) {
+      error_ = fmt::format("cannot deliver {} in real mode: no way to load CS {:#06x} in this Unicorn", what, r.cs);
+      halted_ = false;
+      return false;
+    }
+    segments_->load_real_cs(uc_, scratch_context_, r.cs);
   }
   const uint64_t new_ip = r.ip, new_sp = (sp & ~uint64_t{0xFFFF}) | r.sp, new_flags = r.flags;
   uc_reg_write(uc_, UC_X86_REG_RIP, &new_ip);

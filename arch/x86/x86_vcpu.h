@@ -114,7 +114,9 @@
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
 //    by the vCPU are skipped that way).
 //  - STI ends its block, and the block after it is one instruction (QEMU's
-//    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. POPF and IRET end their block
+//    HF_INHIBIT_IRQ_MASK): the STI shadow is that one block. MOV SS and POP SS do the same
+//    (QEMU's gen_eob_inhibit_irq), so their shadow, which holds NMIs back too, is also one
+//    block (block_decode.h shadow_after). IRET is a trap site: it ends NMI blocking. POPF and IRET end their block
 //    too (QEMU's gen_eob; IRET is a jump). So an instruction that opens the interrupt
 //    window is always followed by a block boundary, where a pending interrupt is taken
 //    (`sti; nop; cli` takes it before the CLI).
@@ -240,6 +242,15 @@ class X86Vcpu final : public arch::Vcpu {
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
   // Without one (a bare engine in tests) it counts the instructions this CPU entered.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
+  // The 8259s' INTA for this CPU (the machine's, on CPU 0): the vector of an external
+  // interrupt the PICs raise and the local APIC passes on (LocalApic::accepts_extint), or
+  // nothing. Taken after the local APIC's own interrupts, as their priorities are
+  // unrelated and QEMU's CPU asks the APIC first (target/i386 cpu_get_pic_interrupt).
+  void set_extint(std::function<bool()> pending, std::function<uint8_t()> acknowledge) {
+    extint_pending_ = std::move(pending);
+    extint_ack_ = std::move(acknowledge);
+  }
+  bool extint_pending() const { return extint_pending_ && extint_pending_(); }
   // Called after each OUT so the machine can stop the engine (debug exit).
   void set_after_out(std::function<void()> f) { after_out_ = std::move(f); }
   Trace& trace() { return trace_; }
@@ -277,6 +288,9 @@ class X86Vcpu final : public arch::Vcpu {
   // Whether the quantum ends at this boundary (a block's in fast mode, an instruction's in
   // precise mode) for an interrupt or another CPU (see "Execution").
   bool boundary_stop(bool in_shadow);
+  // An NMI is pending and may be taken now: not blocked by one in service (until IRET),
+  // nor by a MOV SS / POP SS shadow (`in_shadow` with movss_shadow_).
+  bool nmi_takeable(bool in_shadow) const;
   std::optional<uc_err> run_exact_tail();
   // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
   unsigned code_bits() const;
@@ -344,6 +358,9 @@ class X86Vcpu final : public arch::Vcpu {
   unsigned cpl() const;
   // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
   bool code64() const;
+  // Whether the default operand size is 32 bits (CS.D in protected mode; 16 in real and
+  // virtual-8086 mode), for code outside 64-bit mode.
+  bool code32_operands() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
@@ -395,9 +412,14 @@ class X86Vcpu final : public arch::Vcpu {
   uint64_t executed_ = 0;  // instructions entered in the current step
   uint64_t entered_ = 0;   // instructions entered since the vCPU was made
   std::function<uint64_t()> clock_;
+  std::function<bool()> extint_pending_;
+  std::function<uint8_t()> extint_ack_;
   TimeStampCounter tsc_;
   bool in_step_ = false;
-  bool sti_shadow_ = false;  // the last instruction executed was STI
+  bool sti_shadow_ = false;  // the last instruction executed opened an interrupt shadow (STI, MOV SS, POP SS)
+  bool movss_shadow_ = false;  // ... and it was MOV SS or POP SS: NMIs wait too
+  // NMIs are blocked from the delivery of one until the next IRET (SDM vol. 3A §6.7.1).
+  bool nmi_blocked_ = false;
   // Execution mode and the fast mode's state (see "Execution").
   bool precise_ = true, mode_chosen_ = false;
   uc_hook block_hook_ = 0, fetch_hook_ = 0;
@@ -429,7 +451,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool end_quantum_ = false;        // end the quantum at the next block boundary
   std::optional<uint64_t> stop_at_;  // the block a block-hook stop ended the run before
   bool counting_ = false;           // run_exact_tail: on_count counts
-  bool prev_sti_ = false;           // the block before ended with STI ...
+  bool prev_sti_ = false;           // the block before ended with an interrupt shadow ...
+  bool prev_movss_ = false;         // ... of MOV SS or POP SS
   uint64_t prev_end_ = 0;           // ... and ended here
   struct Tail {
     uint64_t address, size;

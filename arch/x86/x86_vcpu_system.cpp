@@ -129,11 +129,25 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   if (c.op == CheckedOp::Sgdt || c.op == CheckedOp::Sidt || c.op == CheckedOp::Sldt || c.op == CheckedOp::Str ||
       c.op == CheckedOp::Smsw) {
     // SDM vol. 3A §2.5 (CR4.UMIP), SGDT/SIDT/SLDT/STR/SMSW "Protected Mode Exceptions".
-    if ((cr4 & kCr4UMIP) == 0) return true;
     const unsigned level = cpl();
-    if (level == 0) return true;
-    fault_trapped(13, 0, fmt::format("{} at CPL {} with CR4.UMIP set: #GP(0)", mnemonic(c.op), level));
-    return false;
+    if ((cr4 & kCr4UMIP) != 0 && level != 0) {
+      fault_trapped(13, 0, fmt::format("{} at CPL {} with CR4.UMIP set: #GP(0)", mnemonic(c.op), level));
+      return false;
+    }
+    if (c.op == CheckedOp::Smsw && c.reg_operand && !code64() && code32_operands() != c.opsize_prefix) {
+      // SMSW r32 outside 64-bit code: CR0[31:0], zero-extended as any 32-bit register
+      // write (trapped_insn.h says why the vCPU does it).
+      uint64_t cr0 = 0;
+      uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
+      static constexpr int kRegs32[8] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                                         UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI};
+      const uint64_t value = uint32_t(cr0);
+      uc_reg_write(uc_, kRegs32[c.gpr & 7], &value);
+      const uint64_t next = rip() + insn_size_;
+      uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
+      return false;
+    }
+    return true;
   }
   // At CPL > 0 Unicorn raises #GP(0) itself for MOV to/from CRn and DRn.
   if (cpl() != 0) return true;

@@ -60,11 +60,11 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("cpuid: leaf 1 reports TSC, MSR, PAE, PGE, APIC and x2APIC with the initial APIC ID; leaf 7 UMIP; no TSC-deadline (SDM vol. 2A CPUID)") {
+TEST_CASE("cpuid: leaf 1 reports TSC, MSR, PAE, PGE, APIC and x2APIC with the initial APIC ID; TSC-deadline (the APIC timer has the mode); leaf 7 UMIP (SDM vol. 2A CPUID)") {
   const CpuidRegs l1 = machine_cpuid(1, 0, engine_cpuid(1, 0), 5, true);
   for (unsigned bit : {0u, 4u, 5u, 6u, 9u, 13u, 25u, 26u}) CHECK_MESSAGE((l1.edx >> bit & 1) == 1, bit);
   CHECK((l1.ecx & kCpuid1EcxX2apic) != 0);
-  CHECK((l1.ecx & kCpuid1EcxTscDeadline) == 0);
+  CHECK((l1.ecx & kCpuid1EcxTscDeadline) != 0);
   CHECK((l1.ebx >> 24) == 5);
   CHECK((machine_cpuid(1, 0, engine_cpuid(1, 0), 0, false).edx & kCpuid1EdxApic) == 0);  // §11.4.3
   CHECK((machine_cpuid(7, 0, engine_cpuid(7, 0), 0, true).ecx & kCpuid7EcxUmip) != 0);

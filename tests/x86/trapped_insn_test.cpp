@@ -60,3 +60,20 @@ TEST_CASE("trapped insn: every MOV to or from DR0-DR7 is checked, so that DR7.GD
   CHECK(classify_checked(to_dr1).op == CheckedOp::MovToDrAddr);
   CHECK(classify_checked(dr8).op == CheckedOp::None);
 }
+
+TEST_CASE("SMSW r32 outside 64-bit code is recognised with its register and operand-size prefix (the vCPU stores all of CR0[31:0], as processors do)") {
+  // 66 0F 01 E0: smsw eax in 16-bit code (kvm-unit-tests' realmode); 0F 01 E3: smsw bx.
+  constexpr uint8_t wide[] = {0x66, 0x0F, 0x01, 0xE0};
+  const CheckedInsn a = classify_checked(wide);
+  CHECK(a.op == CheckedOp::Smsw);
+  CHECK(a.reg_operand);
+  CHECK(a.opsize_prefix);
+  CHECK(a.gpr == 0);
+  constexpr uint8_t narrow[] = {0x0F, 0x01, 0xE3};
+  const CheckedInsn b = classify_checked(narrow);
+  CHECK(b.reg_operand);
+  CHECK_FALSE(b.opsize_prefix);
+  CHECK(b.gpr == 3);
+  constexpr uint8_t memory[] = {0x0F, 0x01, 0x20};  // smsw [eax]: 16 bits, Unicorn's
+  CHECK_FALSE(classify_checked(memory).reg_operand);
+}

@@ -152,6 +152,10 @@ __attribute__((noreturn)) void cpu_start(u32 cpu) {
   if (cpu == 0) {
     for (char *p = __bss_start; p < __bss_end; ++p) *(volatile char *)p = 0;
     idt_init();
+    /* Interrupts come through the APICs: mask both 8259s (OCW1), which the BIOS left with
+       the 18.2 Hz timer unmasked on LINT0, as an OS in APIC mode does. */
+    outb(0x21, 0xFF);
+    outb(0xA1, 0xFF);
   }
   idt_load();
   lapic_enable();
