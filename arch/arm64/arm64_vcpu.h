@@ -49,6 +49,16 @@
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
 //    at the ERET that left EL1 (EL0 cannot change what hflags depend on), then writes
 //    back the registers EL0 can change.
+//  - An ERET the engine executes does rebuild hflags for the EL it returns to (QEMU's
+//    helper_exception_return), whatever wrote the registers before: restoring a snapshot
+//    into a fresh engine runs two ERETs from a scratch page for it (vcpu_state.cpp; checked
+//    by tests/arm64/snapshot_test.cpp, whose stubs are restored at EL0 and EL1 with FP,
+//    MMU and vectors in use).
+//  - UC_ARM64_REG_CP_REG writes go through QEMU's raw or write function with no check of
+//    the register's type (unicorn_aarch64.c, write_cp_reg): a register QEMU defines as a
+//    constant (AFSR0_EL1, AFSR1_EL1, AMAIR_EL1) or a no-op (MDCCINT_EL1, OSDLR_EL1) has
+//    no field, so a write lands at offset 0 of the CPU state. Such registers read as
+//    their constant (tests/arm64/snapshot_test.cpp) and are never written.
 //
 // Synchronous exceptions (Arm ARM D1.10; exception_entry.h) are taken to VBAR_EL1 with
 // ESR_EL1, FAR_EL1 (aborts), ELR_EL1, SPSR_EL1 as the architecture writes them: SVC,

@@ -392,3 +392,15 @@ TEST_SUITE("arm64 snapshot: a bad file is refused with a message") {
     CHECK(ok.error().find("never ran") != std::string::npos);
   }
 }
+
+TEST_CASE("Unicorn 2.0.1: AFSR0_EL1 and AMAIR_EL1 read as zero through UC_ARM64_REG_CP_REG (constants: not saved)") {
+  uc_engine* uc = nullptr;
+  REQUIRE(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) == UC_ERR_OK);
+  uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A57);
+  for (uc_arm64_cp_reg r : {uc_arm64_cp_reg{5, 1, 3, 0, 0, 0}, uc_arm64_cp_reg{10, 3, 3, 0, 0, 0}}) {
+    uc_arm64_cp_reg back = r;
+    REQUIRE(uc_reg_read(uc, UC_ARM64_REG_CP_REG, &back) == UC_ERR_OK);
+    CHECK(back.val == 0);
+  }
+  uc_close(uc);
+}
