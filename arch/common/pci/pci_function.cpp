@@ -14,3 +14,13 @@ void PciFunction::set_intx(bool asserted) {
 }
 
 }  // namespace irqremap::pci
+
+namespace irqremap::pci {
+
+void PciFunction::state(snapshot::Io& io) {
+  config().state(io);
+  io.field("intx_request", intx_request_);
+  io.field("intx_pin", intx_out_);  // the SPI input it drives is the distributor's
+}
+
+}  // namespace irqremap::pci

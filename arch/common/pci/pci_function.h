@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "arch/common/pci/config_space.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 
@@ -45,6 +46,9 @@ class PciFunction {
   void connect_intx(std::function<void(bool level)> line) { intx_ = std::move(line); }
   // After a Command write: INTx follows Command.INTX_DISABLE at once (PCI 3.0 §6.2.2).
   void refresh_intx() { set_intx(intx_request_); }
+  // Its part of a snapshot: the configuration space and the INTx request and pin level;
+  // a function with state of its own adds it.
+  virtual void state(snapshot::Io& io);
 
  protected:
   // Drives INTx# (asserted = true) unless Command.INTX_DISABLE masks it (PCI 3.0 §6.2.2);
