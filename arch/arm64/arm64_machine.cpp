@@ -369,7 +369,7 @@ bool Arm64Machine::advance_idle_time() {
 }
 
 Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
-  if (!started_) {
+  if (!started_) {  // a machine restored from a snapshot is started: `entry` is ignored
     started_ = true;
     // The boot protocol's registers (virt_boot.h): x0 = tree (raw image) or 0, x1..x3 = 0.
     cpus_[0]->power_on(entry, boot_x0_);
@@ -420,7 +420,10 @@ Arm64RunResult Arm64Machine::run(uint64_t entry, uint64_t max_insns) {
   arch::RunResult r = sched_.run(
       order, max_insns, [this]() { return power_; },
       [this](unsigned, uint64_t pc) { return disassemble(pc); }, [this]() { return advance_idle_time(); });
-  trace_.emit_lazy([&] { return Event{EventKind::Note, "arm64", "stop: " + r.message, {{"pc", r.pc}}}; });
+  // A pause is not an end: the next run() (or a machine restored from a snapshot taken
+  // here) goes on, and the trace reads as one run.
+  if (r.stop != arch::StopKind::Paused)
+    trace_.emit_lazy([&] { return Event{EventKind::Note, "arm64", "stop: " + r.message, {{"pc", r.pc}}}; });
   return r;
 }
 

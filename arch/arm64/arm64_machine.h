@@ -77,6 +77,7 @@
 #include "remap/mmio.h"
 #include "remap/msi.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -181,6 +182,16 @@ class Arm64Machine final : public MsiSink {
   void set_trace_instructions(bool on);
 
   std::string disassemble(uint64_t pc) const { return disasm_.at(mem_, pc); }
+
+  // Snapshots (snapshot/snapshot_file.h; arm64_machine_state.cpp): the whole machine,
+  // guest memory first (the redistributors rebuild their LPI state from the pending
+  // tables in it), then the machine's own fields, virtual time, the scheduler's place,
+  // the GIC, ITS, UART, PSCI, each CPU (PE, CPU interface, timers, PMU), the common device
+  // and the PCI functions. A machine restored from a file is started: run() ignores its
+  // entry and goes on where the saved one paused.
+  void state(snapshot::Io& io);
+  // One line naming everything that shapes the machine (a file saved on another is refused).
+  std::string snapshot_configuration() const;
 
  private:
   explicit Arm64Machine(const Arm64MachineConfig& cfg);

@@ -49,6 +49,16 @@
 //    guest's next MSR or ERET. Entry from EL0 therefore restores an engine context saved
 //    at the ERET that left EL1 (EL0 cannot change what hflags depend on), then writes
 //    back the registers EL0 can change.
+//  - An ERET the engine executes does rebuild hflags for the EL it returns to (QEMU's
+//    helper_exception_return), whatever wrote the registers before: restoring a snapshot
+//    into a fresh engine runs two ERETs from a scratch page for it (vcpu_state.cpp; checked
+//    by tests/arm64/snapshot_test.cpp, whose stubs are restored at EL0 and EL1 with FP,
+//    MMU and vectors in use).
+//  - UC_ARM64_REG_CP_REG writes go through QEMU's raw or write function with no check of
+//    the register's type (unicorn_aarch64.c, write_cp_reg): a register QEMU defines as a
+//    constant (AFSR0_EL1, AFSR1_EL1, AMAIR_EL1) or a no-op (MDCCINT_EL1, OSDLR_EL1) has
+//    no field, so a write lands at offset 0 of the CPU state. Such registers read as
+//    their constant (tests/arm64/snapshot_test.cpp) and are never written.
 //
 // Synchronous exceptions (Arm ARM D1.10; exception_entry.h) are taken to VBAR_EL1 with
 // ESR_EL1, FAR_EL1 (aborts), ELR_EL1, SPSR_EL1 as the architecture writes them: SVC,
@@ -152,6 +162,7 @@
 #include "arch/common/scheduler.h"
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -237,9 +248,21 @@ class Arm64Vcpu final : public arch::Vcpu {
   uint64_t mdscr() const { return mdscr_; }
   // A stop requested from a hook (PSCI SYSTEM_OFF, fault); the quantum ends.
   void request_stop(arch::StopRequest s);
+  // Its part of a machine snapshot (vcpu_state.cpp; docs/SNAPSHOT.md): the PE's power
+  // state, the general-purpose, SIMD&FP and EL0/EL1 system registers Unicorn holds, read
+  // and written by name, and what the vCPU keeps itself (MDSCR_EL1, PSTATE.SS, DBG*,
+  // instruction and exception counts, the last exception entry). Loading is for an
+  // engine that has never run: it rebuilds Unicorn's cached state from the registers
+  // (see "Restoring" in vcpu_state.cpp).
+  void state(snapshot::Io& io);
 
  private:
   static void on_code(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+  // Puts loaded registers into the engine, hflags and the EL1 context included
+  // (vcpu_state.cpp); the error says why it could not.
+  struct Registers;
+  std::expected<void, std::string> write_registers(const Registers& r);
+  void read_registers(Registers& r) const;
   // One quantum of at most max_insns instructions (step() minus software step).
   arch::StepResult run_quantum(uint64_t max_insns, bool exact);
   // Software step (software_step.h): the guest's MDSCR_EL1 and PSTATE.SS. While stepping_

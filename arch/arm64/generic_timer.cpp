@@ -129,3 +129,19 @@ bool GenericTimer::write(uint32_t e, uint64_t value) {
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void GenericTimer::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "timer");
+  io.field("CNTFRQ_EL0", frq_);
+  static constexpr const char* kNames[2][3] = {{"CNTV_CTL_EL0", "CNTV_CVAL_EL0", "CNTV_line"},
+                                               {"CNTP_CTL_EL0", "CNTP_CVAL_EL0", "CNTP_line"}};
+  for (unsigned k = 0; k < 2; ++k) {
+    io.field(kNames[k][0], timers_[k].ctl);
+    io.field(kNames[k][1], timers_[k].cval);
+    io.field(kNames[k][2], timers_[k].line);  // the level last driven (the PPI input is the GICR's)
+  }
+}
+
+}  // namespace irqremap::arm64

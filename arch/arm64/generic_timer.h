@@ -32,6 +32,7 @@
 #include "arch/common/virtual_time.h"
 #include "remap/fields.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -97,6 +98,9 @@ class GenericTimer {
     return std::nullopt;
   }
 
+  // Its part of a snapshot: CNTFRQ_EL0, CNTV_CTL/CVAL, CNTP_CTL/CVAL and the level each
+  // timer drives (the counter is the machine's virtual time, saved by the machine).
+  void state(snapshot::Io& io);
  private:
   struct Timer {
     uint64_t ctl = 0;   // ENABLE and IMASK as written (ISTATUS is computed)

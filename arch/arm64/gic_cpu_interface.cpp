@@ -204,3 +204,22 @@ void GicCpuInterface::generate_sgi(uint64_t v) {
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void GicCpuInterface::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "icc");
+  io.field("ICC_PMR_EL1", pmr_);
+  io.field("ICC_BPR0_EL1", bpr0_);
+  io.field("ICC_BPR1_EL1", bpr1_);
+  io.check(bpr0_ <= 7 && bpr1_ <= 7, "a binary point is 0..7");
+  io.field("ICC_IGRPEN0_EL1", igrpen0_);
+  io.field("ICC_IGRPEN1_EL1", igrpen1_);
+  io.field("ICC_CTLR_EL1", ctlr_);
+  // The active priorities: the running priority (ICC_RPR_EL1) is computed from them.
+  io.field("ICC_AP0R0_EL1", ap0r0_);
+  io.field("ICC_AP1R0_EL1", ap1r0_);
+  io.field("acknowledged", acks_);
+}
+
+}  // namespace irqremap::arm64

@@ -42,6 +42,7 @@
 #include "arch/arm64/sysreg.h"
 #include "remap/fields.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -126,6 +127,10 @@ class GicCpuInterface {
   void set_on_ack(std::function<void(uint32_t intid)> f) { on_ack_ = std::move(f); }
   bool eoi_mode() const { return fields::get(ctlr_, icc::CTLR_EOImode) != 0; }
 
+  // Its part of a snapshot: ICC_PMR/BPR0/BPR1/IGRPEN0/IGRPEN1/CTLR_EL1, the active
+  // priorities (ICC_AP0R0/AP1R0_EL1, from which the running priority is computed) and the
+  // acknowledge count.
+  void state(snapshot::Io& io);
  private:
   // The redistributor's best (SGI, PPI, LPI) against the distributor's best SPI for this PE.
   std::optional<PendingIrq> highest_pending() const;

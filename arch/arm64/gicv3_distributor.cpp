@@ -189,3 +189,21 @@ void Gicv3Distributor::deactivate_spi(uint32_t intid) {
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void Gicv3Distributor::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "gicd");
+  io.field("GICD_CTLR", ctlr_);
+  io.bytes("GICD_IGROUPR", std::as_writable_bytes(std::span(group_)));
+  io.bytes("GICD_ISENABLER", std::as_writable_bytes(std::span(enabled_)));
+  io.bytes("GICD_ISPENDR", std::as_writable_bytes(std::span(pending_)));  // the pending latches
+  io.bytes("GICD_ISACTIVER", std::as_writable_bytes(std::span(active_)));
+  io.bytes("GICD_IGRPMODR", std::as_writable_bytes(std::span(grpmod_)));
+  io.bytes("spi_lines", std::as_writable_bytes(std::span(level_)));  // the SPI inputs
+  io.bytes("GICD_IPRIORITYR", std::span(priority_));
+  io.bytes("GICD_ICFGR", std::as_writable_bytes(std::span(cfg_)));
+  io.bytes("GICD_IROUTER", std::as_writable_bytes(std::span(router_)));
+}
+
+}  // namespace irqremap::arm64

@@ -31,6 +31,7 @@
 #include "remap/fields.h"
 #include "remap/mmio.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -105,6 +106,10 @@ class Gicv3Distributor final : public MmioDevice {
   // CPUs' IRQ lines).
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
 
+  // Its part of a snapshot: GICD_CTLR, the per-INTID bitmaps (IGROUPR, ISENABLER,
+  // ISPENDR latches, ISACTIVER, IGRPMODR), the SPI input lines, IPRIORITYR, ICFGR,
+  // IROUTER.
+  void state(snapshot::Io& io);
  private:
   uint32_t bitmap_reg(const std::array<uint32_t, 32>& m, uint64_t off, uint64_t base) const;
   // Whether INTID `intid` is an SPI this distributor implements (32 <= intid < intids_).

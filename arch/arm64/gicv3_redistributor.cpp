@@ -662,3 +662,65 @@ void Redistributors::set_on_enable_change(std::function<void(uint32_t, bool)> fn
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void Gicv3Redistributor::state(snapshot::Io& io) {
+  bool enable = enable_lpis_;
+  io.field("GICR_CTLR.EnableLPIs", enable);
+  io.field("GICR_PROPBASER", propbaser_);
+  io.field("GICR_PENDBASER", pendbaser_);
+  io.field("GICR_PENDBASER.PTZ", ptz_);  // write-only: what the last write said
+  io.field("GICR_WAKER.ProcessorSleep", processor_sleep_);
+  io.field("GICR_IGROUPR0", group0_);
+  io.field("GICR_ISENABLER0", enabled0_);
+  io.field("GICR_ISACTIVER0", active0_);
+  io.field("GICR_IGRPMODR0", grpmod0_);
+  io.field("GICR_NSACR", nsacr_);
+  io.field("GICR_ISPENDR0", latch0_);  // the pending latches
+  io.field("ppi_lines", level0_);      // the PPI inputs (timers, PMU)
+  io.field("GICR_ICFGR1", icfgr1_);
+  io.bytes("GICR_IPRIORITYR", std::as_writable_bytes(std::span(priority0_)));
+  io.field("acknowledged", acks_);
+  io.field("eois", eois_);
+  // Pending bits kept here because the table is outside guest RAM (attach_pending_table).
+  std::vector<uint64_t> fallback = pend_fallback_;
+  io.values("pending_fallback", fallback, (uint64_t{1} << id_bits_) / 64);
+  if (!io.loading() || !io.ok()) return;
+  enable_lpis_ = enable;
+  hpp_valid_ = false;
+  if (!enable_lpis_) {
+    io.check(fallback.empty(), "pending bits kept with EnableLPIs=0");
+    return;
+  }
+  // As set_enable_lpis(true) after the PENDBASER write, minus its events: the
+  // configuration cache starts empty, the pending summary is read from the restored
+  // table (PTZ was consumed by that enable, so the table is not cleared again).
+  if (!io.check(!ptz_, "PTZ latched while EnableLPIs=1")) return;
+  lpi_limit_ = compute_limit();
+  const uint64_t n = lpi_limit_ - lpi::kFirstLpi;
+  config_cache_.assign(std::bit_ceil(std::min<uint64_t>(std::max<uint64_t>(n, 1), kConfigCacheEntries)), 0);
+  config_shift_ = unsigned(std::countr_zero(config_cache_.size()));
+  attach_pending_table();
+  if (pend_ == reinterpret_cast<std::byte*>(pend_fallback_.data())) {
+    if (!io.check(fallback.size() == pend_fallback_.size(), "pending bits of another table size")) return;
+    pend_fallback_ = fallback;
+    pend_ = reinterpret_cast<std::byte*>(pend_fallback_.data());
+    const uint64_t first = lpi::kFirstLpi / 64;
+    for (uint64_t w = 0; w + first < pend_fallback_.size(); ++w)
+      if (pend_fallback_[first + w] != 0) summary_[w / 64] |= uint64_t{1} << (w % 64);
+  } else {
+    io.check(fallback.empty(), "pending bits kept although the pending table is in guest RAM");
+  }
+  view_.table = pend_;
+  view_.limit = lpi_limit_;
+}
+
+void Redistributors::state(snapshot::Io& io) {
+  for (unsigned c = 0; c < rds_.size(); ++c) {
+    snapshot::Io::Group g(io, fmt::format("gicr{}", c));
+    rds_[c]->state(io);
+  }
+}
+
+}  // namespace irqremap::arm64

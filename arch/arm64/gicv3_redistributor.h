@@ -62,6 +62,7 @@
 #include "remap/its/lpi_target.h"
 #include "remap/mmio.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -200,6 +201,15 @@ class Gicv3Redistributor final : public MmioDevice {
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
   void set_on_enable_change(std::function<void(bool)> fn) { on_enable_change_ = std::move(fn); }
 
+  // Its part of a snapshot: GICR_CTLR.EnableLPIs, GICR_PROPBASER, GICR_PENDBASER (and the
+  // write-only PTZ latch), GICR_WAKER.ProcessorSleep, the SGI/PPI registers and input
+  // lines, the counts, and the LPI pending bits when the pending table is not in guest
+  // RAM (otherwise they are guest memory, restored before: the machine loads RAM first).
+  // The LPI configuration cache is not saved: a redistributor may cache the
+  // configuration table, and software makes changes visible with INV/INVALL (IHI0069
+  // §5.1.1), so it is re-read from guest memory after a restore.
+  void state(snapshot::Io& io);
+
  private:
   uint64_t typer() const;
   uint64_t prop_pa() const;
@@ -289,6 +299,9 @@ class Redistributors final : public MmioDevice, public its::LpiTarget {
   std::span<const its::PendingTableView* const> pending_views() const override { return views_; }
 
   // CPU interface queries, by CPU number.
+  // Every redistributor's part of a snapshot (gicr0, gicr1, ...).
+  void state(snapshot::Io& io);
+
   std::optional<PendingIrq> highest_pending(uint32_t cpu) const;
   std::optional<PendingIrq> acknowledge(uint32_t cpu);
   void eoi(uint32_t cpu, uint32_t intid);

@@ -95,3 +95,23 @@ void Pl011::mmio_write(uint64_t offset, unsigned /*size*/, uint64_t value) {
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void Pl011::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "pl011");
+  io.field("UARTIBRD", ibrd_);
+  io.field("UARTFBRD", fbrd_);
+  io.field("UARTLCR_H", lcr_h_);
+  io.field("UARTCR", cr_);
+  io.field("UARTIFLS", ifls_);
+  io.field("UARTIMSC", imsc_);
+  io.field("UARTRIS", ris_);
+  io.field("UARTFR_polls", fr_reads_);  // UARTFR reads since the last UARTDR write (pl011.h)
+  io.field("interrupt_line", line_);
+  std::vector<uint8_t> fifo(rx_.begin(), rx_.end());
+  io.blob("receive_fifo", fifo, kFifoDepth);
+  if (io.loading()) rx_.assign(fifo.begin(), fifo.end());
+}
+
+}  // namespace irqremap::arm64

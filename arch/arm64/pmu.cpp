@@ -225,3 +225,31 @@ void Pmu::write(uint32_t enc, uint64_t v, uint64_t now, unsigned el) {
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void Pmu::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "pmu");
+  io.field("PMCR_EL0", pmcr_);
+  io.field("PMCNTENSET_EL0", cntens_);
+  io.field("PMINTENSET_EL1", intens_);
+  io.field("PMOVSSET_EL0", ovs_);
+  io.field("PMSELR_EL0", selr_);
+  io.field("PMUSERENR_EL0", userenr_);
+  io.field("PMCCFILTR_EL0", ccfiltr_);
+  io.field("PMCCNTR_EL0", ccnt_);
+  io.field("cycle_divider", ccnt_div_);  // cycles toward the next count with PMCR_EL0.D = 1
+  for (unsigned i = 0; i < pmu::kCounters; ++i) {
+    io.field(fmt::format("PMEVCNTR{}_EL0", i), evcnt_[i]);
+    io.field(fmt::format("PMEVTYPER{}_EL0", i), evtyper_[i]);
+  }
+  // Where counting got to: the CPU's retired instructions and the EL they ran at.
+  io.field("synced_instructions", last_now_);
+  uint8_t el = uint8_t(el_);
+  io.field("synced_el", el);
+  io.check(el <= 1, "the PMU counts at EL0 or EL1 only");
+  el_ = el;
+  io.field("interrupt_level", level_);  // the PPI 23 line (the redistributor keeps its input)
+}
+
+}  // namespace irqremap::arm64

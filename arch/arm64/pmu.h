@@ -45,6 +45,7 @@
 
 #include "arch/arm64/sysreg.h"
 #include "remap/fields.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -142,6 +143,9 @@ class Pmu {
   // The interrupt output now (PMCR_EL0.E && (PMINTENSET & PMOVSSET) != 0).
   bool irq() const;
 
+  // Its part of a snapshot: every PMU register as written, the counters, the cycle
+  // divider's remainder, where counting got to (instructions and EL) and the PPI level.
+  void state(snapshot::Io& io);
  private:
   bool counts(unsigned index, unsigned el) const;
   uint64_t filter(unsigned index) const { return index == pmu::kCycleIndex ? ccfiltr_ : evtyper_[index]; }

@@ -1,5 +1,7 @@
 #include "arch/arm64/psci.h"
 
+#include <fmt/format.h>
+
 #include "arch/arm64/virt_map.h"
 
 namespace irqremap::arm64 {
@@ -61,6 +63,19 @@ PsciResult Psci::call(unsigned caller, uint64_t x0, uint64_t x1, uint64_t x2, ui
     case SYSTEM_OFF: return PsciResult{0, {PsciEffect::Kind::SystemOff, caller, 0, 0}};
     case SYSTEM_RESET: return PsciResult{0, {PsciEffect::Kind::SystemReset, caller, 0, 0}};
     default: return ret(NOT_SUPPORTED);
+  }
+}
+
+}  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void Psci::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "psci");
+  for (unsigned c = 0; c < states_.size(); ++c) {
+    PowerState s = states_[c];
+    io.field(fmt::format("cpu{}", c), s);
+    if (io.check(s <= PowerState::On, "a PSCI power state is Off (0), OnPending (1) or On (2)")) states_[c] = s;
   }
 }
 

@@ -4,6 +4,7 @@
 // PSCI_FEATURES, MIGRATE_INFO_TYPE. Plain logic: the machine executes the returned effect.
 #include <cstdint>
 #include <vector>
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -55,6 +56,8 @@ class Psci {
   void started(unsigned cpu) { states_.at(cpu) = PowerState::On; }
   unsigned cpus() const { return unsigned(states_.size()); }
 
+  // Its part of a snapshot: each CPU's PSCI power state.
+  void state(snapshot::Io& io);
  private:
   // The CPU whose MPIDR affinity is `mpidr`, or -1.
   int cpu_for_mpidr(uint64_t mpidr) const;

@@ -135,3 +135,19 @@ std::optional<SelfHostedDebug::WatchHit> SelfHostedDebug::watchpoint_hit(uint64_
 }
 
 }  // namespace irqremap::arm64
+
+namespace irqremap::arm64 {
+
+void SelfHostedDebug::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "debug");
+  for (unsigned n = 0; n < kBreakpoints; ++n) {
+    io.field(fmt::format("DBGBVR{}_EL1", n), bvr_[n]);
+    io.field(fmt::format("DBGBCR{}_EL1", n), bcr_[n]);
+  }
+  for (unsigned n = 0; n < kWatchpoints; ++n) {
+    io.field(fmt::format("DBGWVR{}_EL1", n), wvr_[n]);
+    io.field(fmt::format("DBGWCR{}_EL1", n), wcr_[n]);
+  }
+}
+
+}  // namespace irqremap::arm64

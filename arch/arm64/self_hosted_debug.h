@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "arch/arm64/sysreg.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arm64 {
 
@@ -73,6 +74,8 @@ class SelfHostedDebug {
   // Whether some watchpoint is enabled (E = 1): the vCPU then watches data accesses.
   bool any_watchpoint() const;
 
+  // Its part of a snapshot: DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1.
+  void state(snapshot::Io& io);
  private:
   std::array<uint64_t, kBreakpoints> bvr_{}, bcr_{};
   std::array<uint64_t, kWatchpoints> wvr_{}, wcr_{};

@@ -21,6 +21,7 @@
 
 #include "remap/guest_memory.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::arch {
 
@@ -34,6 +35,8 @@ class RomWrites final {
 
   // Stores dropped so far.
   uint64_t dropped() const { return dropped_; }
+  // Its part of a snapshot: the count of dropped stores (the hooks are construction).
+  void state(snapshot::Io& io) { io.field("rom_writes_dropped", dropped_); }
 
  private:
   static bool on_write_prot(uc_engine* uc, uc_mem_type type, uint64_t addr, int size, int64_t value, void* self);

@@ -11,15 +11,35 @@ namespace {
 constexpr uint8_t kNP = 11, kSS = 12, kGP = 13, kTS = 10;
 
 std::unexpected<DeliveryFault> fault(uint8_t vector, uint32_t code, std::string what) {
-  return std::unexpected(DeliveryFault{vector, code, std::move(what)});
+  return std::unexpected(DeliveryFault{vector, code, std::move(what), std::nullopt});
 }
-std::unexpected<DeliveryFault> outside_ram(std::string what) {
-  return std::unexpected(DeliveryFault{std::nullopt, 0, std::move(what)});
+// A failed access with what delivery was doing in front of its reason.
+std::unexpected<DeliveryFault> failed(DeliveryFault f, const std::string& doing) {
+  f.what = doing + ": " + f.what;
+  return std::unexpected(std::move(f));
 }
 
 }  // namespace
 
+std::expected<uint64_t, DeliveryFault> PhysicalMemory::read64(uint64_t a) {
+  auto v = mem_.read64(a);
+  if (!v) return std::unexpected(DeliveryFault{std::nullopt, 0, v.error().describe(), std::nullopt});
+  return *v;
+}
+
+std::expected<void, DeliveryFault> PhysicalMemory::write64(uint64_t a, uint64_t value) {
+  auto w = mem_.write64(a, value);
+  if (!w) return std::unexpected(DeliveryFault{std::nullopt, 0, w.error().describe(), std::nullopt});
+  return {};
+}
+
 std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, GuestMemory& mem,
+                                                             const InterruptEvent& ev) {
+  PhysicalMemory physical(mem);
+  return enter_interrupt(r, physical, ev);
+}
+
+std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, LinearMemory& mem,
                                                              const InterruptEvent& ev) {
   const uint8_t vector = ev.vector;
   // §6.13: EXT is set when the fault occurs while delivering an event external to the
@@ -31,10 +51,9 @@ std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, Gu
     return fault(kGP, idt_code, fmt::format("vector {:#04x}: IDT gate at offset {:#x} is beyond IDTR.limit {:#x}",
                                             vector, gate_off, r.idtr.limit));
   auto lo = mem.read64(r.idtr.base + gate_off);
+  if (!lo) return failed(lo.error(), fmt::format("vector {:#04x}: IDT gate read", vector));
   auto hi = mem.read64(r.idtr.base + gate_off + 8);
-  if (!lo || !hi)
-    return outside_ram(fmt::format("vector {:#04x}: IDT gate read: {}", vector,
-                                   (!lo ? lo.error() : hi.error()).describe()));
+  if (!hi) return failed(hi.error(), fmt::format("vector {:#04x}: IDT gate read", vector));
   const idt::Gate g = idt::decode({*lo, *hi});
   // §6.14.1: only 64-bit interrupt and trap gates are valid in IA-32e mode; the S bit (44)
   // of a gate is 0, so a code or data descriptor is no gate either.
@@ -65,8 +84,7 @@ std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, Gu
       return fault(kGP, sel_code, fmt::format("vector {:#04x}: gate selector {:#x} is beyond the {} limit {:#x}",
                                               vector, sel, (sel & 4) != 0 ? "LDT" : "GDT", table.limit));
     auto d = mem.read64(table.base + (sel & 0xFFF8));
-    if (!d)
-      return outside_ram(fmt::format("vector {:#04x}: code segment descriptor read: {}", vector, d.error().describe()));
+    if (!d) return failed(d.error(), fmt::format("vector {:#04x}: code segment descriptor read", vector));
     const seg::Descriptor cs{*d};
     if (!cs.code() || cs.dpl() > r.cpl)
       return fault(kGP, sel_code, fmt::format("vector {:#04x}: gate selector {:#x} names {} with DPL {} (CPL {})", vector,
@@ -94,7 +112,7 @@ std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, Gu
                                              g.ist != 0 ? fmt::format("IST{}", g.ist) : fmt::format("RSP{}", new_cpl),
                                              off, r.tr.limit));
     auto v = mem.read64(r.tr.base + off);
-    if (!v) return outside_ram(fmt::format("vector {:#04x}: TSS read: {}", vector, v.error().describe()));
+    if (!v) return failed(v.error(), fmt::format("vector {:#04x}: TSS read", vector));
     rsp = *v;
     if (!seg::canonical(rsp))
       return fault(kSS, ext, fmt::format("vector {:#04x}: new stack pointer {:#x} is not canonical", vector, rsp));
@@ -111,7 +129,7 @@ std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, Gu
   for (unsigned i = 0; i < n; ++i) {
     rsp -= 8;
     if (auto w = mem.write64(rsp, frame[i]); !w)
-      return outside_ram(fmt::format("vector {:#04x}: interrupt frame push: {}", vector, w.error().describe()));
+      return failed(w.error(), fmt::format("vector {:#04x}: interrupt frame push", vector));
   }
   if (privilege_change) {
     r.ss = uint16_t(new_cpl);  // the null selector, RPL = new CPL (§6.14.4)

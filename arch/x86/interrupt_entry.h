@@ -27,8 +27,12 @@
 // CS, RIP and, for exceptions that have one, the error code. Interrupt gates clear IF;
 // both clear TF, NT, RF and VM. A frame or table that lies outside guest RAM is no
 // architected fault here (the machine treats it as a fault during delivery: #DF).
-// Descriptor tables, the TSS and the new stack are addressed as physical: the machine's
-// guests map them identity (kvm-unit-tests, the stubs).
+// Descriptor tables, the TSS and the new stack are addressed by linear address (§3.5.1:
+// the tables' base addresses are linear; §3.4.2), so with paging on they go through the
+// guest's page tables as supervisor-mode accesses (§4.6: implicit supervisor-mode
+// accesses): a `LinearMemory` does the translation, and a page fault there is a #PF of the
+// delivery (error code and CR2), which the machine treats as any fault during delivery
+// (#DF after a contributory one or a #PF, §6.15 Table 6-5).
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -70,16 +74,39 @@ struct InterruptEntry {
   bool stack_switched = false;  // privilege change: SS = null | new CPL
 };
 
-// Why delivery did not happen: the architected fault (vector, error code), or none when
-// a table or the frame lies outside guest RAM.
+// Why delivery did not happen: the architected fault (vector, error code; CR2 for a #PF),
+// or none when a table or the frame lies outside guest RAM.
 struct DeliveryFault {
   std::optional<uint8_t> vector;
   uint32_t error_code = 0;
   std::string what;
+  std::optional<uint64_t> cr2;  // a #PF's linear address
+};
+
+// Memory as delivery reaches it: 8-byte reads and writes by linear address.
+class LinearMemory {
+ public:
+  virtual ~LinearMemory() = default;
+  virtual std::expected<uint64_t, DeliveryFault> read64(uint64_t linear) = 0;
+  virtual std::expected<void, DeliveryFault> write64(uint64_t linear, uint64_t value) = 0;
+};
+
+// Linear = physical: paging off, and the tests of the pure logic.
+class PhysicalMemory final : public LinearMemory {
+ public:
+  explicit PhysicalMemory(GuestMemory& mem) : mem_(mem) {}
+  std::expected<uint64_t, DeliveryFault> read64(uint64_t a) override;
+  std::expected<void, DeliveryFault> write64(uint64_t a, uint64_t v) override;
+
+ private:
+  GuestMemory& mem_;
 };
 
 // Vector `event` into the guest: on success `regs` holds the handler's RIP, CS, CPL, the
 // new RSP, SS and RFLAGS; guest memory holds the frame. On a fault `regs` is unchanged.
+std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& regs, LinearMemory& mem,
+                                                             const InterruptEvent& event);
+// The same with linear = physical.
 std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& regs, GuestMemory& mem,
                                                              const InterruptEvent& event);
 

@@ -433,6 +433,50 @@ bool X86Vcpu::vector_into_guest(uint8_t vector, std::string_view what, std::opti
   return deliver(InterruptEvent{vector, error_code, false}, what, rip());
 }
 
+namespace {
+
+// Delivery's memory through the guest's paging (interrupt_entry.h): supervisor-mode
+// accesses by linear address, a #PF with its error code and CR2 where the walk faults. An
+// access that crosses a page is split at it, each part translated on its own.
+class PagedMemory final : public LinearMemory {
+ public:
+  PagedMemory(GuestMemory& mem, const PagingRegs& regs) : mem_(mem), regs_(regs) {}
+  std::expected<uint64_t, DeliveryFault> read64(uint64_t a) override {
+    uint64_t v = 0;
+    auto ok = access(a, reinterpret_cast<uint8_t*>(&v), Access::Read);
+    if (!ok) return std::unexpected(ok.error());
+    return v;
+  }
+  std::expected<void, DeliveryFault> write64(uint64_t a, uint64_t v) override {
+    return access(a, reinterpret_cast<uint8_t*>(&v), Access::Write);
+  }
+
+ private:
+  std::expected<void, DeliveryFault> access(uint64_t a, uint8_t* bytes, Access kind) {
+    size_t done = 0;
+    while (done < 8) {
+      const uint64_t la = a + done;
+      const size_t n = std::min<uint64_t>(8 - done, 0x1000 - (la & 0xFFF));
+      auto t = translate(mem_, regs_, la, {kind, false});
+      if (!t) {
+        if (t.error().kind == WalkFault::Kind::PageFault)
+          return std::unexpected(DeliveryFault{14, t.error().error_code,
+                                               fmt::format("#PF at linear {:#x} ({})", la, t.error().what), la});
+        return std::unexpected(DeliveryFault{std::nullopt, 0, t.error().what, std::nullopt});
+      }
+      auto span = std::span<std::byte>(reinterpret_cast<std::byte*>(bytes) + done, n);
+      auto r = kind == Access::Write ? mem_.write(t->pa, span) : mem_.read(t->pa, span);
+      if (!r) return std::unexpected(DeliveryFault{std::nullopt, 0, r.error().describe(), std::nullopt});
+      done += n;
+    }
+    return {};
+  }
+  GuestMemory& mem_;
+  PagingRegs regs_;
+};
+
+}  // namespace
+
 std::optional<DeliveryFault> X86Vcpu::try_vector(const InterruptEvent& ev, std::string_view what) {
   CpuFrameRegs r;
   uint64_t cs = 0, ss = 0;
@@ -456,11 +500,12 @@ std::optional<DeliveryFault> X86Vcpu::try_vector(const InterruptEvent& ev, std::
   r.tr_selector = tr.selector;
   const uint64_t from = r.rip;
   const uint16_t old_cs = r.cs;
-  auto entry = enter_interrupt(r, mem_, ev);
+  PagedMemory linear(mem_, paging_regs());
+  auto entry = enter_interrupt(r, linear, ev);
   if (!entry) return entry.error();
   if (entry->cs_descriptor && (r.cs != old_cs || entry->stack_switched)) {
     // A new code segment or privilege level: its hidden part and the CPL (segment_state.h).
-    if (!segments_) return DeliveryFault{std::nullopt, 0, "no way to load CS in this Unicorn"};
+    if (!segments_) return DeliveryFault{std::nullopt, 0, "no way to load CS in this Unicorn", std::nullopt};
     segments_->load_code64(uc_, scratch_context_, r.cs, *entry->cs_descriptor, entry->stack_switched, r.ss, r.cpl);
   }
   uc_reg_write(uc_, UC_X86_REG_RIP, &r.rip);
@@ -515,6 +560,7 @@ bool X86Vcpu::deliver(InterruptEvent ev, std::string_view what, uint64_t fault_r
     } else {
       ev = InterruptEvent{*f->vector, f->error_code, false};
       name = fmt::format("{}({:#x})", exception_name(*f->vector), f->error_code);
+      if (f->cr2) uc_reg_write(uc_, UC_X86_REG_CR2, &*f->cr2);  // a #PF of the delivery: its address
     }
     trace_.emit_lazy([&] {
       return Event{EventKind::Fault, fmt::format("cpu{}", index_), history, {{"cpu", index_}}};

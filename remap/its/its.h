@@ -63,6 +63,7 @@
 #include "remap/mmio.h"
 #include "remap/remapper.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::its {
 
@@ -142,6 +143,12 @@ class Its final : public MmioDevice, public Remapper {
   Trace& trace() { return trace_; }
   uint64_t typer() const;
 
+  // Its part of a snapshot (its_state.cpp): GITS_CTLR.Enabled, GITS_CBASER, GITS_CWRITER,
+  // GITS_CREADR (with Stalled), GITS_BASER<n>, the queue latched at enable, the kept
+  // command errors and the counters. The translation cache and the ITE page marks are
+  // not saved: an ITS may drop cached entries at any time (IHI0069 §5.2 "Caching"), so a
+  // restored ITS starts with an empty cache.
+  void state(snapshot::Io& io);
  private:
   // A failed command: its architected code and the sentence that explains it. Success
   // carries nothing, so the millions of commands that succeed build no string.

@@ -33,6 +33,10 @@ struct KutCase {
   const char* mem;    // -m MiB, or "" for QEMU's default (128)
   const char* append;
   const char* device = "";  // QEMU -device, or "" for none
+  // Migrated for real as kvm-unit-tests' scripts do (`run --migrate`), with an environment
+  // file as the initrd (KEY=value lines) when `env` is not empty.
+  bool migrate = false;
+  const char* env = "";
 };
 
 // The table of tests/kvm-unit-tests/README.md ("How QEMU runs them").
@@ -53,6 +57,13 @@ constexpr KutCase kCases[] = {
     {"pmu-cycle-counter", "arm64/pmu.flat", 1, "", "cycle-counter 0", ""},
     {"pmu-overflow-interrupt", "arm64/pmu.flat", 1, "", "pmu-overflow-interrupt", ""},
     {"debug-sstep", "arm64/debug.flat", 1, "", "ss", ""},
+    // The ITS migration tests: the state, command queue and LPI pending tables go through
+    // a snapshot into a fresh machine; the last needs the errata environment kvm-unit-tests
+    // passes as its initrd (the fix for Linux commit 8c58be34494b is in the ITS).
+    {"its-migration", "arm64/gic.flat", 4, "", "its-migration", "", true},
+    {"its-pending-migration", "arm64/gic.flat", 4, "", "its-pending-migration", "", true},
+    {"its-migrate-unmapped-collection", "arm64/gic.flat", 4, "", "its-migrate-unmapped-collection", "", true,
+     "ERRATA_8c58be34494b=y\n"},
 };
 
 void check_case(const KutCase& c) {
@@ -63,7 +74,14 @@ void check_case(const KutCase& c) {
   if (*c.mem) args.insert(args.end(), {"--mem", c.mem});
   if (*c.append) args.insert(args.end(), {"--append", c.append});
   if (*c.device) args.insert(args.end(), {"--device", c.device});
+  if (c.migrate) args.push_back("--migrate");
+  const fs::path env = fs::temp_directory_path() / (std::string("irqremap-kut-env-") + c.name);
+  if (*c.env) {
+    std::ofstream(env, std::ios::binary) << c.env;
+    args.insert(args.end(), {"--initrd", env.string()});
+  }
   const clitest::Result r = clitest::run_cli(args);
+  if (*c.env) fs::remove(env);
   const std::vector<std::string> want = verdicts(slurp(qemu_ref_dir() / (std::string(c.name) + ".txt")));
   const std::vector<std::string> have = verdicts(r.out);
   INFO("irqremap stdout:\n", r.out);
@@ -103,5 +121,14 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   }
   TEST_CASE("debug-sstep: MDSCR_EL1.SS, unmasked by MSR DAIFClr: the step exception (EC 0x33) lands on the next instruction (Arm ARM D2.12)") {
     check_case(kCases[14]);
+  }
+  TEST_CASE("its-migration: mapped devices, collections and translations survive a migration into a new machine; INT after it reaches the same PEs") {
+    check_case(kCases[15]);
+  }
+  TEST_CASE("its-pending-migration: LPIs left pending in the pending tables across a migration fire on the restored machine (GICR_PENDBASER tables in guest memory)") {
+    check_case(kCases[16]);
+  }
+  TEST_CASE("its-migrate-unmapped-collection: a translation whose collection was unmapped before the migration works once MAPC maps it after") {
+    check_case(kCases[17]);
   }
 }

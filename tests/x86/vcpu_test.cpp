@@ -497,3 +497,26 @@ TEST_CASE("vcpu: #PF for a not-present page: a write is W, a read is 0, a PUSH i
     CHECK(*rig.mem.read64(rig.reg(UC_X86_REG_RSP)) == c.code);
   }
 }
+
+TEST_CASE("vcpu: delivery reads the IDT by linear address through paging; a gate on a not-present page is a #PF of the delivery with CR2, taken through the next gate (SDM vol. 3A §3.5.1, §6.15 Table 6-5)") {
+  Rig rig;
+  enable_paging(rig);  // VA 0x4000_0000 -> PA 0x4000; VA 0x3FFF_F000 not present
+  // IDTR.base 0x3FFF_FF40: #UD's gate (offset 0x60) at VA 0x3FFF_FFA0 is on the not-present
+  // page; #PF's (offset 0xE0) at VA 0x4000_0020, which is PA 0x4020.
+  uc_x86_mmr idtr{0, 0x3FFF'FF40, 0xFFF, 0};
+  uc_reg_write(rig.uc, UC_X86_REG_IDTR, &idtr);
+  const auto w = idt::encode({kHandler, 0, 0, idt::kInterruptGate, 0, true});
+  REQUIRE(rig.mem.write64(0x4020, w[0]));
+  REQUIRE(rig.mem.write64(0x4028, w[1]));
+  put_code(rig.mem, kCode, {0x0F, 0x0B});                       // ud2
+  put_code(rig.mem, kHandler, {0xB0, 0x21, 0xE6, 0xF4});       // mov al,0x21; out 0xf4,al
+  rig.cpu->reset(kCode, kStack);
+  const auto stop = run_steps(rig);
+  REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+  CHECK(rig.exit.exit_requested() == ((0x21 << 1) | 1));
+  CHECK(rig.cpu->taken(6) == 0);
+  CHECK(rig.cpu->taken(14) == 1);
+  CHECK(rig.reg(UC_X86_REG_CR2) == 0x3FFF'FFA0);
+  CHECK(*rig.mem.read64(kStack - 48) == 0);            // error code: not present, read, supervisor
+  CHECK(*rig.mem.read64(kStack - 40) == kCode);        // the #UD's instruction, as the fault's frame
+}

@@ -1,7 +1,5 @@
 #include "arch/common/pci/config_space.h"
 
-#include "snapshot/state_io.h"
-
 namespace irqremap::pci {
 
 ConfigSpace::ConfigSpace(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision) {
@@ -84,7 +82,5 @@ unsigned ConfigSpace::add_capability(uint8_t id, unsigned length) {
   next_cap_ = (at + length + 3) & ~3u;
   return at;
 }
-
-void ConfigSpace::state(snapshot::Io& io) { io.bytes("config", std::span(bytes_)); }
 
 }  // namespace irqremap::pci

@@ -8,10 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
-
-namespace irqremap::snapshot {
-class Io;
-}
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 
@@ -75,10 +72,9 @@ class ConfigSpace {
   unsigned add_capability(uint8_t id, unsigned length);
 
   uint16_t command() const { return get16(cfg::COMMAND); }
-
-  // Snapshot: the 256 bytes as software reads them. The write masks, BAR sizes and the
-  // capability list's layout are the device's construction, not saved.
-  void state(snapshot::Io& io);
+  // Its part of a snapshot: the 256 bytes as the guest left them (the write masks and
+  // BARs are the function's construction, not state).
+  void state(snapshot::Io& io) { io.bytes("config", std::span(bytes_)); }
 
  private:
   std::array<uint8_t, kSize> bytes_{}, wmask_{}, w1cmask_{};

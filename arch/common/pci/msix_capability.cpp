@@ -107,3 +107,26 @@ bool MsixCapability::notify(unsigned v) {
 }
 
 }  // namespace irqremap::pci
+
+namespace irqremap::pci {
+
+void MsixCapability::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "msix");
+  // The vector count is the capability's construction; a file with another is refused.
+  const size_t n = io.count("vectors", entries_.size(), entries_.size());
+  if (!io.check(n == entries_.size(), "another MSI-X table size")) return;
+  for (Entry& e : entries_) {
+    snapshot::Io::Group v(io, "vector");
+    io.field("Message_Address", e.address_lo);
+    io.field("Message_Upper_Address", e.address_hi);
+    io.field("Message_Data", e.data);
+    io.field("Vector_Control", e.control);
+    io.field("Pending", e.pending);
+    io.field("message_writes", e.counters.message_writes);
+    io.field("rewrites_live", e.counters.rewrites_live);
+    io.field("sent", e.counters.sent);
+    io.field("held", e.counters.held);
+  }
+}
+
+}  // namespace irqremap::pci

@@ -28,6 +28,7 @@
 
 #include "arch/common/pci/config_space.h"
 #include "remap/msi.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 
@@ -76,6 +77,9 @@ class MsixCapability {
   // The function signals vector v (v < vectors(); a vector past the table is ignored, as
   // VIRTIO's NO_VECTOR). Returns whether a message went out now.
   bool notify(unsigned v);
+  // Its part of a snapshot: each vector's table entry, Pending bit and counters (the
+  // capability's Message Control is in the configuration space).
+  void state(snapshot::Io& io);
 
  private:
   struct Entry {

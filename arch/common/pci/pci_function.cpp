@@ -1,7 +1,5 @@
 #include "arch/common/pci/pci_function.h"
 
-#include "snapshot/state_io.h"
-
 namespace irqremap::pci {
 
 void PciFunction::set_intx(bool asserted) {
@@ -15,12 +13,14 @@ void PciFunction::set_intx(bool asserted) {
   if (intx_) intx_(out);
 }
 
+}  // namespace irqremap::pci
+
+namespace irqremap::pci {
+
 void PciFunction::state(snapshot::Io& io) {
   config().state(io);
-  // The pin is not driven again on restore: the interrupt controller's input level is in
-  // its own part of the snapshot.
-  io.field("INTx_request", intx_request_);
-  io.field("INTx_pin", intx_out_);
+  io.field("intx_request", intx_request_);
+  io.field("intx_pin", intx_out_);  // the SPI input it drives is the distributor's
 }
 
 }  // namespace irqremap::pci

@@ -8,10 +8,7 @@
 #include <string_view>
 
 #include "arch/common/pci/config_space.h"
-
-namespace irqremap::snapshot {
-class Io;
-}
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 
@@ -45,14 +42,13 @@ class PciFunction {
   }
   virtual void bar_write(unsigned /*bar*/, uint64_t /*offset*/, unsigned /*size*/, uint64_t /*value*/) {}
 
-  // Snapshot: the configuration space and the INTx request and pin levels; a device with
-  // registers of its own adds them (overriding, and calling PciFunction::state first).
-  virtual void state(snapshot::Io& io);
-
   // INTx: the bus connects the function's pin to an interrupt controller input.
   void connect_intx(std::function<void(bool level)> line) { intx_ = std::move(line); }
   // After a Command write: INTx follows Command.INTX_DISABLE at once (PCI 3.0 §6.2.2).
   void refresh_intx() { set_intx(intx_request_); }
+  // Its part of a snapshot: the configuration space and the INTx request and pin level;
+  // a function with state of its own adds it.
+  virtual void state(snapshot::Io& io);
 
  protected:
   // Drives INTx# (asserted = true) unless Command.INTX_DISABLE masks it (PCI 3.0 §6.2.2);

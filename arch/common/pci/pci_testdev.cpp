@@ -69,3 +69,16 @@ void PciTestdev::bar_write(unsigned bar, uint64_t offset, unsigned size, uint64_
 }
 
 }  // namespace irqremap::pci
+
+namespace irqremap::pci {
+
+void PciTestdev::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "pci-testdev");
+  PciFunction::state(io);
+  for (Test& t : tests_) io.field(fmt::format("{}_count", t.name), t.count);
+  int32_t current = current_;
+  io.field("current", current);
+  if (io.check(current >= -1 && current < int32_t(tests_.size()), "no such pci-testdev test")) current_ = current;
+}
+
+}  // namespace irqremap::pci

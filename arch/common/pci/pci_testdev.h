@@ -23,6 +23,7 @@
 #include <string>
 
 #include "arch/common/pci/pci_function.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::pci {
 
@@ -41,6 +42,8 @@ class PciTestdev final : public PciFunction {
   // The selected test (0..5: BAR0's three, then BAR1's), or -1.
   int current() const { return current_; }
   uint32_t count(unsigned test) const { return tests_.at(test).count; }
+  // The function's part plus each test's hit count and the test selected.
+  void state(snapshot::Io& io) override;
 
  private:
   struct Test {

@@ -131,3 +131,25 @@ std::expected<bool, std::string> SplitQueue::needs_interrupt(const pci::BusMaste
 }
 
 }  // namespace irqremap::virtio
+
+namespace irqremap::virtio {
+
+void SplitQueue::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "ring");
+  io.field("size", layout_.size);
+  io.field("desc", layout_.desc);
+  io.field("avail", layout_.avail);
+  io.field("used", layout_.used);
+  io.field("event_idx", layout_.event_idx);
+  io.field("indirect", layout_.indirect);
+  io.field("live", live_);
+  io.field("last_avail_idx", last_avail_);
+  io.field("used_idx", used_idx_);
+  io.field("signalled_used", signalled_used_);
+  io.field("signalled_valid", signalled_valid_);
+  // A live ring's size indexes its descriptors: the sizes start() accepts only.
+  if (live_) io.check(layout_.size != 0 && (layout_.size & (layout_.size - 1)) == 0 && layout_.size <= 32768,
+                      "a live queue's size is a power of two up to 32768");
+}
+
+}  // namespace irqremap::virtio

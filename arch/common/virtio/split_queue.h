@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "arch/common/pci/bus_master.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::virtio {
 
@@ -69,6 +70,9 @@ class SplitQueue {
   // else available ring flag NO_INTERRUPT clear). Also publishes avail_event so the
   // driver notifies for every new buffer (the device processes them at once).
   std::expected<bool, std::string> needs_interrupt(const pci::BusMaster& bus);
+  // Its part of a snapshot: the layout, whether it is live, last_avail_idx, the used
+  // index and the last used index an interrupt was signalled for (VIRTIO 1.2 §2.7).
+  void state(snapshot::Io& io);
 
  private:
   std::expected<void, std::string> walk(const pci::BusMaster& bus, uint16_t head, Chain& chain) const;

@@ -11,6 +11,7 @@
 
 #include "arch/common/pci/bus_master.h"
 #include "arch/common/virtio/split_queue.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::virtio {
 
@@ -42,6 +43,8 @@ class VirtioDevice {
   // The driver notified queue `q` (live): take what it made available and push it back.
   // An error is a format violation (the transport sets DEVICE_NEEDS_RESET).
   virtual std::expected<void, std::string> process(unsigned q, SplitQueue& queue, const pci::BusMaster& bus) = 0;
+  // Its part of a snapshot (the transport saves the queues).
+  virtual void state(snapshot::Io& io) = 0;
 };
 
 }  // namespace irqremap::virtio

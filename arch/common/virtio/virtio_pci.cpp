@@ -543,3 +543,37 @@ void VirtioPci::modern_write(uint64_t offset, unsigned size, uint64_t value) {
 }
 
 }  // namespace irqremap::virtio
+
+namespace irqremap::virtio {
+
+void VirtioPci::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, name_);
+  PciFunction::state(io);
+  msix_->state(io);
+  io.field("device_status", status_);
+  io.field("ISR", isr_);
+  io.field("device_feature_select", device_feature_select_);
+  io.field("driver_feature_select", driver_feature_select_);
+  io.field("driver_features", driver_features_);
+  io.field("config_msix_vector", config_vector_);
+  io.field("queue_select", queue_select_);
+  io.field("notifications", notifications_);
+  io.field("interrupts", interrupts_);
+  const size_t n = io.count("queues", queues_.size(), queues_.size());
+  if (!io.check(n == queues_.size(), "another number of virtqueues")) return;
+  for (unsigned q = 0; q < queues_.size(); ++q) {
+    snapshot::Io::Group one(io, fmt::format("queue{}", q));
+    Queue& Q = queues_[q];
+    io.field("queue_size", Q.size);
+    io.field("queue_msix_vector", Q.vector);
+    io.field("queue_enable", Q.enabled);
+    io.field("queue_desc", Q.desc);
+    io.field("queue_driver", Q.driver);
+    io.field("queue_device", Q.device);
+    Q.ring.state(io);
+    io.check(!Q.ring.live() || Q.ring.layout().size <= dev_.queue_max_size(q), "a live queue above its maximum size");
+  }
+  dev_.state(io);
+}
+
+}  // namespace irqremap::virtio

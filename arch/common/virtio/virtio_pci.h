@@ -44,6 +44,7 @@
 #include "arch/common/virtio/split_queue.h"
 #include "arch/common/virtio/virtio_device.h"
 #include "remap/trace.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::virtio {
 
@@ -85,6 +86,9 @@ class VirtioPci final : public pci::PciFunction {
   const pci::MsixCapability& msix() const { return *msix_; }
   uint64_t notifications() const { return notifications_; }
   uint64_t interrupts() const { return interrupts_; }
+  // The function's part plus the device status, ISR, feature selects and driver
+  // features, the MSI-X table, each queue's registers and ring state, then the device's.
+  void state(snapshot::Io& io) override;
   Trace& trace() { return trace_; }
 
  private:

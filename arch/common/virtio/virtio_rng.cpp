@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 namespace irqremap::virtio {
 
 uint8_t VirtioRng::next_byte() {
@@ -41,6 +43,32 @@ std::expected<void, std::string> VirtioRng::process(unsigned, SplitQueue& queue,
     ++requests_;
     if (auto ok = queue.push(bus, (*chain)->head, uint32_t(std::min<uint64_t>(written, UINT32_MAX))); !ok) return ok;
   }
+}
+
+}  // namespace irqremap::virtio
+
+namespace irqremap::virtio {
+
+void VirtioRng::state(snapshot::Io& io) {
+  snapshot::Io::Group g(io, "virtio-rng");
+  std::string gen;
+  if (io.saving()) {
+    std::ostringstream s;
+    s << gen_;
+    gen = s.str();
+  }
+  // 312 64-bit words and an index in decimal: under 7 KiB.
+  io.text("mt19937_64", gen, 16384);
+  io.field("word", word_);
+  io.field("left", left_);
+  io.check(left_ <= 8, "more bytes left of a 64-bit word than it has");
+  io.field("bytes_given", bytes_);
+  io.field("requests", requests_);
+  if (!io.loading() || !io.ok()) return;
+  std::istringstream s(gen);
+  std::mt19937_64 g2;
+  s >> g2;
+  if (io.check(!s.fail(), "the generator state does not parse")) gen_ = g2;
 }
 
 }  // namespace irqremap::virtio

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "arch/common/virtio/virtio_device.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::virtio {
 
@@ -33,6 +34,9 @@ class VirtioRng final : public VirtioDevice {
 
   uint64_t bytes_given() const { return bytes_; }
   uint64_t requests() const { return requests_; }
+  // The generator's whole state (std::mt19937_64's textual form), the word being handed
+  // out and the counts.
+  void state(snapshot::Io& io) override;
 
  private:
   uint8_t next_byte();
