@@ -82,7 +82,7 @@ void add_run(CLI::App& app, Context& ctx) {
                 "Hold every CPU before its first instruction until the debugger continues (as QEMU -S)")
       ->needs(gdb);
   sub->add_option("--save-at", args->save_at,
-                  "Save the whole machine to FILE at the first quantum boundary after N instructions (over all "
+                  "Save the whole machine to FILE after exactly N instructions (over all "
                   "CPUs), then go on (as QEMU's savevm); --restore FILE starts from it")
       ->expected(2)
       ->type_name("N FILE");
@@ -111,8 +111,8 @@ void add_run(CLI::App& app, Context& ctx) {
       "  gdb-multiarch fw.elf -ex 'target remote :1234'\n"
       "When the guest powers off the debugger is told the process exited, and run ends with its usual status;\n"
       "gdb's detach (or a debugger that goes) lets the run go on, gdb's kill ends it (status 1).\n"
-      "Snapshots (docs/SNAPSHOT.md): --save-at N FILE writes every CPU, RAM and device to FILE at the end of\n"
-      "the quantum that reaches N instructions; --restore FILE, with the same --arch, --smp, --mem, --device\n"
+      "Snapshots (docs/SNAPSHOT.md): --save-at N FILE writes every CPU, RAM and device to FILE after exactly\n"
+      "N instructions (the running quantum is cut there); --restore FILE, with the same --arch, --smp, --mem, --device\n"
       "and --rng-seed, goes on from there exactly as the saved run went on (same output, same trace).");
   sub->callback([&ctx, args] {
     RunOptions o = args->o;

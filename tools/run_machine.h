@@ -200,29 +200,6 @@ inline std::vector<std::byte> read_file(const std::string& path, std::string_vie
 
 }  // namespace run_detail
 
-// A machine that can be saved and restored (snapshot/snapshot_file.h).
-template <typename Machine>
-concept Snapshottable = requires(Machine& m, snapshot::Io& io) {
-  m.state(io);
-  m.snapshot_configuration();
-};
-
-template <typename Machine>
-std::expected<std::vector<uint8_t>, std::string> save_machine(Machine& m) {
-  if constexpr (Snapshottable<Machine>) return snapshot::save(m);
-  else return std::unexpected(std::string("this machine cannot be saved yet"));
-}
-
-template <typename Machine>
-std::expected<void, std::string> restore_machine(Machine& m, std::span<const uint8_t> file) {
-  if constexpr (Snapshottable<Machine>) {
-    return snapshot::restore(m, file);
-  } else {
-    if (auto d = snapshot::decode(file); !d) return std::unexpected(d.error());
-    return std::unexpected(std::string("this machine cannot be restored yet"));
-  }
-}
-
 // Boots `o` on a Machine built from Config: both machines share this shape (create, load,
 // run, attach a trace sink, save and restore), so the two `run --arch` halves are this one
 // routine.
@@ -301,7 +278,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   machine = std::move(*made);
   uint64_t entry = 0;
   if (restoring) {
-    if (auto r = restore_machine(*machine, snapshot_file); !r)
+    if (auto r = snapshot::restore(*machine, snapshot_file); !r)
       throw UsageError(fmt::format("--restore {}: {}", o.restore, r.error()));
     snapshot_file = {};
   } else {
@@ -351,12 +328,12 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   arch::RunResult r;
   for (;;) {
     // (again after each pause: a pause clears both kinds, and a migration makes a new machine)
-    if (save_pending) machine->scheduler().pause_at(*o.save_at);
+    if (save_pending) machine->scheduler().pause_at(*o.save_at, true);
     r = machine->run(entry, o.max_insns);
     if (r.stop != arch::StopKind::Paused) break;
     if (save_pending && machine->instructions() >= *o.save_at) {
       save_pending = false;
-      auto bytes = save_machine(*machine);
+      auto bytes = snapshot::save(*machine);
       if (!bytes) throw UsageError(fmt::format("--save-at {}: {}", *o.save_at, bytes.error()));
       if (auto w = snapshot::write_file(o.save_file, *bytes); !w) throw UsageError("--save-at: " + w.error());
       io.err << fmt::format("irqremap: machine saved to {} after {} instructions\n", o.save_file,
@@ -366,11 +343,11 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
       if (*a == MigrationPrompts::Action::Migrate) {
         // As kvm-unit-tests' scripts do with two QEMUs: the state goes to a machine made
         // afresh from the same configuration, and the old one is gone.
-        auto bytes = save_machine(*machine);
+        auto bytes = snapshot::save(*machine);
         if (!bytes) throw UsageError("--migrate: " + bytes.error());
         auto fresh = Machine::create(cfg);
         if (!fresh) throw UsageError("--migrate: " + fresh.error());
-        if (auto ok = restore_machine(**fresh, *bytes); !ok) throw UsageError("--migrate: " + ok.error());
+        if (auto ok = snapshot::restore(**fresh, *bytes); !ok) throw UsageError("--migrate: " + ok.error());
         detach(*machine);
         machine = std::move(*fresh);
         attach(*machine);

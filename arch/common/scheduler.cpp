@@ -91,7 +91,10 @@ RunResult Scheduler::run(std::span<Vcpu* const> cpus, uint64_t max_insns,
       if (insns_ >= max_insns)
         return result({StopKind::Budget, fmt::format("instruction budget of {} exhausted", max_insns), 1}, c);
       const uint64_t q = std::max<uint64_t>(policy_ ? policy_(c) : quantum_, 1);
-      const StepResult r = v.step(std::min(q, max_insns - insns_), max_insns - insns_ <= q);
+      // The budget, and an exact pause, are kept to the instruction.
+      uint64_t limit = max_insns - insns_;
+      if (pause_exact_ && pause_at_ && *pause_at_ > insns_) limit = std::min(limit, *pause_at_ - insns_);
+      const StepResult r = v.step(std::min(q, limit), limit <= q);
       insns_ += r.executed;
       if (r.stop) return result(*r.stop, c);
       // A quantum that retired nothing but changed state (entered WFI) still counts: the

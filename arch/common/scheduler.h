@@ -131,8 +131,13 @@ class Scheduler {
   // snapshot taken there, run the same quanta as an unpaused one. A quantum is never cut
   // short for a pause (the vCPUs' blocks decide where quanta end), so the pause comes at
   // the end of the quantum that crosses `insns`. One pause each: both are cleared when
-  // they fire.
-  void pause_at(uint64_t insns) { pause_at_ = insns; }
+  // they fire. `exact` instead cuts the quantum that would cross `insns` there, as the
+  // budget does, so the pause comes after exactly `insns` instructions (`run --save-at`:
+  // the saving run and a restored one then go on alike, the cut included).
+  void pause_at(uint64_t insns, bool exact = false) {
+    pause_at_ = insns;
+    pause_exact_ = exact;
+  }
   void request_pause() { pause_requested_ = true; }
   // The scheduler's own part of a snapshot: instructions retired, its place in the round.
   void state(snapshot::Io& io);
@@ -150,6 +155,7 @@ class Scheduler {
   unsigned next_cpu_ = 0;
   bool progressed_ = false;
   std::optional<uint64_t> pause_at_;
+  bool pause_exact_ = false;
   bool pause_requested_ = false;
   std::function<uint64_t(unsigned)> policy_;
   std::function<BoundaryDecision(unsigned)> boundary_;

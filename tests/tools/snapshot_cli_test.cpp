@@ -101,3 +101,28 @@ TEST_CASE("snapshot show: the header and every record of a file as path: value, 
   CHECK(its.out.find("GITS_") == std::string::npos);
   fs::remove(f);
 }
+
+TEST_CASE("run --save-at N FILE saves after exactly N instructions and goes on; --restore FILE prints what the saving run printed after N") {
+  const fs::path f = fs::temp_directory_path() / "irqremap-snapshot-cli-exact";
+  for (const char* arch : {"x86", "arm64"}) {
+    CAPTURE(arch);
+    const std::string stub = std::string(arch) == "x86" ? "x86/ipi-ping" : "arm64/its-migrate";
+    const clitest::Result plain = clitest::run_cli({"run", "--arch", arch, "--smp", "2", "--firmware", stub});
+    const clitest::Result saving =
+        clitest::run_cli({"run", "--arch", arch, "--smp", "2", "--firmware", stub, "--save-at", "7000", f.string()});
+    REQUIRE(saving.status == 0);
+    CHECK(saving.err.find("machine saved to " + f.string() + " after 7000 instructions") != std::string::npos);
+    CHECK(saving.out == plain.out);
+    const clitest::Result restored = clitest::run_cli({"run", "--arch", arch, "--smp", "2", "--restore", f.string()});
+    CHECK(restored.status == 0);
+    REQUIRE(!restored.out.empty());
+    CHECK(saving.out.ends_with(restored.out));
+    const clitest::Result shown = clitest::run_cli({"snapshot", "show", f.string(), "--path", "scheduler/"});
+    CHECK(shown.out.find("scheduler/instructions: 7000 (0x1b58)") != std::string::npos);
+    // Another configuration is refused by name, with both lines.
+    const clitest::Result other = clitest::run_cli({"run", "--arch", arch, "--smp", "3", "--restore", f.string()});
+    CHECK(other.status == 2);
+    CHECK(other.err.find("the snapshot is of another machine") != std::string::npos);
+  }
+  fs::remove(f);
+}
