@@ -147,8 +147,14 @@ std::optional<Outcome> split(const Scenario& s, uint64_t at, bool precise = true
 
 // Pause points over the run: the very first quanta, spread evenly, the very last one.
 std::vector<uint64_t> pause_points(uint64_t total) {
+#ifdef IRQREMAP_SANITIZED
+  // The sanitizer build runs the same code on fewer points: its job is memory and
+  // undefined-behaviour errors in the visitors, and CI's whole run has a time budget.
+  std::vector<uint64_t> at{333, total / 2};
+#else
   std::vector<uint64_t> at{1, 333};
   for (unsigned k = 1; k <= 4; ++k) at.push_back(total * k / 5);
+#endif
   at.push_back(total > 1 ? total - 1 : 1);
   std::sort(at.begin(), at.end());
   at.erase(std::unique(at.begin(), at.end()), at.end());
@@ -181,7 +187,11 @@ void check_property(const Scenario& s, bool precise = true) {
     CHECK_MESSAGE((o->final_state == full.final_state), "the final states differ");
   }
   MESSAGE(s.name, ": ", checked, " pause points checked");
+#ifdef IRQREMAP_SANITIZED
+  CHECK(checked >= 2);
+#else
   CHECK(checked >= 4);
+#endif
 }
 
 }  // namespace
@@ -215,6 +225,7 @@ TEST_SUITE("arm64 snapshot: a machine restored from a pause goes on as the unint
   }
   // kvm-unit-tests run millions of instructions: without an instruction trace (the rest
   // of the trace is still compared).
+#ifndef IRQREMAP_SANITIZED  // millions of instructions each: the normal build checks them
   TEST_CASE("kvm-unit-tests pci-test with pci-testdev: configuration space, BARs and the test counts") {
     if (auto s = kut("pci-test", "arm64/pci-test.flat", 1, "", {"pci-testdev"})) check_property(*s, false);
   }
@@ -224,6 +235,7 @@ TEST_SUITE("arm64 snapshot: a machine restored from a pause goes on as the unint
   TEST_CASE("kvm-unit-tests its-pending-migration on 4 CPUs: pending LPIs moved with MOVALL") {
     if (auto s = kut("its-pending-migration", "arm64/gic.flat", 4, "its-pending-migration")) check_property(*s, false);
   }
+#endif
 }
 
 namespace {
