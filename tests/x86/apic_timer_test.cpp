@@ -9,6 +9,7 @@
 #include "arch/x86/local_apic.h"
 #include "arch/x86/x86_machine.h"
 #include "guest-fw/firmware.h"
+#include "tests/x86/stub_run.h"
 
 using namespace irqremap;
 using namespace irqremap::x86;
@@ -111,26 +112,19 @@ TEST_CASE("local APIC: a timer expiry sets the LVT Timer's vector in IRR; a mask
 }
 
 TEST_CASE("APIC timer on the machine: periodic ticks, a one-shot count and a TSC deadline taken by a halted CPU, CPUID reporting TSC-deadline (x86/apic-timer)") {
-  std::string uart;
-  X86MachineConfig cfg;
-  cfg.uart_out = [&](char c) { uart += c; };
-  auto m = X86Machine::create(cfg);
-  REQUIRE(m);
-  const guestfw::Firmware* f = guestfw::find("x86/apic-timer");
-  REQUIRE(f != nullptr);
-  auto entry = (*m)->load(f->elf);
-  REQUIRE(entry);
-  const arch::RunResult r = (*m)->run(*entry, 20'000'000);
+  const x86test::StubRun s = x86test::run_stub("x86/apic-timer");
+  const arch::RunResult& r = s.r;
+  const auto& m = s.m;
   INFO(r.message);
   CHECK(r.stop == arch::StopKind::SystemOff);
-  CHECK(uart ==
+  CHECK(s.uart ==
         "apic-timer: periodic: 3 ticks\n"
         "apic-timer: one-shot: counted down, 1 interrupt, TMCCT 0\n"
         "apic-timer: TSC deadline: 1 interrupt, IA32_TSC_DEADLINE 0 after\n");
-  CHECK((*m)->cpu(0).taken(0x30) == 3);
-  CHECK((*m)->cpu(0).taken(0x31) == 1);
-  CHECK((*m)->cpu(0).taken(0x32) == 1);
+  CHECK(m->cpu(0).taken(0x30) == 3);
+  CHECK(m->cpu(0).taken(0x31) == 1);
+  CHECK(m->cpu(0).taken(0x32) == 1);
   // 3 ms + 0.5 ms + 2 ms of the 1 GHz clock passed, mostly halted: time jumped there.
-  CHECK((*m)->tsc_now() >= 5'500'000);
+  CHECK(m->tsc_now() >= 5'500'000);
   CHECK(r.instructions < 1'000'000);
 }

@@ -19,6 +19,7 @@
 #include "arch/x86/uart16550.h"
 #include "arch/x86/wakeup_mailbox.h"
 #include "arch/x86/x86_map.h"
+#include "tests/x86/stub_run.h"
 
 using namespace irqremap;
 using namespace irqremap::x86;
@@ -322,27 +323,20 @@ TEST_CASE("uart16550 on the machine: firmware reads COM1 by polling LSR.DR, then
 }
 
 TEST_CASE("8259 and 8254 on the machine: an OS that programs them gets IRQ 0 at the PIT's rate through CPU 0's LINT0 (ExtINT), woken from HLT by the tick (MP spec §3.6.2.2)") {
-  std::string uart;
-  X86MachineConfig cfg;
-  cfg.uart_out = [&](char c) { uart += c; };
-  auto m = X86Machine::create(cfg);
-  REQUIRE(m);
-  const guestfw::Firmware* f = guestfw::find("x86/pit-tick");
-  REQUIRE(f != nullptr);
-  auto entry = (*m)->load(f->elf);
-  REQUIRE(entry);
-  const arch::RunResult r = (*m)->run(*entry, 20'000'000);
+  const x86test::StubRun s = x86test::run_stub("x86/pit-tick");
+  const arch::RunResult& r = s.r;
+  const auto& m = s.m;
   INFO(r.message);
   CHECK(r.stop == arch::StopKind::SystemOff);
-  CHECK(uart == "pit-tick: 5 ticks of IRQ 0 through the 8259 (vector 0x20)\n");
-  CHECK((*m)->cpu(0).taken(0x20) == 5);
+  CHECK(s.uart == "pit-tick: 5 ticks of IRQ 0 through the 8259 (vector 0x20)\n");
+  CHECK(m->cpu(0).taken(0x20) == 5);
   // Five periods of 1193 clocks at 1.193182 MHz: the machine's clock passed 5 ms, most of
   // it halted (time jumped to each edge), and few instructions ran.
-  CHECK((*m)->tsc_now() >= 5 * (uint64_t(1193) * 1'000'000'000 / 1'193'182));
-  CHECK((*m)->tsc_now() < 6'000'000);
+  CHECK(m->tsc_now() >= 5 * (uint64_t(1193) * 1'000'000'000 / 1'193'182));
+  CHECK(m->tsc_now() < 6'000'000);
   CHECK(r.instructions < 1'000'000);  // 5 ms of spinning would be 5 million
   // Each tick ended at the 8259; nothing is left in service.
-  CHECK((*m)->pic().isr(0) == 0);
+  CHECK(m->pic().isr(0) == 0);
 }
 
 TEST_CASE("8259 and 8254 as the BIOS leaves them: IRQ 0 latches once at the first tick; a CPU halted with interrupts off is then a deadlock, not an endless jump from tick to tick") {
