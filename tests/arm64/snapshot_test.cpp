@@ -54,7 +54,7 @@ std::optional<Scenario> stub(const char* name, unsigned cpus) {
   return s;
 }
 
-std::optional<Scenario> kut(const char* test, const char* image, unsigned cpus, const char* append,
+[[maybe_unused]] std::optional<Scenario> kut(const char* test, const char* image, unsigned cpus, const char* append,
                             std::vector<std::string> pci = {}) {
   auto path = kuttest::find_image(std::string("snapshot ") + test, image);
   if (!path) return std::nullopt;
