@@ -132,11 +132,7 @@ Seen check_property(std::span<const std::byte> fw, unsigned cpus, std::string in
   {
     Rig scan(cpus, input);
     const uint64_t entry = scan.load(fw);
-#ifdef IRQREMAP_SANITIZED
-    const uint64_t step = std::max<uint64_t>(whole.instructions / 20, 50);  // fewer (pause_points says why)
-#else
     const uint64_t step = std::max<uint64_t>(whole.instructions / 300, 50);
-#endif
     Seen first;
     arch::RunResult r;
     for (uint64_t n = step;; n += step) {
