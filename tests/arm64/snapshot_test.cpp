@@ -150,7 +150,7 @@ std::vector<uint64_t> pause_points(uint64_t total) {
 #ifdef IRQREMAP_SANITIZED
   // The sanitizer build runs the same code on fewer points: its job is memory and
   // undefined-behaviour errors in the visitors, and CI's whole run has a time budget.
-  std::vector<uint64_t> at{333, total / 2};
+  std::vector<uint64_t> at{total / 2};
 #else
   std::vector<uint64_t> at{1, 333};
   for (unsigned k = 1; k <= 4; ++k) at.push_back(total * k / 5);
@@ -188,7 +188,7 @@ void check_property(const Scenario& s, bool precise = true) {
   }
   MESSAGE(s.name, ": ", checked, " pause points checked");
 #ifdef IRQREMAP_SANITIZED
-  CHECK(checked >= 2);
+  CHECK(checked >= 1);
 #else
   CHECK(checked >= 4);
 #endif
