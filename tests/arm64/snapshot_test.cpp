@@ -308,9 +308,13 @@ TEST_CASE("arm64 snapshot: the restored machine reads back the saved registers t
 
 TEST_SUITE("arm64 snapshot: a bad file is refused with a message") {
   TEST_CASE("truncated, another configuration, a renamed record, out-of-range values, a count too large") {
-    const Scenario s = *stub("its-migrate", 4);
-    std::vector<uint8_t> file;
-    REQUIRE(split(s, 20'000, true, &file));
+    // Made once: doctest runs the case's body again for each SUBCASE below.
+    static const Scenario s = *stub("its-migrate", 4);
+    static const std::vector<uint8_t> file = [] {
+      std::vector<uint8_t> f;
+      REQUIRE(split(s, 20'000, false, &f));
+      return f;
+    }();
 
     SUBCASE("truncated") {
       std::vector<uint8_t> half(file.begin(), file.begin() + std::ptrdiff_t(file.size() / 2));
