@@ -161,6 +161,29 @@ void visit(snapshot::Io& io, CpuRecord& r) {
   io.check(r.exception_in_flight >= -1 && r.exception_in_flight < 32, "an exception in flight that is no vector");
 }
 
+// The descriptor-table, x87 and SSE registers Unicorn reads and writes by name, one list
+// for both directions (saving reads them, loading writes them, in this order; Unicorn
+// 2.0.1's writes of these are independent of one another: an ST register write leaves the
+// tag word alone).
+template <typename Access>
+void engine_registers(CpuRecord& r, Access&& at) {
+  at(UC_X86_REG_LDTR, &r.ldtr);
+  at(UC_X86_REG_TR, &r.tr);
+  at(UC_X86_REG_GDTR, &r.gdtr);
+  at(UC_X86_REG_IDTR, &r.idtr);
+  at(UC_X86_REG_FPCW, &r.fpcw);
+  at(UC_X86_REG_FPSW, &r.fpsw);
+  for (size_t i = 0; i < r.st.size(); ++i) at(kStRegs[i], r.st[i].data());
+  at(UC_X86_REG_FPTAG, &r.fptag);
+  at(UC_X86_REG_FIP, &r.fip);
+  at(UC_X86_REG_FCS, &r.fcs);
+  at(UC_X86_REG_FDP, &r.fdp);
+  at(UC_X86_REG_FDS, &r.fds);
+  at(UC_X86_REG_FOP, &r.fop);
+  at(UC_X86_REG_MXCSR, &r.mxcsr);
+  for (size_t i = 0; i < r.xmm.size(); ++i) at(UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
+}
+
 }  // namespace
 
 std::optional<uint32_t> X86Vcpu::engine_hflags() const {
@@ -189,21 +212,7 @@ void X86Vcpu::state(snapshot::Io& io) {
       r.msrs[i] = m.value;
     }
     r.segs = segments_->read_all(uc_, scratch_context_);
-    uc_reg_read(uc_, UC_X86_REG_LDTR, &r.ldtr);
-    uc_reg_read(uc_, UC_X86_REG_TR, &r.tr);
-    uc_reg_read(uc_, UC_X86_REG_GDTR, &r.gdtr);
-    uc_reg_read(uc_, UC_X86_REG_IDTR, &r.idtr);
-    uc_reg_read(uc_, UC_X86_REG_FPCW, &r.fpcw);
-    uc_reg_read(uc_, UC_X86_REG_FPSW, &r.fpsw);
-    uc_reg_read(uc_, UC_X86_REG_FPTAG, &r.fptag);
-    for (size_t i = 0; i < r.st.size(); ++i) uc_reg_read(uc_, kStRegs[i], r.st[i].data());
-    uc_reg_read(uc_, UC_X86_REG_FIP, &r.fip);
-    uc_reg_read(uc_, UC_X86_REG_FCS, &r.fcs);
-    uc_reg_read(uc_, UC_X86_REG_FDP, &r.fdp);
-    uc_reg_read(uc_, UC_X86_REG_FDS, &r.fds);
-    uc_reg_read(uc_, UC_X86_REG_FOP, &r.fop);
-    uc_reg_read(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
-    for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_read(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
+    engine_registers(r, [this](int id, void* v) { uc_reg_read(uc_, id, v); });
     if (in_flight_) r.exception_in_flight = in_flight_->read(uc_, scratch_context_);
     segments_->read_mode(uc_, scratch_context_, r.mode);
   }
@@ -260,21 +269,7 @@ void X86Vcpu::state(snapshot::Io& io) {
     uc_x86_msr m{kMsrs[i].index, r.msrs[i]};
     uc_reg_write(uc_, UC_X86_REG_MSR, &m);
   }
-  uc_reg_write(uc_, UC_X86_REG_LDTR, &r.ldtr);
-  uc_reg_write(uc_, UC_X86_REG_TR, &r.tr);
-  uc_reg_write(uc_, UC_X86_REG_GDTR, &r.gdtr);
-  uc_reg_write(uc_, UC_X86_REG_IDTR, &r.idtr);
-  uc_reg_write(uc_, UC_X86_REG_FPCW, &r.fpcw);
-  uc_reg_write(uc_, UC_X86_REG_FPSW, &r.fpsw);
-  for (size_t i = 0; i < r.st.size(); ++i) uc_reg_write(uc_, kStRegs[i], r.st[i].data());
-  uc_reg_write(uc_, UC_X86_REG_FPTAG, &r.fptag);
-  uc_reg_write(uc_, UC_X86_REG_FIP, &r.fip);
-  uc_reg_write(uc_, UC_X86_REG_FCS, &r.fcs);
-  uc_reg_write(uc_, UC_X86_REG_FDP, &r.fdp);
-  uc_reg_write(uc_, UC_X86_REG_FDS, &r.fds);
-  uc_reg_write(uc_, UC_X86_REG_FOP, &r.fop);
-  uc_reg_write(uc_, UC_X86_REG_MXCSR, &r.mxcsr);
-  for (size_t i = 0; i < r.xmm.size(); ++i) uc_reg_write(uc_, UC_X86_REG_XMM0 + int(i), r.xmm[i].data());
+  engine_registers(r, [this](int id, void* v) { uc_reg_write(uc_, id, v); });
   r.mode.cr0 = r.control[0];
   r.mode.cr4 = r.control[3];
   r.mode.efer = r.efer;
