@@ -180,6 +180,7 @@ void Its::write_ctlr(uint32_t v) {
   enabled_ = en;
   if (en) {
     latch();
+    flush_cache("tables latched");
     trace_.emit_lazy([&] {
       return Event{EventKind::RegWrite, "its",
                    fmt::format("GITS_CTLR.Enabled=1: device table {:#x} ({} IDs{}), collection "
@@ -211,7 +212,6 @@ void Its::latch() {
   queue_base_ = fields::get(cbaser_, CBASER_Physical_Address) << 12;
   queue_size_ = qvalid ? (fields::get(cbaser_, CBASER_Size) + 1) * 4096 : 0;
   queue_host_ = queue_size_ != 0 ? mem_.host_ptr(queue_base_, queue_size_) : nullptr;
-  flush_cache("tables latched");
 }
 
 void Its::write_cbaser(uint64_t v) {

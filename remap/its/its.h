@@ -145,9 +145,10 @@ class Its final : public MmioDevice, public Remapper {
 
   // Its part of a snapshot (its_state.cpp): GITS_CTLR.Enabled, GITS_CBASER, GITS_CWRITER,
   // GITS_CREADR (with Stalled), GITS_BASER<n>, the queue latched at enable, the kept
-  // command errors and the counters. The translation cache and the ITE page marks are
-  // not saved: an ITS may drop cached entries at any time (IHI0069 §5.2 "Caching"), so a
-  // restored ITS starts with an empty cache.
+  // command errors, the counters, the pages ITEs were written to and the translation
+  // cache. An ITS may drop cached translations at any time (IHI0069 §5.2), but this model
+  // traces each lookup as a hit or a miss, so a restored ITS holds what the saved one held
+  // (translation_cache.h, TranslationCache::state).
   void state(snapshot::Io& io);
  private:
   // A failed command: its architected code and the sentence that explains it. Success
@@ -167,6 +168,8 @@ class Its final : public MmioDevice, public Remapper {
   void write_cbaser(uint64_t v);
   void write_cwriter(uint64_t v);
   void write_baser(unsigned n, uint64_t v);
+  // Takes the tables and the queue from BASER<n>/CBASER (at enable, and at a restore);
+  // the enable flushes the cache after it, a restore keeps the cache it loaded.
   void latch();
   void write_translater(unsigned size, uint64_t value);
 

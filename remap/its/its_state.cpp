@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "remap/its/its.h"
+#include "remap/its/lpi_format.h"
 #include "remap/its/register_format.h"
 #include "remap/its/table_format.h"
 
@@ -50,6 +51,16 @@ void Its::state(snapshot::Io& io) {
         for (uint64_t b = bits[w]; b != 0; b &= b - 1)
           pages.push_back(chunk << 18 | (w * 64 + uint64_t(std::countr_zero(b))));
   io.values("ite_pages", pages, size_t{1} << 22);
+  // IHI0069 §5.2 lets an ITS lose cached translations at any time, so an empty cache
+  // would be a correct restore; but route() traces every lookup as a hit or a miss, and a
+  // restored run must trace what the uninterrupted one traces. An entry is only ever what
+  // a walk of the (restored) tables returned, so a loaded entry is checked for what a walk
+  // can give: a redistributor this machine has, an LPI INTID below 2^lpi_bits, an ICID
+  // inside the collections.
+  cache_.state(io, [this](const Resolved& r) {
+    return (r.rd < views_.size() || r.rd < target_.redistributor_count()) && r.intid >= lpi::kFirstLpi && uint64_t{r.intid} < (uint64_t{1} << config_.lpi_bits) &&
+           r.icid < collection_limit();
+  });
   if (!io.loading() || !io.ok()) return;
   // CBASER resets CREADR when written and cannot change while the ITS is enabled, so
   // CREADR is always a command boundary inside the queue CBASER describes (§12.19.3).
@@ -66,7 +77,7 @@ void Its::state(snapshot::Io& io) {
   last_bits_ = nullptr;
   enabled_ = enabled;
   // The tables and the queue as latched at enable: while enabled, BASER and CBASER ignore
-  // writes, so they are what was latched. The translation cache starts empty (its.h).
+  // writes, so they are what was latched. latch() leaves the loaded cache alone.
   if (enabled_) latch();
 }
 

@@ -25,10 +25,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <new>
 
 #include "remap/its/its_walk.h"
+#include "snapshot/state_io.h"
 
 namespace irqremap::its {
 
@@ -101,6 +103,15 @@ class TranslationCache {
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return buckets_ * kWays; }
   static constexpr std::size_t bytes_per_entry() { return sizeof(Bucket) / kWays; }
+
+  // Its part of a snapshot (translation_cache_state.cpp): everything that decides a future
+  // hit or miss — each bucket that holds entries since the last flush, with its ways in
+  // order and its round-robin victim, and the hit-rate watch (bypass, the window's
+  // counts). Loading refuses a bucket past the table, an entry that does not hash to its
+  // bucket, a way order or victim insert() cannot produce, and an entry `plausible`
+  // rejects (the ITS: a redistributor it lacks, an INTID that is no LPI, an ICID past
+  // its collections); a good load replaces the whole contents.
+  void state(snapshot::Io& io, const std::function<bool(const Resolved&)>& plausible);
 
  private:
   struct alignas(64) Bucket {
