@@ -759,11 +759,13 @@ bool Arm64Vcpu::pmu_access_allowed(uint64_t pc, uint32_t w) {
   return false;
 }
 
+uint32_t Arm64Vcpu::contextidr() const { return uint32_t(sysreg_value(3, 0, 13, 0, 1)); }  // CONTEXTIDR_EL1
+
 std::optional<unsigned> Arm64Vcpu::breakpoint_hit(uint64_t va) const {
   constexpr uint64_t kPstateD = 1u << 9;
   const uint64_t ps = pstate();
   const uint64_t mdscr = sysreg_value(2, 0, 0, 2, 2);  // MDSCR_EL1
-  return debug_.breakpoint_hit(va, pstate::el(ps), mdscr, (ps & kPstateD) != 0);
+  return debug_.breakpoint_hit(va, pstate::el(ps), mdscr, (ps & kPstateD) != 0, contextidr());
 }
 
 void Arm64Vcpu::apply_watchpoints() {
@@ -790,7 +792,7 @@ bool Arm64Vcpu::watch_hit(uint64_t va) {
   constexpr uint64_t kPstateD = 1u << 9;
   const uint64_t ps = pstate();
   const auto hit = debug_.watchpoint_hit(access->va, access->size, access->write, pstate::el(ps), mdscr_,
-                                         (ps & kPstateD) != 0);
+                                         (ps & kPstateD) != 0, contextidr());
   if (!hit) return false;
   // Taken before the access is performed (Arm ARM D2.10.5), ELR = the instruction.
   undefined_at_ = va;

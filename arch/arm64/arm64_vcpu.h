@@ -339,6 +339,7 @@ class Arm64Vcpu final : public arch::Vcpu {
   void apply_breakpoints();
   // A breakpoint for the instruction at `va` (now: EL, MDSCR_EL1, PSTATE.D): its number.
   std::optional<unsigned> breakpoint_hit(uint64_t va) const;
+  uint32_t contextidr() const;  // CONTEXTIDR_EL1, for linked Context ID breakpoints
   static void on_breakpoint(uc_engine* uc, uint64_t address, uint32_t size, void* self);
   // Watchpoints (self_hosted_debug.h): while one is enabled, every instruction is looked
   // at before it runs (a global code hook in fast mode, on_code in precise mode) and a

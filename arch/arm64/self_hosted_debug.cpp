@@ -25,7 +25,8 @@ std::optional<Decoded> decode(uint32_t enc) {
 // Writable bits (D13.3): DBGBCR: BT 23:20, LBN 19:16, SSC 15:14, HMC 13, BAS 8:5, PMC
 // 2:1, E 0; DBGWCR: MASK 28:24, WT 20, LBN 19:16, SSC 15:14, HMC 13, BAS 12:5, LSC 4:3,
 // PAC 2:1, E 0. Value registers: VA[48:2] (DBGBVR) / VA[48:2] (DBGWVR), bits 63:49
-// sign-extend bit 48 (RESS).
+// sign-extend bit 48 (RESS). A context-aware DBGBVR holds a Context ID in bits 31:0 when
+// its BT is a context type (BT may be written after BVR), so bits 1:0 are kept there too.
 constexpr uint64_t kBcrMask = 0x00FF'E1E7, kWcrMask = 0x1F1F'FFFF;
 constexpr uint64_t va_field(uint64_t v) {
   const uint64_t low = v & 0x0001'FFFF'FFFF'FFFC;
@@ -59,7 +60,9 @@ bool SelfHostedDebug::write(uint32_t enc, uint64_t value) {
   if (!d) return false;
   const auto before = breakpoint_addresses();
   switch (d->op2) {
-    case 4: bvr_[d->n] = va_field(value); break;
+    case 4:
+      bvr_[d->n] = va_field(value) | (d->n >= kBreakpoints - kContextAware ? value & 3 : 0);
+      break;
     case 5: bcr_[d->n] = value & kBcrMask; break;
     case 6: wvr_[d->n] = va_field(value) & ~uint64_t{3}; break;
     default: wcr_[d->n] = value & kWcrMask; break;
@@ -72,13 +75,22 @@ std::vector<uint64_t> SelfHostedDebug::breakpoint_addresses() const {
   for (unsigned n = 0; n < kBreakpoints; ++n) {
     const uint64_t bcr = bcr_[n];
     const unsigned bt = unsigned(bcr >> 20) & 0xF, bas = unsigned(bcr >> 5) & 0xF;
-    // E = 1, an unlinked address match (BT 0b0000) covering the whole A64 instruction.
-    if ((bcr & 1) && bt == 0 && bas == 0xF) out.push_back(bvr_[n]);
+    // E = 1, an address match, unlinked (BT 0b0000) or linked (0b0001: whether its context
+    // matches is decided when the instruction comes), covering the whole A64 instruction.
+    if ((bcr & 1) && bt <= 1 && bas == 0xF) out.push_back(bvr_[n] & ~uint64_t{3});
   }
   return out;
 }
 
-std::optional<unsigned> SelfHostedDebug::breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d) const {
+bool SelfHostedDebug::linked_context_matches(unsigned lbn, uint32_t contextidr) const {
+  if (lbn >= kBreakpoints || lbn < kBreakpoints - kContextAware) return false;  // not context-aware
+  const uint64_t bcr = bcr_[lbn];
+  const unsigned bt = unsigned(bcr >> 20) & 0xF;
+  return (bcr & 1) && bt == 0b0011 && uint32_t(bvr_[lbn]) == contextidr;
+}
+
+std::optional<unsigned> SelfHostedDebug::breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d,
+                                                        uint32_t contextidr) const {
   constexpr uint64_t kMde = 1u << 15, kKde = 1u << 13;
   if (!(mdscr & kMde)) return std::nullopt;
   // From EL1 (the debug target EL here) only with KDE set and PSTATE.D clear (D2.1).
@@ -87,9 +99,11 @@ std::optional<unsigned> SelfHostedDebug::breakpoint_hit(uint64_t va, unsigned el
   for (unsigned n = 0; n < kBreakpoints; ++n) {
     const uint64_t bcr = bcr_[n];
     const unsigned bt = unsigned(bcr >> 20) & 0xF, bas = unsigned(bcr >> 5) & 0xF, pmc = unsigned(bcr >> 1) & 3;
-    if (!(bcr & 1) || bt != 0 || bas != 0xF) continue;
+    if (!(bcr & 1) || bt > 1 || bas != 0xF) continue;
     if (!(pmc & (el == 1 ? 1u : 2u))) continue;  // PMC 0b01 EL1, 0b10 EL0, 0b11 both
-    if (bvr_[n] == (va & ~uint64_t{3})) return n;
+    if ((bvr_[n] & ~uint64_t{3}) != (va & ~uint64_t{3})) continue;
+    if (bt == 1 && !linked_context_matches(unsigned(bcr >> 16) & 0xF, contextidr)) continue;
+    return n;
   }
   return std::nullopt;
 }
@@ -101,7 +115,8 @@ bool SelfHostedDebug::any_watchpoint() const {
 }
 
 std::optional<SelfHostedDebug::WatchHit> SelfHostedDebug::watchpoint_hit(uint64_t va, unsigned size, bool write,
-                                                                         unsigned el, uint64_t mdscr, bool d) const {
+                                                                         unsigned el, uint64_t mdscr, bool d,
+                                                                         uint32_t contextidr) const {
   constexpr uint64_t kMde = 1u << 15, kKde = 1u << 13;
   if (!(mdscr & kMde) || size == 0 || el > 1) return std::nullopt;
   if (el == 1 && (!(mdscr & kKde) || d)) return std::nullopt;
@@ -111,7 +126,8 @@ std::optional<SelfHostedDebug::WatchHit> SelfHostedDebug::watchpoint_hit(uint64_
     const uint64_t wcr = wcr_[n];
     const unsigned pac = unsigned(wcr >> 1) & 3, lsc = unsigned(wcr >> 3) & 3, bas = unsigned(wcr >> 5) & 0xFF,
                    wt = unsigned(wcr >> 20) & 1, mask = unsigned(wcr >> 24) & 0x1F;
-    if (!(wcr & 1) || wt != 0) continue;
+    if (!(wcr & 1)) continue;
+    if (wt == 1 && !linked_context_matches(unsigned(wcr >> 16) & 0xF, contextidr)) continue;
     if (!(pac & (el == 1 ? 1u : 2u))) continue;
     if (!(lsc & (write ? 2u : 1u))) continue;
     // The watched bytes as one range [lo, hi] (BAS selects contiguous bytes in practice;

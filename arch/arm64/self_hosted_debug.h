@@ -26,8 +26,17 @@
 // read and before the access, so the access cannot be refused from there, and the PROT
 // hooks run only on that slow path (a TLB miss, or code translated while a MEM_READ /
 // WRITE hook existed), so a protected page alone does not see every access.
-// Not modelled (registers read back, no exception): context-matching and linked
-// breakpoints and watchpoints. Software step is software_step.h's.
+// Linked breakpoints and watchpoints (D2.9.x "Breakpoint linking", D2.10 for watchpoints):
+// a linked address-match breakpoint (BT = 0b0001) or a linked watchpoint (DBGWCR.WT = 1)
+// fires only when the breakpoint its LBN names is a context-aware one (the highest
+// numbered kContextAware: ID_AA64DFR0_EL1.CTX_CMPs = 1 on Cortex-A57, as Unicorn and QEMU
+// report it), enabled, of type linked Context ID match (BT = 0b0011), and its DBGBVR[31:0]
+// equals CONTEXTIDR_EL1; that breakpoint's own PMC, HMC and SSC are ignored, the address
+// breakpoint's or watchpoint's apply. A link to a breakpoint that is not context-aware, or
+// to one of another type, is CONSTRAINED UNPREDICTABLE; here, as on QEMU, it never fires.
+// ARMv8.0 without EL2 has no other linked context types (VMID, CONTEXTIDR_EL2 need EL2 or
+// FEAT_VHE). Not modelled, as on QEMU: unlinked Context ID breakpoints (BT = 0b0010; they
+// read back and never fire). Software step is software_step.h's.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -42,6 +51,8 @@ namespace irqremap::arm64 {
 class SelfHostedDebug {
  public:
   static constexpr unsigned kBreakpoints = 6, kWatchpoints = 4;  // Cortex-A57
+  // Context-aware breakpoints: the highest numbered CTX_CMPs + 1 (4 and 5 here).
+  static constexpr unsigned kContextAware = 2;
 
   // Whether `enc` is one of the implemented DBGB*/DBGW* registers (op0 2, op1 0, CRn 0,
   // CRm = n, op2 4..7).
@@ -54,8 +65,9 @@ class SelfHostedDebug {
   // The addresses of enabled address-match breakpoints (for the vCPU's code hooks).
   std::vector<uint64_t> breakpoint_addresses() const;
   // The breakpoint that fires for an instruction at `va`, executed at `el` (0 or 1) with
-  // MDSCR_EL1 = mdscr and PSTATE.D = d: its number, or nullopt.
-  std::optional<unsigned> breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d) const;
+  // MDSCR_EL1 = mdscr, PSTATE.D = d and CONTEXTIDR_EL1 = contextidr: its number, or nullopt.
+  std::optional<unsigned> breakpoint_hit(uint64_t va, unsigned el, uint64_t mdscr, bool d,
+                                         uint32_t contextidr = 0) const;
 
   // Watchpoints (Arm ARM D2.10): an enabled DBGWCR<n>_EL1 (E = 1, unlinked: WT = 0)
   // watches the bytes its BAS selects in the doubleword at DBGWVR<n>_EL1 (only BAS[3:0],
@@ -70,13 +82,16 @@ class SelfHostedDebug {
     uint64_t far;  // FAR_EL1: the lowest byte of the access that is watched
   };
   std::optional<WatchHit> watchpoint_hit(uint64_t va, unsigned size, bool write, unsigned el, uint64_t mdscr,
-                                         bool d) const;
+                                         bool d, uint32_t contextidr = 0) const;
   // Whether some watchpoint is enabled (E = 1): the vCPU then watches data accesses.
   bool any_watchpoint() const;
 
   // Its part of a snapshot: DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1.
   void state(snapshot::Io& io);
  private:
+  // Whether breakpoint `lbn`, named by a linked breakpoint or watchpoint, matches (above).
+  bool linked_context_matches(unsigned lbn, uint32_t contextidr) const;
+
   std::array<uint64_t, kBreakpoints> bvr_{}, bcr_{};
   std::array<uint64_t, kWatchpoints> wvr_{}, wcr_{};
 };
