@@ -83,7 +83,46 @@ std::optional<DataAccess> decode_data_access(uint32_t w, uint64_t pc, const std:
     }  // post-index: the base itself
     return DataAccess{va, 1u << scale, write};
   }
-  return std::nullopt;  // SIMD structures and the rest
+  // Advanced SIMD load/store multiple structures (LD1..LD4, ST1..ST4 with a register
+  // list): bit 31 = 0, bits 29:24 = 0b001100, bit 21 = 0; bit 23 is post-index (the access
+  // is at the base either way). The registers are consecutive in memory: count x 8 or 16 bytes.
+  if (bits(w, 31, 31) == 0 && bits(w, 29, 24) == 0x0C && bits(w, 21, 21) == 0) {
+    if (bits(w, 23, 23) == 0 && bits(w, 20, 16) != 0) return std::nullopt;  // unallocated
+    unsigned regs = 0;
+    switch (bits(w, 15, 12)) {
+      case 0x0: case 0x2: regs = 4; break;  // LD4/ST4, LD1/ST1 x4
+      case 0x4: case 0x6: regs = 3; break;  // LD3/ST3, LD1/ST1 x3
+      case 0x7: regs = 1; break;            // LD1/ST1 x1
+      case 0x8: case 0xA: regs = 2; break;  // LD2/ST2, LD1/ST1 x2
+      default: return std::nullopt;
+    }
+    return DataAccess{x(rn), regs * (bits(w, 30, 30) ? 16u : 8u), bits(w, 22, 22) == 0};
+  }
+  // Advanced SIMD load/store single structure (one lane, or LDnR replicating): bit 31 = 0,
+  // bits 29:24 = 0b001101. selem = opcode<0>:R + 1 elements of the size opcode<2:1>,
+  // size and S give (Arm ARM C7.2, LD1 (single structure) "Shared decode").
+  if (bits(w, 31, 31) == 0 && bits(w, 29, 24) == 0x0D) {
+    if (bits(w, 23, 23) == 0 && bits(w, 20, 16) != 0) return std::nullopt;  // unallocated
+    const unsigned opcode = bits(w, 15, 13), s = bits(w, 12, 12), size = bits(w, 11, 10);
+    const bool load = bits(w, 22, 22) != 0;
+    unsigned esize = 0;
+    switch (opcode >> 1) {
+      case 0: esize = 1; break;
+      case 1: if (size & 1) return std::nullopt; esize = 2; break;
+      case 2:
+        if (size == 0) esize = 4;
+        else if (size == 1 && s == 0) esize = 8;
+        else return std::nullopt;
+        break;
+      default:  // LDnR
+        if (!load || s != 0) return std::nullopt;
+        esize = 1u << size;
+        break;
+    }
+    const unsigned selem = (((opcode & 1) << 1) | bits(w, 21, 21)) + 1;
+    return DataAccess{x(rn), selem * esize, !load};
+  }
+  return std::nullopt;  // the rest
 }
 
 }  // namespace irqremap::arm64

@@ -7,9 +7,11 @@
 //
 // Decoded: load/store exclusive and ordered (LDXR, STXR, LDAR, STLR, LDXP, ...), load
 // literal, load/store pair (all index modes, SIMD too), load/store register (unsigned
-// immediate, unscaled, pre/post-index, unprivileged, register offset; SIMD up to Q).
-// Not decoded (no access reported): SIMD structure loads/stores (LD1..LD4, ST1..ST4),
-// PRFM, and the Armv8.1 atomics the Cortex-A57 does not have.
+// immediate, unscaled, pre/post-index, unprivileged, register offset; SIMD up to Q),
+// Advanced SIMD structures: multiple (LD1..LD4, ST1..ST4 with 1 to 4 registers, one
+// access of all their bytes) and single (one lane of 1..4 registers, LD1R..LD4R).
+// Not decoded (no access reported): PRFM, and the Armv8.1 atomics the Cortex-A57 does not
+// have.
 #include <cstdint>
 #include <functional>
 #include <optional>
