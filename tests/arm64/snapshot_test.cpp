@@ -153,7 +153,7 @@ std::optional<Outcome> split(const Scenario& s, uint64_t at, bool precise = true
 }
 
 // Pause points over the run: the very first quanta, spread evenly, the very last one.
-std::vector<uint64_t> pause_points(uint64_t total, unsigned spread) {
+std::vector<uint64_t> pause_points(uint64_t total, [[maybe_unused]] unsigned spread) {
 #ifdef IRQREMAP_SANITIZED
   // The sanitizer build runs the same code on fewer points: its job is memory and
   // undefined-behaviour errors in the visitors, and CI's whole run has a time budget.
