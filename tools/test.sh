@@ -17,14 +17,18 @@ skipped() {
 
 echo "== normal build (build/)"
 # No debug info in the CI builds: it is a third of the compile time on 2 cores, and the
-# whole run must stay under 10 minutes. ASan keeps line tables (-g1) for its reports.
+# whole run must stay under 20 minutes. ASan keeps line tables (-g1) for its reports and
+# builds at -O1, as the AddressSanitizer documentation advises: at -O0 every inline
+# template call (std::function, iterators, std::expected) stays a call, and the sanitized
+# suites ran 2.6x longer (test_arm64: 455 s at -O0, 174 s at -O1) for about 15% less
+# compile time.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 skipped_normal=$(skipped build)
 
 echo "== sanitizer build (build-asan/, ASan+UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DIRQREMAP_SANITIZE=ON \
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DIRQREMAP_SANITIZE=ON \
       -DIRQREMAP_BUILD_BENCH=OFF \
       -DIRQREMAP_BUILD_FUZZ=ON >/dev/null  # fuzz targets: replay + a smoke run each (tests/fuzz)
 cmake --build build-asan -j"$jobs"
