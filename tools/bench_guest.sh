@@ -12,7 +12,8 @@
 # takes 70-75 s). The doorbell storm has its own script, tools/bench_storm.sh.
 # x86 (when qemu-system-x86_64 is there): kvm-unit-tests' x86 sieve.flat from start to its
 # first checkpoint line ("mapped:", after its static and paged sieves) on both, and its
-# first 100 M instructions on irqremap.
+# first 100 M instructions on irqremap. IRQREMAP_BENCH_FULL=1 adds whole sieve.flat runs on
+# both machines (minutes each).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -87,5 +88,17 @@ if [ -f "$kut/x86/sieve.flat" ] && command -v qemu-system-x86_64 >/dev/null; the
   awk -v t="$t" -v n="$n" 'BEGIN { printf "x86 sieve    %10.2f s for %d M instructions on irqremap: %.0f M/s\n", t, n / 1e6, n / t / 1e6 }'
 else
   echo "x86 sieve    skipped: no $kut/x86/sieve.flat or no qemu-system-x86_64"
+fi
+# Whole runs of kvm-unit-tests' sieve.flat to power-off on both machines (QEMU takes about a
+# minute on each, irqremap several): only with IRQREMAP_BENCH_FULL=1 (REPS=1 is enough).
+if [ "${IRQREMAP_BENCH_FULL:-0}" = 1 ]; then
+  if [ -f "$kut/arm64/sieve.flat" ]; then
+    row "sieve full" "$(median "$irq" run --arch arm64 --kernel "$kut/arm64/sieve.flat")" \
+        "$(median "${qemu_virt[@]}" -kernel "$kut/arm64/sieve.flat")"
+  fi
+  if [ -f "$kut/x86/sieve.flat" ] && command -v qemu-system-x86_64 >/dev/null; then
+    row "x86 full" "$(median "$irq" run --arch x86 --kernel "$kut/x86/sieve.flat")" \
+        "$(median "${qemu_q35[@]}" -kernel "$kut/x86/sieve.flat")"
+  fi
 fi
 echo "(median of $reps runs, wall time; the machine's other load adds noise: compare rows of one run)"
