@@ -51,6 +51,8 @@ void X86Machine::state(snapshot::Io& io) {
   time_.state(io);
   for (auto& cpu : cpus_) cpu->state(io);
   bus_.state(io);
+  if (io.loading())  // an APIC page the saved machine had moved (lapic_window.h)
+    for (unsigned c = 0; c < cpus_.size(); ++c) bind_lapic_window(c);
   ioapic_->state(io);
   uart_.state(io);
   debug_exit_.state(io);

@@ -786,6 +786,10 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     return true;
   }
   if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
+  if (deadline && !features_.tsc_deadline) {  // §11.5.4.1: the MSR exists only with CPUID.1:ECX[24]
+    refuse_msr(fmt::format("{} {:#x} (no TSC-deadline mode)", write ? "WRMSR" : "RDMSR", msr));
+    return true;
+  }
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
     return true;

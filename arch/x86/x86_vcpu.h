@@ -166,6 +166,7 @@
 #include "arch/x86/segment_state.h"
 #include "arch/x86/page_walk.h"
 #include "arch/x86/io_port.h"
+#include "arch/x86/cpuid_leaves.h"
 #include "arch/x86/local_apic.h"
 #include "arch/x86/time_stamp_counter.h"
 #include "arch/x86/trapped_insn.h"
@@ -242,6 +243,9 @@ class X86Vcpu final : public arch::Vcpu {
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
   // Without one (a bare engine in tests) it counts the instructions this CPU entered.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
+  // What CPUID reports and which feature registers exist (cpuid_leaves.h); set before the
+  // first instruction. The APIC's own half (x2APIC) is set on the LocalApic.
+  void set_features(const CpuFeatures& f) { features_ = f; }
   // The 8259s' INTA for this CPU (the machine's, on CPU 0): the vector of an external
   // interrupt the PICs raise and the local APIC passes on (LocalApic::accepts_extint), or
   // nothing. Taken after the local APIC's own interrupts, as their priorities are
@@ -401,6 +405,7 @@ class X86Vcpu final : public arch::Vcpu {
   uc_engine* uc_;
   GuestMemory& mem_;
   LocalApic& apic_;
+  CpuFeatures features_;
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, cpuid_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
   std::optional<arch::StopRequest> stop_;  // a stop decided in a hook (take_unmapped)
