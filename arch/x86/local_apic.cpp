@@ -87,6 +87,10 @@ void LocalApic::update_timer() {
 void LocalApic::write_tsc_deadline(uint64_t tsc, uint64_t clock) {
   const ChangeNotice n{*this};
   timer_.write_deadline(tsc, clock);
+  // §11.5.4.1: a deadline already passed raises the interrupt at once, so the vector is
+  // pending before the next instruction (kvm-unit-tests' "tsc deadline timer" looks right
+  // after a serializing CPUID).
+  update_timer();
 }
 
 bool LocalApic::accepts_extint() const {

@@ -376,6 +376,7 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       uint64_t limit = n;
       if (const auto at = m->next_timer_event(false)) limit = std::min(limit, std::max<uint64_t>(1, m->time_.insns_until(*at)));
       auto r = v->step(limit, exact && limit == n);
+      if (!r.stop) v->take_nmi_at_boundary();  // x86_vcpu.h: an NMI does not wait for the next turn
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
       return r;

@@ -86,8 +86,8 @@
 //    vectored through the guest IDT (interrupt_entry.h). A halted CPU wakes for it, with
 //    the frame's RIP after the HLT, as on hardware. The STI interrupt shadow is honoured
 //    (a quantum that ends right after STI takes no maskable interrupt before the next
-//    instruction), so the `sti; hlt` idle idiom never sleeps through a wake-up. The MOV SS
-//    / POP SS shadow is not modelled.
+//    instruction), so the `sti; hlt` idle idiom never sleeps through a wake-up; NMIs wait
+//    for the end of the STI shadow too (nmi_takeable).
 //
 // Execution. Without an instruction trace the vCPU has no per-instruction hook (fast mode,
 // chosen at each step by whether set_on_insn() has a callback; the precise mode counts
@@ -219,6 +219,12 @@ class X86Vcpu final : public arch::Vcpu {
 
   // service_interrupts() that says whether an interrupt was taken.
   bool take_interrupt();
+  // At the boundary a quantum ended at: an NMI takeable there is taken now, before another
+  // CPU runs. A processor takes an NMI at the first instruction boundary after it arrives
+  // (SDM vol. 3A §6.7.1 allows one more to be latched while it is blocked, not two), so one
+  // that arrived during this quantum must not wait for the CPU's next turn, where a second
+  // NMI from another CPU would merge with it (kvm-unit-tests' "multiple nmi").
+  bool take_nmi_at_boundary();
 
   bool halted() const { return halted_; }
   void set_halted(bool h) { halted_ = h; }
@@ -308,7 +314,9 @@ class X86Vcpu final : public arch::Vcpu {
   // precise mode) for an interrupt or another CPU (see "Execution").
   bool boundary_stop(bool in_shadow);
   // An NMI is pending and may be taken now: not blocked by one in service (until IRET),
-  // nor by a MOV SS / POP SS shadow (`in_shadow` with movss_shadow_).
+  // nor by an STI or MOV SS / POP SS shadow. SDM vol. 2B STI: NMIs "may be blocked" for
+  // one instruction after STI; Intel processors block them (what kvm-unit-tests'
+  // "nmi-after-sti" expects), so this CPU does.
   bool nmi_takeable(bool in_shadow) const;
   std::optional<uc_err> run_exact_tail();
   // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
