@@ -223,4 +223,67 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
     CHECK(r.out.find("x2apic enabled") != std::string::npos);
     CHECK(r.status == 1);  // isa-debug-exit (0 << 1) | 1: every check passed
   }
+
+  // apic.flat's "xapic" form (-cpu qemu64,-x2apic,+tsc-deadline) up to its logical-IPI
+  // checks. Those spin on RDTSC for 1,000,000 TSC ticks around each of about 10,000 IPIs,
+  // and this machine's TSC moves one tick per instruction (time_stamp_counter.h): tens of
+  // billions of instructions, an hour of host time. So the run has a budget and the verdicts
+  // before it are checked: without x2APIC in CPUID, IA32_APIC_BASE.EXTD is reserved
+  // (§11.12.1: "enable unsupported x2apic" is #GP) and the x2APIC self IPI is skipped.
+  TEST_CASE("x86-xapic: apic.flat without x2APIC (run --cpu qemu64,-x2apic): the disabled APIC and CR8 as in the x2APIC form, EXTD reserved when CPUID has no x2APIC (SDM vol. 3A §11.12.1), xAPIC self and broadcast IPIs (§11.6): the verdicts before the logical-IPI loops") {
+    const std::optional<fs::path> image = find_image("kvm-unit-tests x86-xapic", "x86/apic.flat");
+    if (!image) return;
+    const fs::path env = fs::temp_directory_path() / "irqremap-kut-env-x86-xapic";
+    std::ofstream(env, std::ios::binary) << "TEST_DEVICE=0\n";
+    const clitest::Result r =
+        clitest::run_cli({"run", "--arch", "x86", "--smp", "2", "--cpu", "qemu64,-x2apic,+tsc-deadline", "--max-insns",
+                          "40000000", "--kernel", image->string(), "--initrd", env.string()});
+    fs::remove(env);
+    INFO("irqremap stdout:\n", r.out);
+    INFO("irqremap stderr:\n", r.err);
+    const std::vector<std::string> want = {
+        "PASS: apic existence",
+        "PASS: apic_disable: Local apic disabled",
+        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is clear",
+        "PASS: apic_disable: *0xfee00030: ffffffff",
+        "PASS: apic_disable: CR8: 0",
+        "PASS: apic_disable: CR8: f",
+        "PASS: apic_disable: *0xfee00080: ffffffff",
+        "PASS: apic_disable: Local apic enabled in xAPIC mode",
+        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is set",
+        "PASS: apic_disable: *0xfee00030: 60014",
+        "PASS: apic_disable: *0xfee00080: 0",
+        "PASS: apic_disable: *0xfee00080: f0",
+        "PASS: enable unsupported x2apic",
+        "PASS: self_ipi_xapic: Local apic enabled in xAPIC mode",
+        "PASS: self_ipi_xapic: self ipi",
+        "SKIP: self_ipi_x2apic: x2apic not detected",
+        "PASS: APIC physical broadcast address",
+        "PASS: APIC physical broadcast shorthand",
+    };
+    CHECK(kuttest::verdicts(r.out) == want);
+    CHECK(r.out.find("x2apic not detected") != std::string::npos);
+    CHECK(r.out.find("starting broadcast (xapic)") != std::string::npos);
+    CHECK(r.err.find("instruction budget of 40000000 exhausted") != std::string::npos);
+  }
+
+  TEST_CASE("run --cpu: qemu64 with +/- x2apic, tsc-deadline, umip; another model, a bare name or an unknown feature is a one-line usage error") {
+    struct Case {
+      const char* cpu;
+      const char* says;
+    };
+    const Case cases[] = {{"max", "the x86 machine's CPU model is qemu64"},
+                          {"qemu64,x2apic", "\"x2apic\" is not +FEATURE or -FEATURE"},
+                          {"qemu64,-avx", "no feature \"avx\" to add or take away"}};
+    for (const Case& c : cases) {
+      auto r = clitest::run_cli({"run", "--arch", "x86", "--cpu", c.cpu, "--firmware", "uart-hello"});
+      INFO(r.err);
+      CHECK(r.status == 2);
+      CHECK(r.err.find(c.says) != std::string::npos);
+      CHECK(r.err.find('\n') == r.err.size() - 1);
+    }
+    auto arm = clitest::run_cli({"run", "--arch", "arm64", "--cpu", "qemu64", "--firmware", "uart-hello"});
+    CHECK(arm.status == 2);
+    CHECK(arm.err.find("--cpu is for --arch x86") != std::string::npos);
+  }
 }
