@@ -67,7 +67,12 @@ void add_run(CLI::App& app, Context& ctx) {
   sub->add_option("--append", args->o.append,
                   "Kernel command line, as QEMU -append: the device tree's /chosen/bootargs (arm64), the multiboot command line after the kernel's name (x86)");
   sub->add_option("--initrd", args->o.initrd,
-                  "Initial ramdisk for a Linux kernel, as QEMU -initrd (arm64): loaded after the kernel, its bounds in the device tree's /chosen");
+                  "Initial ramdisk, as QEMU -initrd: arm64 loads it after a Linux kernel, its bounds in the device tree's "
+                  "/chosen; x86 gives it to a multiboot kernel as its one module (at the page after the kernel, "
+                  "mods_count 1; kvm-unit-tests reads its environment from it)");
+  sub->add_option("--cpu", args->o.cpu,
+                  "x86 CPU, as QEMU -cpu: qemu64 with ,+FEATURE or ,-FEATURE items (x2apic, tsc-deadline, umip; "
+                  "all present by default), e.g. qemu64,-x2apic: CPUID stops reporting it and what it adds is reserved");
   sub->add_option("--device", args->o.devices,
                   "Add a PCI device, as QEMU -device (arm64; repeatable): pci-testdev (QEMU's PCI test device) or "
                   "virtio-rng-pci (virtio entropy device, MSI-X through the ITS) goes to the next free slot of the "

@@ -11,6 +11,8 @@
 namespace irqremap::cli {
 
 int run_arm64(const RunArm64Options& o, Io io) {
+  if (!o.cpu.empty())
+    throw UsageError(fmt::format("--cpu {}: the arm64 machine's CPU is fixed (cortex-a57); --cpu is for --arch x86", o.cpu));
   // Checked before anything is read or made, so a misspelt name is a usage error (2).
   for (const std::string& d : o.devices)
     if (std::ranges::find(arm64::kPciDeviceNames, d) == std::end(arm64::kPciDeviceNames))

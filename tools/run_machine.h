@@ -51,7 +51,8 @@ struct RunOptions {
   std::string trace_out;            // --trace-out: Trace Event Format JSON (timeline_json.h)
   std::string trace_svg;            // --trace-svg: the same timeline as a picture (timeline_svg.h)
   std::string trace_svg_window;     // --trace-svg-window: draw only the phases named so
-  std::string initrd;               // --initrd: an initial ramdisk for a Linux kernel (arm64)
+  std::string initrd;               // --initrd: a Linux initrd (arm64) or a multiboot module (x86)
+  std::string cpu;                  // --cpu: qemu64[,+FEATURE|-FEATURE...] (x86; run_x86.cpp)
   std::vector<std::string> devices; // --device: PCI devices by QEMU -device name (arm64)
   uint64_t rng_seed = 0;            // --rng-seed: the virtio-rng generators' seed (arm64)
   // --trace-units: only events of these units (name prefixes: "its", "gicr", "cpu", ...)
@@ -203,8 +204,10 @@ inline std::vector<std::byte> read_file(const std::string& path, std::string_vie
 // Boots `o` on a Machine built from Config: both machines share this shape (create, load,
 // run, attach a trace sink, save and restore), so the two `run --arch` halves are this one
 // routine.
+// `configure` (may be empty) sets what only one machine's half of `run` knows about.
 template <typename Machine, typename Config>
-int run_machine(std::string_view arch, const RunOptions& o, Io io) {
+int run_machine(std::string_view arch, const RunOptions& o, Io io,
+                const std::function<void(Config&)>& configure = {}) {
   const bool restoring = !o.restore.empty();
   if (restoring ? !o.kernel.empty() || !o.firmware.empty() : o.kernel.empty() == o.firmware.empty())
     throw UsageError(fmt::format("run --arch {}: give exactly one of --kernel FILE, --firmware NAME or --restore FILE",
@@ -245,6 +248,8 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
   auto keys = std::make_shared<MigrationKeys>();
   if constexpr (requires { cfg.uart_in; }) cfg.uart_in = keys->source(run_detail::stdin_source());
   if constexpr (requires { cfg.kernel_name; }) cfg.kernel_name = o.kernel.empty() ? o.firmware : o.kernel;
+  if constexpr (requires { cfg.initrd_name; }) cfg.initrd_name = o.initrd;
+  if (configure) configure(cfg);
   // UART output reaches stdout as the guest writes it, also when stdout is a file or a
   // pipe (where it is block-buffered): each character is flushed, as QEMU's -serial stdio
   // writes each one, so a partial line (a prompt, progress dots) shows too. A guest writes
@@ -283,8 +288,7 @@ int run_machine(std::string_view arch, const RunOptions& o, Io io) {
     snapshot_file = {};
   } else {
     auto loaded = [&] {
-      // Only the machines that take an initrd have the two-argument load (arm64); the others
-      // refuse --initrd in their half of `run` (run_x86.cpp).
+      // Both machines take an initrd (arm64: after a Linux kernel; x86: a multiboot module).
       if constexpr (requires { machine->load(image, std::optional<std::span<const std::byte>>()); })
         return machine->load(image, initrd ? std::optional<std::span<const std::byte>>(*initrd) : std::nullopt);
       else

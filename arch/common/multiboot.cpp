@@ -112,10 +112,29 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
               mem.write64(a + 12, map[i].length).has_value() && mem.write32(a + 20, map[i].type).has_value();
     if (!ok) return std::unexpected(fmt::format("multiboot: the memory map at {:#x} is outside RAM", mmap_addr));
   }
-  const std::string names = p.cmdline + '\0' + p.loader_name + '\0';
+  // The module: page-aligned after the kernel (QEMU aligns each module to a page), past
+  // the information page when that follows the image, inside RAM that the memory map calls
+  // available above 1 MiB, so neither the kernel nor the boot information overlaps it.
+  if (p.module) {
+    uint64_t start = std::max<uint64_t>((out.high + kPageSize - 1) & ~(kPageSize - 1), 0x10'0000);
+    if (start < page + kPageSize && start + p.module->data.size() > page) start = page + kPageSize;
+    const uint64_t size = p.module->data.size();
+    if (start > p.ram_size || size > p.ram_size - start)
+      return std::unexpected(fmt::format(
+          "multiboot: the module ({:#x} bytes) does not fit in RAM after the kernel: it would go at {:#x}, and RAM "
+          "ends at {:#x}",
+          size, start, p.ram_size));
+    std::byte* m = mem.host_ptr(start, size);
+    if (m == nullptr && size != 0) return std::unexpected(fmt::format("multiboot: the module at {:#x} is outside RAM", start));
+    if (size != 0) std::memcpy(m, p.module->data.data(), size);
+    out.module_start = start;
+    out.module_end = start + size;
+  }
+  const std::string names = p.cmdline + '\0' + p.loader_name + '\0' +
+                            (p.module ? p.module->cmdline + '\0' : std::string());
   if (strings_addr + names.size() > strings_end)
-    return std::unexpected(fmt::format("multiboot: command line of {} bytes does not fit below {:#x}",
-                                       p.cmdline.size(), strings_end));
+    return std::unexpected(fmt::format("multiboot: command line of {} bytes {}does not fit below {:#x}",
+                                       p.cmdline.size(), p.module ? "with the module's string " : "", strings_end));
   std::byte* s = mem.host_ptr(strings_addr, names.size());
   if (s == nullptr) return std::unexpected("multiboot: the command line page is outside RAM");
   std::memcpy(s, names.data(), names.size());
@@ -126,8 +145,17 @@ std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::b
   fields::set(info, I_MEM_UPPER, (p.ram_size - 0x10'0000) / 1024);
   fields::set(info, I_BOOT_DEVICE, 0x8000'FFFF);  // first BIOS disk, no partition (as QEMU)
   fields::set(info, I_CMDLINE, strings_addr);
-  fields::set(info, I_MODS_COUNT, 0);
-  fields::set(info, I_MODS_ADDR, info_addr + kInfoSize);  // an empty module list
+  // The module list right after the structure (an empty one without a module).
+  const uint64_t mods_addr = info_addr + kInfoSize;
+  fields::set(info, I_MODS_COUNT, p.module ? 1 : 0);
+  fields::set(info, I_MODS_ADDR, mods_addr);
+  if (p.module) {
+    const uint64_t string = strings_addr + p.cmdline.size() + 1 + p.loader_name.size() + 1;
+    bool ok = mem.write32(mods_addr, uint32_t(out.module_start)).has_value() &&
+              mem.write32(mods_addr + 4, uint32_t(out.module_end)).has_value() &&
+              mem.write32(mods_addr + 8, uint32_t(string)).has_value() && mem.write32(mods_addr + 12, 0).has_value();
+    if (!ok) return std::unexpected("multiboot: the module list is outside RAM");
+  }
   fields::set(info, I_MMAP_LENGTH, map.size() * kMmapEntrySize);
   fields::set(info, I_MMAP_ADDR, mmap_addr);
   fields::set(info, I_BOOT_LOADER_NAME, strings_addr + p.cmdline.size() + 1);

@@ -109,24 +109,42 @@ struct Header {
 // The first header in the first 8 KiB whose checksum is right (32-bit aligned), if any.
 std::optional<Header> find_header(std::span<const std::byte> image);
 
+// §3.3 module list entry: mod_start, mod_end (exclusive), string (the module's command
+// line), reserved; 16 bytes.
+inline constexpr uint32_t kModuleEntrySize = 16;
+
+// One boot module (QEMU -initrd with a multiboot kernel): its bytes and the string the
+// kernel sees for it (QEMU: the file name).
+struct Module {
+  std::span<const std::byte> data;
+  std::string cmdline;
+};
+
 struct Params {
   uint64_t ram_size = 0;       // RAM from 0 (below 4 GiB)
   std::string cmdline;         // QEMU passes "<kernel file> <-append>"
   std::string loader_name = "irqremap";
+  std::optional<Module> module;
 };
 
 struct Loaded {
   uint32_t entry = 0;
   uint32_t info_addr = kInfoAddr;  // EBX: kInfoAddr, or after the image when it covers it
   uint64_t low = 0, high = 0;  // the kernel's bytes in guest memory
+  uint64_t module_start = 0, module_end = 0;  // the module's bytes, when there is one
 };
 
 // Loads a multiboot kernel (ELF32 EM_386 by its program headers, or by the header's
 // address fields when flag 16 is set) and writes the information structure, memory map,
 // command line and loader name in the boot information page (at kMmapAddr, or the first
-// page after the image when the image covers any of kMmapAddr..kStringsEnd). Errors: ELF64
-// (QEMU: "give a 32bit one"), segments outside RAM, no RAM for the information page after
-// such an image, a command line too long for the info page, RAM of 4 GiB or more.
+// page after the image when the image covers any of kMmapAddr..kStringsEnd). A module goes
+// where QEMU 7.2 puts it (hw/i386/multiboot.c): at the first page boundary after the
+// kernel's end (after the information page when that follows the image), its entry in the
+// module list right after the information structure, its string after the loader's name;
+// mods_count = 1 (info flag 3 is set either way, as QEMU does). Errors: ELF64 (QEMU: "give
+// a 32bit one"), segments outside RAM, no RAM for the information page after such an
+// image, a module that does not fit in RAM from 1 MiB up after the kernel, a command line
+// and module string too long for the info page, RAM of 4 GiB or more.
 std::expected<Loaded, std::string> load(GuestMemory& mem, std::span<const std::byte> image,
                                         const Header& header, const Params& params);
 

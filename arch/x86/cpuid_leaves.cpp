@@ -2,17 +2,18 @@
 
 namespace irqremap::x86 {
 
-CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs r, uint32_t apic_id, bool apic_enabled) {
-  (void)subleaf;
+CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs r, uint32_t apic_id, bool apic_enabled,
+                        const CpuFeatures& f) {
   switch (leaf) {
     case 1:
       r.ebx = (r.ebx & 0x00FF'FFFF) | (apic_id << 24);  // initial APIC ID (Table 3-8)
-      r.ecx |= kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;  // the APIC timer's TSC-deadline mode (§11.5.4.1)
+      if (f.x2apic) r.ecx |= kCpuid1EcxX2apic;
+      if (f.tsc_deadline) r.ecx |= kCpuid1EcxTscDeadline;  // the APIC timer's TSC-deadline mode (§11.5.4.1)
       r.edx |= kCpuid1EdxModelled;
       if (!apic_enabled) r.edx &= ~kCpuid1EdxApic;  // §11.4.3: the flag follows IA32_APIC_BASE.EN
       break;
     case 7:
-      if (subleaf == 0) r.ecx |= kCpuid7EcxUmip;
+      if (subleaf == 0 && f.umip) r.ecx |= kCpuid7EcxUmip;
       break;
     case 0xB:
       r.edx = apic_id;  // x2APIC ID of the current logical processor

@@ -14,8 +14,10 @@
 //    CLFSH, MMX, FXSR, SSE, SSE2; ECX: x2APIC; EBX[31:24] the initial APIC ID;
 //  - leaf 7 ECX: UMIP (the vCPU enforces CR4.UMIP itself);
 //  - leaf 0Bh EDX: the x2APIC ID.
-// Not reported because not modelled: TSC-deadline (the APIC timer does not run), XSAVE,
-// PCID, SMEP, FSGSBASE, LA57, PKU, VMX, SMX.
+//  - leaf 1 ECX: TSC-deadline (the APIC timer's third mode, §11.5.4.1).
+// x2APIC, TSC-deadline and UMIP can be taken away (CpuFeatures, `run --cpu qemu64,-x2apic`
+// as QEMU's -cpu), so a guest meets the CPU without them kvm-unit-tests runs it on.
+// Not reported because not modelled: XSAVE, PCID, SMEP, FSGSBASE, LA57, PKU, VMX, SMX.
 #include <cstdint>
 
 namespace irqremap::x86 {
@@ -31,9 +33,21 @@ inline constexpr uint32_t kCpuid1EdxApic = 1u << 9;
 inline constexpr uint32_t kCpuid1EcxX2apic = 1u << 21, kCpuid1EcxTscDeadline = 1u << 24;
 inline constexpr uint32_t kCpuid7EcxUmip = 1u << 2;
 
+// The modelled features a machine's CPUs may go without (all present by default). Without
+// one, its CPUID bit reads 0 and what it adds is reserved: IA32_APIC_BASE.EXTD and the
+// x2APIC MSRs (§11.12.1), IA32_TSC_DEADLINE and LVT Timer mode 10b (§11.5.4.1), CR4.UMIP
+// (§2.5).
+struct CpuFeatures {
+  bool x2apic = true;
+  bool tsc_deadline = true;
+  bool umip = true;
+  bool operator==(const CpuFeatures&) const = default;
+};
+
 // CPUID.(EAX=leaf, ECX=subleaf) on CPU `apic_id`, from `engine` (Unicorn's answer to the
 // same leaf). `apic_enabled`: IA32_APIC_BASE.EN.
-CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs engine, uint32_t apic_id, bool apic_enabled);
+CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs engine, uint32_t apic_id, bool apic_enabled,
+                        const CpuFeatures& features = {});
 
 // CR4 bits that MOV to CR4 may not set on a CPU with these leaf 1 and leaf 7 answers
 // (SDM vol. 3A §2.5: a bit of a feature the CPU does not report is reserved; bit 15 and

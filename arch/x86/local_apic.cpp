@@ -87,6 +87,10 @@ void LocalApic::update_timer() {
 void LocalApic::write_tsc_deadline(uint64_t tsc, uint64_t clock) {
   const ChangeNotice n{*this};
   timer_.write_deadline(tsc, clock);
+  // §11.5.4.1: a deadline already passed raises the interrupt at once, so the vector is
+  // pending before the next instruction (kvm-unit-tests' "tsc deadline timer" looks right
+  // after a serializing CPUID).
+  update_timer();
 }
 
 bool LocalApic::accepts_extint() const {
@@ -98,6 +102,11 @@ bool LocalApic::accepts_extint() const {
 void LocalApic::set_virtual_wire() {
   ChangeNotice n{*this};
   lvt_[4] = uint32_t(DeliveryMode::ExtInt) << 8;
+}
+
+void LocalApic::write_cr8(uint64_t value) {
+  const ChangeNotice n{*this};  // a lower TPR may let a pending interrupt through
+  tpr_ = uint32_t(value & 0xF) << 4;
 }
 
 bool LocalApic::software_enabled() const { return fields::get(svr_, SVR_ENABLE) != 0; }
@@ -228,7 +237,10 @@ bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
 }
 
 uint64_t LocalApic::mmio_read(uint64_t offset, unsigned size) {
-  if (mode_ != ApicMode::XApic) return 0;  // §11.12.2: the MMIO page is gone in x2APIC
+  // §11.4.3: a hardware-disabled APIC is as if absent; §11.12.2: in x2APIC mode the page
+  // behaves as with a disabled APIC. Nothing decodes the address then, and a read nothing
+  // claims returns all ones on a PC (as an unclaimed PCI memory read does).
+  if (mode_ != ApicMode::XApic) return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
   const uint64_t reg = offset & ~uint64_t{0xF}, byte = offset & 0xF;
   if (byte >= 4) return 0;
   const uint32_t v = read_reg(reg, false).value_or(0);
@@ -266,7 +278,9 @@ std::optional<uint64_t> LocalApic::msr_read(uint32_t msr) const {
 bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
   const ChangeNotice notice{*this};  // whatever happens below, the machine hears of it
   if (msr == IA32_APIC_BASE) {
-    const uint64_t rsvd = fields::reserved_mask(kApicBaseFields, 0);
+    uint64_t rsvd = fields::reserved_mask(kApicBaseFields, 0);
+    if (!x2apic_supported_) rsvd |= uint64_t{1} << BASE_EXTD.lo;
+    if (max_phys_bits_ < 52) rsvd |= ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << max_phys_bits_) - 1);
     if ((value & rsvd) != 0) return false;
     const bool en = fields::get(value, BASE_EN) != 0, extd = fields::get(value, BASE_EXTD) != 0;
     const ApicMode next = !en ? ApicMode::Disabled : extd ? ApicMode::X2Apic : ApicMode::XApic;
@@ -275,7 +289,9 @@ bool LocalApic::msr_write(uint32_t msr, uint64_t value) {
     if (!en && extd) return false;
     if (mode_ == ApicMode::X2Apic && next == ApicMode::XApic) return false;
     if (mode_ == ApicMode::Disabled && next == ApicMode::X2Apic) return false;
+    const uint64_t old_address = base_address();
     base_ = fields::set(value, BASE_BSP, bsp_ ? 1 : 0);  // BSP is not software-writable
+    if (base_address() != old_address && on_base_change_) on_base_change_(base_address());
     if (next != mode_) {
       if (next == ApicMode::Disabled) reset_registers();
       mode_ = next;

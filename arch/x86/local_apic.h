@@ -54,7 +54,8 @@ class LocalApic final : public MmioDevice {
   // xAPIC MMIO (MmioDevice): the page at IA32_APIC_BASE, per-CPU. Registers are 32 bits at
   // 16-byte strides; narrower or misaligned accesses read the containing register's bytes
   // and are otherwise ignored (§11.4.1: "must be 128-bit aligned ... 32-bit loads and
-  // stores"). In x2APIC or disabled mode the page is RAZ/WI (§11.12.2).
+  // stores"). In x2APIC or disabled mode nothing decodes the page (§11.4.3, §11.12.2):
+  // reads return all ones, writes go nowhere.
   std::string_view mmio_name() const override { return "LAPIC"; }
   uint64_t mmio_size() const override { return apic::kPageSize; }
   uint64_t mmio_read(uint64_t offset, unsigned size) override;
@@ -130,8 +131,26 @@ class LocalApic final : public MmioDevice {
   uint32_t apic_id() const { return id_; }
   ApicMode mode() const { return mode_; }
   uint64_t apic_base() const { return base_; }
+  // Where the xAPIC page is: IA32_APIC_BASE[MAXPHYADDR-1:12] (§11.4.4).
+  uint64_t base_address() const { return fields::get(base_, apic::BASE_ADDR) << 12; }
+  // MAXPHYADDR (CPUID.80000008H:EAX[7:0]): IA32_APIC_BASE bits from it up to 51 are
+  // reserved (§11.4.4, Figure 11-5), a write setting one is #GP(0). Default 52.
+  void set_max_phys_bits(unsigned bits) { max_phys_bits_ = bits; }
+  // Whether the CPU has x2APIC mode (CPUID.1:ECX[21]); without it IA32_APIC_BASE.EXTD is
+  // reserved (§11.12.1: #GP on setting it) and the x2APIC MSRs stay out of reach.
+  void set_x2apic_supported(bool on) { x2apic_supported_ = on; }
+  // Called after a write of IA32_APIC_BASE that moved the page (the machine binds a
+  // window there: lapic_window.h).
+  void set_on_base_change(std::function<void(uint64_t address)> f) { on_base_change_ = std::move(f); }
   bool software_enabled() const;
   uint8_t tpr() const { return uint8_t(tpr_); }
+  // CR8 (SDM vol. 3A §11.8.6.1): reads give TPR[7:4]; a write sets TPR[7:4] and clears
+  // TPR[3:0]. The processor keeps the TPR behind CR8 in every APIC mode: while the APIC is
+  // hardware-disabled CR8 still reads back what was written (what Intel processors and KVM
+  // do; the SDM only says a disabled APIC is as if absent), and the disable already reset
+  // the register (§11.4.7.1), so re-enabling starts from what CR8 holds.
+  uint64_t cr8() const { return tpr_ >> 4; }
+  void write_cr8(uint64_t value);
   uint8_t ppr() const;
   bool irr(uint8_t vector) const { return test(irr_, vector); }
   bool isr(uint8_t vector) const { return test(isr_, vector); }
@@ -183,6 +202,9 @@ class LocalApic final : public MmioDevice {
   bool bsp_;
   ApicMode mode_ = ApicMode::XApic;
   uint64_t base_;     // IA32_APIC_BASE
+  unsigned max_phys_bits_ = 52;
+  bool x2apic_supported_ = true;
+  std::function<void(uint64_t)> on_base_change_;
   uint32_t xapic_id_reg_ = 0;  // xAPIC ID register (writable, bits 31:24)
   uint32_t tpr_ = 0, ldr_ = 0, dfr_ = 0xFFFF'FFFF, svr_ = 0xFF;
   uint32_t esr_ = 0, esr_pending_ = 0;

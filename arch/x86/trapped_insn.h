@@ -83,13 +83,18 @@ constexpr TrappedInsn classify_trapped(std::span<const uint8_t> bytes) {
 //    breakpoints itself (x86_vcpu.h).
 //  - 0F 23 /r with ModRM.reg = 0..3: MOV to DR0-DR3, performed by the vCPU so that it sees
 //    a breakpoint address change.
+//  - 0F 22 /r and 0F 20 /r with ModRM.reg = 0 and REX.R (64-bit mode only): MOV to and from
+//    CR8, which is the local APIC's TPR[7:4] (SDM vol. 3A §11.8.6.1). Unicorn 2.0.1 has no
+//    APIC behind CR8 (its reads return 0), so the vCPU performs both on its LocalApic.
 //  - every other MOV to or from DR0-DR6 (0F 21 /r, 0F 23 /r with ModRM.reg = 4 or 6, 0F 21
 //    with 0..3): Unicorn performs them, but DR7.GD (SDM vol. 3A §18.2.4) makes each a #DB
 //    fault first, which only the vCPU raises.
-enum class CheckedOp : uint8_t { None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToDr7, MovFromDr7, MovToDrAddr, MovDrOther };
+enum class CheckedOp : uint8_t {
+  None, Sgdt, Sidt, Sldt, Str, Smsw, MovToCr4, MovToCr8, MovFromCr8, MovToDr7, MovFromDr7, MovToDrAddr, MovDrOther
+};
 struct CheckedInsn {
   CheckedOp op = CheckedOp::None;
-  uint8_t gpr = 0;  // MOV to/from CR4/DR7: the general register (ModRM.rm + 8 * REX.B)
+  uint8_t gpr = 0;  // MOV to/from CR4/CR8/DR7: the general register (ModRM.rm + 8 * REX.B)
   uint8_t dr = 0;   // MOV to/from DRn: the debug register named (7 or 5 for DR7)
   bool reg_operand = false;    // SMSW: ModRM.mod = 11, the register in `gpr`
   bool opsize_prefix = false;  // an operand-size prefix (66h) precedes the opcode
@@ -115,6 +120,10 @@ constexpr CheckedInsn classify_checked(std::span<const uint8_t> bytes) {
       return {};
     case 0x22:
       if (reg == 4 && (rex & 0x4) == 0) return {CheckedOp::MovToCr4, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};
+      if (reg == 0 && (rex & 0x4) != 0) return {CheckedOp::MovToCr8, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};
+      return {};
+    case 0x20:
+      if (reg == 0 && (rex & 0x4) != 0) return {CheckedOp::MovFromCr8, uint8_t(rm + ((rex & 0x1) != 0 ? 8 : 0))};
       return {};
     case 0x21:
     case 0x23:
@@ -137,6 +146,8 @@ constexpr const char* mnemonic(CheckedOp op) {
     case CheckedOp::Str: return "STR";
     case CheckedOp::Smsw: return "SMSW";
     case CheckedOp::MovToCr4: return "MOV to CR4";
+    case CheckedOp::MovToCr8: return "MOV to CR8";
+    case CheckedOp::MovFromCr8: return "MOV from CR8";
     case CheckedOp::MovToDr7: return "MOV to DR7";
     case CheckedOp::MovFromDr7: return "MOV from DR7";
     case CheckedOp::MovToDrAddr: return "MOV to DR0-DR3";

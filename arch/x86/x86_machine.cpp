@@ -11,6 +11,7 @@
 #include "arch/common/engine_memory.h"
 #include "arch/common/image_loader.h"
 #include "arch/common/multiboot.h"
+#include "arch/x86/engine_cpuid.h"
 #include "arch/x86/boot_rom.h"
 #include "arch/x86/compat_msi.h"
 #include "arch/x86/interrupt_entry.h"
@@ -84,7 +85,14 @@ std::expected<void, std::string> X86Machine::init() {
     bus_.apic(c).set_on_change([this] { ++attention_; });
     bus_.apic(c).set_clock([this] { return tsc_now(); });
     v.set_attention(&attention_, [this, c] { return others_need_turn(c); });
-    if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, bus_.apic(c)); !ok) return ok;
+    // The xAPIC page at IA32_APIC_BASE, wherever the guest moves it (lapic_window.h).
+    if (const unsigned bits = engine_cpuid(0x8000'0008, 0).eax & 0xFF; bits >= 36 && bits <= 52)
+      bus_.apic(c).set_max_phys_bits(bits);  // MAXPHYADDR: Unicorn's qemu64 says 40
+    lapic_windows_.emplace_back(c, LapicWindow(bus_.apic(c), map::kLapicBase));
+    if (auto ok = bindings_.bind(engines_[c], c, map::kLapicBase, lapic_windows_.back().second); !ok) return ok;
+    bus_.apic(c).set_on_base_change([this, c](uint64_t) { bind_lapic_window(c); });
+    bus_.apic(c).set_x2apic_supported(cfg_.features.x2apic);
+    v.set_features(cfg_.features);
     if (auto ok = bindings_.bind(engines_[c], c, map::kWakeupMailbox, mailbox_); !ok) return ok;
     if (auto ok = bindings_.bind(engines_[c], c, boot_rom::kStartupPointer, v.startup_page()); !ok) return ok;
     v.set_alias_mmio([this, uc](uint64_t va_page, uint64_t pa_page) {
@@ -232,7 +240,8 @@ std::expected<pci::DmaTranslator::Mapping, std::string> X86Machine::dma_translat
   return Mapping{m->pa, m->length};
 }
 
-std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte> img) {
+std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte> img,
+                                                      std::optional<std::span<const std::byte>> initrd) {
   const auto header = arch::multiboot::find_header(img);
   const bool elf64 = img.size() > 4 && std::memcmp(img.data(), "\x7f" "ELF", 4) == 0 &&
                      std::to_integer<uint8_t>(img[4]) == 2;
@@ -240,6 +249,7 @@ std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte>
     arch::multiboot::Params p;
     p.ram_size = cfg_.ram_size;
     p.cmdline = cfg_.kernel_name.empty() ? cfg_.bootargs : cfg_.kernel_name + " " + cfg_.bootargs;
+    if (initrd) p.module = arch::multiboot::Module{*initrd, cfg_.initrd_name};
     auto m = arch::multiboot::load(mem_, img, *header, p);
     if (!m) return std::unexpected(m.error());
     multiboot_info_ = m->info_addr;
@@ -260,9 +270,25 @@ std::expected<uint64_t, std::string> X86Machine::load(std::span<const std::byte>
     fw_cfg_.set(FwCfg::INITRD_DATA, std::move(info));
     return m->entry;
   }
+  if (initrd)
+    return std::unexpected("an initrd goes to a multiboot kernel as its module; this image is not multiboot");
   auto r = arch::load_image(mem_, img, arch::kEmX86_64, map::kKernelLoad);
   if (!r) return std::unexpected(r.error());
   return r->entry;
+}
+
+void X86Machine::bind_lapic_window(unsigned c) {
+  const uint64_t base = bus_.apic(c).base_address();
+  for (const auto& [cpu, w] : lapic_windows_)
+    if (cpu == c && w.base() == base) return;
+  auto& [cpu, w] = lapic_windows_.emplace_back(c, LapicWindow(bus_.apic(c), base));
+  if (auto ok = bindings_.bind(engines_[c], c, base, w); !ok) {
+    lapic_windows_.pop_back();
+    trace_.emit_lazy([&] {
+      return Event{EventKind::Note, fmt::format("cpu{}", c),
+                   fmt::format("APIC base {:#x}: no window there ({})", base, ok.error()), {}};
+    });
+  }
 }
 
 bool X86Machine::wake(uint32_t apic_id, uint64_t vector) {
@@ -350,6 +376,7 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       uint64_t limit = n;
       if (const auto at = m->next_timer_event(false)) limit = std::min(limit, std::max<uint64_t>(1, m->time_.insns_until(*at)));
       auto r = v->step(limit, exact && limit == n);
+      if (!r.stop) v->take_nmi_at_boundary();  // x86_vcpu.h: an NMI does not wait for the next turn
       m->running_cpu_ = -1;
       m->time_.retire(r.executed);
       return r;

@@ -17,6 +17,7 @@
 // and delivers into the LapicBus; its fault and invalidation-completion events reach the
 // APICs the same way. Without a unit, MSIs take the compatibility path (compat_msi.h).
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <expected>
 #include <functional>
@@ -39,6 +40,7 @@
 #include "arch/x86/pci/msg_device_function.h"
 #include "arch/x86/pci/pci_bus.h"
 #include "arch/x86/lapic_bus.h"
+#include "arch/x86/lapic_window.h"
 #include "arch/x86/pc_testdev.h"
 #include "arch/x86/pic8259.h"
 #include "arch/x86/pit8254.h"
@@ -79,6 +81,12 @@ struct X86MachineConfig {
   // Multiboot command line as QEMU builds it: "<kernel_name> <bootargs>" (-kernel, -append).
   std::string kernel_name;
   std::string bootargs;
+  // What the CPUs offer beyond Unicorn's own CPUID (cpuid_leaves.h): all of it unless
+  // taken away (`run --cpu qemu64,-x2apic`, as QEMU's -cpu).
+  CpuFeatures features;
+  // The string a multiboot module (load()'s `initrd`) carries: QEMU gives the -initrd
+  // file's name.
+  std::string initrd_name;
   // PCI bus 0 (mechanism #1), the q35 host bridge at 00:00.0, QEMU's edu at 00:01.0, the
   // common device at 00:03.0, all left as SeaBIOS leaves them (pci/seabios_q35.h).
   bool edu = true;
@@ -105,8 +113,11 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   // boot ROM with EBX = the information structure, as QEMU -kernel does; otherwise an
   // ELF64 x86-64 executable (PT_LOAD segments at their physical addresses) or, when `image`
   // is not an ELF, a raw image at map::kKernelLoad (arch::load_image), entered in 64-bit
-  // mode. Returns the entry point.
-  std::expected<uint64_t, std::string> load(std::span<const std::byte> image);
+  // mode. Returns the entry point. `initrd` (QEMU -initrd with a multiboot kernel) becomes
+  // the kernel's one multiboot module; kvm-unit-tests reads its environment from it. An
+  // image that is not multiboot takes no initrd.
+  std::expected<uint64_t, std::string> load(std::span<const std::byte> image,
+                                            std::optional<std::span<const std::byte>> initrd = std::nullopt);
   // Runs until a stop (see above) with the common scheduler; CPU 0 starts at `entry` on
   // the first call. The budget counts over all CPUs and across calls.
   arch::RunResult run(uint64_t entry, uint64_t max_insns);
@@ -179,6 +190,10 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::expected<void, std::string> init();
   std::expected<void, std::string> init_pci();
   bool wake(uint32_t apic_id, uint64_t vector);
+  // Binds CPU `c`'s xAPIC page at its APIC's base in its engine unless a window is there
+  // already (lapic_window.h). A base that overlaps RAM or another device gets no window:
+  // the SDM leaves such a placement undefined and the address keeps what was there.
+  void bind_lapic_window(unsigned c);
   std::optional<arch::StopRequest> machine_stop() const;
   // Whether a CPU other than `running` should have its turn now (x86_vcpu.h
   // set_attention): one waits with an interrupt or a start-up to take, or one runs while
@@ -201,6 +216,7 @@ class X86Machine final : public MsiSink, public pci::DmaTranslator {
   std::optional<uint32_t> multiboot_info_;  // EBX for a multiboot kernel
   Trace trace_;
   arch::MmioBindings bindings_{trace_};
+  std::deque<std::pair<unsigned, LapicWindow>> lapic_windows_;  // (CPU, window): stable addresses
   arch::Disassembler disassembler_{arch::IsaKind::X86_64};
   arch::Scheduler scheduler_;
   std::vector<uc_struct*> engines_;

@@ -23,7 +23,12 @@ std::string X86Machine::snapshot_configuration() const {
                      cfg_.cpus, cfg_.ram_size, cfg_.quantum, cfg_.solo_quantum, kTscHz, kTscTicksPerInsn, vtd,
                      device_ ? fmt::format("on(slots={})", cfg_.device_slots) : std::string("off"),
                      edu_ ? "on" : "off",
-                     cfg_.ioapic_source_id ? fmt::format("{:#06x}", *cfg_.ioapic_source_id) : std::string("none"));
+                     cfg_.ioapic_source_id ? fmt::format("{:#06x}", *cfg_.ioapic_source_id) : std::string("none")) +
+         // Only a CPU with features taken away says so: files of the full CPU stay as they were.
+         (cfg_.features == CpuFeatures{} ? std::string()
+                                         : fmt::format(" cpu=qemu64{}{}{}", cfg_.features.x2apic ? "" : ",-x2apic",
+                                                       cfg_.features.tsc_deadline ? "" : ",-tsc-deadline",
+                                                       cfg_.features.umip ? "" : ",-umip"));
 }
 
 void X86Machine::state(snapshot::Io& io) {
@@ -51,6 +56,8 @@ void X86Machine::state(snapshot::Io& io) {
   time_.state(io);
   for (auto& cpu : cpus_) cpu->state(io);
   bus_.state(io);
+  if (io.loading())  // an APIC page the saved machine had moved (lapic_window.h)
+    for (unsigned c = 0; c < cpus_.size(); ++c) bind_lapic_window(c);
   ioapic_->state(io);
   uart_.state(io);
   debug_exit_.state(io);

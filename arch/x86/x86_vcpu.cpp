@@ -302,7 +302,7 @@ void X86Vcpu::settle_block(uint64_t at) {
 }
 
 bool X86Vcpu::nmi_takeable(bool in_shadow) const {
-  return apic_.nmi_pending() && !nmi_blocked_ && !(in_shadow && movss_shadow_);
+  return apic_.nmi_pending() && !nmi_blocked_ && !in_shadow;
 }
 
 bool X86Vcpu::interrupt_ready(bool in_shadow) const {
@@ -609,6 +609,12 @@ bool X86Vcpu::take_startup_events() {
   return true;
 }
 
+bool X86Vcpu::take_nmi_at_boundary() {
+  if (error_ || !running_ || debug_hits_ != 0 || !nmi_takeable(sti_shadow_) || !apic_.take_nmi()) return false;
+  nmi_blocked_ = true;  // until the next IRET (SDM vol. 3A §6.7.1)
+  return vector_into_guest(2, "NMI");
+}
+
 bool X86Vcpu::take_interrupt() {
   if (error_) return false;
   if (apic_.init_pending() || apic_.startup_pending()) take_startup_events();
@@ -619,10 +625,7 @@ bool X86Vcpu::take_interrupt() {
     data_breakpoint_trap(linear_rip());
     return false;  // no interrupt taken
   }
-  if (nmi_takeable(sti_shadow_) && apic_.take_nmi()) {
-    nmi_blocked_ = true;  // until the next IRET (SDM vol. 3A §6.7.1)
-    return vector_into_guest(2, "NMI");
-  }
+  if (take_nmi_at_boundary()) return true;
   if ((rflags() & kRflagsIF) == 0 || sti_shadow_) return false;
   if (const auto v = apic_.acknowledge()) return vector_into_guest(*v, "interrupt");
   if (extint_pending()) return vector_into_guest(extint_ack_(), "interrupt (8259 ExtINT)");
@@ -786,6 +789,10 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
     return true;
   }
   if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
+  if (deadline && !features_.tsc_deadline) {  // §11.5.4.1: the MSR exists only with CPUID.1:ECX[24]
+    refuse_msr(fmt::format("{} {:#x} (no TSC-deadline mode)", write ? "WRMSR" : "RDMSR", msr));
+    return true;
+  }
   if (const unsigned level = cpl(); level != 0) {  // RDMSR/WRMSR: #GP(0) if CPL is not 0
     fault_trapped(13, 0, fmt::format("{} {:#x} at CPL {}: #GP(0)", write ? "WRMSR" : "RDMSR", msr, level));
     return true;

@@ -86,8 +86,8 @@
 //    vectored through the guest IDT (interrupt_entry.h). A halted CPU wakes for it, with
 //    the frame's RIP after the HLT, as on hardware. The STI interrupt shadow is honoured
 //    (a quantum that ends right after STI takes no maskable interrupt before the next
-//    instruction), so the `sti; hlt` idle idiom never sleeps through a wake-up. The MOV SS
-//    / POP SS shadow is not modelled.
+//    instruction), so the `sti; hlt` idle idiom never sleeps through a wake-up; NMIs wait
+//    for the end of the STI shadow too (nmi_takeable).
 //
 // Execution. Without an instruction trace the vCPU has no per-instruction hook (fast mode,
 // chosen at each step by whether set_on_insn() has a callback; the precise mode counts
@@ -166,6 +166,7 @@
 #include "arch/x86/segment_state.h"
 #include "arch/x86/page_walk.h"
 #include "arch/x86/io_port.h"
+#include "arch/x86/cpuid_leaves.h"
 #include "arch/x86/local_apic.h"
 #include "arch/x86/time_stamp_counter.h"
 #include "arch/x86/trapped_insn.h"
@@ -218,6 +219,12 @@ class X86Vcpu final : public arch::Vcpu {
 
   // service_interrupts() that says whether an interrupt was taken.
   bool take_interrupt();
+  // At the boundary a quantum ended at: an NMI takeable there is taken now, before another
+  // CPU runs. A processor takes an NMI at the first instruction boundary after it arrives
+  // (SDM vol. 3A §6.7.1 allows one more to be latched while it is blocked, not two), so one
+  // that arrived during this quantum must not wait for the CPU's next turn, where a second
+  // NMI from another CPU would merge with it (kvm-unit-tests' "multiple nmi").
+  bool take_nmi_at_boundary();
 
   bool halted() const { return halted_; }
   void set_halted(bool h) { halted_ = h; }
@@ -242,6 +249,9 @@ class X86Vcpu final : public arch::Vcpu {
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
   // Without one (a bare engine in tests) it counts the instructions this CPU entered.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
+  // What CPUID reports and which feature registers exist (cpuid_leaves.h); set before the
+  // first instruction. The APIC's own half (x2APIC) is set on the LocalApic.
+  void set_features(const CpuFeatures& f) { features_ = f; }
   // The 8259s' INTA for this CPU (the machine's, on CPU 0): the vector of an external
   // interrupt the PICs raise and the local APIC passes on (LocalApic::accepts_extint), or
   // nothing. Taken after the local APIC's own interrupts, as their priorities are
@@ -304,7 +314,9 @@ class X86Vcpu final : public arch::Vcpu {
   // precise mode) for an interrupt or another CPU (see "Execution").
   bool boundary_stop(bool in_shadow);
   // An NMI is pending and may be taken now: not blocked by one in service (until IRET),
-  // nor by a MOV SS / POP SS shadow (`in_shadow` with movss_shadow_).
+  // nor by an STI or MOV SS / POP SS shadow. SDM vol. 2B STI: NMIs "may be blocked" for
+  // one instruction after STI; Intel processors block them (what kvm-unit-tests'
+  // "nmi-after-sti" expects), so this CPU does.
   bool nmi_takeable(bool in_shadow) const;
   std::optional<uc_err> run_exact_tail();
   // 16, 32 or 64: the code the CPU runs now (CR0.PE, IA32_EFER.LMA, CS.L, CS.D).
@@ -401,6 +413,7 @@ class X86Vcpu final : public arch::Vcpu {
   uc_engine* uc_;
   GuestMemory& mem_;
   LocalApic& apic_;
+  CpuFeatures features_;
   IoPortBus& io_;
   uc_hook code_hook_ = 0, in_hook_ = 0, out_hook_ = 0, cpuid_hook_ = 0, intr_hook_ = 0, invalid_hook_ = 0, unmapped_hook_ = 0;
   std::optional<arch::StopRequest> stop_;  // a stop decided in a hook (take_unmapped)

@@ -172,6 +172,25 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
                                     UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
                                     UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
                                     UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  if (c.op == CheckedOp::MovToCr8 || c.op == CheckedOp::MovFromCr8) {
+    if (!code64()) return true;  // no REX outside 64-bit code: not this instruction
+    uint64_t value = 0;
+    if (c.op == CheckedOp::MovToCr8) {
+      uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+      // MOV—Move to/from Control Registers: a 1 in CR8's reserved bits 63:4 is #GP(0).
+      if ((value >> 4) != 0) {
+        fault_trapped(13, 0, fmt::format("MOV to CR8 of {:#x}: reserved bit set: #GP(0)", value));
+        return false;
+      }
+      apic_.write_cr8(value);
+    } else {
+      value = apic_.cr8();
+      uc_reg_write(uc_, kRegs[c.gpr & 15], &value);
+    }
+    const uint64_t next = rip() + insn_size_;
+    uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
+    return false;
+  }
   if (c.op == CheckedOp::MovToDrAddr) {
     uint64_t value = 0;
     uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
@@ -212,8 +231,8 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
   if (!code64()) value = uint32_t(value);  // a 32-bit operand outside 64-bit mode
   const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
-  const uint64_t reserved = cr4_reserved_bits(machine_cpuid(1, 0, engine_cpuid(1, 0), index_, apic_on),
-                                              machine_cpuid(7, 0, engine_cpuid(7, 0), index_, apic_on));
+  const uint64_t reserved = cr4_reserved_bits(machine_cpuid(1, 0, engine_cpuid(1, 0), index_, apic_on, features_),
+                                              machine_cpuid(7, 0, engine_cpuid(7, 0), index_, apic_on, features_));
   const char* why = nullptr;
   if ((value & reserved) != 0)
     why = "reserved bit set";
@@ -232,7 +251,7 @@ int X86Vcpu::on_cpuid(uc_engine* uc, void* p) {
   uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
   const uint32_t leaf = uint32_t(rax), subleaf = uint32_t(rcx);
   const bool apic_on = (self->apic_.apic_base() & (1u << 11)) != 0;  // IA32_APIC_BASE.EN
-  const CpuidRegs r = machine_cpuid(leaf, subleaf, engine_cpuid(leaf, subleaf), self->index_, apic_on);
+  const CpuidRegs r = machine_cpuid(leaf, subleaf, engine_cpuid(leaf, subleaf), self->index_, apic_on, self->features_);
   // The high halves of RAX, RBX, RCX and RDX are cleared (CPUID "Operation").
   const uint64_t a = r.eax, b = r.ebx, c = r.ecx, d = r.edx;
   uc_reg_write(uc, UC_X86_REG_RAX, &a);

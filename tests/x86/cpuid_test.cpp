@@ -149,3 +149,15 @@ TEST_CASE("debug: DR7 with L0 and DR0 = an instruction raises #DB before it with
     CHECK(high.cpu->taken(13) == 1);
   }
 }
+
+TEST_CASE("cpuid: features taken away (run --cpu qemu64,-x2apic,-tsc-deadline,-umip) read 0 and make CR4.UMIP reserved (SDM vol. 2A CPUID; vol. 3A §2.5)") {
+  CpuFeatures none;
+  none.x2apic = none.tsc_deadline = none.umip = false;
+  const CpuidRegs l1 = machine_cpuid(1, 0, engine_cpuid(1, 0), 0, true, none);
+  CHECK((l1.ecx & kCpuid1EcxX2apic) == 0);
+  CHECK((l1.ecx & kCpuid1EcxTscDeadline) == 0);
+  CHECK((l1.edx & kCpuid1EdxApic) != 0);  // the APIC itself stays
+  const CpuidRegs l7 = machine_cpuid(7, 0, engine_cpuid(7, 0), 0, true, none);
+  CHECK((l7.ecx & kCpuid7EcxUmip) == 0);
+  CHECK((cr4_reserved_bits(l1, l7) & (uint64_t{1} << 11)) != 0);
+}

@@ -5,6 +5,7 @@
 
 #include "arch/x86/apic_regs.h"
 #include "arch/x86/lapic_bus.h"
+#include "arch/x86/lapic_window.h"
 #include "arch/x86/local_apic.h"
 
 using namespace irqremap;
@@ -114,7 +115,7 @@ TEST_CASE("lapic: x2APIC MSRs #GP in xAPIC mode; EXTD switches to x2APIC with 32
   CHECK_FALSE(a.msr_write(0x802, 5));   // ID read-only
   CHECK_FALSE(a.msr_read(0x80E));       // DFR absent
   CHECK_FALSE(a.msr_write(0x80B, 1));   // non-zero EOI
-  CHECK(a.mmio_read(apic::ID, 4) == 0u);  // MMIO page gone
+  CHECK(a.mmio_read(apic::ID, 4) == 0xFFFF'FFFFu);  // MMIO page not decoded: all ones (§11.12.2)
   // x2APIC -> xAPIC directly is illegal; via disabled it is allowed.
   CHECK_FALSE(a.msr_write(apic::IA32_APIC_BASE, base));
   CHECK(a.msr_write(apic::IA32_APIC_BASE, base & ~uint64_t(3u << 10)));
@@ -252,4 +253,58 @@ TEST_CASE("lapic INIT/SIPI: an INIT overtakes a Start Up that came before it (th
   CHECK(a.take_init());
   a.init_reset();
   CHECK(a.take_startup() == 0x11);
+}
+
+TEST_CASE("lapic: CR8 is TPR[7:4]: a write clears TPR[3:0], a read gives TPR[7:4], in every APIC mode (SDM vol. 3A §11.8.6.1)") {
+  LocalApic a(0, true);
+  a.mmio_write(apic::TPR, 4, 0x5A);
+  CHECK(a.cr8() == 5);
+  a.write_cr8(0xC);
+  CHECK(a.tpr() == 0xC0);
+  CHECK(a.mmio_read(apic::TPR, 4) == 0xC0u);
+  // Hardware-disabled: the register was reset, CR8 still reads back what is written.
+  REQUIRE(a.msr_write(apic::IA32_APIC_BASE, apic::kDefaultBase));
+  CHECK(a.cr8() == 0);
+  a.write_cr8(0xF);
+  CHECK(a.cr8() == 0xF);
+}
+
+TEST_CASE("lapic window: the xAPIC page decodes only at the APIC's base in xAPIC mode; elsewhere reads are all ones and writes go nowhere (SDM vol. 3A §11.4.3, §11.4.4, §11.12.2)") {
+  LocalApic a(0, true);
+  LapicWindow at_default(a, apic::kDefaultBase), moved(a, 0xFED4'0000);
+  CHECK(at_default.mmio_read(apic::VERSION, 4) == (0x14u | (6u << 16)));
+  CHECK(moved.mmio_read(apic::VERSION, 4) == 0xFFFF'FFFFu);
+  const uint64_t en_bsp = (1u << 11) | (1u << 8);
+  REQUIRE(a.msr_write(apic::IA32_APIC_BASE, 0xFED4'0000 | en_bsp));
+  CHECK(a.base_address() == 0xFED4'0000);
+  CHECK(moved.mmio_read(apic::VERSION, 4) == (0x14u | (6u << 16)));
+  CHECK(at_default.mmio_read(apic::VERSION, 4) == 0xFFFF'FFFFu);
+  at_default.mmio_write(apic::TPR, 4, 0x30);  // not decoded: dropped
+  CHECK(a.tpr() == 0);
+  // x2APIC mode: no window decodes (2-byte reads: all ones of that width).
+  REQUIRE(a.msr_write(apic::IA32_APIC_BASE, 0xFED4'0000 | en_bsp | (1u << 10)));
+  CHECK(moved.mmio_read(apic::VERSION, 2) == 0xFFFFu);
+}
+
+TEST_CASE("lapic: IA32_APIC_BASE bits from MAXPHYADDR up are reserved, and EXTD is without x2APIC in CPUID (SDM vol. 3A §11.4.4, §11.12.1)") {
+  LocalApic a(0, true);
+  a.set_max_phys_bits(40);
+  const uint64_t base = *a.msr_read(apic::IA32_APIC_BASE);
+  CHECK_FALSE(a.msr_write(apic::IA32_APIC_BASE, base | (uint64_t{1} << 40)));
+  CHECK(a.msr_write(apic::IA32_APIC_BASE, base | (uint64_t{1} << 39)));
+  REQUIRE(a.msr_write(apic::IA32_APIC_BASE, base));
+  a.set_x2apic_supported(false);
+  CHECK_FALSE(a.msr_write(apic::IA32_APIC_BASE, base | (1u << 10)));
+  CHECK(a.mode() == ApicMode::XApic);
+}
+
+TEST_CASE("lapic: a TSC deadline already passed raises its vector at the write, and the MSR reads 0 again (SDM vol. 3A §11.5.4.1)") {
+  LocalApic a(0, true);
+  uint64_t now = 1000;
+  a.set_clock([&] { return now; });
+  a.mmio_write(apic::SVR, 4, 0x1FF);
+  a.mmio_write(apic::LVT_TIMER, 4, (2u << 17) | 0xEF);  // TSC-deadline mode, vector 0xEF
+  a.write_tsc_deadline(900, now);
+  CHECK(a.irr(0xEF));
+  CHECK(a.tsc_deadline() == 0);
 }
