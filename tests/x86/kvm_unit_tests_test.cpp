@@ -21,6 +21,39 @@ using kuttest::qemu_ref_dir;
 using kuttest::lines_starting;
 using kuttest::slurp;
 
+namespace {
+// apic.flat as kvm-unit-tests' unittests.cfg runs it (-smp 2 and the form's -cpu), with the
+// environment file TEST_DEVICE=0 as its multiboot module (why: the x86-x2apic case).
+clitest::Result run_apic(const fs::path& image, const std::string& form, const std::string& cpu,
+                         const std::vector<std::string>& extra = {}) {
+  const fs::path env = fs::temp_directory_path() / ("irqremap-kut-env-x86-" + form);
+  std::ofstream(env, std::ios::binary) << "TEST_DEVICE=0\n";
+  std::vector<std::string> args = {"run", "--arch", "x86", "--smp", "2", "--cpu", cpu};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), {"--kernel", image.string(), "--initrd", env.string()});
+  clitest::Result r = clitest::run_cli(args);
+  fs::remove(env);
+  return r;
+}
+
+// What both forms print first: the APIC hardware-disabled, then enabled in xAPIC mode
+// (SDM vol. 3A §11.4.3, §11.8.6.1).
+const std::vector<std::string> kApicDisable = {
+        "PASS: apic existence",
+        "PASS: apic_disable: Local apic disabled",
+        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is clear",
+        "PASS: apic_disable: *0xfee00030: ffffffff",
+        "PASS: apic_disable: CR8: 0",
+        "PASS: apic_disable: CR8: f",
+        "PASS: apic_disable: *0xfee00080: ffffffff",
+        "PASS: apic_disable: Local apic enabled in xAPIC mode",
+        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is set",
+        "PASS: apic_disable: *0xfee00030: 60014",
+        "PASS: apic_disable: *0xfee00080: 0",
+        "PASS: apic_disable: *0xfee00080: f0",
+};
+}  // namespace
+
 TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("x86-intel-iommu: multiboot entry, INIT/SIPI for 3 APs, paging, then VT-d init, DMAR through edu, IR for the I/O APIC and MSI") {
     const std::optional<fs::path> image = find_image("kvm-unit-tests x86-intel-iommu", "x86/intel-iommu.flat");
@@ -152,28 +185,13 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("x86-x2apic: apic.flat as the SDM decides: a hardware-disabled APIC is absent, its page unclaimed and CPUID.1:EDX.APIC clear, CR8 is TPR[7:4] (vol. 3A §11.4.3, §11.8.6.1); the x2APIC page not decoded, invalid IA32_APIC_BASE transitions #GP (§11.12.2, §11.12.5); self and broadcast IPIs (§11.6); NMI after STI held off, a second NMI latched while one is handled (§6.7.1); one-shot, periodic and TSC-deadline timer (§11.5.4); x2APIC ID read-only, xAPIC ID writable (§11.4.6, §11.12.5.1); the APIC page moved and MAXPHYADDR-reserved base bits (§11.4.4)") {
     const std::optional<fs::path> image = find_image("kvm-unit-tests x86-x2apic", "x86/apic.flat");
     if (!image) return;
-    const fs::path env = fs::temp_directory_path() / "irqremap-kut-env-x86-x2apic";
-    std::ofstream(env, std::ios::binary) << "TEST_DEVICE=0\n";
-    const clitest::Result r = clitest::run_cli({"run", "--arch", "x86", "--smp", "2", "--cpu", "qemu64,+x2apic,+tsc-deadline",
-                                                "--kernel", image->string(), "--initrd", env.string()});
-    fs::remove(env);
+    const clitest::Result r = run_apic(*image, "x2apic", "qemu64,+x2apic,+tsc-deadline");
     INFO("irqremap stdout:\n", r.out);
     INFO("irqremap stderr:\n", r.err);
     // The x2APIC form skips the xAPIC-only logical and aliased-ID IPI checks (the test
     // returns from them in x2APIC mode) and, with TEST_DEVICE=0, the PV IPI hypercall.
-    const std::vector<std::string> want = {
-        "PASS: apic existence",
-        "PASS: apic_disable: Local apic disabled",
-        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is clear",
-        "PASS: apic_disable: *0xfee00030: ffffffff",
-        "PASS: apic_disable: CR8: 0",
-        "PASS: apic_disable: CR8: f",
-        "PASS: apic_disable: *0xfee00080: ffffffff",
-        "PASS: apic_disable: Local apic enabled in xAPIC mode",
-        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is set",
-        "PASS: apic_disable: *0xfee00030: 60014",
-        "PASS: apic_disable: *0xfee00080: 0",
-        "PASS: apic_disable: *0xfee00080: f0",
+    std::vector<std::string> want = kApicDisable;
+    want.insert(want.end(), {
         "PASS: apic_disable: Local apic enabled in x2APIC mode",
         "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is set",
         "PASS: apic_disable: *0xfee00030: ffffffff",
@@ -218,7 +236,7 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
         "PASS: apicbase: reserved physaddr bits",
         "PASS: apicbase: reserved low bits",
         "SUMMARY: 55 tests",
-    };
+    });
     CHECK(kuttest::verdicts(r.out) == want);
     CHECK(r.out.find("x2apic enabled") != std::string::npos);
     CHECK(r.status == 1);  // isa-debug-exit (0 << 1) | 1: every check passed
@@ -233,34 +251,18 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
   TEST_CASE("x86-xapic: apic.flat without x2APIC (run --cpu qemu64,-x2apic): the disabled APIC and CR8 as in the x2APIC form, EXTD reserved when CPUID has no x2APIC (SDM vol. 3A §11.12.1), xAPIC self and broadcast IPIs (§11.6): the verdicts before the logical-IPI loops") {
     const std::optional<fs::path> image = find_image("kvm-unit-tests x86-xapic", "x86/apic.flat");
     if (!image) return;
-    const fs::path env = fs::temp_directory_path() / "irqremap-kut-env-x86-xapic";
-    std::ofstream(env, std::ios::binary) << "TEST_DEVICE=0\n";
-    const clitest::Result r =
-        clitest::run_cli({"run", "--arch", "x86", "--smp", "2", "--cpu", "qemu64,-x2apic,+tsc-deadline", "--max-insns",
-                          "40000000", "--kernel", image->string(), "--initrd", env.string()});
-    fs::remove(env);
+    const clitest::Result r = run_apic(*image, "xapic", "qemu64,-x2apic,+tsc-deadline", {"--max-insns", "40000000"});
     INFO("irqremap stdout:\n", r.out);
     INFO("irqremap stderr:\n", r.err);
-    const std::vector<std::string> want = {
-        "PASS: apic existence",
-        "PASS: apic_disable: Local apic disabled",
-        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is clear",
-        "PASS: apic_disable: *0xfee00030: ffffffff",
-        "PASS: apic_disable: CR8: 0",
-        "PASS: apic_disable: CR8: f",
-        "PASS: apic_disable: *0xfee00080: ffffffff",
-        "PASS: apic_disable: Local apic enabled in xAPIC mode",
-        "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is set",
-        "PASS: apic_disable: *0xfee00030: 60014",
-        "PASS: apic_disable: *0xfee00080: 0",
-        "PASS: apic_disable: *0xfee00080: f0",
+    std::vector<std::string> want = kApicDisable;
+    want.insert(want.end(), {
         "PASS: enable unsupported x2apic",
         "PASS: self_ipi_xapic: Local apic enabled in xAPIC mode",
         "PASS: self_ipi_xapic: self ipi",
         "SKIP: self_ipi_x2apic: x2apic not detected",
         "PASS: APIC physical broadcast address",
         "PASS: APIC physical broadcast shorthand",
-    };
+    });
     CHECK(kuttest::verdicts(r.out) == want);
     CHECK(r.out.find("x2apic not detected") != std::string::npos);
     CHECK(r.out.find("starting broadcast (xapic)") != std::string::npos);
