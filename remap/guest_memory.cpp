@@ -1,6 +1,8 @@
 #include "remap/guest_memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -16,12 +18,16 @@ constexpr uint64_t kPage = 4096;
 
 // Anonymous private mappings: the kernel hands out zeroed pages on first touch, so a
 // large guest RAM that a test or a firmware barely uses costs almost nothing (no memset
-// of the whole region), and the pages are page-aligned as uc_mem_map_ptr requires.
+// of the whole region), and the pages are page-aligned as uc_mem_map_ptr requires. A
+// file-backed region is a memory file of the region's size mapped shared: as sparse (its
+// pages come into being on first touch, zeroed) and mappable again at other addresses.
 struct GuestMemory::Backing {
   std::byte* ptr = nullptr;
   uint64_t size = 0;
+  int fd = -1;
   ~Backing() {
     if (ptr != nullptr) munmap(ptr, size);
+    if (fd >= 0) close(fd);
   }
 };
 
@@ -57,13 +63,18 @@ std::expected<GuestMemory::Region, std::string> GuestMemory::add_region(uint64_t
       return std::unexpected(
           fmt::format("RAM region '{}' at {:#x} overlaps '{}' at {:#x}", name, base, r.name, r.base));
   auto b = std::make_unique<Backing>();
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  if (file_backed_) {
+    b->fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+    if (b->fd < 0 || ftruncate(b->fd, off_t(size)) != 0)
+      return std::unexpected(fmt::format("cannot make a memory file of {:#x} bytes for RAM region '{}'", size, name));
+  }
+  void* p = b->fd >= 0 ? mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, b->fd, 0)
+                       : mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     return std::unexpected(fmt::format("cannot allocate {:#x} bytes for RAM region '{}'", size, name));
   b->ptr = static_cast<std::byte*>(p);
   b->size = size;
-  Region r{base, size, b->ptr, std::move(name), read_only};
+  Region r{base, size, b->ptr, std::move(name), read_only, b->fd};
   backing_.push_back(std::move(b));
   regions_.push_back(r);
   return r;
@@ -75,17 +86,23 @@ const GuestMemory::Region* GuestMemory::region_at(uint64_t pa) const {
   return nullptr;
 }
 
-// madvise(MADV_DONTNEED) on a private anonymous mapping (every region's backing): the
-// next touch of each page maps a zero-filled one (madvise(2)). Unicorn maps the same host
-// pages (uc_mem_map_ptr), so it reads the zeros too. The partial pages at either end are
-// cleared by hand.
+// madvise(MADV_DONTNEED) on a private anonymous mapping: the next touch of each page maps
+// a zero-filled one (madvise(2)); a memory file's pages are freed with a hole punched
+// into the file instead (fallocate(2) FALLOC_FL_PUNCH_HOLE: later reads see zeros, in
+// every mapping of the file). Unicorn maps the same host pages (uc_mem_map_ptr), so it
+// reads the zeros too. The partial pages at either end are cleared by hand.
 bool GuestMemory::zero(uint64_t pa, uint64_t size) {
   if (size == 0) return true;
   std::byte* p = host_ptr(pa, size);
   if (p == nullptr) return false;
   const auto at = reinterpret_cast<uintptr_t>(p);
   const uintptr_t first = (at + kPage - 1) & ~uintptr_t(kPage - 1), last = (at + size) & ~uintptr_t(kPage - 1);
-  if (first >= last || madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) {
+  const Region* r = find(pa, size);
+  const bool freed =
+      first < last && (r->fd >= 0 ? fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                              off_t(first - reinterpret_cast<uintptr_t>(r->host)), off_t(last - first)) == 0
+                                  : madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) == 0);
+  if (!freed) {
     std::memset(p, 0, size);
     return true;
   }

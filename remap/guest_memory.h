@@ -43,6 +43,9 @@ class GuestMemory {
     std::byte* host = nullptr;  // page-aligned, zero-filled, owned by GuestMemory
     std::string name;
     bool read_only = false;     // ROM: loaders fill it through host, guests only read it
+    // A memory file holding the region's bytes from offset 0 (set_file_backed), so a page
+    // can be mapped at more host addresses than `host` (arch/common/va_aliases.h); -1: none.
+    int fd = -1;
   };
 
   GuestMemory();
@@ -58,6 +61,12 @@ class GuestMemory {
   std::expected<Region, std::string> add_rom(uint64_t base, uint64_t size, std::string name);
 
   std::span<const Region> regions() const { return regions_; }
+
+  // Regions added from now on live in a memory file each (memfd_create(2), mapped shared),
+  // so their pages can also be mapped elsewhere in the host (Region::fd). The x86 machine
+  // asks for it: Unicorn 2.0.1 accesses its linear addresses as physical ones, and an alias
+  // of physically scattered pages needs them side by side in the host (va_aliases.h).
+  void set_file_backed(bool on) { file_backed_ = on; }
 
   // The host pointer for [pa, pa+size) when it lies inside one region, else nullptr.
   // It reaches read-only regions too: callers that store through it are loaders.
@@ -116,6 +125,7 @@ class GuestMemory {
   }
   std::vector<Region> regions_;
   std::vector<std::unique_ptr<Backing>> backing_;
+  bool file_backed_ = false;
 };
 
 }  // namespace irqremap

@@ -46,6 +46,9 @@ std::expected<std::unique_ptr<X86Machine>, std::string> X86Machine::create(const
 }
 
 std::expected<void, std::string> X86Machine::init() {
+  // Memory files behind RAM and ROM, so a VA alias can hold physically scattered pages
+  // side by side (arch/common/va_aliases.h).
+  mem_.set_file_backed(true);
   auto ram = mem_.add_ram(map::kRamBase, cfg_.ram_size, "ram");
   if (!ram) return std::unexpected(ram.error());
   auto rom = mem_.add_rom(boot_rom::kBase, boot_rom::kSize, "bootrom");
@@ -75,6 +78,7 @@ std::expected<void, std::string> X86Machine::init() {
     if (auto ok = arch::map_guest_memory(uc, mem_); !ok) return ok;
     cpus_.push_back(std::make_unique<X86Vcpu>(c, uc, mem_, bus_.apic(c), io_));
     X86Vcpu& v = *cpus_.back();
+    v.set_alias_pieces(arch::VaAliases::kX86MachinePieces / cfg_.cpus);
     v.set_after_out([this, uc, c] {
       if (auto phase = phase_port_.take(); phase && trace_.on())
         trace_.emit(*phase ? arch::phase_marker::begin(c, arch::phase_marker::read_name(mem_, *phase))

@@ -985,17 +985,16 @@ bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, i
 bool X86Vcpu::map_alias(uint64_t va, uint64_t pa) {
   // Unicorn accesses the page mapped at the VA itself, so a device page needs the device
   // behind the alias (set_alias_mmio). RAM goes as a run over the pages the guest's
-  // tables map contiguously from here (va_aliases.h), found with the machine's walk.
+  // tables map from here into the same RAM (va_aliases.h), found with the machine's walk.
   const PagingRegs regs = paging_regs();
-  const auto extent = [&](uint64_t va_page, uint64_t pa_page, uint64_t most) {
-    uint64_t n = 1;
-    for (; n < most; ++n) {
-      const auto t = translate(mem_, regs, va_page + n * arch::VaAliases::kPage, {Access::Read, false});
-      if (!t || t->pa != pa_page + n * arch::VaAliases::kPage) break;
-    }
-    return n;
+  const auto walk = [&](uint64_t va_page) -> std::optional<uint64_t> {
+    const auto t = translate(mem_, regs, va_page, {Access::Read, false});
+    if (!t) return std::nullopt;
+    return t->pa & ~(arch::VaAliases::kPage - 1);
   };
-  if (!aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_, extent)) return false;
+  // At the cap the oldest run goes (va_aliases.h), but not the one the running block's
+  // code is in: Unicorn fetches the rest of it through the same look-up.
+  if (!aliases_.map(uc_, mem_, va, pa, alias_mmio_, trace_, index_, walk, linear_rip())) return false;
   // A RAM or ROM alias is code too: without execute permission its translations reach
   // on_fetch as RAM's do (see "Execution").
   if (fetch_hook_ != 0)
@@ -1036,8 +1035,6 @@ bool X86Vcpu::take_unmapped(uc_mem_type type, uint64_t va) {
   if (!t)
     return refuse(arch::StopKind::Unsupported, fmt::format("guest {} of VA {:#x}: {}", what, va, t.error().what));
   if (map_alias(va, t->pa)) return true;  // the access goes on at the alias
-  if (aliases_.full() && !aliases_.contains(va))
-    return refuse(arch::StopKind::Unsupported, aliases_.cap_message(va, t->pa));
   if (aliases_.contains(va))
     return refuse(arch::StopKind::Unsupported,
                   fmt::format("guest {} of VA {:#x} -> PA {:#x}: Unicorn refused it again after an alias page was "

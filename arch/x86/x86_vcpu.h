@@ -72,9 +72,11 @@
 //    device window) is always that physical page, whatever the tables say (identity-mapped
 //    guests, such as kvm-unit-tests', are exact); a guest that relies on a changed mapping
 //    without invalidating sees the old one a little longer than hardware might, as an
-//    alias holds what the TLB would; and at most VaAliases::kX86MaxRuns runs per CPU
-//    (physically scattered pages each make a run of their own, so 2,048 such pages fill
-//    it), past which the run stops with one line.
+//    alias holds what the TLB would. A CPU holds at most VaAliases::kX86MaxRuns runs
+//    (physically scattered pages each make a run of their own); past that each new run
+//    replaces the oldest, except the one the running block is in, as a TLB replaces
+//    entries (SDM vol. 3A §4.10.4.1: a processor may invalidate more than asked). A guest
+//    whose working set is more runs than that still runs, only slower.
 //  - Start-up (SDM vol. 3A §9.4.4, §11.6.1): an INIT accepted by the APIC puts the CPU in
 //    wait-for-SIPI (state Off, the APIC reset, §11.4.7.3); a Start Up IPI starts a CPU that
 //    waits for one, in real mode at CS = vector << 8, IP = 0, through the boot ROM
@@ -246,6 +248,9 @@ class X86Vcpu final : public arch::Vcpu {
   // Maps the device page at `pa_page` at `va_page` in this CPU's engine (the machine's
   // MMIO bindings); false when no device is there. See "linear address" above.
   void set_alias_mmio(std::function<bool(uint64_t va_page, uint64_t pa_page)> f) { alias_mmio_ = std::move(f); }
+  // This CPU's share of the machine's host mappings for scattered alias pages
+  // (arch/common/va_aliases.h); before the first run.
+  void set_alias_pieces(std::size_t n) { aliases_.set_max_pieces(n); }
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
   // Without one (a bare engine in tests) it counts the instructions this CPU entered.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }

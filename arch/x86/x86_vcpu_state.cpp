@@ -247,16 +247,20 @@ void X86Vcpu::state(snapshot::Io& io) {
   io.field("fetch_watch", fetch_watch);  // fast mode's execute-permission watch installed
   std::vector<arch::VaAliases::RunView> runs;
   if (io.saving()) runs = aliases_.list();
-  const size_t n = io.count("alias_runs", runs.size(), arch::VaAliases::kX86MaxRuns);
+  const size_t n = io.count("alias_runs", runs.size(), arch::VaAliases::kX86MaxRuns + arch::VaAliases::kX86MachinePieces);
   if (io.loading()) runs.assign(n, {});
-  for (auto& run : runs) {
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto& run = runs[i];
     snapshot::Io::Group g(io, "run");
     io.field("va", run.va_page);
     io.field("pa", run.pa_page);
     io.field("pages", run.pages);
+    io.field("joined", run.joined);  // a part of the run before (va_aliases.h list())
     io.check((run.va_page | run.pa_page) % arch::VaAliases::kPage == 0 && run.pages >= 1 &&
                  run.pages <= arch::VaAliases::kMaxRunPages,
              "an alias run that is not whole pages");
+    io.check(!run.joined || (i != 0 && runs[i - 1].va_page + runs[i - 1].pages * arch::VaAliases::kPage == run.va_page),
+             "an alias run part that does not follow the part before");
   }
   if (!io.loading() || !io.ok()) return;
 
@@ -290,19 +294,28 @@ void X86Vcpu::state(snapshot::Io& io) {
   tsc_.set_offset(tsc_offset);
   if (fetch_watch) watch_fetches();
   Trace silent;  // mapped again, not anew: no event
-  for (const auto& run : runs) {
-    const uint64_t pages = run.pages;
-    const bool mapped = aliases_.map(uc_, mem_, run.va_page, run.pa_page, alias_mmio_, silent, index_,
-                                     [pages](uint64_t, uint64_t, uint64_t most) { return std::min(pages, most); });
-    if (!mapped || aliases_.run_pages(run.va_page) != pages) {
-      io.fail(fmt::format("cpu{}: the alias run at VA {:#x} cannot be mapped again", index_, run.va_page));
+  for (size_t first = 0; first < runs.size();) {
+    // One run: its first part and the joined ones after it, answered from the file.
+    size_t end = first + 1;
+    while (end < runs.size() && runs[end].joined) ++end;
+    const uint64_t va0 = runs[first].va_page;
+    const uint64_t bytes = runs[end - 1].va_page + runs[end - 1].pages * arch::VaAliases::kPage - va0;
+    const auto saved = [&, first, end](uint64_t va_page) -> std::optional<uint64_t> {
+      for (size_t k = first; k < end; ++k)
+        if (va_page - runs[k].va_page < runs[k].pages * arch::VaAliases::kPage) return runs[k].pa_page + (va_page - runs[k].va_page);
+      return std::nullopt;
+    };
+    const bool mapped = aliases_.map(uc_, mem_, va0, runs[first].pa_page, alias_mmio_, silent, index_, saved);
+    if (!mapped || aliases_.run_pages(va0) * arch::VaAliases::kPage != bytes) {
+      io.fail(fmt::format("cpu{}: the alias run at VA {:#x} cannot be mapped again", index_, va0));
       return;
     }
     if (fetch_hook_ != 0)
-      if (const GuestMemory::Region* r = mem_.region_at(run.pa_page))
-        uc_mem_protect(uc_, run.va_page, pages * arch::VaAliases::kPage,
-                       r->read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+      if (const GuestMemory::Region* r = mem_.region_at(runs[first].pa_page))
+        uc_mem_protect(uc_, va0, bytes, r->read_only ? UC_PROT_READ : (UC_PROT_READ | UC_PROT_WRITE));
+    first = end;
   }
+
   error_ = has_error ? std::optional<std::string>(error) : std::nullopt;
   // Not restored, derived: the fast mode's decoded blocks and trap-site hooks (decoded
   // again when first run), the mode (chosen at the next step).

@@ -11,6 +11,7 @@
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/lapic_bus.h"
 #include "arch/x86/x86_vcpu.h"
+#include "snapshot/state_io.h"
 #include "tests/x86/code_bytes.h"
 
 using namespace irqremap;
@@ -38,7 +39,8 @@ struct Rig {
   DebugExit exit;
   uc_engine* uc = nullptr;
   std::unique_ptr<X86Vcpu> cpu;
-  Rig() {
+  explicit Rig(bool file_backed = false) {
+    mem.set_file_backed(file_backed);
     auto r = mem.add_ram(0, 0x10000, "ram");
     REQUIRE(r.has_value());
     REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
@@ -447,6 +449,60 @@ TEST_CASE("vcpu: after the guest remaps a VA and invalidates (MOV to CR3, or INV
     CHECK(rig.reg(UC_X86_REG_RBX) == 0x1111u);
     CHECK(rig.reg(UC_X86_REG_RSI) == 0x2222u);
   }
+}
+
+TEST_CASE("vcpu: VA pages the guest maps onto scattered physical pages are one alias run, and a restored CPU holds the same translations as the saved one's TLB did until it invalidates (SDM vol. 3A §4.10.2, §4.10.4.1)") {
+  // VA 0x4000_0000, +0x1000, +0x2000 -> PA 0x4000, 0x6000, 0x5000 (the PTEs at 0xF000).
+  const auto tables = [](Rig& rig, uint64_t second, uint64_t third) {
+    enable_paging(rig);
+    REQUIRE(rig.mem.write64(0xF008, second | 3));
+    REQUIRE(rig.mem.write64(0xF010, third | 3));
+  };
+  Rig a(true);
+  tables(a, 0x6000, 0x5000);
+  for (const uint64_t pa : {0x4000, 0x5000, 0x6000}) REQUIRE(a.mem.write32(pa + 0x10, uint32_t(pa)));
+  auto code = mov_rax(0x4000'0010);
+  code.insert(code.end(), {0x8B, 0x18,               // mov ebx, [rax]: the run from its first page
+                           0xB0, 0x21, 0xE6, 0xF4});  // exit 0x21
+  put_code(a.mem, kCode, code);
+  a.cpu->reset(kCode, kStack);
+  CHECK_FALSE(run_steps(a));
+  CHECK(a.reg(UC_X86_REG_RBX) == 0x4000u);
+  // The two following pages came with it, each at its own PA (the engine reads them
+  // without a fault: one region).
+  uint32_t v = 0;
+  CHECK(uc_mem_read(a.uc, 0x4000'1010, &v, 4) == UC_ERR_OK);
+  CHECK(v == 0x6000u);
+  CHECK(uc_mem_read(a.uc, 0x4000'2010, &v, 4) == UC_ERR_OK);
+  CHECK(v == 0x5000u);
+  CHECK(uc_mem_read(a.uc, 0x4000'3010, &v, 4) != UC_ERR_OK);  // not present: not in the run
+
+  snapshot::Io out = snapshot::Io::saver();
+  a.cpu->state(out);
+  REQUIRE(out.ok());
+  const std::vector<uint8_t> bytes = out.take();
+
+  // A new CPU over the same memory, restored; then the guest points the two PTEs elsewhere
+  // without invalidating: the restored TLB still translates as before, until MOV to CR3.
+  Rig b(true);
+  std::vector<std::byte> ram(0x10000);
+  REQUIRE(a.mem.read(0, ram));
+  REQUIRE(b.mem.write(0, ram));
+  snapshot::Io in = snapshot::Io::loader(bytes);
+  b.cpu->state(in);
+  REQUIRE(in.ok());
+  REQUIRE(b.mem.write64(0xF008, 0x5000 | 3));
+  REQUIRE(b.mem.write64(0xF010, 0x6000 | 3));
+  auto more = mov_rax(0x4000'1010);
+  more.insert(more.end(), {0x8B, 0x08,                    // mov ecx, [rax]: 0x4000_1010, the saved translation
+                           0x0F, 0x20, 0xDE, 0x0F, 0x22, 0xDE,  // mov rsi, cr3; mov cr3, rsi
+                           0x8B, 0x38,                    // mov edi, [rax]: now the new one
+                           0xB0, 0x23, 0xE6, 0xF4});      // exit 0x23
+  put_code(b.mem, b.cpu->rip(), more);
+  CHECK_FALSE(run_steps(b));
+  CHECK(b.exit.exit_requested() == ((0x23 << 1) | 1));
+  CHECK(b.reg(UC_X86_REG_RCX) == 0x6000u);
+  CHECK(b.reg(UC_X86_REG_RDI) == 0x5000u);
 }
 
 TEST_CASE("vcpu: #PF pushes the error code and leaves CR2: a write to a read-only page is P|W (SDM §4.7)") {
