@@ -8,10 +8,12 @@
 
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
+#include "arch/x86/engine_cpuid.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/insn_access.h"
 #include "arch/x86/insn_prefixes.h"
+#include "arch/x86/msr_checks.h"
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/real_mode_interrupt.h"
 #include "arch/x86/tlb_invalidation.h"
@@ -558,7 +560,7 @@ bool X86Vcpu::deliver(InterruptEvent ev, std::string_view what, uint64_t fault_r
       ev = InterruptEvent{8, 0, false};
       name = "#DF";
     } else {
-      ev = InterruptEvent{*f->vector, f->error_code, false};
+      ev = InterruptEvent{*f->vector, f->error_code, false, exception_is_fault(*f->vector)};
       name = fmt::format("{}({:#x})", exception_name(*f->vector), f->error_code);
       if (f->cr2) uc_reg_write(uc_, UC_X86_REG_CR2, &*f->cr2);  // a #PF of the delivery: its address
     }
@@ -632,11 +634,12 @@ bool X86Vcpu::take_interrupt() {
   return false;
 }
 
-void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event) {
+void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event,
+                            bool debug_fault) {
   // The code hook runs before the instruction, RIP is still at it, so the frame's RIP is
   // the faulting instruction and the instruction never executes.
   trace_.emit_lazy([&] { return Event{EventKind::Fault, fmt::format("cpu{}", index_), event, {{"cpu", index_}}}; });
-  raise_exception(vector, error_code);
+  raise_exception(vector, error_code, debug_fault);
 }
 
 void X86Vcpu::refuse_msr(const std::string& what) {
@@ -778,15 +781,22 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
   const bool deadline = msr == kMsrIa32TscDeadline;
-  if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
-    // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
-    // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
+  if (cpl() == 0) {  // Unicorn raises #GP(0) at CPL > 0 itself
+    // The checks Unicorn does not make (msr_checks.h): an unimplemented MSR, a value the
+    // MSR refuses. What passes them runs natively (or below).
     uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
-    if (cpl() != 0 || seg::canonical(value)) return false;  // Unicorn raises #GP(0) at CPL > 0
-    fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
-    return true;
+    uc_x86_msr mcg_cap{kMsrIa32McgCap, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &mcg_cap);  // Unicorn's IA32_MCG_CAP: its bank count
+    const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
+    const MsrCpu cpu{uint32_t(mcg_cap.value & 0xFF),
+                     machine_cpuid(7, 0, engine_cpuid(7, 0), index_, apic_on, features_).edx};
+    if (const auto why = msr_refusal(msr, write, value, cpu)) {
+      fault_trapped(13, 0, write ? fmt::format("WRMSR {:#x} <- {:#x}: {}: #GP(0)", msr, value, *why)
+                                 : fmt::format("RDMSR {:#x}: {}: #GP(0)", msr, *why));
+      return true;
+    }
   }
   if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (deadline && !features_.tsc_deadline) {  // §11.5.4.1: the MSR exists only with CPUID.1:ECX[24]
@@ -1093,7 +1103,7 @@ std::optional<bool> X86Vcpu::instruction_writes() const {
   return instruction_writes_memory(bytes.data(), n, at);
 }
 
-void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_code) {
+void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_code, bool debug_fault) {
   // The engine's nested-exception record is cleared as soon as an exception is reported:
   // nesting during delivery is this function's business (below), and once the handler is
   // entered the next fault is a new exception (exception_in_flight.h).
@@ -1140,7 +1150,8 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   if (exception_has_error_code(vector)) code = error_code.value_or(0);  // §6.13: 0 but for #PF (above)
   // A fault during delivery is delivered in its place, or as #DF, or stops the run
   // (deliver(), SDM §6.15 "Exception and Interrupt Reference", Interrupt 8).
-  if (!deliver(InterruptEvent{uint8_t(vector), code, false}, name, rip())) uc_emu_stop(uc_);
+  const bool fault = exception_is_fault(vector) || (vector == 1 && debug_fault);
+  if (!deliver(InterruptEvent{uint8_t(vector), code, false, fault}, name, rip())) uc_emu_stop(uc_);
 }
 
 bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {

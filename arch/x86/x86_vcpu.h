@@ -361,7 +361,9 @@ class X86Vcpu final : public arch::Vcpu {
   void drop_scratch();
   bool map_alias(uint64_t va, uint64_t pa);
   void fail(std::string what);
-  void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
+  // `debug_fault`: a #DB of DR7.GD, a fault (its frame's RF is 1); other #DBs are traps or
+  // instruction breakpoints, which push RF as it is (interrupt_entry.h, InterruptEvent::fault).
+  void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {}, bool debug_fault = false);
   // Delivers `event` (RIP is what its frame holds); a fault during delivery is delivered in
   // its place, as a #DF where SDM vol. 3A Table 6-5 says so, with the frame's RIP `fault_rip`
   // (a software interrupt's own address); a fault while delivering #DF stops the run
@@ -390,7 +392,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool code32_operands() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
-  void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
+  void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event,
+                     bool debug_fault = false);
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
   // The same in real-address mode, through the IVT (real_mode_interrupt.h).
