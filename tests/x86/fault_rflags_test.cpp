@@ -1,0 +1,172 @@
+// The RFLAGS image of a fault, a trap and INT3 as the x86 vCPU pushes it on a bare engine
+// (Intel SDM vol. 3A §18.3.1.1 "Instruction-Breakpoint Exception Condition": RF = 1 for
+// any fault-class exception but an instruction breakpoint, 0 for a software interrupt),
+// which kvm-unit-tests' idt_test checks for #GP and #UD; and the RDMSR/WRMSR checks of
+// msr_checks.h at the instruction (SDM vol. 2B RDMSR, WRMSR; vol. 3B §16.3.2).
+#include <doctest/doctest.h>
+#include <unicorn/unicorn.h>
+
+#include <memory>
+#include <vector>
+
+#include "arch/x86/idt_gate.h"
+#include "arch/x86/lapic_bus.h"
+#include "arch/x86/msr_checks.h"
+#include "arch/x86/x86_vcpu.h"
+
+using namespace irqremap;
+using namespace irqremap::x86;
+
+namespace {
+
+constexpr uint64_t kFrCode = 0x1000, kFrIdt = 0x3000, kFrGdt = 0x4000, kFrStack = 0x8000;
+// Null, kernel code 0x08, kernel data 0x10.
+constexpr uint64_t kFrDescriptors[] = {0, 0x00AF9A000000FFFF, 0x00CF92000000FFFF};
+
+// A CPL 0 machine whose first instruction, IRETQ, loads CS 0x08 and SS 0x10 and goes to
+// kFrCode + 2 (each program starts with it, assembled with GNU as).
+struct FaultRig {
+  GuestMemory mem;
+  LapicBus bus{1};
+  IoPortBus io;
+  uc_engine* uc = nullptr;
+  std::unique_ptr<X86Vcpu> cpu;
+  FaultRig(bool precise, const std::vector<uint8_t>& program) {
+    auto r = mem.add_ram(0, 0x10000, "ram");
+    REQUIRE(r.has_value());
+    REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
+    REQUIRE(uc_mem_map_ptr(uc, 0, 0x10000, UC_PROT_ALL, r->host) == UC_ERR_OK);
+    cpu = std::make_unique<X86Vcpu>(0, uc, mem, bus.apic(0), io);
+    if (precise) cpu->set_on_insn([](uint64_t, uint32_t) {});
+    REQUIRE(mem.write(kFrCode, std::as_bytes(std::span(program))));
+    for (size_t i = 0; i < std::size(kFrDescriptors); ++i) REQUIRE(mem.write64(kFrGdt + 8 * i, kFrDescriptors[i]));
+    uc_x86_mmr idtr{0, kFrIdt, 256 * 16 - 1, 0}, gdtr{0, kFrGdt, uint32_t(sizeof kFrDescriptors - 1), 0};
+    uc_reg_write(uc, UC_X86_REG_IDTR, &idtr);
+    uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
+    const uint64_t frame[] = {kFrCode + 2, 0x08, 0x2, kFrStack, 0x10};  // RIP, CS, RFLAGS, RSP, SS
+    for (size_t i = 0; i < 5; ++i) REQUIRE(mem.write64(kFrStack - 0x100 + 8 * i, frame[i]));
+    cpu->reset(kFrCode, kFrStack - 0x100);
+  }
+  ~FaultRig() {
+    cpu.reset();
+    uc_close(uc);
+  }
+  void gate(uint8_t vector, uint64_t offset) {
+    const auto w = idt::encode({kFrCode + offset, 0x08, 0, idt::kInterruptGate, 0, true});
+    REQUIRE(mem.write64(kFrIdt + 16u * vector, w[0]));
+    REQUIRE(mem.write64(kFrIdt + 16u * vector + 8, w[1]));
+  }
+  std::optional<arch::StopRequest> run() {
+    for (int i = 0; i < 50 && !cpu->halted(); ++i) {
+      arch::StepResult r = cpu->step(1000);
+      if (r.stop) return r.stop;
+    }
+    return std::nullopt;
+  }
+  uint64_t at(uint64_t a) { return *mem.read64(a); }
+};
+
+// start: iretq
+// main:  ud2; mov eax, 0xffffffff; mov cr4, rax; int3; hlt
+// #UD:   mov rax, [rsp+16]; mov [0x6000], rax; add qword ptr [rsp], 2; iretq     (at +0x0E)
+// #GP:   mov rax, [rsp+24]; mov [0x6008], rax; add rsp, 8; add qword ptr [rsp], 3; iretq  (+0x22)
+// #BP:   mov rax, [rsp+16]; mov [0x6010], rax; iretq                              (at +0x3A)
+const std::vector<uint8_t> kRfProgram = {
+    0x48, 0xcf, 0x0f, 0x0b, 0xb8, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x22, 0xe0, 0xcc, 0xf4, 0x48, 0x8b, 0x44,
+    0x24, 0x10, 0x48, 0x89, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00, 0x48, 0x83, 0x04, 0x24, 0x02, 0x48, 0xcf,
+    0x48, 0x8b, 0x44, 0x24, 0x18, 0x48, 0x89, 0x04, 0x25, 0x08, 0x60, 0x00, 0x00, 0x48, 0x83, 0xc4, 0x08,
+    0x48, 0x83, 0x04, 0x24, 0x03, 0x48, 0xcf, 0x48, 0x8b, 0x44, 0x24, 0x10, 0x48, 0x89, 0x04, 0x25, 0x10,
+    0x60, 0x00, 0x00, 0x48, 0xcf};
+
+// start: iretq
+// main:  mov ecx, 0x428; rdmsr                          (IA32_MC10_CTL)        #GP at +0x07
+//        mov ecx, 0x401; mov eax, 1; xor edx, edx; wrmsr (IA32_MC0_STATUS <- 1) #GP at +0x15
+//        xor eax, eax; wrmsr                             (IA32_MC0_STATUS <- 0)
+//        mov ecx, 0xC0000082; mov edx, 0x8000; wrmsr     (IA32_LSTAR non-canonical) #GP at +0x25
+//        mov ecx, 0x48; rdmsr                            (IA32_SPEC_CTRL)       #GP at +0x2C
+//        mov ecx, 0x400; rdmsr                           (IA32_MC0_CTL)
+//        mov ecx, 0x49; xor eax, eax; xor edx, edx; wrmsr (IA32_PRED_CMD)       #GP at +0x3E
+//        hlt
+// #GP:   log the frame's RIP at 0x6100 + 8n (n at 0x6030), skip 2 bytes, iretq  (at +0x41)
+const std::vector<uint8_t> kMsrProgram = {
+    0x48, 0xcf, 0xb9, 0x28, 0x04, 0x00, 0x00, 0x0f, 0x32, 0xb9, 0x01, 0x04, 0x00, 0x00, 0xb8, 0x01, 0x00,
+    0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30, 0x31, 0xc0, 0x0f, 0x30, 0xb9, 0x82, 0x00, 0x00, 0xc0, 0xba, 0x00,
+    0x80, 0x00, 0x00, 0x0f, 0x30, 0xb9, 0x48, 0x00, 0x00, 0x00, 0x0f, 0x32, 0xb9, 0x00, 0x04, 0x00, 0x00,
+    0x0f, 0x32, 0xb9, 0x49, 0x00, 0x00, 0x00, 0x31, 0xc0, 0x31, 0xd2, 0x0f, 0x30, 0xf4, 0x48, 0x8b, 0x04,
+    0x25, 0x30, 0x60, 0x00, 0x00, 0x48, 0x8b, 0x5c, 0x24, 0x08, 0x48, 0x89, 0x1c, 0xc5, 0x00, 0x61, 0x00,
+    0x00, 0x48, 0xff, 0xc0, 0x48, 0x89, 0x04, 0x25, 0x30, 0x60, 0x00, 0x00, 0x48, 0x83, 0xc4, 0x08, 0x48,
+    0x83, 0x04, 0x24, 0x02, 0x48, 0xcf};
+
+}  // namespace
+
+TEST_CASE("SDM vol. 3A §18.3.1.1: #UD and #GP push RFLAGS with RF = 1; INT3 after the #GP handler's IRETQ pushes RF = 0") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    FaultRig rig(precise, kRfProgram);
+    rig.gate(6, 0x0E);
+    rig.gate(13, 0x22);
+    rig.gate(3, 0x3A);
+    const auto stop = rig.run();
+    REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+    REQUIRE(rig.cpu->halted());
+    CHECK(rig.cpu->taken(6) == 1);
+    CHECK(rig.cpu->taken(13) == 1);  // MOV to CR4 of 0xffffffff: reserved bits
+    CHECK(rig.cpu->taken(3) == 1);
+    CHECK((rig.at(0x6000) & kRflagsRF) != 0);
+    CHECK((rig.at(0x6008) & kRflagsRF) != 0);
+    // The #GP handler's IRETQ loaded RF = 1 from its image; INT3 clears it as it starts.
+    CHECK((rig.at(0x6010) & kRflagsRF) == 0);
+  }
+}
+
+TEST_CASE("SDM vol. 2B RDMSR/WRMSR, vol. 3B §16.3.2: #GP(0) at an unimplemented machine-check bank, IA32_MCi_STATUS <- 1, a non-canonical IA32_LSTAR, IA32_SPEC_CTRL and IA32_PRED_CMD without their CPUID bits") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    FaultRig rig(precise, kMsrProgram);
+    rig.gate(13, 0x41);
+    const auto stop = rig.run();
+    REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+    REQUIRE(rig.cpu->halted());
+    REQUIRE(rig.at(0x6030) == 5);
+    CHECK(rig.at(0x6100) == kFrCode + 0x07);
+    CHECK(rig.at(0x6108) == kFrCode + 0x15);
+    CHECK(rig.at(0x6110) == kFrCode + 0x25);
+    CHECK(rig.at(0x6118) == kFrCode + 0x2C);
+    CHECK(rig.at(0x6120) == kFrCode + 0x3E);
+  }
+}
+
+TEST_CASE("unicorn 2.0.1: IA32_MCG_CAP reports 10 machine-check banks, so IA32_MC9_MISC (427h) exists and IA32_MC10_CTL (428h) is #GP") {
+  uc_engine* uc = nullptr;
+  REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
+  uc_x86_msr cap{kMsrIa32McgCap, 0};
+  REQUIRE(uc_reg_read(uc, UC_X86_REG_MSR, &cap) == UC_ERR_OK);
+  uc_close(uc);
+  CHECK((cap.value & 0xFF) == 10);
+  const MsrCpu cpu{uint32_t(cap.value & 0xFF), 0};
+  CHECK_FALSE(msr_refusal(0x427, false, 0, cpu));
+  CHECK(msr_refusal(0x428, false, 0, cpu));
+  CHECK(msr_refusal(0x47F, true, 0, cpu));
+}
+
+TEST_CASE("msr checks: IA32_MCi_STATUS takes only 0; non-canonical addresses in the base and SYSCALL/SYSENTER target MSRs; SPEC_CTRL, PRED_CMD, FLUSH_CMD follow CPUID.7:EDX (SDM vol. 2B WRMSR, vol. 4 Table 2-2)") {
+  const MsrCpu none{10, 0};
+  CHECK(msr_refusal(0x401, true, 1, none));
+  CHECK_FALSE(msr_refusal(0x401, true, 0, none));
+  CHECK_FALSE(msr_refusal(0x400, true, 0xAAAA'AAAA'AAAA'AAAA, none));  // CTL: any value (not the P6 rule)
+  for (uint32_t m : {0xC000'0100u, 0xC000'0101u, 0xC000'0102u, 0xC000'0082u, 0xC000'0083u, 0x175u, 0x176u}) {
+    CAPTURE(m);
+    CHECK(msr_refusal(m, true, 0x8000'0000'0000'0000, none));
+    CHECK_FALSE(msr_refusal(m, true, 0xFFFF'8000'0000'0000, none));
+    CHECK_FALSE(msr_refusal(m, false, 0, none));
+  }
+  CHECK(msr_refusal(kMsrIa32SpecCtrl, false, 0, none));
+  CHECK(msr_refusal(kMsrIa32PredCmd, true, 1, none));
+  CHECK(msr_refusal(kMsrIa32FlushCmd, true, 1, none));
+  const MsrCpu all{10, kCpuid7EdxIbrsIbpb | kCpuid7EdxL1dFlush};
+  CHECK_FALSE(msr_refusal(kMsrIa32SpecCtrl, false, 0, all));
+  CHECK_FALSE(msr_refusal(kMsrIa32PredCmd, true, 1, all));
+  CHECK(msr_refusal(kMsrIa32PredCmd, false, 0, all));  // write-only
+  CHECK_FALSE(msr_refusal(kMsrIa32FlushCmd, true, 1, all));
+  CHECK(msr_refusal(kMsrIa32FlushCmd, false, 0, all));
+}
