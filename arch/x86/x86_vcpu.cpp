@@ -853,6 +853,7 @@ void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   }
   ++self->executed_;
   ++self->entered_;
+  self->last_insn_ = address;
   if (self->on_insn_) self->on_insn_(address, size);
   self->check_insn(address, size);
 }
@@ -966,6 +967,15 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  // A #GP at a non-canonical RIP: the fetch after a branch there (canonical_fault); the
+  // branch is the running block's last instruction, or the last one the precise mode saw.
+  std::optional<uint64_t> branch;
+  if (intno == 13 && !seg::canonical(self->rip())) {
+    if (self->precise_)
+      branch = self->last_insn_;
+    else if (self->cur_ != nullptr && !self->cur_->decoded.starts.empty() && !self->cur_->decoded.undecoded)
+      branch = self->block_start_ + self->cur_->decoded.starts.back();
+  }
   // RIP is the faulting instruction (or the one after INT n): the block counts up to it
   // (block addresses are linear).
   self->settle_block(self->linear_rip());
@@ -973,6 +983,7 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   std::optional<uint32_t> code;
   if (self->error_codes_ && self->scratch_context_ != nullptr && intno >= 10 && intno <= 13)
     code = self->error_codes_->read(self->uc_, self->scratch_context_);
+  if (intno == 13 && code.value_or(0) == 0) intno = self->canonical_fault(branch);
   if (const uint8_t hits = std::exchange(self->debug_hits_, 0); hits != 0 && intno == 1) {
     // Unicorn's single-step #DB after an instruction that also hit a data breakpoint: one
     // #DB reports both (SDM vol. 3A §18.2.3, DR6.BS with B0-B3).
@@ -985,6 +996,46 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).
   if (self->counting_) self->end_quantum_ = true;
+}
+
+uint32_t X86Vcpu::canonical_fault(std::optional<uint64_t> branch) {
+  static constexpr int kGprs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                                    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+                                    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+                                    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  const auto gpr = [&](int n) {
+    uint64_t v = 0;
+    if (n >= 0) uc_reg_read(uc_, kGprs[n], &v);
+    return v;
+  };
+  if (!code64()) return 13;
+  std::array<uint8_t, 15> scratch{};
+  if (branch) {
+    // The branch's target was not canonical: #GP(0) at the branch, which has changed
+    // nothing (its "64-Bit Mode Exceptions"); Unicorn moved RIP there, and RSP for CALL
+    // and RET.
+    const uint8_t* b = insn_bytes(*branch, 15, scratch);
+    const auto delta = b != nullptr ? near_branch_rsp_delta(b, 15, *branch) : std::nullopt;
+    if (!delta) return 13;
+    const uint64_t rsp = gpr(4) - uint64_t(*delta), at = *branch - cs_base();
+    uc_reg_write(uc_, UC_X86_REG_RSP, &rsp);
+    uc_reg_write(uc_, UC_X86_REG_RIP, &at);
+    return 13;
+  }
+  // A reference through SS to a non-canonical address is #SS(0) (SDM vol. 3A §6.15,
+  // Interrupt 12); Unicorn raises #GP(0) for every non-canonical address.
+  const uint64_t at = linear_rip();
+  const uint8_t* b = insn_bytes(at, 15, scratch);
+  if (b == nullptr) return 13;
+  bool implicit = false;
+  const auto op = stack_operand(b, 15, at, implicit);
+  if (op) {
+    const uint64_t ea = gpr(op->base) + gpr(op->index) * op->scale + uint64_t(op->disp);
+    if (!seg::canonical(ea)) return 12;
+  } else if (implicit && !seg::canonical(gpr(4))) {
+    return 12;
+  }
+  return 13;
 }
 
 bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {

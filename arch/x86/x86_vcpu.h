@@ -335,6 +335,13 @@ class X86Vcpu final : public arch::Vcpu {
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  // Unicorn 2.0.1 raises #GP(0) for any non-canonical linear address (QEMU's page walk,
+  // "test virtual address sign extension"), a branch's target included, which it has
+  // already loaded into RIP, so the fetch faults there. The SDM's vectors: #GP(0) at the
+  // branch with RSP as before it (JMP, CALL, RET "64-Bit Mode Exceptions"; `branch` is
+  // the branch's linear address), #SS(0) for a reference through SS (§6.15, Interrupt
+  // 12). Returns the vector to raise (13 or 12); RIP and RSP rewound for a branch.
+  uint32_t canonical_fault(std::optional<uint64_t> branch);
   // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
   static int on_cpuid(uc_engine* uc, void* self);
   // UMIP, MOV to CR4, MOV to/from DR7 (trapped_insn.h): false when it raised a fault or
@@ -442,6 +449,7 @@ class X86Vcpu final : public arch::Vcpu {
   bool halted_ = false;
   uint64_t executed_ = 0;  // instructions entered in the current step
   uint64_t entered_ = 0;   // instructions entered since the vCPU was made
+  uint64_t last_insn_ = 0;  // the last instruction precise mode's code hook saw (linear)
   std::function<uint64_t()> clock_;
   std::function<bool()> extint_pending_;
   std::function<uint8_t()> extint_ack_;

@@ -1,8 +1,11 @@
 // The RFLAGS image of a fault, a trap and INT3 as the x86 vCPU pushes it on a bare engine
 // (Intel SDM vol. 3A §18.3.1.1 "Instruction-Breakpoint Exception Condition": RF = 1 for
 // any fault-class exception but an instruction breakpoint, 0 for a software interrupt),
-// which kvm-unit-tests' idt_test checks for #GP and #UD; and the RDMSR/WRMSR checks of
-// msr_checks.h at the instruction (SDM vol. 2B RDMSR, WRMSR; vol. 3B §16.3.2).
+// which kvm-unit-tests' idt_test checks for #GP and #UD; the RDMSR/WRMSR checks of
+// msr_checks.h at the instruction (SDM vol. 2B RDMSR, WRMSR; vol. 3B §16.3.2); and the
+// vectors of non-canonical addresses: #SS(0) through SS, #GP(0) at a branch whose target
+// is not canonical (vol. 3A §6.15; JMP, CALL), which Unicorn 2.0.1 raises as #GP(0) at
+// the address and at the target.
 #include <doctest/doctest.h>
 #include <unicorn/unicorn.h>
 
@@ -56,6 +59,19 @@ struct FaultRig {
     REQUIRE(mem.write64(kFrIdt + 16u * vector, w[0]));
     REQUIRE(mem.write64(kFrIdt + 16u * vector + 8, w[1]));
   }
+  // 4-level paging with the first 2 MiB identity-mapped (one large page): Unicorn checks
+  // canonical addresses only in its page walk.
+  void paging() {
+    REQUIRE(mem.write64(0xA000, 0xB000 | 3));     // PML4[0]
+    REQUIRE(mem.write64(0xB000, 0xC000 | 3));     // PDPT[0]
+    REQUIRE(mem.write64(0xC000, 0x0 | 0x83));     // PD[0]: 2 MiB page at 0
+    uint64_t cr4 = 0x20, cr3 = 0xA000, cr0 = 0;  // CR4.PAE
+    uc_reg_write(uc, UC_X86_REG_CR4, &cr4);
+    uc_reg_write(uc, UC_X86_REG_CR3, &cr3);
+    uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
+    cr0 |= 0x8000'0001;  // PG, PE
+    uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
+  }
   std::optional<arch::StopRequest> run() {
     for (int i = 0; i < 50 && !cpu->halted(); ++i) {
       arch::StepResult r = cpu->step(1000);
@@ -97,7 +113,58 @@ const std::vector<uint8_t> kMsrProgram = {
     0x00, 0x48, 0xff, 0xc0, 0x48, 0x89, 0x04, 0x25, 0x30, 0x60, 0x00, 0x00, 0x48, 0x83, 0xc4, 0x08, 0x48,
     0x83, 0x04, 0x24, 0x02, 0x48, 0xcf};
 
+// start: iretq
+// main:  movabs rax, 0x8000000000000000
+//        mov qword ptr [0x6040], 5; or qword ptr [rsp+rax], 0   #SS(0) at +0x18
+//        mov qword ptr [0x6040], 4; or qword ptr [rax], 0       #GP(0) at +0x29
+//        mov rcx, rsp
+//        mov qword ptr [0x6040], 2; jmp rax                     #GP(0) at +0x3C
+//        mov qword ptr [0x6040], 2; call rax                    #GP(0) at +0x4A
+//        mov [0x6048], rsp; mov [0x6058], rcx; hlt
+// #SS:   mov r8, 12; jmp common                                 (at +0x5D)
+// #GP:   mov r8, 13                                             (at +0x66)
+// common: log n = [0x6030]: vector at 0x6400 + 8n, error code 0x6100, RIP 0x6200, the
+//        frame's RSP 0x6300; n + 1; frame RIP += [0x6040]; drop the error code; iretq
+const std::vector<uint8_t> kCanonicalProgram = {
+    0x48, 0xcf, 0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x48, 0xc7, 0x04, 0x25, 0x40,
+    0x60, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x48, 0x83, 0x0c, 0x04, 0x00, 0x48, 0xc7, 0x04, 0x25, 0x40,
+    0x60, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x48, 0x83, 0x08, 0x00, 0x48, 0x89, 0xe1, 0x48, 0xc7, 0x04,
+    0x25, 0x40, 0x60, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xff, 0xe0, 0x48, 0xc7, 0x04, 0x25, 0x40, 0x60,
+    0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xff, 0xd0, 0x48, 0x89, 0x24, 0x25, 0x48, 0x60, 0x00, 0x00, 0x48,
+    0x89, 0x0c, 0x25, 0x58, 0x60, 0x00, 0x00, 0xf4, 0x49, 0xc7, 0xc0, 0x0c, 0x00, 0x00, 0x00, 0xeb, 0x07,
+    0x49, 0xc7, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x1c, 0x25, 0x30, 0x60, 0x00, 0x00, 0x4c, 0x89,
+    0x04, 0xdd, 0x00, 0x64, 0x00, 0x00, 0x48, 0x8b, 0x14, 0x24, 0x48, 0x89, 0x14, 0xdd, 0x00, 0x61, 0x00,
+    0x00, 0x48, 0x8b, 0x54, 0x24, 0x08, 0x48, 0x89, 0x14, 0xdd, 0x00, 0x62, 0x00, 0x00, 0x48, 0x8b, 0x54,
+    0x24, 0x20, 0x48, 0x89, 0x14, 0xdd, 0x00, 0x63, 0x00, 0x00, 0x48, 0xff, 0xc3, 0x48, 0x89, 0x1c, 0x25,
+    0x30, 0x60, 0x00, 0x00, 0x48, 0x8b, 0x14, 0x25, 0x40, 0x60, 0x00, 0x00, 0x48, 0x01, 0x54, 0x24, 0x08,
+    0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf};
+
 }  // namespace
+
+TEST_CASE("SDM vol. 3A §6.15 (Interrupts 12, 13), JMP/CALL 64-bit mode exceptions: a non-canonical address through RSP is #SS(0), through RAX #GP(0); JMP and CALL to a non-canonical target are #GP(0) at the branch with RSP unchanged") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    FaultRig rig(precise, kCanonicalProgram);
+    rig.paging();
+    rig.gate(12, 0x5D);
+    rig.gate(13, 0x66);
+    const auto stop = rig.run();
+    REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+    REQUIRE(rig.cpu->halted());
+    REQUIRE(rig.at(0x6030) == 4);
+    const uint64_t vectors[] = {12, 13, 13, 13}, rips[] = {0x18, 0x29, 0x3C, 0x4A};
+    for (uint64_t n = 0; n < 4; ++n) {
+      CAPTURE(n);
+      CHECK(rig.at(0x6400 + 8 * n) == vectors[n]);
+      CHECK(rig.at(0x6100 + 8 * n) == 0);
+      CHECK(rig.at(0x6200 + 8 * n) == kFrCode + rips[n]);
+    }
+    const uint64_t rsp = rig.at(0x6058);
+    CHECK(rig.at(0x6300 + 8 * 2) == rsp);  // JMP: the frame's RSP is the program's
+    CHECK(rig.at(0x6300 + 8 * 3) == rsp);  // CALL: nothing pushed
+    CHECK(rig.at(0x6048) == rsp);
+  }
+}
 
 TEST_CASE("SDM vol. 3A §18.3.1.1: #UD and #GP push RFLAGS with RF = 1; INT3 after the #GP handler's IRETQ pushes RF = 0") {
   for (bool precise : {false, true}) {
