@@ -38,8 +38,12 @@
 //    #GP again.
 //  - CPUID is answered by a UC_HOOK_INSN hook that skips Unicorn's helper (cpuid_leaves.h).
 //    SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP above CPL 0) and MOV to CR4 (reserved bits) are
-//    trap sites checked before Unicorn runs them; WRMSR of a non-canonical FS/GS base is
-//    #GP(0) (Unicorn 2.0.1 makes none of these checks).
+//    trap sites checked before Unicorn runs them; RDMSR/WRMSR get msr_checks.h's #GP(0)
+//    checks (Unicorn 2.0.1 makes none of these checks: it reads 0 for an MSR it does not
+//    implement and stores any value in those it does; its IA32_MCG_CAP reports 10 banks).
+//  - Unicorn 2.0.1 facts not worked around (kvm-unit-tests syscall.flat): its SYSCALL
+//    only calls UC_HOOK_INSN hooks and goes on at the next instruction, and its CPUID
+//    leaf 80000001h reports no SYSCALL, so its WRMSR drops EFER.SCE (SYSRET is then #UD).
 //  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
 //    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
 //    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn. Data

@@ -237,3 +237,27 @@ TEST_CASE("msr checks: IA32_MCi_STATUS takes only 0; non-canonical addresses in 
   CHECK_FALSE(msr_refusal(kMsrIa32FlushCmd, true, 1, all));
   CHECK(msr_refusal(kMsrIa32FlushCmd, false, 0, all));
 }
+
+TEST_CASE("unicorn 2.0.1: CPUID 80000001h reports no SYSCALL, WRMSR drops EFER.SCE, and SYSCALL with SCE clear runs on to the next instruction instead of #UD (x86_vcpu.h: not worked around)") {
+  uc_engine* uc = nullptr;
+  REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
+  const uint8_t code[] = {0x0F, 0xA2, 0x0F, 0x05, 0x90, 0xF4};  // cpuid; syscall; nop; hlt
+  REQUIRE(uc_mem_map(uc, 0x1000, 0x1000, UC_PROT_ALL) == UC_ERR_OK);
+  REQUIRE(uc_mem_write(uc, 0x1000, code, sizeof code) == UC_ERR_OK);
+  uint64_t rax = 0x8000'0001, rcx = 0, rdx = 0, rip = 0;
+  uc_reg_write(uc, UC_X86_REG_RAX, &rax);
+  uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+  REQUIRE(uc_emu_start(uc, 0x1000, 0x1002, 0, 0) == UC_ERR_OK);
+  uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+  CHECK((rdx & (1u << 11)) == 0);  // SYSCALL/SYSRET
+  uc_x86_msr efer{0xC000'0080, 0};
+  REQUIRE(uc_reg_read(uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK);
+  efer.value |= 1;  // SCE
+  REQUIRE(uc_reg_write(uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK);
+  REQUIRE(uc_reg_read(uc, UC_X86_REG_MSR, &efer) == UC_ERR_OK);
+  CHECK((efer.value & 1) == 0);
+  CHECK(uc_emu_start(uc, 0x1002, 0x1005, 0, 0) == UC_ERR_OK);
+  uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+  CHECK(rip == 0x1005);
+  uc_close(uc);
+}
