@@ -18,7 +18,10 @@
 //    the legacy or SSE instruction.
 //  - PUSHF: Unicorn 2.0.1 copies RFLAGS.RF into the image it pushes (its helper reads the
 //    whole RFLAGS; the SDM's PUSHF, and QEMU 7.2's, store 0 for RF and VM), and its IRET
-//    loads RF from the image; the code hook on PUSHF clears RF first.
+//    loads RF from the image; the code hook on PUSHF clears RF first. Its RF lasts to the
+//    end of the translated block it was loaded for (read in its source: gen_eob resets it), not
+//    one instruction: an instruction breakpoint later in the block an IRETQ with RF = 1
+//    returns into (a fault handler's, interrupt_entry.h) is not taken.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions reach UC_HOOK_INTR and are delivered through the guest IDT as the
