@@ -28,7 +28,8 @@ namespace irqremap::x86 {
 inline constexpr uint32_t kMsrIa32SpecCtrl = 0x48, kMsrIa32PredCmd = 0x49, kMsrIa32FlushCmd = 0x10B,
                           kMsrIa32McgCap = 0x179, kMsrIa32SysenterEsp = 0x175, kMsrIa32SysenterEip = 0x176,
                           kMsrIa32Mc0Ctl = 0x400, kMsrIa32McEnd = 0x480, kMsrIa32Lstar = 0xC000'0082,
-                          kMsrIa32Cstar = 0xC000'0083;
+                          kMsrIa32Cstar = 0xC000'0083, kMsrIa32Efer = 0xC000'0080;
+inline constexpr uint64_t kEferSCE = 1;  // IA32_EFER.SCE, SYSCALL enable
 inline constexpr uint32_t kCpuid7EdxIbrsIbpb = 1u << 26, kCpuid7EdxStibp = 1u << 27, kCpuid7EdxL1dFlush = 1u << 28,
                           kCpuid7EdxSsbd = 1u << 31;
 

@@ -20,7 +20,7 @@
 
 namespace irqremap::x86 {
 
-enum class TrappedOp : uint8_t { None, Rdmsr, Wrmsr, Rdtsc, Rdtscp };
+enum class TrappedOp : uint8_t { None, Rdmsr, Wrmsr, Rdtsc, Rdtscp, Syscall };
 
 struct TrappedInsn {
   TrappedOp op = TrappedOp::None;
@@ -33,6 +33,7 @@ constexpr const char* mnemonic(TrappedOp op) {
     case TrappedOp::Wrmsr: return "WRMSR";
     case TrappedOp::Rdtsc: return "RDTSC";
     case TrappedOp::Rdtscp: return "RDTSCP";
+    case TrappedOp::Syscall: return "SYSCALL";
     case TrappedOp::None: break;
   }
   return "(none)";
@@ -45,6 +46,7 @@ constexpr TrappedOp after_0f(std::span<const uint8_t> op) {
       case 0x32: return TrappedOp::Rdmsr;
       case 0x30: return TrappedOp::Wrmsr;
       case 0x31: return TrappedOp::Rdtsc;
+      case 0x05: return TrappedOp::Syscall;  // Unicorn 2.0.1's only calls hooks (x86_vcpu.h)
       default: return TrappedOp::None;
     }
   }

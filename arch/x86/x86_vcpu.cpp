@@ -746,8 +746,35 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
     case TrappedOp::Wrmsr: msr_access(size, t.op == TrappedOp::Wrmsr); return;
     case TrappedOp::Rdtsc:
     case TrappedOp::Rdtscp: read_tsc(size, t.op == TrappedOp::Rdtscp); return;
+    case TrappedOp::Syscall: system_call(size); return;
     case TrappedOp::None: return;
   }
+}
+
+void X86Vcpu::system_call(uint32_t size) {
+  // SYSCALL "Operation" (SDM vol. 2B): #UD unless IA32_EFER.SCE (and IA-32e mode); the
+  // vendor is AuthenticAMD, whose SYSCALL from compatibility mode goes to IA32_CSTAR.
+  const auto msr = [&](uint32_t index) {
+    uc_x86_msr m{index, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &m);
+    return m.value;
+  };
+  const uint64_t efer = msr(kMsrIa32Efer);
+  if ((efer & kEferSCE) == 0 || (efer & kEferLMA) == 0 || !segments_) {
+    fault_trapped(6, std::nullopt, fmt::format("SYSCALL at {:#x} with IA32_EFER.SCE clear: #UD", rip()));
+    return;
+  }
+  const uint64_t star = msr(0xC000'0081), fmask = msr(0xC000'0084);
+  const uint64_t target = code64() ? msr(kMsrIa32Lstar) : msr(kMsrIa32Cstar);
+  const uint64_t next = code64() ? rip() + size : uint32_t(rip() + size), flags = rflags() & ~kRflagsRF;
+  const uint64_t new_flags = (flags & ~fmask) | 2;
+  uc_reg_write(uc_, UC_X86_REG_RCX, &next);
+  uc_reg_write(uc_, UC_X86_REG_R11, &flags);
+  // CS = STAR[47:32] as a flat 64-bit code segment at DPL 0, SS the selector after it; CPL 0.
+  const uint16_t cs = uint16_t(star >> 32) & 0xFFFC;
+  segments_->load_code64(uc_, scratch_context_, cs, 0x00AF'9B00'0000'FFFF, true, uint16_t(cs + 8), 0);
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &new_flags);
+  uc_reg_write(uc_, UC_X86_REG_RIP, &target);
 }
 
 void X86Vcpu::read_tsc(uint32_t size, bool with_aux) {
@@ -797,6 +824,19 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
                                  : fmt::format("RDMSR {:#x}: {}: #GP(0)", msr, *why));
       return true;
     }
+  }
+  if (write && msr == kMsrIa32Efer && cpl() == 0 && segments_) {
+    // Unicorn 2.0.1's WRMSR drops EFER.SCE (its CPUID has no SYSCALL); the other bits go
+    // through it, SCE into its CPU state (segment_state.h), where its SYSRET looks.
+    uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
+    uc_x86_msr efer{kMsrIa32Efer, (rdx << 32) | uint32_t(rax)};
+    uc_reg_write(uc_, UC_X86_REG_MSR, &efer);
+    uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+    segments_->write_efer(uc_, scratch_context_, (efer.value & ~kEferSCE) | (((rdx << 32) | uint32_t(rax)) & kEferSCE));
+    const uint64_t next = rip() + size;
+    uc_reg_write(uc_, UC_X86_REG_RIP, &next);
+    return true;
   }
   if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
   if (deadline && !features_.tsc_deadline) {  // §11.5.4.1: the MSR exists only with CPUID.1:ECX[24]
@@ -937,9 +977,9 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
     if (!check_system_insn(c)) settle_block(address);  // faulted or performed: RIP written
     return;
   }
-  // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
+  // Every trapped instruction ends in 05, 30, 31, 32 or F9: one compare for most others.
   const uint8_t last = b[size - 1];
-  if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
+  if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9 && last != 0x05) return;
   if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) {
     // Performed here (RIP written past it) or faulted (RIP at a handler): the block ends at
     // this instruction and Unicorn goes on in a new one. An MSR left to Unicorn runs on.

@@ -44,9 +44,12 @@
 //    trap sites checked before Unicorn runs them; RDMSR/WRMSR get msr_checks.h's #GP(0)
 //    checks (Unicorn 2.0.1 makes none of these checks: it reads 0 for an MSR it does not
 //    implement and stores any value in those it does; its IA32_MCG_CAP reports 10 banks).
-//  - Unicorn 2.0.1 facts not worked around (kvm-unit-tests syscall.flat): its SYSCALL
-//    only calls UC_HOOK_INSN hooks and goes on at the next instruction, and its CPUID
-//    leaf 80000001h reports no SYSCALL, so its WRMSR drops EFER.SCE (SYSRET is then #UD).
+//  - SYSCALL is a trap site performed here (SDM vol. 2B SYSCALL: #UD without EFER.SCE;
+//    RCX, R11, FMASK, CS/SS from STAR, RIP from LSTAR or, from compatibility mode, CSTAR)
+//    and CPUID 80000001h reports it: Unicorn 2.0.1's SYSCALL only calls UC_HOOK_INSN hooks
+//    and goes on at the next instruction, and its CPUID has no SYSCALL, so its WRMSR drops
+//    EFER.SCE; WRMSR of EFER puts SCE into its CPU state (segment_state.h), where its own
+//    SYSRET (QEMU's helper_sysret, with its checks) finds it.
 //  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
 //    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
 //    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn. Data
@@ -398,6 +401,8 @@ class X86Vcpu final : public arch::Vcpu {
   // Both move RIP past the instruction (`size` bytes) when they perform it.
   bool msr_access(uint32_t size, bool write);
   void read_tsc(uint32_t size, bool with_aux);
+  // SYSCALL, performed here: Unicorn 2.0.1's only calls hooks (see above).
+  void system_call(uint32_t size);
   unsigned cpl() const;
   // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
   bool code64() const;

@@ -139,7 +139,48 @@ const std::vector<uint8_t> kCanonicalProgram = {
     0x30, 0x60, 0x00, 0x00, 0x48, 0x8b, 0x14, 0x25, 0x40, 0x60, 0x00, 0x00, 0x48, 0x01, 0x54, 0x24, 0x08,
     0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf};
 
+// start: iretq
+// main:  syscall                                              #UD at +0x02 (EFER.SCE clear)
+//        mov ecx, 0xC0000080; rdmsr; or eax, 1; wrmsr         IA32_EFER.SCE
+//        mov ecx, 0xC0000081; xor eax, eax; mov edx, 8; wrmsr  IA32_STAR[47:32] = 0x08
+//        mov ecx, 0xC0000082; lea eax, [rip + target]; xor edx, edx; wrmsr  IA32_LSTAR
+//        mov ecx, 0xC0000084; mov eax, 0x200; wrmsr           IA32_FMASK = IF
+//        mov ecx, 0xC0000080; rdmsr; mov [0x6000], rax
+//        sti; syscall                                         (at +0x49)
+//        hlt
+// target: mov [0x6008], rcx; mov [0x6010], r11; pushfq; pop rax; mov [0x6018], rax;
+//        mov eax, cs; mov [0x6020], rax; hlt                  (at +0x4C)
+// #UD:   mov qword ptr [0x6028], 1; add qword ptr [rsp], 2; iretq  (at +0x71)
+const std::vector<uint8_t> kSyscallProgram = {
+    0x48, 0xcf, 0x0f, 0x05, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x83, 0xc8, 0x01, 0x0f, 0x30, 0xb9,
+    0x81, 0x00, 0x00, 0xc0, 0x31, 0xc0, 0xba, 0x08, 0x00, 0x00, 0x00, 0x0f, 0x30, 0xb9, 0x82, 0x00, 0x00,
+    0xc0, 0x8d, 0x05, 0x23, 0x00, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30, 0xb9, 0x84, 0x00, 0x00, 0xc0, 0xb8,
+    0x00, 0x02, 0x00, 0x00, 0x0f, 0x30, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x48, 0x89, 0x04, 0x25,
+    0x00, 0x60, 0x00, 0x00, 0xfb, 0x0f, 0x05, 0xf4, 0x48, 0x89, 0x0c, 0x25, 0x08, 0x60, 0x00, 0x00, 0x4c,
+    0x89, 0x1c, 0x25, 0x10, 0x60, 0x00, 0x00, 0x9c, 0x58, 0x48, 0x89, 0x04, 0x25, 0x18, 0x60, 0x00, 0x00,
+    0x8c, 0xc8, 0x48, 0x89, 0x04, 0x25, 0x20, 0x60, 0x00, 0x00, 0xf4, 0x48, 0xc7, 0x04, 0x25, 0x28, 0x60,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0x83, 0x04, 0x24, 0x02, 0x48, 0xcf};
+
 }  // namespace
+
+TEST_CASE("SDM vol. 2B SYSCALL: #UD with IA32_EFER.SCE clear; with SCE set (WRMSR keeps it) RCX = next RIP, R11 = RFLAGS, RFLAGS &= ~FMASK, CS from STAR, RIP from LSTAR") {
+  for (bool precise : {false, true}) {
+    CAPTURE(precise);
+    FaultRig rig(precise, kSyscallProgram);
+    rig.gate(6, 0x71);
+    const auto stop = rig.run();
+    REQUIRE_MESSAGE(!stop, (stop ? stop->what : ""));
+    REQUIRE(rig.cpu->halted());
+    CHECK(rig.cpu->taken(6) == 1);
+    CHECK(rig.at(0x6028) == 1);
+    CHECK((rig.at(0x6000) & 1) == 1);                // EFER.SCE reads back
+    CHECK(rig.at(0x6008) == kFrCode + 0x4B);          // RCX: the instruction after SYSCALL
+    CHECK((rig.at(0x6010) & kRflagsIF) != 0);         // R11: RFLAGS before (STI)
+    CHECK((rig.at(0x6018) & kRflagsIF) == 0);         // FMASK cleared IF
+    CHECK(rig.at(0x6020) == 0x08);                    // CS = STAR[47:32]
+    CHECK(rig.cpu->pc() == kFrCode + 0x71);           // halted after the target's HLT
+  }
+}
 
 TEST_CASE("SDM vol. 3A §6.15 (Interrupts 12, 13), JMP/CALL 64-bit mode exceptions: a non-canonical address through RSP is #SS(0), through RAX #GP(0); JMP and CALL to a non-canonical target are #GP(0) at the branch with RSP unchanged") {
   for (bool precise : {false, true}) {
@@ -238,7 +279,7 @@ TEST_CASE("msr checks: IA32_MCi_STATUS takes only 0; non-canonical addresses in 
   CHECK(msr_refusal(kMsrIa32FlushCmd, false, 0, all));
 }
 
-TEST_CASE("unicorn 2.0.1: CPUID 80000001h reports no SYSCALL, WRMSR drops EFER.SCE, and SYSCALL with SCE clear runs on to the next instruction instead of #UD (x86_vcpu.h: not worked around)") {
+TEST_CASE("unicorn 2.0.1: CPUID 80000001h reports no SYSCALL, WRMSR drops EFER.SCE, and SYSCALL with SCE clear runs on to the next instruction instead of #UD (x86_vcpu.h: why the vCPU performs SYSCALL)") {
   uc_engine* uc = nullptr;
   REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc) == UC_ERR_OK);
   const uint8_t code[] = {0x0F, 0xA2, 0x0F, 0x05, 0x90, 0xF4};  // cpuid; syscall; nop; hlt
