@@ -5,7 +5,8 @@
 //  - RDMSR (0F 32) / WRMSR (0F 30): the local APIC's MSRs and IA32_TSC, which Unicorn
 //    reads as 0 and writes nowhere;
 //  - RDTSC (0F 31) / RDTSCP (0F 01 F9): Unicorn answers both from the host's TSC, so two
-//    runs of one program would read different values (time_stamp_counter.h).
+//    runs of one program would read different values (time_stamp_counter.h);
+//  - SYSCALL (0F 05): Unicorn's only calls its hooks and goes on (x86_vcpu.h).
 // Legacy prefixes and REX do not change these instructions (SDM vol. 2, each one's
 // "Opcode" table lists no prefixed form) and Unicorn executes them prefixed too, so they
 // are skipped; a LOCK prefix makes each of them #UD (its "Exceptions" section), which

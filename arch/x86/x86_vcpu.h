@@ -118,7 +118,7 @@
 //  - A UC_HOOK_CODE added after a block was translated is not in it until the block is
 //    translated again (uc_ctl_remove_cache). So the first time a block runs, the vCPU
 //    decodes it (block_decode.h), adds a code hook bounded to each instruction it must see
-//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
+//    (RDMSR, WRMSR, RDTSC, RDTSCP, SYSCALL, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
 //    MOV to CR4), drops the block and stops before it; the block is translated again with
 //    the hooks. A code hook that writes RIP ends the block
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
