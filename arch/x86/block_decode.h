@@ -3,7 +3,7 @@
 // (fast mode, x86_vcpu.h "Execution"): where each instruction starts, which of them the
 // vCPU must see before they run, and whether the block ends with STI.
 //  - Trap sites are the instructions the vCPU performs or checks itself (trapped_insn.h:
-//    RDMSR, WRMSR, RDTSC, RDTSCP, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW for CR4.UMIP,
+//    RDMSR, WRMSR, RDTSC, RDTSCP, SYSCALL, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW for CR4.UMIP,
 //    MOV to CR4; vex_prefix.h: C4/C5, VEX or LES/LDS) and HLT, whose code hook marks the
 //    CPU halted, PUSHF, whose code hook clears RFLAGS.RF (x86_vcpu.h), and the TLB
 //    invalidations (tlb_invalidation.h), whose code hook drops the alias runs, and IRET,

@@ -18,6 +18,9 @@ CpuidRegs machine_cpuid(uint32_t leaf, uint32_t subleaf, CpuidRegs r, uint32_t a
     case 0xB:
       r.edx = apic_id;  // x2APIC ID of the current logical processor
       break;
+    case 0x8000'0001:
+      r.edx |= kCpuid8000_0001EdxSyscall;  // the vCPU performs SYSCALL (x86_vcpu.h)
+      break;
     default:
       break;
   }

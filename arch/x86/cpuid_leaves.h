@@ -13,7 +13,8 @@
 //    hardware-disabled, IA32_APIC_BASE.EN = 0), SEP, MTRR, PGE, MCA, CMOV, PAT, PSE36,
 //    CLFSH, MMX, FXSR, SSE, SSE2; ECX: x2APIC; EBX[31:24] the initial APIC ID;
 //  - leaf 7 ECX: UMIP (the vCPU enforces CR4.UMIP itself);
-//  - leaf 0Bh EDX: the x2APIC ID.
+//  - leaf 0Bh EDX: the x2APIC ID;
+//  - leaf 80000001h EDX: SYSCALL (the vCPU performs SYSCALL and keeps EFER.SCE itself).
 //  - leaf 1 ECX: TSC-deadline (the APIC timer's third mode, §11.5.4.1).
 // x2APIC, TSC-deadline and UMIP can be taken away (CpuFeatures, `run --cpu qemu64,-x2apic`
 // as QEMU's -cpu), so a guest meets the CPU without them kvm-unit-tests runs it on.
@@ -32,6 +33,7 @@ inline constexpr uint32_t kCpuid1EdxModelled = 0x078BFBFD;  // qemu64: FPU..SSE2
 inline constexpr uint32_t kCpuid1EdxApic = 1u << 9;
 inline constexpr uint32_t kCpuid1EcxX2apic = 1u << 21, kCpuid1EcxTscDeadline = 1u << 24;
 inline constexpr uint32_t kCpuid7EcxUmip = 1u << 2;
+inline constexpr uint32_t kCpuid8000_0001EdxSyscall = 1u << 11;  // SYSCALL/SYSRET
 
 // The modelled features a machine's CPUs may go without (all present by default). Without
 // one, its CPUID bit reads 0 and what it adds is reserved: IA32_APIC_BASE.EXTD and the

@@ -22,6 +22,13 @@ namespace irqremap::x86 {
 constexpr bool exception_has_error_code(uint32_t v) {
   return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21;
 }
+// Fault-class exceptions (SDM vol. 3A §6.5, Table 6-1): #DE, #BR, #UD, #NM, coprocessor
+// segment overrun (9), #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. #DB is a fault
+// only for an instruction breakpoint or DR7.GD, which its raiser knows (not by vector);
+// #BP and #OF are traps, #DF and #MC aborts.
+constexpr bool exception_is_fault(uint32_t v) {
+  return v == 0 || (v >= 5 && v <= 7) || (v >= 9 && v <= 14) || v == 16 || v == 17 || (v >= 19 && v <= 21);
+}
 // Contributory exceptions and #PF, which turn into #DF when they occur during delivery
 // (§6.15, Interrupt 8, Table 6-5).
 constexpr bool double_fault_class(uint32_t v) {

@@ -122,7 +122,9 @@ std::expected<InterruptEntry, DeliveryFault> enter_interrupt(CpuFrameRegs& r, Li
   unsigned n = 0;
   frame[n++] = r.ss;
   frame[n++] = r.rsp;
-  frame[n++] = r.rflags;
+  // §18.3.1.1: RF = 1 in the image of a fault; 0 for INT n/INT3/INTO, which clear it as
+  // they start; the flag as it is for the rest.
+  frame[n++] = ev.fault ? (r.rflags | kRflagsRF) : ev.software ? (r.rflags & ~kRflagsRF) : r.rflags;
   frame[n++] = r.cs;
   frame[n++] = r.rip;
   if (ev.error_code) frame[n++] = *ev.error_code;

@@ -23,8 +23,9 @@
 //    names one), whose bytes must lie inside TR.limit (#TS(TR selector + EXT)); SS is
 //    then the null selector with RPL = new CPL (§6.14.4). A gate's IST switches the stack
 //    without a privilege change too (§6.14.5). A non-canonical new RSP is #SS(EXT).
-// The frame is pushed on the new stack aligned to 16 bytes (§6.14.2): SS, RSP, RFLAGS,
-// CS, RIP and, for exceptions that have one, the error code. Interrupt gates clear IF;
+// The frame is pushed on the new stack aligned to 16 bytes (§6.14.2): SS, RSP, RFLAGS
+// (RF set for a fault, InterruptEvent::fault), CS, RIP and, for exceptions that have one,
+// the error code. Interrupt gates clear IF;
 // both clear TF, NT, RF and VM. A frame or table that lies outside guest RAM is no
 // architected fault here (the machine treats it as a fault during delivery: #DF).
 // Descriptor tables, the TSS and the new stack are addressed by linear address (§3.5.1:
@@ -64,6 +65,12 @@ struct InterruptEvent {
   uint8_t vector = 0;
   std::optional<uint64_t> error_code;  // pushed when present
   bool software = false;  // INT n, INT3, INTO: gate DPL checked, EXT = 0 in fault codes
+  // A fault-class exception: the RFLAGS image pushed has RF = 1 (SDM vol. 3A §18.3.1.1,
+  // "for any fault-class exception except a debug exception generated in response to an
+  // instruction breakpoint"), so the handler's IRETQ restarts the instruction without a
+  // second instruction-breakpoint #DB. INT n, INT3 and INTO push RF = 0 (they clear it as
+  // they start); traps, aborts, NMI and interrupts push RF as it is.
+  bool fault = false;
 };
 
 // What the processor loaded: CS's descriptor (for its hidden part), and whether SS changed.

@@ -228,6 +228,7 @@ bool LocalApic::write_reg(uint64_t offset, uint32_t value, bool x2) {
     case TIMER_DCR: timer_.write_divide(value); return true;
     case SELF_IPI:
       if (!x2) return true;  // reserved in xAPIC: WI
+      if ((value & ~0xFFu) != 0) return false;  // §11.12.11: bits 31:8 reserved (#GP)
       send_icr(fields::set(fields::set(0, ICR_VECTOR, value & 0xFF), ICR_SHORTHAND, 1), true);
       return true;
     default:

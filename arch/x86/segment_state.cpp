@@ -174,6 +174,10 @@ void SegmentState::load_code64(uc_engine* uc, uc_context* scratch, uint16_t cs, 
   uc_context_restore(uc, scratch);
 }
 
+void SegmentState::write_efer(uc_engine* uc, uc_context* scratch, uint64_t efer) const {
+  engine_context::write_field<uint64_t>(uc, scratch, efer_, efer);
+}
+
 void SegmentState::load_real_cs(uc_engine* uc, uc_context* scratch, uint16_t cs) const {
   uc_context_save(uc, scratch);
   auto* b = reinterpret_cast<std::byte*>(scratch);

@@ -98,6 +98,9 @@ class SegmentState {
   // follow from them and from `m` (see ModeRegisters). CR0/CR4/RFLAGS must already be
   // written with uc_reg_write.
   void load_all(uc_engine* uc, uc_context* scratch, const SegmentCaches& segs, const ModeRegisters& m) const;
+  // Writes IA32_EFER into the CPU state as it is (Unicorn's WRMSR drops SCE, x86_vcpu.h);
+  // for bits that leave QEMU's hflags as they are (SCE).
+  void write_efer(uc_engine* uc, uc_context* scratch, uint64_t efer) const;
   // QEMU's hflags (tests compare a restored engine's with the saved one's).
   uint32_t hflags(uc_engine* uc, uc_context* scratch) const;
   // The ModeRegisters the engine's hflags hold now: sse_enabled, cpl, code64, code32,

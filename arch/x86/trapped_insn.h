@@ -5,7 +5,8 @@
 //  - RDMSR (0F 32) / WRMSR (0F 30): the local APIC's MSRs and IA32_TSC, which Unicorn
 //    reads as 0 and writes nowhere;
 //  - RDTSC (0F 31) / RDTSCP (0F 01 F9): Unicorn answers both from the host's TSC, so two
-//    runs of one program would read different values (time_stamp_counter.h).
+//    runs of one program would read different values (time_stamp_counter.h);
+//  - SYSCALL (0F 05): Unicorn's only calls its hooks and goes on (x86_vcpu.h).
 // Legacy prefixes and REX do not change these instructions (SDM vol. 2, each one's
 // "Opcode" table lists no prefixed form) and Unicorn executes them prefixed too, so they
 // are skipped; a LOCK prefix makes each of them #UD (its "Exceptions" section), which
@@ -20,7 +21,7 @@
 
 namespace irqremap::x86 {
 
-enum class TrappedOp : uint8_t { None, Rdmsr, Wrmsr, Rdtsc, Rdtscp };
+enum class TrappedOp : uint8_t { None, Rdmsr, Wrmsr, Rdtsc, Rdtscp, Syscall };
 
 struct TrappedInsn {
   TrappedOp op = TrappedOp::None;
@@ -33,6 +34,7 @@ constexpr const char* mnemonic(TrappedOp op) {
     case TrappedOp::Wrmsr: return "WRMSR";
     case TrappedOp::Rdtsc: return "RDTSC";
     case TrappedOp::Rdtscp: return "RDTSCP";
+    case TrappedOp::Syscall: return "SYSCALL";
     case TrappedOp::None: break;
   }
   return "(none)";
@@ -45,6 +47,7 @@ constexpr TrappedOp after_0f(std::span<const uint8_t> op) {
       case 0x32: return TrappedOp::Rdmsr;
       case 0x30: return TrappedOp::Wrmsr;
       case 0x31: return TrappedOp::Rdtsc;
+      case 0x05: return TrappedOp::Syscall;  // Unicorn 2.0.1's only calls hooks (x86_vcpu.h)
       default: return TrappedOp::None;
     }
   }

@@ -8,10 +8,12 @@
 
 #include "arch/common/host_stop.h"
 #include "arch/common/unicorn_abort.h"
+#include "arch/x86/engine_cpuid.h"
 #include "arch/x86/exception_delivery.h"
 #include "arch/x86/exception_in_flight.h"
 #include "arch/x86/insn_access.h"
 #include "arch/x86/insn_prefixes.h"
+#include "arch/x86/msr_checks.h"
 #include "arch/x86/interrupt_entry.h"
 #include "arch/x86/real_mode_interrupt.h"
 #include "arch/x86/tlb_invalidation.h"
@@ -558,7 +560,7 @@ bool X86Vcpu::deliver(InterruptEvent ev, std::string_view what, uint64_t fault_r
       ev = InterruptEvent{8, 0, false};
       name = "#DF";
     } else {
-      ev = InterruptEvent{*f->vector, f->error_code, false};
+      ev = InterruptEvent{*f->vector, f->error_code, false, exception_is_fault(*f->vector)};
       name = fmt::format("{}({:#x})", exception_name(*f->vector), f->error_code);
       if (f->cr2) uc_reg_write(uc_, UC_X86_REG_CR2, &*f->cr2);  // a #PF of the delivery: its address
     }
@@ -632,11 +634,12 @@ bool X86Vcpu::take_interrupt() {
   return false;
 }
 
-void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event) {
+void X86Vcpu::fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event,
+                            bool debug_fault) {
   // The code hook runs before the instruction, RIP is still at it, so the frame's RIP is
   // the faulting instruction and the instruction never executes.
   trace_.emit_lazy([&] { return Event{EventKind::Fault, fmt::format("cpu{}", index_), event, {{"cpu", index_}}}; });
-  raise_exception(vector, error_code);
+  raise_exception(vector, error_code, debug_fault);
 }
 
 void X86Vcpu::refuse_msr(const std::string& what) {
@@ -743,8 +746,35 @@ void X86Vcpu::perform(TrappedInsn t, uint64_t address, uint32_t size) {
     case TrappedOp::Wrmsr: msr_access(size, t.op == TrappedOp::Wrmsr); return;
     case TrappedOp::Rdtsc:
     case TrappedOp::Rdtscp: read_tsc(size, t.op == TrappedOp::Rdtscp); return;
+    case TrappedOp::Syscall: system_call(size); return;
     case TrappedOp::None: return;
   }
+}
+
+void X86Vcpu::system_call(uint32_t size) {
+  // SYSCALL "Operation" (SDM vol. 2B): #UD unless IA32_EFER.SCE (and IA-32e mode); the
+  // vendor is AuthenticAMD, whose SYSCALL from compatibility mode goes to IA32_CSTAR.
+  const auto msr = [&](uint32_t index) {
+    uc_x86_msr m{index, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &m);
+    return m.value;
+  };
+  const uint64_t efer = msr(kMsrIa32Efer);
+  if ((efer & kEferSCE) == 0 || (efer & kEferLMA) == 0 || !segments_) {
+    fault_trapped(6, std::nullopt, fmt::format("SYSCALL at {:#x} with IA32_EFER.SCE clear: #UD", rip()));
+    return;
+  }
+  const uint64_t star = msr(0xC000'0081), fmask = msr(0xC000'0084);
+  const uint64_t target = code64() ? msr(kMsrIa32Lstar) : msr(kMsrIa32Cstar);
+  const uint64_t next = code64() ? rip() + size : uint32_t(rip() + size), flags = rflags() & ~kRflagsRF;
+  const uint64_t new_flags = (flags & ~fmask) | 2;
+  uc_reg_write(uc_, UC_X86_REG_RCX, &next);
+  uc_reg_write(uc_, UC_X86_REG_R11, &flags);
+  // CS = STAR[47:32] as a flat 64-bit code segment at DPL 0, SS the selector after it; CPL 0.
+  const uint16_t cs = uint16_t(star >> 32) & 0xFFFC;
+  segments_->load_code64(uc_, scratch_context_, cs, 0x00AF'9B00'0000'FFFF, true, uint16_t(cs + 8), 0);
+  uc_reg_write(uc_, UC_X86_REG_RFLAGS, &new_flags);
+  uc_reg_write(uc_, UC_X86_REG_RIP, &target);
 }
 
 void X86Vcpu::read_tsc(uint32_t size, bool with_aux) {
@@ -778,14 +808,34 @@ bool X86Vcpu::msr_access(uint32_t size, bool write) {
   const uint32_t msr = uint32_t(rcx);
   const bool tsc = msr == kMsrIa32Tsc;
   const bool deadline = msr == kMsrIa32TscDeadline;
-  if (write && (msr == seg::kMsrIa32FsBase || msr == seg::kMsrIa32GsBase || msr == seg::kMsrIa32KernelGsBase)) {
-    // WRMSR "Protected Mode Exceptions": #GP(0) for a non-canonical address in one of these
-    // (SDM vol. 4 Table 2-2); Unicorn stores any value. A canonical one runs natively.
+  if (cpl() == 0) {  // Unicorn raises #GP(0) at CPL > 0 itself
+    // The checks Unicorn does not make (msr_checks.h): an unimplemented MSR, a value the
+    // MSR refuses. What passes them runs natively (or below).
     uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
     uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
     const uint64_t value = (rdx << 32) | uint32_t(rax);
-    if (cpl() != 0 || seg::canonical(value)) return false;  // Unicorn raises #GP(0) at CPL > 0
-    fault_trapped(13, 0, fmt::format("WRMSR {:#x} <- {:#x}: non-canonical address: #GP(0)", msr, value));
+    uc_x86_msr mcg_cap{kMsrIa32McgCap, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &mcg_cap);  // Unicorn's IA32_MCG_CAP: its bank count
+    const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
+    const MsrCpu cpu{uint32_t(mcg_cap.value & 0xFF),
+                     machine_cpuid(7, 0, engine_cpuid(7, 0), index_, apic_on, features_).edx};
+    if (const auto why = msr_refusal(msr, write, value, cpu)) {
+      fault_trapped(13, 0, write ? fmt::format("WRMSR {:#x} <- {:#x}: {}: #GP(0)", msr, value, *why)
+                                 : fmt::format("RDMSR {:#x}: {}: #GP(0)", msr, *why));
+      return true;
+    }
+  }
+  if (write && msr == kMsrIa32Efer && cpl() == 0 && segments_) {
+    // Unicorn 2.0.1's WRMSR drops EFER.SCE (its CPUID has no SYSCALL); the other bits go
+    // through it, SCE into its CPU state (segment_state.h), where its SYSRET looks.
+    uc_reg_read(uc_, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc_, UC_X86_REG_RDX, &rdx);
+    uc_x86_msr efer{kMsrIa32Efer, (rdx << 32) | uint32_t(rax)};
+    uc_reg_write(uc_, UC_X86_REG_MSR, &efer);
+    uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+    segments_->write_efer(uc_, scratch_context_, (efer.value & ~kEferSCE) | (((rdx << 32) | uint32_t(rax)) & kEferSCE));
+    const uint64_t next = rip() + size;
+    uc_reg_write(uc_, UC_X86_REG_RIP, &next);
     return true;
   }
   if (!tsc && !deadline && !LocalApic::handles_msr(msr)) return false;  // executes natively
@@ -843,6 +893,7 @@ void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   }
   ++self->executed_;
   ++self->entered_;
+  self->last_insn_ = address;
   if (self->on_insn_) self->on_insn_(address, size);
   self->check_insn(address, size);
 }
@@ -926,9 +977,9 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
     if (!check_system_insn(c)) settle_block(address);  // faulted or performed: RIP written
     return;
   }
-  // Every trapped instruction ends in 30, 31, 32 or F9: one compare for most others.
+  // Every trapped instruction ends in 05, 30, 31, 32 or F9: one compare for most others.
   const uint8_t last = b[size - 1];
-  if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9) return;
+  if (last != 0x30 && last != 0x31 && last != 0x32 && last != 0xF9 && last != 0x05) return;
   if (const TrappedInsn t = classify_trapped(insn); t.op != TrappedOp::None) {
     // Performed here (RIP written past it) or faulted (RIP at a handler): the block ends at
     // this instruction and Unicorn goes on in a new one. An MSR left to Unicorn runs on.
@@ -956,6 +1007,15 @@ void X86Vcpu::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* 
 void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
+  // A #GP at a non-canonical RIP: the fetch after a branch there (canonical_fault); the
+  // branch is the running block's last instruction, or the last one the precise mode saw.
+  std::optional<uint64_t> branch;
+  if (intno == 13 && !seg::canonical(self->rip())) {
+    if (self->precise_)
+      branch = self->last_insn_;
+    else if (self->cur_ != nullptr && !self->cur_->decoded.starts.empty() && !self->cur_->decoded.undecoded)
+      branch = self->block_start_ + self->cur_->decoded.starts.back();
+  }
   // RIP is the faulting instruction (or the one after INT n): the block counts up to it
   // (block addresses are linear).
   self->settle_block(self->linear_rip());
@@ -963,6 +1023,7 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   std::optional<uint32_t> code;
   if (self->error_codes_ && self->scratch_context_ != nullptr && intno >= 10 && intno <= 13)
     code = self->error_codes_->read(self->uc_, self->scratch_context_);
+  if (intno == 13 && code.value_or(0) == 0) intno = self->canonical_fault(branch);
   if (const uint8_t hits = std::exchange(self->debug_hits_, 0); hits != 0 && intno == 1) {
     // Unicorn's single-step #DB after an instruction that also hit a data breakpoint: one
     // #DB reports both (SDM vol. 3A §18.2.3, DR6.BS with B0-B3).
@@ -975,6 +1036,46 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
   // The exact tail counts only its own block: the quantum ends at the handler's block
   // (not by uc_emu_stop from here: see "Execution" in the header).
   if (self->counting_) self->end_quantum_ = true;
+}
+
+uint32_t X86Vcpu::canonical_fault(std::optional<uint64_t> branch) {
+  static constexpr int kGprs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                                    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+                                    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+                                    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+  const auto gpr = [&](int n) {
+    uint64_t v = 0;
+    if (n >= 0) uc_reg_read(uc_, kGprs[n], &v);
+    return v;
+  };
+  if (!code64()) return 13;
+  std::array<uint8_t, 15> scratch{};
+  if (branch) {
+    // The branch's target was not canonical: #GP(0) at the branch, which has changed
+    // nothing (its "64-Bit Mode Exceptions"); Unicorn moved RIP there, and RSP for CALL
+    // and RET.
+    const uint8_t* b = insn_bytes(*branch, 15, scratch);
+    const auto delta = b != nullptr ? near_branch_rsp_delta(b, 15, *branch) : std::nullopt;
+    if (!delta) return 13;
+    const uint64_t rsp = gpr(4) - uint64_t(*delta), at = *branch - cs_base();
+    uc_reg_write(uc_, UC_X86_REG_RSP, &rsp);
+    uc_reg_write(uc_, UC_X86_REG_RIP, &at);
+    return 13;
+  }
+  // A reference through SS to a non-canonical address is #SS(0) (SDM vol. 3A §6.15,
+  // Interrupt 12); Unicorn raises #GP(0) for every non-canonical address.
+  const uint64_t at = linear_rip();
+  const uint8_t* b = insn_bytes(at, 15, scratch);
+  if (b == nullptr) return 13;
+  bool implicit = false;
+  const auto op = stack_operand(b, 15, at, implicit);
+  if (op) {
+    const uint64_t ea = gpr(op->base) + gpr(op->index) * op->scale + uint64_t(op->disp);
+    if (!seg::canonical(ea)) return 12;
+  } else if (implicit && !seg::canonical(gpr(4))) {
+    return 12;
+  }
+  return 13;
 }
 
 bool X86Vcpu::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int, int64_t, void* p) {
@@ -1090,7 +1191,7 @@ std::optional<bool> X86Vcpu::instruction_writes() const {
   return instruction_writes_memory(bytes.data(), n, at);
 }
 
-void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_code) {
+void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_code, bool debug_fault) {
   // The engine's nested-exception record is cleared as soon as an exception is reported:
   // nesting during delivery is this function's business (below), and once the handler is
   // entered the next fault is a new exception (exception_in_flight.h).
@@ -1137,7 +1238,8 @@ void X86Vcpu::raise_exception(uint32_t vector, std::optional<uint32_t> error_cod
   if (exception_has_error_code(vector)) code = error_code.value_or(0);  // §6.13: 0 but for #PF (above)
   // A fault during delivery is delivered in its place, or as #DF, or stops the run
   // (deliver(), SDM §6.15 "Exception and Interrupt Reference", Interrupt 8).
-  if (!deliver(InterruptEvent{uint8_t(vector), code, false}, name, rip())) uc_emu_stop(uc_);
+  const bool fault = exception_is_fault(vector) || (vector == 1 && debug_fault);
+  if (!deliver(InterruptEvent{uint8_t(vector), code, false, fault}, name, rip())) uc_emu_stop(uc_);
 }
 
 bool X86Vcpu::vector_into_real_mode(uint8_t vector, std::string_view what) {

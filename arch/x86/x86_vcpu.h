@@ -18,7 +18,10 @@
 //    the legacy or SSE instruction.
 //  - PUSHF: Unicorn 2.0.1 copies RFLAGS.RF into the image it pushes (its helper reads the
 //    whole RFLAGS; the SDM's PUSHF, and QEMU 7.2's, store 0 for RF and VM), and its IRET
-//    loads RF from the image; the code hook on PUSHF clears RF first.
+//    loads RF from the image; the code hook on PUSHF clears RF first. Its RF lasts to the
+//    end of the translated block it was loaded for (read in its source: gen_eob resets it), not
+//    one instruction: an instruction breakpoint later in the block an IRETQ with RF = 1
+//    returns into (a fault handler's, interrupt_entry.h) is not taken.
 //  - HLT executes natively (it ends uc_emu_start with RIP after the HLT); a code hook on it
 //    marks the CPU halted so the scheduler waits for an interrupt.
 //  - CPU exceptions reach UC_HOOK_INTR and are delivered through the guest IDT as the
@@ -38,8 +41,15 @@
 //    #GP again.
 //  - CPUID is answered by a UC_HOOK_INSN hook that skips Unicorn's helper (cpuid_leaves.h).
 //    SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP above CPL 0) and MOV to CR4 (reserved bits) are
-//    trap sites checked before Unicorn runs them; WRMSR of a non-canonical FS/GS base is
-//    #GP(0) (Unicorn 2.0.1 makes none of these checks).
+//    trap sites checked before Unicorn runs them; RDMSR/WRMSR get msr_checks.h's #GP(0)
+//    checks (Unicorn 2.0.1 makes none of these checks: it reads 0 for an MSR it does not
+//    implement and stores any value in those it does; its IA32_MCG_CAP reports 10 banks).
+//  - SYSCALL is a trap site performed here (SDM vol. 2B SYSCALL: #UD without EFER.SCE;
+//    RCX, R11, FMASK, CS/SS from STAR, RIP from LSTAR or, from compatibility mode, CSTAR)
+//    and CPUID 80000001h reports it: Unicorn 2.0.1's SYSCALL only calls UC_HOOK_INSN hooks
+//    and goes on at the next instruction, and its CPUID has no SYSCALL, so its WRMSR drops
+//    EFER.SCE; WRMSR of EFER puts SCE into its CPU state (segment_state.h), where its own
+//    SYSRET (QEMU's helper_sysret, with its checks) finds it.
 //  - MOV to/from DR7 and MOV to DR0-DR3 are performed here: DR7's enable bits never reach
 //    Unicorn, which crashed the host once a breakpoint was armed (trapped_insn.h); the
 //    instruction breakpoints DR7 enables are trap sites that raise #DB with DR6.Bn. Data
@@ -110,7 +120,7 @@
 //  - A UC_HOOK_CODE added after a block was translated is not in it until the block is
 //    translated again (uc_ctl_remove_cache). So the first time a block runs, the vCPU
 //    decodes it (block_decode.h), adds a code hook bounded to each instruction it must see
-//    (RDMSR, WRMSR, RDTSC, RDTSCP, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
+//    (RDMSR, WRMSR, RDTSC, RDTSCP, SYSCALL, C4/C5, HLT, INT n/INT3/INTO, SGDT/SIDT/SLDT/STR/SMSW,
 //    MOV to CR4), drops the block and stops before it; the block is translated again with
 //    the hooks. A code hook that writes RIP ends the block
 //    there and Unicorn goes on at the written RIP in a new block (RDTSC and MSRs performed
@@ -340,6 +350,13 @@ class X86Vcpu final : public arch::Vcpu {
   static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
   static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
   static void on_intr(uc_engine* uc, uint32_t intno, void* self);
+  // Unicorn 2.0.1 raises #GP(0) for any non-canonical linear address (QEMU's page walk,
+  // "test virtual address sign extension"), a branch's target included, which it has
+  // already loaded into RIP, so the fetch faults there. The SDM's vectors: #GP(0) at the
+  // branch with RSP as before it (JMP, CALL, RET "64-Bit Mode Exceptions"; `branch` is
+  // the branch's linear address), #SS(0) for a reference through SS (§6.15, Interrupt
+  // 12). Returns the vector to raise (13 or 12); RIP and RSP rewound for a branch.
+  uint32_t canonical_fault(std::optional<uint64_t> branch);
   // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
   static int on_cpuid(uc_engine* uc, void* self);
   // UMIP, MOV to CR4, MOV to/from DR7 (trapped_insn.h): false when it raised a fault or
@@ -366,7 +383,9 @@ class X86Vcpu final : public arch::Vcpu {
   void drop_scratch();
   bool map_alias(uint64_t va, uint64_t pa);
   void fail(std::string what);
-  void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {});
+  // `debug_fault`: a #DB of DR7.GD, a fault (its frame's RF is 1); other #DBs are traps or
+  // instruction breakpoints, which push RF as it is (interrupt_entry.h, InterruptEvent::fault).
+  void raise_exception(uint32_t vector, std::optional<uint32_t> error_code = {}, bool debug_fault = false);
   // Delivers `event` (RIP is what its frame holds); a fault during delivery is delivered in
   // its place, as a #DF where SDM vol. 3A Table 6-5 says so, with the frame's RIP `fault_rip`
   // (a software interrupt's own address); a fault while delivering #DF stops the run
@@ -387,6 +406,8 @@ class X86Vcpu final : public arch::Vcpu {
   // Both move RIP past the instruction (`size` bytes) when they perform it.
   bool msr_access(uint32_t size, bool write);
   void read_tsc(uint32_t size, bool with_aux);
+  // SYSCALL, performed here: Unicorn 2.0.1's only calls hooks (see above).
+  void system_call(uint32_t size);
   unsigned cpl() const;
   // Whether the CPU runs 64-bit code: IA-32e mode and CS.L (SDM vol. 3A §5.2.1).
   bool code64() const;
@@ -395,7 +416,8 @@ class X86Vcpu final : public arch::Vcpu {
   bool code32_operands() const;
   uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
-  void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event);
+  void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event,
+                     bool debug_fault = false);
   void refuse_msr(const std::string& what);
   bool vector_into_guest(uint8_t vector, std::string_view what, std::optional<uint64_t> error_code = {});
   // The same in real-address mode, through the IVT (real_mode_interrupt.h).
@@ -444,6 +466,7 @@ class X86Vcpu final : public arch::Vcpu {
   bool halted_ = false;
   uint64_t executed_ = 0;  // instructions entered in the current step
   uint64_t entered_ = 0;   // instructions entered since the vCPU was made
+  uint64_t last_insn_ = 0;  // the last instruction precise mode's code hook saw (linear)
   std::function<uint64_t()> clock_;
   std::function<bool()> extint_pending_;
   std::function<uint8_t()> extint_ack_;

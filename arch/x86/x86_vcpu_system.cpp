@@ -164,7 +164,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
     dr7_ &= ~kDr7GD;
     const uint64_t armed_none = dr7_ & ~uint64_t{0xFF};
     uc_reg_write(uc_, UC_X86_REG_DR7, &armed_none);
-    fault_trapped(1, std::nullopt, fmt::format("{} with DR7.GD set: #DB", mnemonic(c.op)));
+    fault_trapped(1, std::nullopt, fmt::format("{} with DR7.GD set: #DB", mnemonic(c.op)), true);
     return false;
   }
   if (c.op == CheckedOp::MovDrOther) return true;  // performed by Unicorn

@@ -103,6 +103,32 @@ TEST_CASE("interrupt entry: same privilege pushes on the current stack aligned t
   CHECK(*g.mem.read64(r.rsp + 32) == 0x10);
 }
 
+TEST_CASE("interrupt entry: the RFLAGS image has RF = 1 for a fault, 0 for INT n, and RF as it is for an interrupt (SDM vol. 3A §18.3.1.1)") {
+  Guest g;
+  g.gate(0x0D);
+  g.gate(0x21, 0);
+  struct Case {
+    InterruptEvent ev;
+    uint64_t rf_before;
+    uint64_t rf_pushed;
+  };
+  const Case cases[] = {
+      {{0x0D, 0, false, true}, 0, kRflagsRF},            // #GP: a fault
+      {{0x21, std::nullopt, true, false}, kRflagsRF, 0},  // INT 0x21 right after an IRETQ that set RF
+      {{0x21, std::nullopt, false, false}, kRflagsRF, kRflagsRF},  // an interrupt there keeps it
+      {{0x21, std::nullopt, false, false}, 0, 0},
+  };
+  for (const Case& c : cases) {
+    CpuFrameRegs r = g.kernel();
+    r.rflags = 0x202 | c.rf_before;
+    auto e = enter_interrupt(r, g.mem, c.ev);
+    REQUIRE(e);
+    const uint64_t rflags_at = r.rsp + (c.ev.error_code ? 24 : 16);
+    CHECK((*g.mem.read64(rflags_at) & kRflagsRF) == c.rf_pushed);
+    CHECK((r.rflags & kRflagsRF) == 0);  // the handler runs with RF clear
+  }
+}
+
 TEST_CASE("interrupt entry: a gate's IST switches the stack at any privilege, error code pushed last (SDM §6.14.5)") {
   Guest g;
   g.gate(13, 0, idt::kInterruptGate, 0x08, 2);

@@ -194,6 +194,19 @@ TEST_CASE("apicbus: ICR write sends a fixed IPI; shorthands self / all-excluding
   CHECK(a1.irr(0xB7));
 }
 
+TEST_CASE("apic: x2APIC SELF IPI with any of bits 31:8 set is refused (#GP) and sends nothing (SDM vol. 3A §11.12.11)") {
+  LapicBus bus(1);
+  LocalApic& a = bus.apic(0);
+  REQUIRE(a.msr_write(apic::IA32_APIC_BASE, *a.msr_read(apic::IA32_APIC_BASE) | (1u << 10)));
+  for (uint64_t v : {0x1A6ull, 0xFFA6ull, 0xFF00'00A6ull}) {
+    CAPTURE(v);
+    CHECK_FALSE(a.msr_write(0x83F, v));
+    CHECK_FALSE(a.irr(0xA6));
+  }
+  CHECK(a.msr_write(0x83F, 0xA6));
+  CHECK(a.irr(0xA6));
+}
+
 TEST_CASE("apicbus: NMI, INIT and Start Up IPIs latch for the vCPU glue") {
   LapicBus bus(2);
   LocalApic& a0 = bus.apic(0);
