@@ -189,7 +189,7 @@ TEST_CASE("snapshot file: another configuration, format version, a damaged or tr
   std::vector<uint8_t> bad = file;
   bad[8] = 9;  // the version
   CHECK(irqremap::snapshot::restore(b, bad).error() ==
-        "the snapshot is of format version 9; this irqremap reads version 1");
+        "the snapshot is of format version 9; this irqremap reads version 2");
   bad = file;
   bad[bad.size() / 2] ^= 0x40;
   CHECK(irqremap::snapshot::restore(b, bad).error() == "the snapshot is damaged: its CRC-32 does not match its contents");

@@ -93,7 +93,7 @@ TEST_CASE("snapshot show: the header and every record of a file as path: value, 
   const clitest::Result all = clitest::run_cli({"snapshot", "show", f.string()});
   CHECK(all.status == 0);
   CHECK(all.out ==
-        "format version 1\nconfiguration: arm64 cpus=1\nstate: 70 bytes in 3 records\n"
+        "format version 2\nconfiguration: arm64 cpus=1\nstate: 70 bytes in 3 records\n"
         "its/GITS_CBASER: 9223372037928518659 (0x8000000040000403)\nits/GITS_CWRITER: 64 (0x40)\n"
         "cpu0/PC: 1074266112 (0x40080000)\nmemory: 0 pages of 4 KiB saved (--memory lists them)\n");
   const clitest::Result its = clitest::run_cli({"snapshot", "show", f.string(), "--path", "cpu0/"});
