@@ -123,13 +123,13 @@ arch::VcpuState X86Vcpu::state() const {
 
 arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   arch::StepResult r;
+  stall_ = 0;  // stall_of_step() is this step's from here, also when it runs nothing
   if (error_) {
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *take_error(), 1};
     return r;
   }
   choose_mode();
   executed_ = 0;
-  stall_ = 0;
   in_block_ = 0;
   pending_ = 0;
   pending_stall_ = 0;
