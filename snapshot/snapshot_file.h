@@ -16,7 +16,7 @@
 namespace irqremap::snapshot {
 
 // Bumped whenever a part's records change; a file of another version is refused.
-inline constexpr uint32_t kFormatVersion = 2;  // 2: x86 alias runs as parts (`joined`)
+inline constexpr uint32_t kFormatVersion = 2;  // 2: x86 alias runs as parts (`joined`), PAUSE stall
 // The most a file may hold: the largest RAM either machine has, plus its devices.
 inline constexpr uint64_t kMaxFileBytes = uint64_t{256} << 30;
 

@@ -15,6 +15,11 @@
 // When every CPU waits for an interrupt, nothing retires and time would stand still; a
 // machine then moves it forward to its next event (an armed timer) with advance_to()
 // (Scheduler::run's idle hook).
+//
+// An instruction takes one instruction-time, except where a machine says one holds its CPU
+// longer (x86 PAUSE: arch/x86/pause_latency.h): the extra instruction-times ("stall") move
+// the counter as that many more instructions would, but are no instructions (retired(),
+// the timelines' axis).
 #include <cstdint>
 #include <functional>
 
@@ -33,21 +38,26 @@ class VirtualTime {
 
   uint64_t ticks_per() const { return ticks_; }
   uint64_t insns_per() const { return insns_; }
-  // The counter now: retired quanta, jumps, and the running quantum's instructions so far.
+  // The counter now: retired quanta, jumps, and the running quantum's instructions and
+  // stall so far.
   uint64_t now() const { return to_ticks(units_ + in_flight_units()); }
-  // Instructions retired so far by the running quantum (0 between quanta); the machine
-  // answers from its running vCPU.
-  void set_in_flight(std::function<uint64_t()> f) { in_flight_ = std::move(f); }
+  // Instructions retired so far by the running quantum (0 between quanta), and the stall
+  // it has spent beside them; the machine answers from its running vCPU.
+  void set_in_flight(std::function<uint64_t()> insns, std::function<uint64_t()> stall = {}) {
+    in_flight_ = std::move(insns);
+    in_flight_stall_ = std::move(stall);
+  }
   // How many CPUs run side by side from now on (1..8): the machine says it before each
   // quantum, counting the CPU about to run.
   void set_sharing(unsigned n) { sharing_ = n == 0 ? 1 : (n > kMaxSharing ? kMaxSharing : n); }
   unsigned sharing() const { return sharing_; }
-  // A quantum ended having retired `insns` (call once in_flight reports 0 again).
-  void retire(uint64_t insns) {
-    units_ += insns * (kShares / sharing_);
+  // A quantum ended having retired `insns` and stalled `stall` instruction-times beyond
+  // them (call once in_flight reports 0 again).
+  void retire(uint64_t insns, uint64_t stall = 0) {
+    units_ += (unsigned __int128)(insns + stall) * (kShares / sharing_);
     retired_ += insns;
   }
-  // Instructions retired by every CPU so far (no jumps).
+  // Instructions retired by every CPU so far (no jumps, no stall).
   uint64_t retired() const { return retired_; }
   // The timelines' axis: every CPU's retired instructions one after the other, as the
   // scheduler runs them, plus the jumps of an idle machine in one CPU's instructions.
@@ -63,8 +73,6 @@ class VirtualTime {
     units_ = u;
     return true;
   }
-  // Instructions the running CPU must retire, at the current sharing, until the counter
-  // reaches `t` (0 if it has).
   // Its part of a snapshot: the time so far (the rates are the machine's configuration).
   // Taken between quanta, when nothing is in flight.
   void state(snapshot::Io& io) {
@@ -76,6 +84,8 @@ class VirtualTime {
     io.field("retired", retired_);
     io.check(jumped_ <= units_, "more time jumped than has passed");
   }
+  // Instruction-times the running CPU must spend (instructions, or their stall), at the
+  // current sharing, until the counter reaches `t` (0 if it has).
   uint64_t insns_until(uint64_t t) const {
     const unsigned __int128 target = units_for(t), have = units_ + in_flight_units();
     if (target <= have) return 0;
@@ -86,7 +96,8 @@ class VirtualTime {
 
  private:
   unsigned __int128 in_flight_units() const {
-    return in_flight_ ? (unsigned __int128)in_flight_() * (kShares / sharing_) : 0;
+    const uint64_t n = (in_flight_ ? in_flight_() : 0) + (in_flight_stall_ ? in_flight_stall_() : 0);
+    return (unsigned __int128)n * (kShares / sharing_);
   }
   // floor(units * ticks / (kShares * insns))
   uint64_t to_ticks(unsigned __int128 units) const {
@@ -102,7 +113,7 @@ class VirtualTime {
   unsigned sharing_ = 1;
   unsigned __int128 units_ = 0, jumped_ = 0;
   uint64_t retired_ = 0;
-  std::function<uint64_t()> in_flight_;
+  std::function<uint64_t()> in_flight_, in_flight_stall_;
 };
 
 }  // namespace irqremap::arch

@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 
 #include "arch/x86/insn_prefixes.h"
+#include "arch/x86/pause_latency.h"
 #include "arch/x86/tlb_invalidation.h"
 #include "arch/x86/trapped_insn.h"
 
@@ -46,7 +47,7 @@ DecodedBlock BlockDecoder::decode(std::span<const uint8_t> bytes, uint64_t addre
     if (!cs_disasm_iter(handle_[k], &code, &left, &at, insn)) break;
     d.starts.push_back(uint16_t(start - address));
     last = bytes.subspan(start - address, insn->size);
-    if (is_trap_site(last)) d.sites.push_back({start, start});
+    if (is_trap_site(last) || (is_pause(last) && left > 0)) d.sites.push_back({start, start});
   }
   if (insn != nullptr) cs_free(insn, 1);
   if (left > 0) {
@@ -59,6 +60,7 @@ DecodedBlock BlockDecoder::decode(std::span<const uint8_t> bytes, uint64_t addre
     const Shadow sh = shadow_after(last, bits == 64);
     d.ends_with_shadow = sh != Shadow::None;
     d.shadow_blocks_nmi = sh == Shadow::MovSs;
+    d.ends_with_pause = is_pause(last);
   }
   return d;
 }

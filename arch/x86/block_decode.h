@@ -8,7 +8,9 @@
 //    CPU halted, PUSHF, whose code hook clears RFLAGS.RF (x86_vcpu.h), and the TLB
 //    invalidations (tlb_invalidation.h), whose code hook drops the alias runs, and IRET,
 //    which ends the blocking of NMIs (SDM vol. 3A §6.7.1). Each gets a UC_HOOK_CODE
-//    bounded to its address.
+//    bounded to its address. PAUSE ends its block (pause_latency.h), so its delay needs
+//    no hook: ends_with_pause says it is there; a PAUSE anywhere else in a block (which
+//    Unicorn 2.0.1 never translates) would be a trap site.
 //  - Capstone (the same library that disassembles for traces) decodes in the mode the
 //    block runs in (16, 32 or 64-bit code). Where it cannot decode (an encoding it does not
 //    know, bytes Unicorn would raise #UD for), the rest of the block is one range whose
@@ -30,6 +32,9 @@ struct DecodedBlock {
   // STI (FB), MOV SS (8E /2) or POP SS (17); the latter two block NMIs too.
   bool ends_with_shadow = false;
   bool shadow_blocks_nmi = false;
+  // The last instruction is PAUSE (pause_latency.h), which always ends its block: its
+  // delay is counted when the block has run whole, with no code hook.
+  bool ends_with_pause = false;
   bool undecoded = false;      // Capstone stopped before the end (the last site is the rest)
 };
 

@@ -46,10 +46,10 @@ std::vector<unsigned> LapicBus::targets(const ApicDelivery& r) const {
     if (r.dest_logical) {
       hit = a.matches_logical(r.dest);
     } else if (a.mode() == ApicMode::X2Apic) {
-      hit = r.dest == 0xFFFF'FFFF || r.dest == a.apic_id();
+      hit = r.dest == 0xFFFF'FFFF || r.dest == a.physical_id();
     } else {
       const uint32_t d = r.dest & 0xFF;
-      hit = d == 0xFF || d == (a.apic_id() & 0xFF);
+      hit = d == 0xFF || d == a.physical_id();
     }
     if (hit) out.push_back(c);
   }

@@ -129,6 +129,10 @@ class LocalApic final : public MmioDevice {
 
   // --- state for the bus, the glue and tests ------------------------------------------
   uint32_t apic_id() const { return id_; }
+  // The ID a physical destination names this APIC by (§11.6.2.1): in xAPIC mode the ID
+  // register's bits 31:24 as software last wrote them (§11.4.6: writable on this model,
+  // so two APICs may share one and then both accept), in x2APIC mode the x2APIC ID.
+  uint32_t physical_id() const { return mode_ == ApicMode::X2Apic ? id_ : xapic_id_reg_ >> 24; }
   ApicMode mode() const { return mode_; }
   uint64_t apic_base() const { return base_; }
   // Where the xAPIC page is: IA32_APIC_BASE[MAXPHYADDR-1:12] (§11.4.4).

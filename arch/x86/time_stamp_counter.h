@@ -12,7 +12,9 @@
 //    instruction of its own however many run beside it. That is a 1 GHz TSC on a core that
 //    retires about one instruction per nanosecond, the order of a real core's (a few GHz,
 //    one to a few instructions per cycle): a guest's delay of N TSC cycles costs it about N
-//    instructions, and a 100 M-cycle wait a tenth of a second. Every CPU reads the same
+//    instructions, and a 100 M-cycle wait a tenth of a second. A PAUSE counts as 140
+//    instructions' time (pause_latency.h), so a delay loop built on PAUSE, as spin-waits
+//    are, costs about N/140 iterations, as on a current Intel core. Every CPU reads the same
 //    clock, so the counters are synchronised and invariant, as KVM gives its guests;
 //    QEMU's TCG counts host time (deterministic only with -icount).
 //  - WRMSR IA32_TSC (10h) sets this processor's count only ("Time-Stamp Counter

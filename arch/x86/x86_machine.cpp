@@ -103,10 +103,11 @@ std::expected<void, std::string> X86Machine::init() {
       return bindings_.bind_alias(uc, va_page, pa_page).has_value();
     });
   }
-  // A counter read inside a quantum counts the running CPU's instructions so far.
-  time_.set_in_flight([this]() -> uint64_t {
-    return running_cpu_ >= 0 ? cpus_[unsigned(running_cpu_)]->executed_in_step() : 0;
-  });
+  // A counter read inside a quantum counts the running CPU's instructions so far, and the
+  // delay of its PAUSEs (pause_latency.h).
+  time_.set_in_flight(
+      [this]() -> uint64_t { return running_cpu_ >= 0 ? cpus_[unsigned(running_cpu_)]->executed_in_step() : 0; },
+      [this]() -> uint64_t { return running_cpu_ >= 0 ? cpus_[unsigned(running_cpu_)]->stall_in_step() : 0; });
   if (cfg_.vtd) {
     vtd_ = std::make_unique<vtd::Unit>(mem_, bus_, trace_, cfg_.vtd_config);
     if (auto ok = attach_mmio(map::kVtdBase, *vtd_); !ok) return ok;
@@ -382,7 +383,7 @@ arch::RunResult X86Machine::run(uint64_t entry, uint64_t max_insns) {
       auto r = v->step(limit, exact && limit == n);
       if (!r.stop) v->take_nmi_at_boundary();  // x86_vcpu.h: an NMI does not wait for the next turn
       m->running_cpu_ = -1;
-      m->time_.retire(r.executed);
+      m->time_.retire(r.executed, v->stall_of_step());
       return r;
     }
     uint64_t pc() const override { return v->pc(); }

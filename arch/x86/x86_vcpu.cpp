@@ -15,6 +15,7 @@
 #include "arch/x86/insn_prefixes.h"
 #include "arch/x86/msr_checks.h"
 #include "arch/x86/interrupt_entry.h"
+#include "arch/x86/pause_latency.h"
 #include "arch/x86/real_mode_interrupt.h"
 #include "arch/x86/tlb_invalidation.h"
 #include "arch/x86/segment_descriptor.h"
@@ -124,6 +125,7 @@ arch::VcpuState X86Vcpu::state() const {
 
 arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   arch::StepResult r;
+  stall_ = 0;  // stall_of_step() is this step's from here, also when it runs nothing
   if (error_) {
     r.stop = arch::StopRequest{arch::StopKind::GuestFault, *take_error(), 1};
     return r;
@@ -132,6 +134,7 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
   executed_ = 0;
   in_block_ = 0;
   pending_ = 0;
+  pending_stall_ = 0;
   cur_ = nullptr;
   stop_.reset();
   limit_ = max_insns;
@@ -161,6 +164,7 @@ arch::StepResult X86Vcpu::step(uint64_t max_insns, bool exact) {
     retranslate_ = false;  // the block is translated again with its hooks: go on
   }
   executed_ += pending_;  // the last block ran whole (an exception counted its part)
+  add_stall(std::exchange(pending_stall_, 0));
   pending_ = 0;
   cur_ = nullptr;
   if (ran && *ran == UC_ERR_OK && exact_tail_ && !stop_ && !error_) ran = run_exact_tail();
@@ -299,6 +303,7 @@ void X86Vcpu::settle_block(uint64_t at) {
   if (precise_) return;  // on_code has counted
   executed_ += through(at);
   pending_ = 0;
+  pending_stall_ = 0;  // a PAUSE ends its block: it has not run
   cur_ = nullptr;
   in_block_ = 0;
 }
@@ -317,6 +322,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   arch::HostCallback in_callback;  // an abort in here is irqremap's own (unicorn_abort.h)
   auto* self = static_cast<X86Vcpu*>(p);
   self->executed_ += self->pending_;  // the block before ran whole
+  self->add_stall(std::exchange(self->pending_stall_, 0));  // and its PAUSE, if it ends with one
   self->pending_ = 0;
   self->cur_ = nullptr;
   if (self->end_quantum_) {
@@ -331,7 +337,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   self->movss_shadow_ = in_shadow && self->prev_movss_;
   // A host stop (Ctrl-C, SIGTERM: host_stop.h) ends even a long quantum at the next block.
   bool stop = self->stop_.has_value() || self->error_.has_value() || self->halted_ || self->sites_full_ ||
-              self->executed_ >= self->limit_ || arch::host_stop_request() != 0;
+              self->spent() >= self->limit_ || arch::host_stop_request() != 0;
   if (!stop && self->exact_ && self->executed_ + b.icount > self->limit_) {
     // This block would run past the budget: stop before it, then run its first
     // instructions one by one (run_exact_tail).
@@ -354,6 +360,7 @@ void X86Vcpu::on_block(uc_engine* uc, uint64_t address, uint32_t size, void* p) 
   self->cur_ = &b;
   self->block_start_ = address;
   self->pending_ = b.icount;
+  self->pending_stall_ = b.decoded.ends_with_pause ? kPauseStall : 0;
   self->prev_sti_ = b.decoded.ends_with_shadow;
   self->prev_movss_ = b.decoded.shadow_blocks_nmi;
   self->prev_end_ = address + size;
@@ -887,7 +894,8 @@ void X86Vcpu::on_code(uc_engine* uc, uint64_t address, uint32_t size, void* p) {
   // instruction and before any interrupt (SDM vol. 3A Table 6-2: traps on the previous
   // instruction outrank external interrupts and this instruction's faults).
   if (self->debug_hits_ != 0 && self->data_breakpoint_trap(address)) return;
-  if (self->in_step_ && self->boundary_stop(self->sti_shadow_)) {
+  // Unicorn's count stops the step at its instructions; its time (PAUSE stall) here.
+  if (self->in_step_ && (self->spent() >= self->limit_ || self->boundary_stop(self->sti_shadow_))) {
     uc_emu_stop(uc);  // before this instruction (the code hook synced RIP)
     return;
   }
@@ -949,6 +957,12 @@ void X86Vcpu::check_insn(uint64_t address, uint32_t size) {
   }
   if (size == 1) {
     if (b[0] == 0xF4) halted_ = true;  // HLT itself then ends uc_emu_start
+    return;
+  }
+  if (is_pause(whole)) {
+    // Unicorn runs it (a no-op); its delay is this CPU's time (pause_latency.h). The fast
+    // mode counts a PAUSE that ends its block when the block has run (on_block).
+    if (pending_stall_ == 0) add_stall(kPauseStall);
     return;
   }
   const std::span<const uint8_t> insn{b, size};

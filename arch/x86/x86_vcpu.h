@@ -132,6 +132,10 @@
 //    too (QEMU's gen_eob; IRET is a jump). So an instruction that opens the interrupt
 //    window is always followed by a block boundary, where a pending interrupt is taken
 //    (`sti; nop; cli` takes it before the CLI).
+//  - PAUSE ends its block (QEMU's helper_pause leaves the execution loop) and the run goes
+//    on at the next instruction, inside the same uc_emu_start: its delay (pause_latency.h)
+//    is counted when the block has run whole (the next block hook, or the end of the
+//    step), with no code hook, as the block's instructions are.
 //  - An access to an unmapped VA reports RIP at the start of its block, not at the
 //    instruction: the unmapped hook never lets Unicorn stop for an alias or a #PF (above),
 //    so this matters only to a stop's line, which then names the block's first
@@ -143,7 +147,10 @@
 //    RIP to the handler was not honoured (the run went on, and so did every later stop).
 // A quantum ends at the first block boundary at or after its limit (the run's budget is
 // kept to the instruction: the block that would overshoot runs one instruction at a time
-// under a code hook bounded to it). A change at any local APIC (set_attention: an
+// under a code hook bounded to it). A quantum's limit is time, in instruction-times: its
+// instructions and the stall of its PAUSEs (pause_latency.h), so a CPU spinning on PAUSE
+// ends its turn as soon as a CPU retiring instructions would; an exact limit (the budget)
+// counts instructions only. A change at any local APIC (set_attention: an
 // accepted interrupt, an EOI or TPR write, an IPI) is looked at in the next block
 // boundary: this CPU stops there for an interrupt it can take, or for another CPU that
 // has become able to run. An interrupt made pending by an instruction is thus taken after
@@ -213,14 +220,21 @@ class X86Vcpu final : public arch::Vcpu {
   // Vector a pending NMI or a deliverable interrupt (see above). On a delivery error (bad
   // IDT gate, frame outside RAM) the CPU records `error()` and its next step stops the run.
   void service_interrupts() override { take_interrupt(); }
-  // Precise mode stops at `max_insns` exactly; fast mode at the first block boundary at or
-  // after it, unless `exact` (see "Execution" above).
+  // Runs for `max_insns` instruction-times (instructions and PAUSE stall), or exactly
+  // `max_insns` instructions if `exact`. Precise mode stops at the limit exactly; fast mode
+  // at the first block boundary at or after it, unless `exact` (see "Execution" above).
   arch::StepResult step(uint64_t max_insns, bool exact = true) override;
   uint64_t pc() const override { return rip(); }
   // Instructions entered so far in the running step (0 between steps): the machine's
   // clock counts them so an event inside a quantum gets its own time. Fast mode counts
   // whole blocks, and in a trap-site hook the block's instructions up to that one.
   uint64_t executed_in_step() const { return in_step_ ? executed_ + in_block_ : 0; }
+  // The instruction-times the running step's PAUSEs have held the CPU beyond their own
+  // instruction so far (0 between steps; pause_latency.h): the clock counts them too.
+  uint64_t stall_in_step() const { return in_step_ ? stall_ : 0; }
+  // The stall of the last step's PAUSEs (instruction-times beyond its instructions), until
+  // the next step begins: the machine's time counts it with the step's instructions.
+  uint64_t stall_of_step() const { return stall_; }
   // The machine's attention counter, which moves whenever a local APIC changes (see
   // "Execution"), and what tells whether another CPU needs its turn now. Without one the
   // CPU looks only at its own APIC, at every block boundary while something is pending.
@@ -262,7 +276,8 @@ class X86Vcpu final : public arch::Vcpu {
   // (arch/common/va_aliases.h); before the first run.
   void set_alias_pieces(std::size_t n) { aliases_.set_max_pieces(n); }
   // The machine's clock, which this CPU's time-stamp counter counts (time_stamp_counter.h).
-  // Without one (a bare engine in tests) it counts the instructions this CPU entered.
+  // Without one (a bare engine in tests) it counts the instructions this CPU entered and
+  // their PAUSE stall.
   void set_clock(std::function<uint64_t()> f) { clock_ = std::move(f); }
   // What CPUID reports and which feature registers exist (cpuid_leaves.h); set before the
   // first instruction. The APIC's own half (x2APIC) is set on the LocalApic.
@@ -414,7 +429,13 @@ class X86Vcpu final : public arch::Vcpu {
   // Whether the default operand size is 32 bits (CS.D in protected mode; 16 in real and
   // virtual-8086 mode), for code outside 64-bit mode.
   bool code32_operands() const;
-  uint64_t clock() const { return clock_ ? clock_() : entered_ + (precise_ ? 0 : executed_in_step()); }
+  // What the running step has spent against its limit: time, or instructions if exact.
+  uint64_t spent() const { return executed_ + (exact_ ? 0 : stall_); }
+  void add_stall(uint64_t n) {
+    stall_ += n;
+    stalled_ += n;
+  }
+  uint64_t clock() const { return clock_ ? clock_() : entered_ + stalled_ + (precise_ ? 0 : executed_in_step()); }
   // Raises `vector` at a trapped instruction (RIP still at it) and traces `event`.
   void fault_trapped(uint32_t vector, std::optional<uint32_t> error_code, const std::string& event,
                      bool debug_fault = false);
@@ -467,6 +488,8 @@ class X86Vcpu final : public arch::Vcpu {
   uint64_t executed_ = 0;  // instructions entered in the current step
   uint64_t entered_ = 0;   // instructions entered since the vCPU was made
   uint64_t last_insn_ = 0;  // the last instruction precise mode's code hook saw (linear)
+  uint64_t stall_ = 0;     // PAUSE stall in the current (or last) step, in instruction-times
+  uint64_t stalled_ = 0;   // PAUSE stall since the vCPU was made (the clock without a machine)
   std::function<uint64_t()> clock_;
   std::function<bool()> extint_pending_;
   std::function<uint8_t()> extint_ack_;
@@ -498,6 +521,7 @@ class X86Vcpu final : public arch::Vcpu {
   BlockDecoder decoder_;
   const Block* cur_ = nullptr;      // the running block (nullptr: none, or dropped)
   uint64_t block_start_ = 0, pending_ = 0;  // the running block and its instructions
+  uint64_t pending_stall_ = 0;      // ... and the delay of the PAUSE it ends with
   uint64_t in_block_ = 0;           // see executed_in_step()
   uint64_t limit_ = 0;              // instructions this quantum may retire
   bool exact_ = false;              // the limit is the run's budget: keep it exactly

@@ -228,6 +228,7 @@ void X86Vcpu::state(snapshot::Io& io) {
   uint64_t tsc_offset = tsc_.offset();
   io.field("IA32_TSC_offset", tsc_offset);  // the counter's difference to the machine's clock
   io.field("instructions_entered", entered_);
+  io.field("PAUSE_stall", stalled_);  // instruction-times PAUSEs held the CPU (pause_latency.h)
   io.bytes("interrupts_taken", std::as_writable_bytes(std::span(taken_)));
   io.field("startup_vector", startup_page_.vector);
   io.field("precise_only", sites_full_);  // the fast mode's trap sites overflowed once

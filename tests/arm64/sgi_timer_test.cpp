@@ -306,3 +306,17 @@ TEST_CASE("arm64 timer: two runs read the same counter values (virtual time is d
   CHECK(a.m->time().now() == b.m->time().now());
   CHECK(a.m->time().now() > 0);
 }
+
+TEST_CASE("virtual time: a quantum's stall (x86 PAUSE) moves the clock as instructions would, but is no instruction: not retired, not on the timeline") {
+  arch::VirtualTime time(1, 1);
+  time.set_sharing(2);
+  time.retire(10, 278);  // 10 instructions, two of them PAUSEs of 140 instruction-times
+  CHECK(time.retired() == 10);
+  CHECK(time.now() == 144);  // (10 + 278) / 2 CPUs
+  CHECK(time.timeline_now() == 10);
+  uint64_t insns = 4, stall = 139;  // in flight: 4 instructions, one PAUSE among them
+  time.set_in_flight([&] { return insns; }, [&] { return stall; });
+  CHECK(time.now() == 215);  // 144 + 143 / 2
+  CHECK(time.timeline_now() == 14);
+  CHECK(time.insns_until(216) == 1);
+}

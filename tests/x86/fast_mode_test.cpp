@@ -12,6 +12,7 @@
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/idt_gate.h"
 #include "arch/x86/lapic_bus.h"
+#include "arch/x86/pause_latency.h"
 #include "arch/x86/x86_vcpu.h"
 
 using namespace irqremap;
@@ -103,6 +104,18 @@ TEST_CASE("unicorn x86: PUSHF copies RFLAGS.RF into its image (the SDM's PUSHF c
   REQUIRE(e.run() == UC_ERR_OK);
   CHECK((e.reg(UC_X86_REG_RAX) & 0x1'0000) != 0);
 }
+TEST_CASE("unicorn x86: PAUSE ends its block and the run goes on at the next instruction, inside the same uc_emu_start") {
+  // nop; pause | nop; hlt
+  Engine e({0x90, 0xF3, 0x90, 0x90, 0xF4});
+  Seen s;
+  e.hook(UC_HOOK_BLOCK, on_block, &s);
+  REQUIRE(e.run() == UC_ERR_OK);
+  using B = std::pair<uint64_t, uint32_t>;
+  CHECK(s.blocks == std::vector<B>{{kCode, 3}, {kCode + 3, 2}});
+  CHECK(s.icounts == std::vector<uint16_t>{2, 2});
+  CHECK(e.reg(UC_X86_REG_RIP) == kCode + 5);  // HLT ended the run
+}
+
 TEST_CASE("unicorn x86: RAM without execute permission reaches the fetch hook when a block is translated, never when it runs again") {
   Engine e({0x90, 0x90, 0xF4}, UC_PROT_READ | UC_PROT_WRITE);
   Seen s;
@@ -328,4 +341,41 @@ TEST_CASE("fast mode: code the guest rewrites is decoded again, so an RDTSC writ
   CHECK(rig.cpu->halted());
   CHECK(rig.reg(UC_X86_REG_RAX) == 0x5678'9ABC);  // the machine's clock, not the host's TSC
   CHECK(rig.reg(UC_X86_REG_RDX) == 0x1234);
+}
+
+TEST_CASE("fast mode: a PAUSE is one instruction of the count and 140 instruction-times of the clock, as in precise mode (pause_latency.h)") {
+  // rdtsc; mov r8,rax; pause; rdtsc; pause; hlt
+  const std::vector<uint8_t> code{0x0F, 0x31, 0x49, 0x89, 0xC0, 0xF3, 0x90, 0x0F, 0x31, 0xF3, 0x90, 0xF4};
+  for (int precise = 0; precise < 2; ++precise) {
+    CAPTURE(precise);
+    Rig rig;
+    rig.code(kCode, code);
+    if (precise) rig.cpu->set_on_insn([](uint64_t, uint32_t) {});
+    rig.cpu->reset(kCode, kStack);
+    CHECK(rig.run(1'000'000) == 6);
+    CHECK(rig.cpu->halted());
+    // MOV, PAUSE and the second RDTSC: 1 + 140 + 1.
+    CHECK(rig.reg(UC_X86_REG_RAX) - rig.reg(UC_X86_REG_R8) == 142);
+    CHECK(rig.cpu->stall_of_step() == 2 * kPauseStall);  // the PAUSE before the HLT too
+  }
+}
+
+TEST_CASE("fast mode: a quantum is time, so a CPU spinning on PAUSE ends its turn after as many instruction-times as any other; an exact budget counts instructions") {
+  // l: pause; jmp l
+  const std::vector<uint8_t> code{0xF3, 0x90, 0xEB, 0xFC};
+  for (int precise = 0; precise < 2; ++precise) {
+    CAPTURE(precise);
+    Rig rig;
+    rig.code(kCode, code);
+    if (precise) rig.cpu->set_on_insn([](uint64_t, uint32_t) {});
+    rig.cpu->reset(kCode, kStack);
+    // 200 instruction-times: PAUSE, JMP (141), PAUSE (281 >= 200): the turn ends before
+    // the next JMP, as precise mode ends it and fast mode at that block boundary.
+    const arch::StepResult r = rig.cpu->step(200, false);
+    CHECK(r.executed == 3);
+    CHECK(rig.cpu->stall_of_step() == 2 * kPauseStall);
+    const arch::StepResult exact = rig.cpu->step(5, true);
+    CHECK(exact.executed == 5);
+    CHECK(rig.cpu->rip() == kCode);  // JMP, PAUSE, JMP, PAUSE, JMP: at the PAUSE again
+  }
 }

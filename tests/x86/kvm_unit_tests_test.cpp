@@ -263,16 +263,32 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
     CHECK(r.status == 1);  // isa-debug-exit (0 << 1) | 1: every check passed
   }
 
-  // apic.flat's "xapic" form (-cpu qemu64,-x2apic,+tsc-deadline) up to its logical-IPI
-  // checks. Those spin on RDTSC for 1,000,000 TSC ticks around each of about 10,000 IPIs,
-  // and this machine's TSC moves one tick per instruction (time_stamp_counter.h): tens of
-  // billions of instructions, an hour of host time. So the run has a budget and the verdicts
-  // before it are checked: without x2APIC in CPUID, IA32_APIC_BASE.EXTD is reserved
-  // (§11.12.1: "enable unsupported x2apic" is #GP) and the x2APIC self IPI is skipped.
-  TEST_CASE("x86-xapic: apic.flat without x2APIC (run --cpu qemu64,-x2apic): the disabled APIC and CR8 as in the x2APIC form, EXTD reserved when CPUID has no x2APIC (SDM vol. 3A §11.12.1), xAPIC self and broadcast IPIs (§11.6): the verdicts before the logical-IPI loops") {
+  // apic.flat's "xapic" form (-cpu qemu64,-x2apic,+tsc-deadline), to its end. Its logical
+  // and aliased-ID IPI checks send about 10,000 IPIs, each after a spin of 1,000,000 TSC
+  // ticks on PAUSE and RDTSC (the test waits for the other vCPU to be back in KVM's HLT: a
+  // KVM reason, the wait itself harmless). A PAUSE takes 140 instruction-times of the
+  // machine's clock (arch/x86/pause_latency.h), so each spin is about 7,000 iterations,
+  // not 125,000: half a minute of host time for the whole run, not an hour.
+  // The SDM decides every verdict: without x2APIC in CPUID, IA32_APIC_BASE.EXTD is
+  // reserved (§11.12.1: "enable unsupported x2apic" is #GP) and the x2APIC self IPI is
+  // skipped; logical flat and cluster destinations (§11.6.2.2; a destination naming no
+  // APIC but the target's bit reaches only the target); a physical destination names the
+  // APIC whose ID register holds it (§11.6.2.1), so two APICs given one xAPIC ID both
+  // accept (the test's comment: KVM departs from this where userspace enabled 32-bit x2APIC
+  // IDs, which is why it runs only without x2APIC). Whether software may write the xAPIC ID
+  // is model-specific (§11.4.6): this machine lets it, "writeable xapic id" accepts either,
+  // and the aliased-ID check depends on it. The PV IPI check is KVM's hypercall and is not
+  // run (TEST_DEVICE=0, as in the x2APIC form).
+  TEST_CASE("x86-xapic: apic.flat without x2APIC (run --cpu qemu64,-x2apic), to its end as the SDM decides: EXTD reserved without x2APIC (SDM vol. 3A §11.12.1), xAPIC self and broadcast IPIs (§11.6), logical flat and cluster IPIs to one and two targets (§11.6.2.2), NMIs (§6.7.1), the timer (§11.5.4), a writable xAPIC ID that physical IPIs follow, aliased IDs included (§11.4.6, §11.6.2.1)") {
     const std::optional<fs::path> image = find_image("kvm-unit-tests x86-xapic", "x86/apic.flat");
     if (!image) return;
-    const clitest::Result r = run_apic(*image, "xapic", "qemu64,-x2apic,+tsc-deadline", {"--max-insns", "40000000"});
+#ifdef IRQREMAP_SANITIZED
+    // About 0.7e9 guest instructions: the normal build runs it (the x2APIC form checks the
+    // same machine code paths but the logical and aliased-ID loops).
+    MESSAGE("SKIPPED x86-xapic: sanitizer build (about 0.7e9 guest instructions; the normal build runs it)");
+    return;
+#endif
+    const clitest::Result r = run_apic(*image, "xapic", "qemu64,-x2apic,+tsc-deadline");
     INFO("irqremap stdout:\n", r.out);
     INFO("irqremap stderr:\n", r.err);
     std::vector<std::string> want = kApicDisable;
@@ -283,11 +299,40 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
         "SKIP: self_ipi_x2apic: x2apic not detected",
         "PASS: APIC physical broadcast address",
         "PASS: APIC physical broadcast shorthand",
+        "PASS: IPI to single target using logical flat mode",
+        "PASS: IPI to single target using logical cluster mode",
+        "PASS: IPI to multiple targets using logical flat mode",
+        "PASS: IPI to multiple targets using logical cluster mode",
+        "PASS: nmi-after-sti",
+        "PASS: multiple nmi",
+        "PASS: pending nmi",
+        "PASS: APIC LVT timer one shot",
+        "PASS: TMICT value reset",
+        "PASS: TMCCT should have a non-zero value",
+        "PASS: TMCCT should have reached 0",
+        "PASS: TMCCT should have a non-zero value",
+        "PASS: TMCCT should not be reset to TMICT value",
+        "PASS: TMCCT should be reset to the initial-count",
+        "PASS: TMCCT should not be reset to init",
+        "PASS: TMCCT should have reach zero",
+        "PASS: TMCCT should stay at zero",
+        "PASS: tsc deadline timer",
+        "PASS: tsc deadline timer clearing",
+        "PASS: xapic id matches cpuid",
+        "PASS: writeable xapic id",
+        "PASS: correct xapic id after reset",
+        "PASS: apicbase: relocate apic",
+        "PASS: apicbase: reserved physaddr bits",
+        "PASS: apicbase: reserved low bits",
+        "PASS: IPI to aliased xAPIC physical IDs",
+        "SUMMARY: 44 tests, 1 skipped",
     });
     CHECK(kuttest::verdicts(r.out) == want);
     CHECK(r.out.find("x2apic not detected") != std::string::npos);
     CHECK(r.out.find("starting broadcast (xapic)") != std::string::npos);
-    CHECK(r.err.find("instruction budget of 40000000 exhausted") != std::string::npos);
+    // The per-IPI failures print as FAIL lines of their own ("Want 2 IPI(s) ...").
+    CHECK(r.out.find("Want ") == std::string::npos);
+    CHECK(r.status == 1);  // isa-debug-exit (0 << 1) | 1: every check passed
   }
 
   TEST_CASE("run --cpu: qemu64 with +/- x2apic, tsc-deadline, umip; another model, a bare name or an unknown feature is a one-line usage error") {
