@@ -52,6 +52,28 @@ const std::vector<std::string> kApicDisable = {
         "PASS: apic_disable: *0xfee00080: 0",
         "PASS: apic_disable: *0xfee00080: f0",
 };
+
+// What both forms print in the middle: NMI blocking and latching (SDM vol. 3A §6.7.1), the
+// APIC timer's modes (§11.5.4) and the xAPIC ID register (§11.4.6).
+const std::vector<std::string> kNmiTimerId = {
+        "PASS: nmi-after-sti",
+        "PASS: multiple nmi",
+        "PASS: pending nmi",
+        "PASS: APIC LVT timer one shot",
+        "PASS: TMICT value reset",
+        "PASS: TMCCT should have a non-zero value",
+        "PASS: TMCCT should have reached 0",
+        "PASS: TMCCT should have a non-zero value",
+        "PASS: TMCCT should not be reset to TMICT value",
+        "PASS: TMCCT should be reset to the initial-count",
+        "PASS: TMCCT should not be reset to init",
+        "PASS: TMCCT should have reach zero",
+        "PASS: TMCCT should stay at zero",
+        "PASS: tsc deadline timer",
+        "PASS: tsc deadline timer clearing",
+        "PASS: xapic id matches cpuid",
+        "PASS: writeable xapic id",
+};
 }  // namespace
 
 TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
@@ -232,23 +254,9 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
         "PASS: self_ipi_x2apic: self ipi",
         "PASS: APIC physical broadcast address",
         "PASS: APIC physical broadcast shorthand",
-        "PASS: nmi-after-sti",
-        "PASS: multiple nmi",
-        "PASS: pending nmi",
-        "PASS: APIC LVT timer one shot",
-        "PASS: TMICT value reset",
-        "PASS: TMCCT should have a non-zero value",
-        "PASS: TMCCT should have reached 0",
-        "PASS: TMCCT should have a non-zero value",
-        "PASS: TMCCT should not be reset to TMICT value",
-        "PASS: TMCCT should be reset to the initial-count",
-        "PASS: TMCCT should not be reset to init",
-        "PASS: TMCCT should have reach zero",
-        "PASS: TMCCT should stay at zero",
-        "PASS: tsc deadline timer",
-        "PASS: tsc deadline timer clearing",
-        "PASS: xapic id matches cpuid",
-        "PASS: writeable xapic id",
+    });
+    want.insert(want.end(), kNmiTimerId.begin(), kNmiTimerId.end());
+    want.insert(want.end(), {
         "PASS: non-writeable x2apic id",
         "PASS: sane x2apic id",
         "PASS: x2apic id matches cpuid",
@@ -303,23 +311,9 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
         "PASS: IPI to single target using logical cluster mode",
         "PASS: IPI to multiple targets using logical flat mode",
         "PASS: IPI to multiple targets using logical cluster mode",
-        "PASS: nmi-after-sti",
-        "PASS: multiple nmi",
-        "PASS: pending nmi",
-        "PASS: APIC LVT timer one shot",
-        "PASS: TMICT value reset",
-        "PASS: TMCCT should have a non-zero value",
-        "PASS: TMCCT should have reached 0",
-        "PASS: TMCCT should have a non-zero value",
-        "PASS: TMCCT should not be reset to TMICT value",
-        "PASS: TMCCT should be reset to the initial-count",
-        "PASS: TMCCT should not be reset to init",
-        "PASS: TMCCT should have reach zero",
-        "PASS: TMCCT should stay at zero",
-        "PASS: tsc deadline timer",
-        "PASS: tsc deadline timer clearing",
-        "PASS: xapic id matches cpuid",
-        "PASS: writeable xapic id",
+    });
+    want.insert(want.end(), kNmiTimerId.begin(), kNmiTimerId.end());
+    want.insert(want.end(), {
         "PASS: correct xapic id after reset",
         "PASS: apicbase: relocate apic",
         "PASS: apicbase: reserved physaddr bits",
