@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/common/kvm_unit_tests.h"
@@ -95,6 +96,26 @@ TEST_SUITE("kvm-unit-tests on irqremap match QEMU 7.2's verdicts") {
       CHECK_MESSAGE(r.out.find(line) != std::string::npos, line);
     CHECK(lines_starting(r.out, {"enabling apic"}).size() == 4);
     CHECK(r.status == 1);  // isa-debug-exit (1 << 1) | 1: all passed
+  }
+
+  // smptest (-smp 2: the AP started with INIT/SIPI, then an IPI to each CPU, SDM vol. 3A
+  // §9.4.4, §11.6) and tsc (RDTSCP with IA32_TSC_AUX and WRMSR IA32_TSC, vol. 3B
+  // "Time-Stamp Counter"; QEMU ran it with -cpu max, irqremap's CPU reports RDTSCP as it
+  // is) as QEMU 7.2 prints them: every verdict and the status.
+  TEST_CASE("x86-smptest and x86-tsc: an IPI to each CPU after the AP's start-up (SDM vol. 3A §9.4.4, §11.6); RDTSCP's IA32_TSC_AUX and WRMSR to IA32_TSC (vol. 3B, Time-Stamp Counter): QEMU's verdicts and status") {
+    for (const auto& [name, image_name, smp] : {std::tuple{"x86-smptest", "x86/smptest.flat", "2"},
+                                                std::tuple{"x86-tsc", "x86/tsc.flat", "1"}}) {
+      CAPTURE(name);
+      const std::optional<fs::path> image = find_image(std::string("kvm-unit-tests ") + name, image_name);
+      if (!image) continue;
+      const clitest::Result r = clitest::run_cli({"run", "--arch", "x86", "--smp", smp, "--kernel", image->string()});
+      INFO("irqremap stdout:\n", r.out);
+      INFO("irqremap stderr:\n", r.err);
+      const auto want = kuttest::verdicts(slurp(qemu_ref_dir() / (std::string(name) + ".txt")));
+      REQUIRE_FALSE(want.empty());
+      CHECK(kuttest::verdicts(r.out) == want);
+      CHECK(r.status == 1);  // isa-debug-exit (0 << 1) | 1: every check passed
+    }
   }
 
   // About 6 G instructions (QEMU 7.2 takes about 60 s): CTest runs it as a test of its own
