@@ -24,7 +24,7 @@ echo "== normal build (build/)"
 # compile time.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" >/dev/null
 cmake --build build -j"$jobs"
-# Tests labelled `long` (the arm64 kvm-unit-tests sieve, tests/CMakeLists.txt) only with
+# Tests labelled `long` (the kvm-unit-tests sieves, tests/CMakeLists.txt) only with
 # IRQREMAP_LONG_TESTS=1: the whole run must stay under 20 minutes on CI's 2 cores.
 long=(-LE long)
 [[ "${IRQREMAP_LONG_TESTS:-0}" == 1 ]] && long=()
