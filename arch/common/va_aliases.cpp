@@ -57,7 +57,8 @@ void VaAliases::unmap(uc_engine* uc, Runs::const_iterator it) {
 }
 
 bool VaAliases::replace_oldest(uc_engine* uc, std::optional<uint64_t> keep, Trace& trace, unsigned cpu) {
-  for (const auto& [age, va] : ages_) {
+  for (const auto& [age, first_page] : ages_) {
+    const uint64_t va = first_page;  // a copy: unmap() erases the node it is in
     const auto it = runs_.find(va);
     if (keep && run_at(*keep) == it) continue;  // the running code's page stays
     const uint64_t pages = it->second.pages, pa = it->second.parts.front().pa;
