@@ -1053,13 +1053,9 @@ void X86Vcpu::on_intr(uc_engine*, uint32_t intno, void* p) {
 }
 
 uint32_t X86Vcpu::canonical_fault(std::optional<uint64_t> branch) {
-  static constexpr int kGprs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-                                    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-                                    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-                                    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
   const auto gpr = [&](int n) {
     uint64_t v = 0;
-    if (n >= 0) uc_reg_read(uc_, kGprs[n], &v);
+    if (n >= 0) uc_reg_read(uc_, kGprIds[n], &v);
     return v;
   };
   if (!code64()) return 13;

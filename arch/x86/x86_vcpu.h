@@ -371,6 +371,12 @@ class X86Vcpu final : public arch::Vcpu {
   // branch with RSP as before it (JMP, CALL, RET "64-Bit Mode Exceptions"; `branch` is
   // the branch's linear address), #SS(0) for a reference through SS (§6.15, Interrupt
   // 12). Returns the vector to raise (13 or 12); RIP and RSP rewound for a branch.
+  // Unicorn's register for general-purpose register number 0 (RAX) to 15 (R15), the
+  // numbering of ModRM, REX and the decoded operands.
+  static constexpr int kGprIds[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+                                      UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+                                      UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+                                      UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
   uint32_t canonical_fault(std::optional<uint64_t> branch);
   // CPUID answered from cpuid_leaves.h (Unicorn's helper skipped).
   static int on_cpuid(uc_engine* uc, void* self);

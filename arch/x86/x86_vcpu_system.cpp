@@ -139,10 +139,8 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
       // write (trapped_insn.h says why the vCPU does it).
       uint64_t cr0 = 0;
       uc_reg_read(uc_, UC_X86_REG_CR0, &cr0);
-      static constexpr int kRegs32[8] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-                                         UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI};
       const uint64_t value = uint32_t(cr0);
-      uc_reg_write(uc_, kRegs32[c.gpr & 7], &value);
+      uc_reg_write(uc_, kGprIds[c.gpr & 7], &value);
       const uint64_t next = rip() + insn_size_;
       uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
       return false;
@@ -168,15 +166,11 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
     return false;
   }
   if (c.op == CheckedOp::MovDrOther) return true;  // performed by Unicorn
-  static constexpr int kRegs[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-                                    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-                                    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-                                    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
   if (c.op == CheckedOp::MovToCr8 || c.op == CheckedOp::MovFromCr8) {
     if (!code64()) return true;  // no REX outside 64-bit code: not this instruction
     uint64_t value = 0;
     if (c.op == CheckedOp::MovToCr8) {
-      uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+      uc_reg_read(uc_, kGprIds[c.gpr & 15], &value);
       // MOV—Move to/from Control Registers: a 1 in CR8's reserved bits 63:4 is #GP(0).
       if ((value >> 4) != 0) {
         fault_trapped(13, 0, fmt::format("MOV to CR8 of {:#x}: reserved bit set: #GP(0)", value));
@@ -185,7 +179,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
       apic_.write_cr8(value);
     } else {
       value = apic_.cr8();
-      uc_reg_write(uc_, kRegs[c.gpr & 15], &value);
+      uc_reg_write(uc_, kGprIds[c.gpr & 15], &value);
     }
     const uint64_t next = rip() + insn_size_;
     uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
@@ -193,7 +187,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   }
   if (c.op == CheckedOp::MovToDrAddr) {
     uint64_t value = 0;
-    uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+    uc_reg_read(uc_, kGprIds[c.gpr & 15], &value);
     if (!code64()) value = uint32_t(value);
     uc_reg_write(uc_, UC_X86_REG_DR0 + c.dr, &value);
     update_breakpoints();
@@ -205,7 +199,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
     if (c.dr == 5 && (cr4 & kCr4DE) != 0) return true;  // DR5 with CR4.DE: Unicorn raises #UD
     uint64_t value = 0;
     if (c.op == CheckedOp::MovToDr7) {
-      uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+      uc_reg_read(uc_, kGprIds[c.gpr & 15], &value);
       if (!code64()) value = uint32_t(value);
       // MOV—Move to/from Debug Registers: #GP(0) for a 1 in DR7[63:32] in 64-bit mode.
       if ((value >> 32) != 0) {
@@ -219,7 +213,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
       update_breakpoints();
     } else {
       value = code64() ? dr7_ : uint32_t(dr7_);
-      uc_reg_write(uc_, kRegs[c.gpr & 15], &value);
+      uc_reg_write(uc_, kGprIds[c.gpr & 15], &value);
     }
     const uint64_t next = rip() + insn_size_;
     uc_reg_write(uc_, UC_X86_REG_RIP, &next);  // performed: skip the instruction
@@ -228,7 +222,7 @@ bool X86Vcpu::check_system_insn(const CheckedInsn& c) {
   // MOV to CR4 (MOV—Move to/from Control Registers, "Protected Mode Exceptions"): reserved
   // bits, or clearing PAE in IA-32e mode, are #GP(0).
   uint64_t value = 0;
-  uc_reg_read(uc_, kRegs[c.gpr & 15], &value);
+  uc_reg_read(uc_, kGprIds[c.gpr & 15], &value);
   if (!code64()) value = uint32_t(value);  // a 32-bit operand outside 64-bit mode
   const bool apic_on = (apic_.apic_base() & (1u << 11)) != 0;
   const uint64_t reserved = cr4_reserved_bits(machine_cpuid(1, 0, engine_cpuid(1, 0), index_, apic_on, features_),
